@@ -1,0 +1,67 @@
+package syscalls
+
+import (
+	"testing"
+
+	"golang.org/x/sys/unix"
+)
+
+func TestTablesCoverCurrentKernels(t *testing.T) {
+	want := []string{"cachestat", "futex_waitv", "mseal", "statmount", "listmount", "lsm_get_self_attr", "read", "openat", "clone3"}
+	for _, arch := range []string{"x86_64", "x86", "x32", "aarch64", "arm"} {
+		a := MustGet(arch)
+		if !a.HasTable {
+			t.Fatalf("%s has no table", arch)
+		}
+		for _, n := range want {
+			if _, ok := a.Lookup(n); !ok {
+				t.Errorf("%s: %s missing", arch, n)
+			}
+		}
+	}
+	if _, ok := MustGet("x86_64").Lookup("map_shadow_stack"); !ok {
+		t.Error("x86_64: map_shadow_stack missing")
+	}
+}
+
+func TestKnownNumbersMatchHost(t *testing.T) {
+	// Cross-check against the constants the Go toolchain itself was built with.
+	a := MustGet("x86_64")
+	for name, nr := range map[string]int{"read": unix.SYS_READ, "openat": unix.SYS_OPENAT, "clone3": unix.SYS_CLONE3, "mseal": 462} {
+		got, ok := a.Lookup(name)
+		if !ok || got != nr {
+			t.Errorf("x86_64 %s = %d, %v; want %d", name, got, ok, nr)
+		}
+	}
+}
+
+func TestX32(t *testing.T) {
+	a := MustGet("x32")
+	if nr, _ := a.Lookup("read"); nr != X32SyscallBit {
+		t.Errorf("x32 read = %#x, want %#x", nr, X32SyscallBit)
+	}
+	if nr, _ := a.Lookup("rt_sigaction"); nr != X32SyscallBit+512 {
+		t.Errorf("x32 rt_sigaction = %#x, want x32-only number 512", nr)
+	}
+	for _, n := range []string{"map_shadow_stack", "uretprobe"} {
+		if _, ok := a.Lookup(n); ok {
+			t.Errorf("x32 must not have the x86_64-only %s", n)
+		}
+	}
+	if _, ok := MustGet("aarch64").Lookup("arch_prctl"); ok {
+		t.Error("aarch64 has no arch_prctl")
+	}
+}
+
+func TestFamily(t *testing.T) {
+	var got []string
+	for _, a := range Family("amd64") {
+		got = append(got, a.Name)
+	}
+	if len(got) != 3 || got[0] != "x86_64" || got[1] != "x86" || got[2] != "x32" {
+		t.Errorf("Family(amd64) = %v", got)
+	}
+	if a, ok := Get("SCMP_ARCH_AARCH64"); !ok || a.Name != "aarch64" {
+		t.Error("Get(SCMP_ARCH_AARCH64)")
+	}
+}
