@@ -3,20 +3,24 @@ SHELL := /usr/bin/env bash
 GO ?= go
 BIN := bin
 CONTROLLER_GEN_VERSION ?= v0.23.0
-TOOLS := $(shell pwd)/bin/tools
+# Tools are cached by version outside the checkout so fresh clones (CI) reuse them.
+TOOLS ?= $(or $(XDG_CACHE_HOME),$(HOME)/.cache)/seccomp-operator/tools
 CONTROLLER_GEN := $(TOOLS)/controller-gen-$(CONTROLLER_GEN_VERSION)
 # Packages whose tests need root, cgo + libseccomp, or Debian servers run in
 # their own targets below; `make test` runs all of them.
 export CGO_ENABLED ?= 0
 
-.PHONY: all build test test-unit test-differential test-kernel test-profiles generate verify-generated lint fuzz bench demo clean tools
+.PHONY: deps all build test test-unit test-differential test-kernel test-profiles generate verify-generated lint fuzz bench demo clean tools
 
 all: build
 
 build: ## Build the binaries (cgo-free) into bin/
 	CGO_ENABLED=0 $(GO) build -trimpath -o $(BIN)/ ./cmd/...
 
-test: lint verify-generated test-unit test-differential test-profiles ## Every test: unit, generated files, libseccomp differential, kernel, real servers
+test: deps lint verify-generated test-unit test-differential test-profiles ## Every test: unit, generated files, libseccomp differential, kernel, real servers
+
+deps: ## Install the Debian packages the tests need (idempotent; root)
+	./hack/install-deps.sh
 
 test-unit: ## Unit, kernel-enforcement and fuzz-seed tests (pure Go)
 	$(GO) test -count=1 ./...

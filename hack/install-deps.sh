@@ -1,0 +1,35 @@
+#!/usr/bin/env bash
+# Installs the Debian packages the tests and the demo need. Idempotent and
+# quick when everything is present; needs root (or sudo) otherwise.
+set -euo pipefail
+
+pkgs=(
+  gcc make git ca-certificates   # toolchain (cgo for the libseccomp differential test only)
+  linux-libc-dev                 # asm/unistd_x32.h: source of the x32 syscall table
+  libseccomp-dev seccomp         # reference compiler for the differential test and benchmarks
+  nginx-light wrk curl           # webapp profile proof
+  postgresql postgresql-contrib redis-server  # database profile proof (pgbench is in postgresql-contrib)
+  prometheus-node-exporter       # system profile proof
+  strace procps util-linux
+)
+
+missing=()
+for p in "${pkgs[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+[ ${#missing[@]} -eq 0 ] && exit 0
+
+SUDO=""
+if [ "$(id -u)" -ne 0 ]; then
+  command -v sudo >/dev/null || { echo "install-deps: need root to install: ${missing[*]}" >&2; exit 1; }
+  SUDO=sudo
+fi
+echo "install-deps: installing ${missing[*]}"
+export DEBIAN_FRONTEND=noninteractive
+# Package post-install scripts try to start services; tests start their own
+# servers on free ports, so keep the system ones from being started.
+printf '#!/bin/sh\nexit 101\n' | $SUDO tee /usr/sbin/policy-rc.d >/dev/null
+$SUDO chmod +x /usr/sbin/policy-rc.d
+trap '$SUDO rm -f /usr/sbin/policy-rc.d' EXIT
+$SUDO apt-get update -qq
+$SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}"
