@@ -40,7 +40,7 @@ var sources = []struct{ goarch, arch string }{
 	{"mips", "mips"},
 	{"mipsle", "mipsel"},
 	{"mips64", "mips64"},
-	{"mips64le", "mips64el"},
+	{"mips64le", "mipsel64"},
 	{"loong64", "loongarch64"},
 }
 

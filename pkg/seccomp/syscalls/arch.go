@@ -102,9 +102,9 @@ var all = []*Arch{
 	{Name: "mips", Audit: unix.AUDIT_ARCH_MIPS, Bits: 32, BigEndian: true, Native: "mips64"},
 	{Name: "mips64", Audit: unix.AUDIT_ARCH_MIPS64, Bits: 64, BigEndian: true, Native: "mips64"},
 	{Name: "mips64n32", Audit: unix.AUDIT_ARCH_MIPS64N32, Bits: 32, BigEndian: true, Native: "mips64"},
-	{Name: "mipsel", Audit: unix.AUDIT_ARCH_MIPSEL, Bits: 32, Native: "mips64el"},
-	{Name: "mips64el", Audit: unix.AUDIT_ARCH_MIPSEL64, Bits: 64, Native: "mips64el"},
-	{Name: "mipsel64n32", Audit: unix.AUDIT_ARCH_MIPSEL64N32, Bits: 32, Native: "mips64el"},
+	{Name: "mipsel", Audit: unix.AUDIT_ARCH_MIPSEL, Bits: 32, Native: "mipsel64"},
+	{Name: "mipsel64", Audit: unix.AUDIT_ARCH_MIPSEL64, Bits: 64, Native: "mipsel64"},
+	{Name: "mipsel64n32", Audit: unix.AUDIT_ARCH_MIPSEL64N32, Bits: 32, Native: "mipsel64"},
 	{Name: "loongarch64", Audit: unix.AUDIT_ARCH_LOONGARCH64, Bits: 64, Native: "loongarch64"},
 	{Name: "parisc", Audit: unix.AUDIT_ARCH_PARISC, Bits: 32, BigEndian: true, Native: "parisc64"},
 	{Name: "parisc64", Audit: unix.AUDIT_ARCH_PARISC64, Bits: 64, BigEndian: true, Native: "parisc64"},
@@ -150,6 +150,8 @@ func Get(name string) (*Arch, bool) {
 		n = "x86"
 	case "loong64":
 		n = "loongarch64"
+	case "mips64el", "mips64le":
+		n = "mipsel64" // libseccomp's spelling (SCMP_ARCH_MIPSEL64)
 	}
 	a, ok := byName[n]
 	return a, ok

@@ -1,0 +1,83 @@
+package v1alpha1
+
+import (
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+)
+
+// InstallState is the state of one profile on one node.
+// +kubebuilder:validation:Enum=Installed;Pending;Failed;Removing
+type InstallState string
+
+const (
+	// InstallStateInstalled: the node's file matches the profile.
+	InstallStateInstalled InstallState = "Installed"
+	// InstallStatePending: the agent has not written the current version yet.
+	InstallStatePending InstallState = "Pending"
+	// InstallStateFailed: writing the file failed; Message says why.
+	InstallStateFailed InstallState = "Failed"
+	// InstallStateRemoving: the profile is gone or disabled, but a running
+	// pod on the node still references the file, so removal is deferred.
+	InstallStateRemoving InstallState = "Removing"
+)
+
+// NodeProfileState is one profile's state on one node.
+type NodeProfileState struct {
+	// Name is the SeccompProfile's name.
+	// +kubebuilder:validation:MaxLength=253
+	Name string `json:"name"`
+
+	// ContentHash identifies the installed file's content (e.g.
+	// "sha256:<hex>"), so the manager can tell whether a node has the
+	// current version of the profile.
+	// +kubebuilder:validation:MaxLength=128
+	// +optional
+	ContentHash string `json:"contentHash,omitempty"`
+
+	// State is Installed, Pending, Failed or Removing.
+	State InstallState `json:"state"`
+
+	// Message explains a Failed or Removing state.
+	// +kubebuilder:validation:MaxLength=1024
+	// +optional
+	Message string `json:"message,omitempty"`
+
+	// LastTransitionTime is when State last changed (not when it was last
+	// checked: rewriting an unchanged state would churn the apiserver).
+	// +optional
+	LastTransitionTime metav1.Time `json:"lastTransitionTime,omitempty"`
+}
+
+// NodeState lists the profiles a node's agent manages.
+type NodeState struct {
+	// Profiles are the profiles on the node, one entry per name.
+	// +listType=map
+	// +listMapKey=name
+	// +optional
+	Profiles []NodeProfileState `json:"profiles,omitempty"`
+}
+
+// SeccompNodeStatus is what one node's agent reports about the profiles on
+// its node; its name is the node's name. There is one object per node (not
+// per profile × node) so that the number of objects, and of writes, grows
+// with the nodes only. The agent is its only writer and writes it in one
+// request, which is why the state is not a status subresource.
+//
+// +kubebuilder:object:root=true
+// +kubebuilder:resource:scope=Cluster,shortName=sns
+// +kubebuilder:printcolumn:name="Age",type=date,JSONPath=`.metadata.creationTimestamp`
+type SeccompNodeStatus struct {
+	metav1.TypeMeta   `json:",inline"`
+	metav1.ObjectMeta `json:"metadata,omitempty"`
+
+	// +optional
+	Status NodeState `json:"status,omitempty"`
+}
+
+// SeccompNodeStatusList is a list of SeccompNodeStatus.
+//
+// +kubebuilder:object:root=true
+type SeccompNodeStatusList struct {
+	metav1.TypeMeta `json:",inline"`
+	metav1.ListMeta `json:"metadata,omitempty"`
+	Items           []SeccompNodeStatus `json:"items"`
+}
