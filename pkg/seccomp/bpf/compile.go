@@ -1,0 +1,353 @@
+package bpf
+
+import (
+	"encoding/binary"
+	"fmt"
+	"runtime"
+	"sort"
+
+	"golang.org/x/sys/unix"
+
+	"github.com/seccomp-operator/seccomp-operator/pkg/seccomp/profile"
+	"github.com/seccomp-operator/seccomp-operator/pkg/seccomp/syscalls"
+)
+
+// Options tune Compile.
+type Options struct {
+	// Arch is the native ABI of the host the program is for ("x86_64",
+	// "SCMP_ARCH_AARCH64", "amd64"); "" means the host running Compile.
+	Arch string
+	// Notify turns every verdict that is not ALLOW or LOG (the default
+	// action included, wrong-architecture kills excluded) into USER_NOTIF,
+	// so a supervisor decides instead (seccompctl run --complain). It also
+	// sets SECCOMP_FILTER_FLAG_NEW_LISTENER, without which the kernel would
+	// fail those syscalls with ENOSYS.
+	Notify bool
+}
+
+// flagBits maps OCI flag names to SECCOMP_FILTER_FLAG_* bits.
+var flagBits = map[string]uint{
+	profile.FlagLog:          unix.SECCOMP_FILTER_FLAG_LOG,
+	profile.FlagSpecAllow:    unix.SECCOMP_FILTER_FLAG_SPEC_ALLOW,
+	profile.FlagWaitKillable: unix.SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV,
+	profile.FlagTSync:        unix.SECCOMP_FILTER_FLAG_TSYNC,
+	profile.FlagNewListener:  unix.SECCOMP_FILTER_FLAG_NEW_LISTENER,
+	profile.FlagTSyncESRCH:   unix.SECCOMP_FILTER_FLAG_TSYNC_ESRCH,
+}
+
+// Compile turns a resolved profile (no Docker includes/excludes or archMap:
+// call profile.Resolve first) into a seccomp program for the ABIs of the
+// opts.Arch family that the profile lists (only the native one when it lists
+// none). profile.Evaluate is the meaning the program implements.
+//
+// The program loads seccomp_data.arch and compares it with each ABI's
+// AUDIT_ARCH value, native first; any other arch gets KILL_PROCESS. Each ABI
+// (x86_64 and x32 share one, told apart by the number) then loads nr and
+// runs a decision tree of JGE comparisons over the 32-bit number space cut
+// into runs of adjacent numbers with the same verdict. The tree is at most
+// one level deeper than a balanced one and shaped so frequent syscalls
+// (read, futex, epoll_wait, ...) sit near the root. Leaves are shared RETs,
+// or argument blocks placed after the tree. Only LD nr/arch, JEQ/JGE/JGT K,
+// JA and RET K appear before an argument block, so the kernel (≥ 5.11) can
+// cache every argument-free ALLOW in its bitmap. Jumps longer than a
+// conditional jump's 255 get a copy of their RET or a JA trampoline.
+func Compile(p *profile.Profile, opts Options) (*Program, error) {
+	prog, err := compile(p, opts)
+	if err != nil {
+		return nil, fmt.Errorf("compile profile: %w", err)
+	}
+	return prog, nil
+}
+
+func compile(p *profile.Profile, opts Options) (*Program, error) {
+	if p == nil {
+		return nil, fmt.Errorf("no profile")
+	}
+	if err := checkResolved(p); err != nil {
+		return nil, err
+	}
+	native, abis, err := selectABIs(p, opts.Arch)
+	if err != nil {
+		return nil, err
+	}
+	c := &compiler{notify: opts.Notify}
+	if c.defRet, err = ActionRet(p.DefaultAction, p.DefaultErrnoRet); err != nil {
+		return nil, fmt.Errorf("defaultAction: %w", err)
+	}
+	c.defRet = c.verdict(c.defRet)
+	prog := &Program{Native: native, Arches: abis, Skipped: map[string][]string{}}
+	if prog.Flags, err = flags(p.Flags); err != nil {
+		return nil, err
+	}
+	if opts.Notify {
+		prog.Flags |= unix.SECCOMP_FILTER_FLAG_NEW_LISTENER
+	}
+	var groups []*group
+	for _, abi := range abis {
+		rules, skipped, err := c.collect(p, abi)
+		if err != nil {
+			return nil, err
+		}
+		if len(skipped) > 0 {
+			prog.Skipped[abi.Name] = skipped
+		}
+		groups = addToGroup(groups, abi, rules)
+	}
+	insns, err := c.emitProgram(groups)
+	if err != nil {
+		return nil, err
+	}
+	prog.Instructions = insns
+	return prog, nil
+}
+
+// checkResolved rejects what only profile.Resolve can interpret.
+func checkResolved(p *profile.Profile) error {
+	if len(p.ArchMap) > 0 {
+		return fmt.Errorf("archMap is set: call profile.Resolve first")
+	}
+	for i, s := range p.Syscalls {
+		if !s.Includes.IsEmpty() {
+			return fmt.Errorf("syscalls[%d].includes is set: call profile.Resolve first", i)
+		}
+		if !s.Excludes.IsEmpty() {
+			return fmt.Errorf("syscalls[%d].excludes is set: call profile.Resolve first", i)
+		}
+	}
+	return nil
+}
+
+// hostArch is the native ABI of the running host.
+func hostArch() string { return runtime.GOARCH }
+
+// selectABIs returns the native ABI and Family(native) ∩ p.Architectures,
+// native first; an empty Architectures means the native ABI alone (runc).
+func selectABIs(p *profile.Profile, arch string) (*syscalls.Arch, []*syscalls.Arch, error) {
+	if arch == "" {
+		arch = hostArch()
+	}
+	native, ok := syscalls.Get(arch)
+	if !ok {
+		return nil, nil, fmt.Errorf("unknown architecture %q", arch)
+	}
+	family := syscalls.Family(native.Name)
+	if len(p.Architectures) == 0 {
+		family = family[:1]
+	} else {
+		want := map[string]bool{}
+		for i, name := range p.Architectures {
+			a, ok := syscalls.Get(name)
+			if !ok {
+				return nil, nil, fmt.Errorf("architectures[%d]: %q: unknown architecture", i, name)
+			}
+			want[a.Name] = true
+		}
+		var keep []*syscalls.Arch
+		for _, a := range family {
+			if want[a.Name] {
+				keep = append(keep, a)
+			}
+		}
+		if len(keep) == 0 {
+			return nil, nil, fmt.Errorf("architectures %v: none of them runs on a %s host (%s)", p.Architectures, native.Name, archNames(family))
+		}
+		family = keep
+	}
+	for _, a := range family {
+		if !a.HasTable {
+			return nil, nil, fmt.Errorf("architecture %s: no syscall table, cannot compile for it", a.Name)
+		}
+	}
+	return native, family, nil
+}
+
+func archNames(as []*syscalls.Arch) []string {
+	out := make([]string, len(as))
+	for i, a := range as {
+		out[i] = a.Name
+	}
+	return out
+}
+
+func flags(names []string) (uint, error) {
+	var bits uint
+	for i, f := range names {
+		b, ok := flagBits[f]
+		if !ok {
+			return 0, fmt.Errorf("flags[%d]: %q: unknown seccomp filter flag", i, f)
+		}
+		bits |= b
+	}
+	return bits, nil
+}
+
+// compiler holds what is common to all ABIs of one compilation.
+type compiler struct {
+	notify bool
+	defRet uint32
+}
+
+// verdict applies Options.Notify to a rule's or the default action's value.
+func (c *compiler) verdict(ret uint32) uint32 {
+	if c.notify && !isPermissive(ret) {
+		return RetUserNotif
+	}
+	return ret
+}
+
+// sysRules is what the profile says about one syscall number of one ABI.
+type sysRules struct {
+	name   string
+	always bool   // an unconditional rule names it
+	ret    uint32 // the first unconditional rule's verdict, before Notify
+	conds  []condRule
+	seen   map[string]bool
+}
+
+// condRule is one conditional rule: its comparisons (ANDed) and verdict.
+type condRule struct {
+	args    []profile.Arg
+	ret     uint32
+	src     int  // index of the profile rule, for errors
+	derived bool // derived by libseccomp's socketcall/ipc multiplexing
+}
+
+// collect gathers the rules of abi by syscall number, checking them.
+func (c *compiler) collect(p *profile.Profile, abi *syscalls.Arch) (map[uint32]*sysRules, []string, error) {
+	out := map[uint32]*sysRules{}
+	skipped := map[string]bool{}
+	for i := range p.Syscalls {
+		s := &p.Syscalls[i]
+		ret, err := ActionRet(s.Action, s.ErrnoRet)
+		if err != nil {
+			return nil, nil, fmt.Errorf("syscalls[%d]: %w", i, err)
+		}
+		if err := checkArgs(i, s.Args); err != nil {
+			return nil, nil, err
+		}
+		for _, name := range s.AllNames() {
+			nr, direct := abi.Lookup(name)
+			if direct {
+				addRule(out, uint32(nr), name, i, ret, s.Args)
+			}
+			mux, call, muxed := profile.Multiplexed(abi, name)
+			if muxed {
+				muxNr, _ := abi.Lookup(mux)
+				addMuxRule(out, uint32(muxNr), mux, i, ret, profile.MultiplexedArgs(s.Args, call))
+			}
+			if !direct && !muxed {
+				skipped[name] = true
+			}
+		}
+	}
+	for _, r := range out {
+		if err := r.check(abi.Bits); err != nil {
+			return nil, nil, fmt.Errorf("syscall %q on %s: %w", r.name, abi.Name, err)
+		}
+	}
+	names := make([]string, 0, len(skipped))
+	for n := range skipped {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	return out, names, nil
+}
+
+func checkArgs(rule int, args []profile.Arg) error {
+	for j, a := range args {
+		if a.Index > 5 {
+			return fmt.Errorf("syscalls[%d].args[%d].index: %d: must be 0..5", rule, j, a.Index)
+		}
+		if !knownOp(a.Op) {
+			return fmt.Errorf("syscalls[%d].args[%d].op: %q: unknown operator", rule, j, a.Op)
+		}
+	}
+	return nil
+}
+
+func knownOp(op profile.Operator) bool {
+	for _, k := range profile.KnownOperators {
+		if op == k {
+			return true
+		}
+	}
+	return false
+}
+
+func entry(m map[uint32]*sysRules, nr uint32, name string) *sysRules {
+	r, ok := m[nr]
+	if !ok {
+		r = &sysRules{name: name, seen: map[string]bool{}}
+		m[nr] = r
+	}
+	return r
+}
+
+// addRule records a rule naming syscall nr. As in libseccomp, the first
+// unconditional rule for a syscall decides it: later rules for it, and
+// earlier conditional ones, do not matter (CRI-O's default profile relies on
+// this: setns is in its big allow list and again in a deny rule).
+func addRule(m map[uint32]*sysRules, nr uint32, name string, idx int, ret uint32, args []profile.Arg) {
+	r := entry(m, nr, name)
+	if len(args) == 0 {
+		if !r.always {
+			r.always, r.ret = true, ret
+		}
+		return
+	}
+	r.addCond(condRule{args: args, ret: ret, src: idx})
+}
+
+// addMuxRule records the rule libseccomp derives for a multiplexer from a
+// rule on a socket or IPC syscall. Such rules may carry verdicts other than
+// the multiplexer's own rules (socket allowed, bind denied): the first
+// matching rule in profile order decides, an unconditional rule on the
+// multiplexer overrides them all, as in libseccomp.
+func addMuxRule(m map[uint32]*sysRules, nr uint32, name string, idx int, ret uint32, args []profile.Arg) {
+	entry(m, nr, name).addCond(condRule{args: args, ret: ret, src: idx, derived: true})
+}
+
+func (r *sysRules) addCond(c condRule) {
+	key := fmt.Sprint(c.ret, c.args)
+	if !r.seen[key] {
+		r.seen[key] = true
+		r.conds = append(r.conds, c)
+	}
+}
+
+// check rejects conditional rules with different verdicts for a syscall
+// that no unconditional rule decides, unless no argument vector can match
+// both (profile.Disjoint): otherwise which one wins would depend on order.
+func (r *sysRules) check(bits int) error {
+	if r.always {
+		return nil
+	}
+	for i, a := range r.conds {
+		for _, b := range r.conds[i+1:] {
+			if a.derived || b.derived || a.ret == b.ret || profile.Disjoint(a.args, b.args, bits) {
+				continue
+			}
+			return fmt.Errorf("conflicting rules: syscalls[%d] (%s) and syscalls[%d] (%s) can both match",
+				a.src, RetString(a.ret), b.src, RetString(b.ret))
+		}
+	}
+	return nil
+}
+
+// argOffsets returns the seccomp_data offsets of the low and high 32-bit
+// words of argument i on an ABI of the given byte order.
+func argOffsets(i uint, bigEndian bool) (lo, hi uint32) {
+	base := uint32(OffArgs + 8*i)
+	if bigEndian {
+		return base + 4, base
+	}
+	return base, base + 4
+}
+
+// ByteOrder returns the order in which a's seccomp_data args are stored.
+func ByteOrder(a *syscalls.Arch) binary.ByteOrder {
+	if a != nil && a.BigEndian {
+		return binary.BigEndian
+	}
+	return binary.LittleEndian
+}
