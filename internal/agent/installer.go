@@ -1,0 +1,564 @@
+// Package agent is the node side of the operator: it keeps the profile files
+// under a kubelet's seccomp root equal to what the cluster asks for.
+//
+// This file is the file-system half (no cluster): an Installer that writes
+// profile files atomically, repairs drift, defers removal of files that pods
+// still reference, and never touches files it does not manage.
+package agent
+
+import (
+	"bufio"
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"path"
+	"path/filepath"
+	"slices"
+	"sort"
+	"strings"
+	"sync"
+	"syscall"
+
+	"github.com/seccomp-operator/seccomp-operator/internal/nodepath"
+)
+
+const (
+	// FileMode is the mode of every installed profile: the kubelet and
+	// container runtimes read them, nobody else needs to write them.
+	FileMode fs.FileMode = 0o644
+	// DirMode is the mode of directories the installer creates.
+	DirMode fs.FileMode = 0o755
+
+	// TempPrefix starts the name of every temporary file the installer
+	// creates. It is hidden (so no ValidateRel-valid path can collide with
+	// it) and specific enough that removing leftovers with this prefix, even
+	// in PredefinedDir, only ever removes the installer's own files.
+	TempPrefix = ".seccomp-operator.tmp."
+
+	// markerName is the file in OperatorDir that lists the paths outside
+	// OperatorDir the installer has installed (the predefined aliases).
+	// OperatorDir belongs to the operator as a whole; everywhere else the
+	// marker is what distinguishes "ours" from a file an administrator put
+	// there, which the installer must never remove.
+	markerName = ".managed-paths"
+)
+
+// syncWorkers bounds the files Sync writes concurrently (a variable so the
+// benchmark can compare).
+var syncWorkers = 8
+
+// Installer manages profile files below <Root>/seccomp. Its methods are safe
+// for concurrent use; one Installer (one agent process) per kubelet root is
+// assumed, since Sync removes leftover temporary files another writer could
+// still be using.
+type Installer struct {
+	// Root is the kubelet root directory (kubelet --root-dir).
+	Root string
+
+	mu sync.Mutex
+}
+
+// Result says what a Sync did. Installed, Removed and Deferred hold rel paths
+// in sorted order.
+type Result struct {
+	Installed []string // written because missing or different (incl. drift repair)
+	Removed   []string // no longer desired and not in use
+	Deferred  []string // no longer desired but still referenced by a pod
+	Unchanged int      // desired files already correct (no write)
+	Cleaned   int      // leftover temporary files removed
+}
+
+// Changed reports whether the Sync wrote or removed anything.
+func (r Result) Changed() bool {
+	return len(r.Installed) > 0 || len(r.Removed) > 0 || r.Cleaned > 0
+}
+
+func (i *Installer) abs(rel string) string { return nodepath.Abs(i.Root, rel) }
+
+func (i *Installer) operatorDir() string {
+	return filepath.Join(nodepath.SeccompRoot(i.Root), nodepath.OperatorDir)
+}
+
+// managedByDir reports whether rel lies in OperatorDir, where every profile
+// file is the operator's whether or not the marker lists it.
+func managedByDir(rel string) bool {
+	_, ok := nodepath.NameOf(rel)
+	return ok
+}
+
+// validateTarget accepts the paths the installer may write: paths inside the
+// seccomp root, and in OperatorDir only profile files. Anything else written
+// there (a nested path, an invalid name) would be neither recognised as a
+// profile file nor listed in the marker, so it could never be removed.
+func validateTarget(rel string) error {
+	if err := nodepath.ValidateRel(rel); err != nil {
+		return err
+	}
+	if strings.HasPrefix(rel, nodepath.OperatorDir+"/") && !managedByDir(rel) {
+		return fmt.Errorf("profile path %q: in %s/ only <profile name>%s files are installed", rel, nodepath.OperatorDir, nodepath.Ext)
+	}
+	return nil
+}
+
+// Install makes the file at rel (relative to the seccomp root) hold exactly
+// content with mode FileMode. It reports changed=false, and writes nothing,
+// when the file already does. The write is atomic: readers see either the
+// previous file or the complete new one.
+func (i *Installer) Install(rel string, content []byte) (changed bool, err error) {
+	if err := validateTarget(rel); err != nil {
+		return false, fmt.Errorf("install: %w", err)
+	}
+	i.mu.Lock()
+	defer i.mu.Unlock()
+	if !managedByDir(rel) {
+		// Record before writing: a crash between the two then leaves a
+		// marker entry for a missing file (harmless) rather than a file
+		// nobody knows is ours.
+		m, err := i.readMarker()
+		if err != nil {
+			return false, err
+		}
+		if !m[rel] {
+			m[rel] = true
+			if err := i.writeMarker(m); err != nil {
+				return false, err
+			}
+		}
+	}
+	return i.install(rel, content, true)
+}
+
+// install is Install without validation, locking or marker bookkeeping.
+// syncDir=false leaves the directory fsync to the caller, which lets Sync
+// fsync each directory once after many renames.
+func (i *Installer) install(rel string, content []byte, syncDir bool) (bool, error) {
+	p := i.abs(rel)
+	same, err := hasContent(p, content)
+	if err != nil {
+		return false, fmt.Errorf("install %s: %w", rel, err)
+	}
+	if same {
+		return false, nil
+	}
+	if err := i.mkdirs(filepath.Dir(p)); err != nil {
+		return false, fmt.Errorf("install %s: %w", rel, err)
+	}
+	if err := writeAtomic(p, content, syncDir); err != nil {
+		return false, fmt.Errorf("install %s: %w", rel, err)
+	}
+	return true, nil
+}
+
+// hasContent reports whether p is a regular file (not a symlink: the kubelet
+// would follow it to content we do not control) with mode FileMode holding
+// exactly content.
+func hasContent(p string, content []byte) (bool, error) {
+	f, err := os.OpenFile(p, os.O_RDONLY|syscall.O_NOFOLLOW|syscall.O_NONBLOCK, 0)
+	if err != nil {
+		if errors.Is(err, fs.ErrNotExist) || errors.Is(err, syscall.ELOOP) {
+			return false, nil
+		}
+		return false, err
+	}
+	defer f.Close()
+	st, err := f.Stat()
+	if err != nil {
+		return false, err
+	}
+	if !st.Mode().IsRegular() || st.Mode().Perm() != FileMode || st.Size() != int64(len(content)) {
+		return false, nil
+	}
+	// Compare in chunks rather than reading the whole file: the idle
+	// resync compares every profile, and a full-size buffer per file
+	// would make it allocate as much as all profiles together.
+	var buf [16 << 10]byte
+	off := 0
+	for {
+		n, err := f.Read(buf[:])
+		if n > 0 {
+			if off+n > len(content) || !bytes.Equal(buf[:n], content[off:off+n]) {
+				return false, nil
+			}
+			off += n
+		}
+		if errors.Is(err, io.EOF) {
+			return off == len(content), nil
+		}
+		if err != nil {
+			return false, err
+		}
+	}
+}
+
+// mkdirs creates dir and its missing parents with DirMode (independent of the
+// umask) and fsyncs the parent of each one it creates, so that a profile file
+// made durable later is not lost with a directory entry that was not.
+func (i *Installer) mkdirs(dir string) error {
+	if st, err := os.Stat(dir); err == nil {
+		if !st.IsDir() {
+			return fmt.Errorf("%s exists and is not a directory", dir)
+		}
+		return nil
+	}
+	parent := filepath.Dir(dir)
+	if parent != dir {
+		if err := i.mkdirs(parent); err != nil {
+			return err
+		}
+	}
+	if err := os.Mkdir(dir, DirMode); err != nil {
+		if errors.Is(err, fs.ErrExist) {
+			return nil
+		}
+		return err
+	}
+	if err := os.Chmod(dir, DirMode); err != nil {
+		return err
+	}
+	return syncDir(parent)
+}
+
+// writeAtomic writes content to a temporary file in p's directory, fsyncs
+// it, renames it over p and (if dirSync) fsyncs the directory. rename(2)
+// within a directory is atomic, so every reader sees the old or the new file.
+func writeAtomic(p string, content []byte, dirSync bool) (err error) {
+	dir := filepath.Dir(p)
+	f, err := os.CreateTemp(dir, TempPrefix+"*")
+	if err != nil {
+		return fmt.Errorf("create temporary file: %w", err)
+	}
+	tmp := f.Name()
+	defer func() {
+		if err != nil {
+			f.Close()
+			os.Remove(tmp)
+		}
+	}()
+	// CreateTemp uses 0600; set the final mode on the open file so the
+	// rename publishes it with the right mode, whatever the umask.
+	if err = f.Chmod(FileMode); err != nil {
+		return fmt.Errorf("chmod temporary file: %w", err)
+	}
+	if _, err = f.Write(content); err != nil {
+		return fmt.Errorf("write temporary file: %w", err)
+	}
+	if err = f.Sync(); err != nil {
+		return fmt.Errorf("fsync temporary file: %w", err)
+	}
+	if err = f.Close(); err != nil {
+		return fmt.Errorf("close temporary file: %w", err)
+	}
+	if err = os.Rename(tmp, p); err != nil {
+		return fmt.Errorf("rename into place: %w", err)
+	}
+	if dirSync {
+		if err := syncDir(dir); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func syncDir(dir string) error {
+	d, err := os.Open(dir)
+	if err != nil {
+		return fmt.Errorf("open directory for fsync: %w", err)
+	}
+	defer d.Close()
+	if err := d.Sync(); err != nil {
+		return fmt.Errorf("fsync directory %s: %w", dir, err)
+	}
+	return nil
+}
+
+// Remove deletes the file at rel if it exists, and forgets it as managed.
+// It does not check whether a pod uses the file; Sync does.
+func (i *Installer) Remove(rel string) error {
+	if err := validateTarget(rel); err != nil {
+		return fmt.Errorf("remove: %w", err)
+	}
+	i.mu.Lock()
+	defer i.mu.Unlock()
+	if err := i.remove(rel); err != nil {
+		return err
+	}
+	if managedByDir(rel) {
+		return nil
+	}
+	m, err := i.readMarker()
+	if err != nil {
+		return err
+	}
+	if m[rel] {
+		delete(m, rel)
+		return i.writeMarker(m)
+	}
+	return nil
+}
+
+func (i *Installer) remove(rel string) error {
+	p := i.abs(rel)
+	if err := os.Remove(p); err != nil {
+		if errors.Is(err, fs.ErrNotExist) {
+			return nil
+		}
+		return fmt.Errorf("remove %s: %w", rel, err)
+	}
+	return syncDir(filepath.Dir(p))
+}
+
+// Sync makes the managed files match desired (rel path → content):
+//   - every desired file is installed when missing or different, which also
+//     repairs files edited, re-moded or deleted by hand;
+//   - a managed file that is not desired is removed unless inUse(rel) says a
+//     pod still references it, in which case it is kept and reported in
+//     Deferred (a later Sync removes it once inUse turns false);
+//   - temporary files left by a crashed write are removed;
+//   - files not managed (anything outside OperatorDir that this installer
+//     did not install, and anything in OperatorDir that is not a profile
+//     file) are never touched.
+//
+// inUse may be nil (nothing in use). Errors on single files do not stop the
+// others; they are joined in the returned error.
+func (i *Installer) Sync(desired map[string][]byte, inUse func(rel string) bool) (Result, error) {
+	var res Result
+	for rel := range desired {
+		if err := validateTarget(rel); err != nil {
+			return res, fmt.Errorf("sync: %w", err)
+		}
+	}
+	if inUse == nil {
+		inUse = func(string) bool { return false }
+	}
+	i.mu.Lock()
+	defer i.mu.Unlock()
+
+	marker, err := i.readMarker()
+	if err != nil {
+		return res, fmt.Errorf("sync: %w", err)
+	}
+	markerChanged := false
+	for rel := range desired {
+		if !managedByDir(rel) && !marker[rel] {
+			marker[rel] = true
+			markerChanged = true
+		}
+	}
+	if markerChanged {
+		if err := i.writeMarker(marker); err != nil {
+			return res, fmt.Errorf("sync: %w", err)
+		}
+	}
+
+	var errs []error
+	// Directories holding managed files: leftovers are cleaned there, and
+	// each is fsynced once after its renames.
+	dirs := map[string]bool{i.operatorDir(): true}
+	for rel := range marker {
+		dirs[filepath.Dir(i.abs(rel))] = true
+	}
+	for _, dir := range sortedKeys(dirs) {
+		n, err := cleanTemps(dir)
+		res.Cleaned += n
+		if err != nil {
+			errs = append(errs, err)
+		}
+	}
+
+	// Install in parallel: on a journaling file system concurrent fsyncs
+	// share journal commits, so a node receiving many profiles at once
+	// (agent start, a bulk apply) is not bound by one fsync per file.
+	rels := sortedKeys(desired)
+	changed := make([]bool, len(rels))
+	installErrs := make([]error, len(rels))
+	next := make(chan int)
+	var wg sync.WaitGroup
+	for range min(syncWorkers, len(rels)) {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for k := range next {
+				changed[k], installErrs[k] = i.install(rels[k], desired[rels[k]], false)
+			}
+		}()
+	}
+	for k := range rels {
+		next <- k
+	}
+	close(next)
+	wg.Wait()
+	dirty := map[string]bool{}
+	for k, rel := range rels {
+		switch {
+		case installErrs[k] != nil:
+			errs = append(errs, installErrs[k])
+		case changed[k]:
+			res.Installed = append(res.Installed, rel)
+			dirty[filepath.Dir(i.abs(rel))] = true
+		default:
+			res.Unchanged++
+		}
+	}
+	for _, dir := range sortedKeys(dirty) {
+		if err := syncDir(dir); err != nil {
+			errs = append(errs, err)
+		}
+	}
+
+	// Managed files that are no longer desired: the profile files in
+	// OperatorDir, and the marker's entries.
+	var stale []string
+	entries, err := os.ReadDir(i.operatorDir())
+	if err != nil && !errors.Is(err, fs.ErrNotExist) {
+		errs = append(errs, fmt.Errorf("sync: list %s: %w", i.operatorDir(), err))
+	}
+	for _, e := range entries {
+		rel := path.Join(nodepath.OperatorDir, e.Name())
+		if _, want := desired[rel]; managedByDir(rel) && !e.IsDir() && !want {
+			stale = append(stale, rel)
+		}
+	}
+	for rel := range marker {
+		if _, ok := desired[rel]; !ok {
+			stale = append(stale, rel)
+		}
+	}
+	sort.Strings(stale)
+	for _, rel := range stale {
+		if _, err := os.Lstat(i.abs(rel)); errors.Is(err, fs.ErrNotExist) {
+			// Already gone (removed by hand, or a crash after the
+			// removal): only the marker entry is left to drop.
+			if marker[rel] {
+				delete(marker, rel)
+				markerChanged = true
+			}
+			continue
+		}
+		if inUse(rel) {
+			res.Deferred = append(res.Deferred, rel)
+			continue
+		}
+		if err := i.remove(rel); err != nil {
+			errs = append(errs, err)
+			continue
+		}
+		res.Removed = append(res.Removed, rel)
+		if marker[rel] {
+			delete(marker, rel)
+			markerChanged = true
+		}
+	}
+	if markerChanged {
+		if err := i.writeMarker(marker); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	return res, errors.Join(errs...)
+}
+
+// cleanTemps removes the installer's leftover temporary files in dir. Callers
+// hold the lock, so no write of this installer is in flight.
+func cleanTemps(dir string) (int, error) {
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		if errors.Is(err, fs.ErrNotExist) {
+			return 0, nil
+		}
+		return 0, fmt.Errorf("clean temporary files: %w", err)
+	}
+	n := 0
+	for _, e := range entries {
+		if !strings.HasPrefix(e.Name(), TempPrefix) || e.IsDir() {
+			continue
+		}
+		if err := os.Remove(filepath.Join(dir, e.Name())); err != nil && !errors.Is(err, fs.ErrNotExist) {
+			return n, fmt.Errorf("clean temporary files: %w", err)
+		}
+		n++
+	}
+	return n, nil
+}
+
+// Managed returns the rel paths of the files the installer currently manages
+// and that exist: profile files in OperatorDir and the marker's entries.
+func (i *Installer) Managed() ([]string, error) {
+	i.mu.Lock()
+	defer i.mu.Unlock()
+	var out []string
+	entries, err := os.ReadDir(i.operatorDir())
+	if err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return nil, fmt.Errorf("managed files: %w", err)
+	}
+	for _, e := range entries {
+		if rel := path.Join(nodepath.OperatorDir, e.Name()); managedByDir(rel) && !e.IsDir() {
+			out = append(out, rel)
+		}
+	}
+	m, err := i.readMarker()
+	if err != nil {
+		return nil, err
+	}
+	for rel := range m {
+		if _, err := os.Lstat(i.abs(rel)); err == nil {
+			out = append(out, rel)
+		}
+	}
+	sort.Strings(out)
+	return out, nil
+}
+
+func (i *Installer) markerPath() string { return filepath.Join(i.operatorDir(), markerName) }
+
+// readMarker returns the set of managed paths outside OperatorDir. Entries
+// that are not valid paths, or that lie in OperatorDir, are ignored: a
+// hand-edited marker must not make the installer remove arbitrary files.
+func (i *Installer) readMarker() (map[string]bool, error) {
+	m := map[string]bool{}
+	data, err := os.ReadFile(i.markerPath())
+	if err != nil {
+		if errors.Is(err, fs.ErrNotExist) {
+			return m, nil
+		}
+		return nil, fmt.Errorf("read %s: %w", i.markerPath(), err)
+	}
+	sc := bufio.NewScanner(bytes.NewReader(data))
+	for sc.Scan() {
+		rel := strings.TrimSpace(sc.Text())
+		if rel == "" || strings.HasPrefix(rel, "#") || nodepath.ValidateRel(rel) != nil || strings.HasPrefix(rel, nodepath.OperatorDir+"/") {
+			continue
+		}
+		m[rel] = true
+	}
+	return m, nil
+}
+
+func (i *Installer) writeMarker(m map[string]bool) error {
+	var b strings.Builder
+	b.WriteString("# Paths outside operator/ installed by the seccomp-operator agent; it removes only these.\n")
+	for _, rel := range sortedKeys(m) {
+		b.WriteString(rel)
+		b.WriteByte('\n')
+	}
+	if err := i.mkdirs(i.operatorDir()); err != nil {
+		return fmt.Errorf("write marker: %w", err)
+	}
+	if same, err := hasContent(i.markerPath(), []byte(b.String())); err == nil && same {
+		return nil
+	}
+	if err := writeAtomic(i.markerPath(), []byte(b.String()), true); err != nil {
+		return fmt.Errorf("write marker: %w", err)
+	}
+	return nil
+}
+
+func sortedKeys[V any](m map[string]V) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	slices.Sort(keys)
+	return keys
+}

@@ -1,0 +1,117 @@
+package agent
+
+import (
+	"context"
+	"os"
+	"testing"
+	"time"
+
+	"github.com/seccomp-operator/seccomp-operator/internal/nodepath"
+)
+
+// startWatch runs Watch with an onDrift that re-syncs desired and reports
+// each call's Result on the returned channel.
+func startWatch(t *testing.T, in *Installer, interval time.Duration, desired map[string][]byte) <-chan Result {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	results := make(chan Result, 100)
+	done := make(chan error, 1)
+	go func() {
+		done <- in.Watch(ctx, interval, func() {
+			res, err := in.Sync(desired, nil)
+			if err != nil {
+				t.Errorf("Sync from onDrift: %v", err)
+			}
+			results <- res
+		})
+	}()
+	t.Cleanup(func() {
+		cancel()
+		if err := <-done; err != nil {
+			t.Errorf("Watch: %v", err)
+		}
+	})
+	return results
+}
+
+// waitRepair waits for an onDrift call that installs rel.
+func waitRepair(t *testing.T, results <-chan Result, rel string, within time.Duration) {
+	t.Helper()
+	deadline := time.After(within)
+	for {
+		select {
+		case res := <-results:
+			for _, r := range res.Installed {
+				if r == rel {
+					return
+				}
+			}
+		case <-deadline:
+			t.Fatalf("%s not repaired within %v", rel, within)
+		}
+	}
+}
+
+func TestWatchRepairsDriftWithinSeconds(t *testing.T) {
+	in := newInstaller(t)
+	a := nodepath.ProfilePath("a")
+	desired := map[string][]byte{a: []byte("a\n"), webappAlias: []byte("webapp\n")}
+	if _, err := in.Sync(desired, nil); err != nil {
+		t.Fatal(err)
+	}
+	// A one-hour interval: any repair seen below comes from the event path.
+	results := startWatch(t, in, time.Hour, desired)
+	time.Sleep(100 * time.Millisecond) // let the watches be added
+
+	start := time.Now()
+	writeFile(t, nodepath.Abs(in.Root, a), []byte("edited by hand"))
+	waitRepair(t, results, a, 2*time.Second)
+	t.Logf("edit repaired after %v", time.Since(start))
+
+	start = time.Now()
+	if err := os.Remove(nodepath.Abs(in.Root, webappAlias)); err != nil {
+		t.Fatal(err)
+	}
+	waitRepair(t, results, webappAlias, 2*time.Second)
+	t.Logf("delete repaired after %v", time.Since(start))
+
+	// The whole operator directory removed: its watch is gone with it, so
+	// the repair must also re-add the watch for later drift to be seen.
+	if err := os.RemoveAll(nodepath.Abs(in.Root, nodepath.OperatorDir)); err != nil {
+		t.Fatal(err)
+	}
+	waitRepair(t, results, a, 2*time.Second)
+	time.Sleep(100 * time.Millisecond)
+	writeFile(t, nodepath.Abs(in.Root, a), []byte("edited again"))
+	waitRepair(t, results, a, 2*time.Second)
+
+	// Quiet: after the self-caused events settle, no more onDrift calls and
+	// in particular no writes.
+	settle := time.After(300 * time.Millisecond)
+drain:
+	for {
+		select {
+		case res := <-results:
+			if res.Changed() {
+				t.Errorf("a resync after repair changed something: %+v", res)
+			}
+		case <-settle:
+			break drain
+		}
+	}
+	select {
+	case res := <-results:
+		t.Errorf("onDrift called while nothing changed: %+v", res)
+	case <-time.After(500 * time.Millisecond):
+	}
+}
+
+func TestWatchPeriodicResync(t *testing.T) {
+	in := newInstaller(t)
+	a := nodepath.ProfilePath("a")
+	desired := map[string][]byte{a: []byte("a\n")}
+	results := startWatch(t, in, 100*time.Millisecond, desired)
+	// Nothing installed yet and no file event will come: the safety-net
+	// tick alone must install it.
+	waitRepair(t, results, a, 2*time.Second)
+}
