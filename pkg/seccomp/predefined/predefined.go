@@ -320,5 +320,5 @@ func build(fileName string, data []byte, shared map[string]Group) (Predefined, e
 // JSON renders p as the file shipped under profiles/kubernetes/: indented,
 // in the field order of profile.Profile, with a trailing newline.
 func JSON(p *profile.Profile) ([]byte, error) {
-	return marshalIndent(p)
+	return profile.Marshal(p)
 }

@@ -2,6 +2,7 @@ package predefined
 
 import (
 	"bytes"
+	"encoding/json"
 	"os"
 	"path/filepath"
 	"slices"
@@ -289,4 +290,12 @@ func TestLoadRejectsBadSources(t *testing.T) {
 			t.Errorf("%s: error %v, want it to mention %q", name, err, c.want)
 		}
 	}
+}
+
+// jsonUnmarshalStrict decodes data into v, refusing unknown fields, so a
+// shipped file with a field the model (and runtimes) do not know is caught.
+func jsonUnmarshalStrict(data []byte, v any) error {
+	dec := json.NewDecoder(bytes.NewReader(data))
+	dec.DisallowUnknownFields()
+	return dec.Decode(v)
 }
