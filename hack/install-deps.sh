@@ -6,6 +6,7 @@ set -euo pipefail
 pkgs=(
   gcc make git ca-certificates   # toolchain (cgo for the libseccomp differential test only)
   linux-libc-dev                 # asm/unistd_x32.h: source of the x32 syscall table
+  linux-libc-dev-armhf-cross     # ARM asm/unistd.h: ARM private syscalls (set_tls, ...)
   libseccomp-dev seccomp         # reference compiler for the differential test and benchmarks
   nginx-light wrk curl           # webapp profile proof
   postgresql postgresql-contrib redis-server  # database profile proof (pgbench is in postgresql-contrib)

@@ -449,30 +449,12 @@ func sameRule(a, b *Syscall) bool {
 	return reflect.DeepEqual(x, y)
 }
 
-// extraNames are syscalls libseccomp 2.5 knows that our tables (generated
-// from golang.org/x/sys) lack: ARM's private syscalls (__ARM_NR_*) and
-// sync_file_range2. Docker's default profile names them. Remove entries once
-// pkg/seccomp/syscalls carries them.
-var extraNames = map[string][]string{
-	"breakpoint":       {"arm"},
-	"cacheflush":       {"arm"},
-	"set_tls":          {"arm"},
-	"usr26":            {"arm"},
-	"usr32":            {"arm"},
-	"sync_file_range2": {"arm", "ppc", "ppc64", "ppc64le"},
-}
-
 // knownOn returns the architectures that have a syscall named n.
 func knownOn(n string) []string {
 	var out []string
 	for _, a := range syscalls.WithTables() {
 		if _, ok := a.Lookup(n); ok {
 			out = append(out, a.Name)
-		}
-	}
-	for _, a := range extraNames[n] {
-		if !slices.Contains(out, a) {
-			out = append(out, a)
 		}
 	}
 	return out

@@ -65,3 +65,16 @@ func TestFamily(t *testing.T) {
 		t.Error("Get(SCMP_ARCH_AARCH64)")
 	}
 }
+
+func TestARMPrivateSyscalls(t *testing.T) {
+	a := MustGet("arm")
+	for name, nr := range map[string]int{"set_tls": 0x0f0005, "cacheflush": 0x0f0002} {
+		if got, ok := a.Lookup(name); !ok || got != nr {
+			t.Errorf("arm %s = %#x, %v; want %#x (__ARM_NR_BASE + n)", name, got, ok, nr)
+		}
+	}
+	alias, _ := a.Lookup("sync_file_range2")
+	if orig, _ := a.Lookup("arm_sync_file_range"); alias != orig || alias == 0 {
+		t.Errorf("arm sync_file_range2 = %d, want the number of arm_sync_file_range (%d)", alias, orig)
+	}
+}
