@@ -46,7 +46,7 @@ func TestValidate(t *testing.T) {
 		}
 	}
 	code, out, _ = run(t, "validate", "-o", "json", bad)
-	if code != 1 || !strings.Contains(out, `"valid": false`) {
+	if code != 1 || !strings.Contains(out, `"valid": false`) || !strings.Contains(out, `"field": "syscalls[0].names[1]"`) {
 		t.Errorf("validate -o json: exit %d\n%s", code, out)
 	}
 }

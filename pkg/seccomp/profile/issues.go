@@ -21,10 +21,10 @@ const (
 // Issue is one problem found in a profile. Field is the JSON path of the
 // offending value (`syscalls[3].names[1]`), Value the value as written.
 type Issue struct {
-	Field    string
-	Value    string
-	Message  string
-	Severity Severity
+	Field    string   `json:"field"`
+	Value    string   `json:"value,omitempty"`
+	Message  string   `json:"message"`
+	Severity Severity `json:"severity"`
 }
 
 // String formats the issue as `syscalls[3].names[1]: "fooo": unknown syscall
