@@ -14,6 +14,7 @@ import (
 	"syscall"
 
 	"golang.org/x/net/bpf"
+	"golang.org/x/sys/unix"
 )
 
 // Go cannot run code between fork and exec, so a command is started under a
@@ -69,7 +70,7 @@ func runChild(argv []string) error {
 			env = append(env, e)
 		}
 	}
-	listener, err := Install(insns, flags)
+	listener, err := installForRun(insns, flags)
 	if err != nil {
 		return err
 	}
@@ -236,4 +237,22 @@ func exitCode(ps *os.ProcessState) int {
 		return 128 + int(ws.Signal())
 	}
 	return ps.ExitCode()
+}
+
+// installForRun installs the program. With a listener it also asks for
+// SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV (Linux 5.19+): once the supervisor
+// has received a notification, only a fatal signal can interrupt the wait.
+// Without it a signal (Go's preemption SIGURG, a timer) landing as the
+// answer arrives makes the kernel restart the syscall and notify it again,
+// and the report would count one call twice. Older kernels reject the flag:
+// then the filter is installed without it.
+func installForRun(insns []bpf.RawInstruction, flags uint) (int, error) {
+	if flags&unix.SECCOMP_FILTER_FLAG_NEW_LISTENER == 0 {
+		return Install(insns, flags)
+	}
+	fd, err := Install(insns, flags|unix.SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV)
+	if errors.Is(err, unix.EINVAL) {
+		return Install(insns, flags)
+	}
+	return fd, err
 }

@@ -133,14 +133,18 @@ func (s *supervisor) handleOne() {
 	if err := ioctl(s.fd, unix.SECCOMP_IOCTL_NOTIF_RECV, unsafe.Pointer(&req)); err != nil {
 		return // ENOENT: the target died before we read it
 	}
-	if !s.isWrapper(req.Pid) {
-		s.mu.Lock()
-		s.counts[denialKey{req.Arch, req.Nr}]++
-		s.mu.Unlock()
-	}
+	wrapper := s.isWrapper(req.Pid)
 	resp := seccompNotifResp{ID: req.ID, Flags: unix.SECCOMP_USER_NOTIF_FLAG_CONTINUE}
-	// ENOENT means the target died meanwhile: nothing to answer.
-	_ = ioctl(s.fd, unix.SECCOMP_IOCTL_NOTIF_SEND, unsafe.Pointer(&resp))
+	// Count the syscall only once our answer is accepted. ENOENT means the
+	// notification was withdrawn: the target died, or a signal interrupted
+	// the syscall, which the kernel then restarts and notifies again -
+	// counting both would report one call twice.
+	if err := ioctl(s.fd, unix.SECCOMP_IOCTL_NOTIF_SEND, unsafe.Pointer(&resp)); err != nil || wrapper {
+		return
+	}
+	s.mu.Lock()
+	s.counts[denialKey{req.Arch, req.Nr}]++
+	s.mu.Unlock()
 }
 
 // isWrapper reports whether tid is still our own re-executed binary before it
