@@ -327,6 +327,10 @@ type ruleRef struct {
 	data        uint
 	args        []Arg
 	conditional bool // has includes or excludes
+	// mux marks the copy of a rule that a multiplexing ABI applies to
+	// socketcall/ipc; its own argument-0 comparisons are gone there, so
+	// copies of rules that differ only in argument 0 are not duplicates.
+	mux bool
 }
 
 // overlaps reports duplicated, shadowed and conflicting rules per syscall
@@ -365,15 +369,24 @@ func (v *validator) overlaps(abis []*syscalls.Arch) {
 				field = fmt.Sprintf("syscalls[%d].name", i)
 			}
 			for _, a := range ruleABIs(s, abis) {
-				nr, ok := a.Lookup(n)
-				if !ok {
-					continue
+				add := func(nr int, args []Arg, mux bool) {
+					k := key{a, nr}
+					if _, seen := byKey[k]; !seen {
+						order = append(order, k)
+					}
+					byKey[k] = append(byKey[k], ruleRef{idx: i, field: field, name: n, act: act, data: data, args: args, conditional: cond, mux: mux})
 				}
-				k := key{a, nr}
-				if _, seen := byKey[k]; !seen {
-					order = append(order, k)
+				if nr, ok := a.Lookup(n); ok {
+					add(nr, s.Args, false)
 				}
-				byKey[k] = append(byKey[k], ruleRef{idx: i, field: field, name: n, act: act, data: data, args: s.Args, conditional: cond})
+				// On ABIs that multiplex (x86 socketcall, ipc), the rule
+				// also applies to the multiplexer with argument 0 equal
+				// to the call number, and can overlap rules on it.
+				if mux, call, ok := Multiplexed(a, n); ok {
+					if nr, ok := a.Lookup(mux); ok {
+						add(nr, MultiplexedArgs(s.Args, call), true)
+					}
+				}
 			}
 		}
 	}
@@ -407,7 +420,7 @@ func (v *validator) overlaps(abis []*syscalls.Arch) {
 					continue // the same name twice in one rule: noted by rule()
 				}
 				if verdict(a) == verdict(b) {
-					if reflect.DeepEqual(nilArgs(a.args), nilArgs(b.args)) {
+					if !a.mux && !b.mux && reflect.DeepEqual(nilArgs(a.args), nilArgs(b.args)) {
 						report(SeverityNote, b.field, name, fmt.Sprintf("duplicate of the rule in syscalls[%d]", a.idx))
 					}
 					continue // same verdict, other comparisons: the rules OR
@@ -419,7 +432,8 @@ func (v *validator) overlaps(abis []*syscalls.Arch) {
 					report(SeverityNote, b.field, name, fmt.Sprintf("verdict %s differs from syscalls[%d] (%s); includes/excludes decide which applies: validate after Resolve", verdict(b), a.idx, verdict(a)))
 					continue
 				}
-				report(SeverityError, b.field, name, fmt.Sprintf("conflicting rules: syscalls[%d] (%s) and syscalls[%d] (%s) can both match", a.idx, verdict(a), b.idx, verdict(b)))
+				report(SeverityError, b.field, name, fmt.Sprintf("conflicting rules: syscalls[%d] (%s%s) and syscalls[%d] (%s%s) can both match",
+					a.idx, verdict(a), viaMux(a, k.abi), b.idx, verdict(b), viaMux(b, k.abi)))
 			}
 		}
 	}
@@ -458,4 +472,12 @@ func knownOn(n string) []string {
 		}
 	}
 	return out
+}
+
+// viaMux says, for the multiplexed copy of a rule, which syscall it came from.
+func viaMux(r ruleRef, abi *syscalls.Arch) string {
+	if !r.mux {
+		return ""
+	}
+	return fmt.Sprintf(", %s multiplexed on %s", r.name, abi.Name)
 }

@@ -209,3 +209,27 @@ func TestIssuesErrMultiple(t *testing.T) {
 		t.Errorf("Err() = %v, want %s", err, want)
 	}
 }
+
+// On x86 a rule on recvmmsg also applies to socketcall (call 19), as in
+// libseccomp and runc: a socketcall rule with another action that can match
+// the same call is a conflict, found by the differential test.
+func TestValidateMultiplexedConflict(t *testing.T) {
+	p := &Profile{
+		DefaultAction: ActAllow,
+		Architectures: []string{"SCMP_ARCH_X86"},
+		Syscalls: []Syscall{
+			{Names: []string{"recvmmsg"}, Action: ActErrno, Args: []Arg{{Index: 3, Value: 1, ValueTwo: 1, Op: OpMaskedEqual}}},
+			{Names: []string{"socketcall"}, Action: ActTrap, Args: []Arg{{Index: 2, Value: 100, Op: OpLessEqual}}},
+		},
+	}
+	errs := Validate(p).Errors()
+	if len(errs) != 1 || errs[0].Field != "syscalls[1].names[0]" ||
+		!strings.Contains(errs[0].Message, "conflicting rules: syscalls[0] (SCMP_ACT_ERRNO 1, recvmmsg multiplexed on x86)") {
+		t.Fatalf("errors %v, want one conflict naming recvmmsg multiplexed on x86", errs)
+	}
+	// Disjoint on the call number: socketcall rules for another call do not conflict.
+	p.Syscalls[1].Args = []Arg{{Index: 0, Value: 1, Op: OpEqualTo}}
+	if errs := Validate(p).Errors(); len(errs) != 0 {
+		t.Fatalf("socketcall(SYS_SOCKET) vs recvmmsg: unexpected errors %v", errs)
+	}
+}
