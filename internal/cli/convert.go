@@ -6,7 +6,6 @@ import (
 	"strings"
 
 	"github.com/spf13/cobra"
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"sigs.k8s.io/yaml"
 
 	"github.com/seccomp-operator/seccomp-operator/api/v1alpha1"
@@ -46,17 +45,14 @@ func newConvertCmd(o *options) *cobra.Command {
 				if name == "" {
 					name = objectName(src)
 				}
-				obj := v1alpha1.SeccompProfile{
-					TypeMeta:   metav1.TypeMeta{APIVersion: v1alpha1.GroupVersion.String(), Kind: "SeccompProfile"},
-					ObjectMeta: metav1.ObjectMeta{Name: name},
-					Spec:       v1alpha1.SpecFromProfile(src.Profile),
-				}
+				// A plain object: a typed SeccompProfile would also print
+				// an empty status and creationTimestamp.
 				b, err := yaml.Marshal(struct {
 					APIVersion string                      `json:"apiVersion"`
 					Kind       string                      `json:"kind"`
 					Metadata   map[string]string           `json:"metadata"`
 					Spec       v1alpha1.SeccompProfileSpec `json:"spec"`
-				}{obj.APIVersion, obj.Kind, map[string]string{"name": obj.Name}, obj.Spec})
+				}{v1alpha1.GroupVersion.String(), "SeccompProfile", map[string]string{"name": name}, v1alpha1.SpecFromProfile(src.Profile)})
 				if err != nil {
 					return err
 				}
