@@ -64,6 +64,10 @@ func run(m *testing.M) int {
 		fmt.Fprintln(os.Stderr, "set up reconciler:", err)
 		return 1
 	}
+	if err := (&controller.PredefinedReconciler{Client: mgr.GetClient()}).SetupWithManager(mgr); err != nil {
+		fmt.Fprintln(os.Stderr, "set up predefined reconciler:", err)
+		return 1
+	}
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	go func() {
