@@ -4,6 +4,7 @@ package controller
 import (
 	"context"
 	"fmt"
+	"sort"
 	"strings"
 	"time"
 
@@ -20,6 +21,7 @@ import (
 
 	"github.com/seccomp-operator/seccomp-operator/api/v1alpha1"
 	"github.com/seccomp-operator/seccomp-operator/internal/nodepath"
+	"github.com/seccomp-operator/seccomp-operator/internal/render"
 	"github.com/seccomp-operator/seccomp-operator/pkg/seccomp/bpf"
 	"github.com/seccomp-operator/seccomp-operator/pkg/seccomp/profile"
 	"github.com/seccomp-operator/seccomp-operator/pkg/seccomp/syscalls"
@@ -42,6 +44,7 @@ var hostFamilies = []string{"x86_64", "aarch64"}
 
 // +kubebuilder:rbac:groups=seccomp-operator.dev,resources=seccompprofiles,verbs=get;list;watch
 // +kubebuilder:rbac:groups=seccomp-operator.dev,resources=seccompprofiles/status,verbs=get;update;patch
+// +kubebuilder:rbac:groups=seccomp-operator.dev,resources=seccompnodestatuses,verbs=get;list;watch
 
 // ProfileReconciler flattens, validates and compiles each SeccompProfile and
 // reports the outcome in its status.
@@ -64,6 +67,7 @@ func (r *ProfileReconciler) SetupWithManager(mgr ctrl.Manager) error {
 		For(&v1alpha1.SeccompProfile{}).
 		// A change to any profile re-renders the profiles built on it.
 		Watches(&v1alpha1.SeccompProfile{}, handler.EnqueueRequestsFromMapFunc(r.children)).
+		Watches(&v1alpha1.SeccompNodeStatus{}, handler.EnqueueRequestsFromMapFunc(r.allProfiles)).
 		Named("seccompprofile").
 		Complete(r)
 }
@@ -81,6 +85,22 @@ func (r *ProfileReconciler) children(ctx context.Context, o client.Object) []rec
 	return out
 }
 
+// allProfiles enqueues every profile: a node's state (or a node joining or
+// leaving) changes every profile's node counts, not only those it lists.
+// The workqueue folds repeated requests.
+func (r *ProfileReconciler) allProfiles(ctx context.Context, _ client.Object) []reconcile.Request {
+	var list v1alpha1.SeccompProfileList
+	if err := r.List(ctx, &list); err != nil {
+		log.FromContext(ctx).Error(err, "list profiles")
+		return nil
+	}
+	out := make([]reconcile.Request, 0, len(list.Items))
+	for _, p := range list.Items {
+		out = append(out, reconcile.Request{NamespacedName: types.NamespacedName{Name: p.Name}})
+	}
+	return out
+}
+
 // Reconcile renders one profile and writes its status when it changed.
 func (r *ProfileReconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Result, error) {
 	start := time.Now()
@@ -94,14 +114,19 @@ func (r *ProfileReconciler) Reconcile(ctx context.Context, req ctrl.Request) (ct
 	status.ObservedGeneration = sp.Generation
 	status.LocalhostProfile = nodepath.ProfilePath(sp.Name)
 	cond := metav1.Condition{Type: v1alpha1.ConditionReady, ObservedGeneration: sp.Generation}
+	var hash string
 	if sp.Spec.Disabled {
 		cond.Status, cond.Reason, cond.Message = metav1.ConditionFalse, ReasonDisabled, "spec.disabled is true: the profile is not installed on nodes"
-	} else if msg := r.render(ctx, &sp); msg != "" {
+	} else if h, msg := r.render(ctx, &sp); msg != "" {
 		cond.Status, cond.Reason, cond.Message = metav1.ConditionFalse, ReasonInvalid, msg
 	} else {
+		hash = h
 		cond.Status, cond.Reason, cond.Message = metav1.ConditionTrue, ReasonCompiled, "flattened, validated and compiled for "+strings.Join(hostFamilies, " and ")
 	}
 	meta.SetStatusCondition(&status.Conditions, cond)
+	if err := r.aggregate(ctx, sp.Name, hash, status, sp.Generation); err != nil {
+		return ctrl.Result{}, err
+	}
 	if equality.Semantic.DeepEqual(status, &sp.Status) {
 		return ctrl.Result{}, nil // nothing changed: no write
 	}
@@ -116,19 +141,20 @@ func (r *ProfileReconciler) Reconcile(ctx context.Context, req ctrl.Request) (ct
 	return ctrl.Result{}, nil
 }
 
-// render flattens, validates and compiles sp; it returns "" when the
-// profile is installable, else a message naming every problem.
-func (r *ProfileReconciler) render(ctx context.Context, sp *v1alpha1.SeccompProfile) string {
+// render flattens, validates and compiles sp; it returns the content hash
+// of what nodes install when the profile is installable, else a message
+// naming every problem.
+func (r *ProfileReconciler) render(ctx context.Context, sp *v1alpha1.SeccompProfile) (hash, problem string) {
 	flat, err := Flatten(ctx, r.Client, sp)
 	if err != nil {
-		return err.Error()
+		return "", err.Error()
 	}
 	if errs := profile.Validate(flat).Errors(); len(errs) > 0 {
 		lines := make([]string, len(errs))
 		for i, e := range errs {
 			lines[i] = e.String()
 		}
-		return strings.Join(lines, "; ")
+		return "", strings.Join(lines, "; ")
 	}
 	compiled := 0
 	for _, fam := range hostFamilies {
@@ -136,14 +162,56 @@ func (r *ProfileReconciler) render(ctx context.Context, sp *v1alpha1.SeccompProf
 			continue
 		}
 		if _, err := bpf.Compile(flat, bpf.Options{Arch: fam}); err != nil {
-			return fmt.Sprintf("compile for %s: %v", fam, err)
+			return "", fmt.Sprintf("compile for %s: %v", fam, err)
 		}
 		compiled++
 	}
 	if compiled == 0 {
-		return fmt.Sprintf("spec.architectures %v covers none of the node architectures %v", flat.Architectures, hostFamilies)
+		return "", fmt.Sprintf("spec.architectures %v covers none of the node architectures %v", flat.Architectures, hostFamilies)
 	}
-	return ""
+	b, err := render.Render(sp.Spec.Mode, flat)
+	if err != nil {
+		return "", err.Error()
+	}
+	return render.Hash(b), ""
+}
+
+// aggregate sets the node counts, failed nodes and the Installed condition
+// from the SeccompNodeStatus objects: a node counts as installed when it
+// reports the current content hash.
+func (r *ProfileReconciler) aggregate(ctx context.Context, name, hash string, status *v1alpha1.SeccompProfileStatus, gen int64) error {
+	var nodes v1alpha1.SeccompNodeStatusList
+	if err := r.List(ctx, &nodes); err != nil {
+		return fmt.Errorf("list node states: %w", err)
+	}
+	status.NodesTotal, status.NodesInstalled, status.FailedNodes = int32(len(nodes.Items)), 0, nil
+	for _, n := range nodes.Items {
+		for _, st := range n.Status.Profiles {
+			if st.Name != name {
+				continue
+			}
+			switch {
+			case st.State == v1alpha1.InstallStateInstalled && st.ContentHash == hash && hash != "":
+				status.NodesInstalled++
+			case st.State == v1alpha1.InstallStateFailed:
+				status.FailedNodes = append(status.FailedNodes, v1alpha1.NodeFailure{Node: n.Name, Message: st.Message})
+			}
+		}
+	}
+	sort.Slice(status.FailedNodes, func(i, j int) bool { return status.FailedNodes[i].Node < status.FailedNodes[j].Node })
+	c := metav1.Condition{Type: v1alpha1.ConditionInstalled, ObservedGeneration: gen, Status: metav1.ConditionFalse, Reason: "Pending",
+		Message: fmt.Sprintf("installed on %d of %d nodes", status.NodesInstalled, status.NodesTotal)}
+	switch {
+	case hash == "":
+		c.Reason, c.Message = "NotReady", "the profile is not ready, so no node installs it"
+	case len(status.FailedNodes) > 0:
+		c.Reason = "Failed"
+		c.Message += fmt.Sprintf("; failed on %d", len(status.FailedNodes))
+	case status.NodesTotal > 0 && status.NodesInstalled == status.NodesTotal:
+		c.Status, c.Reason = metav1.ConditionTrue, "Installed"
+	}
+	meta.SetStatusCondition(&status.Conditions, c)
+	return nil
 }
 
 func coversFamily(p *profile.Profile, fam string) bool {

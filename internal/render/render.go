@@ -1,0 +1,35 @@
+// Package render produces the bytes a node agent writes for a profile, and
+// their content hash. The manager (to tell which nodes run the current
+// version) and the agent (to write it) must agree on both, so this is their
+// one home.
+package render
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
+
+	"github.com/seccomp-operator/seccomp-operator/api/v1alpha1"
+	"github.com/seccomp-operator/seccomp-operator/pkg/seccomp/profile"
+)
+
+// Render returns the OCI seccomp JSON installed on nodes for a profile whose
+// inheritance has been flattened: in Complain mode every denial becomes
+// SCMP_ACT_LOG.
+func Render(mode v1alpha1.Mode, flattened *profile.Profile) ([]byte, error) {
+	p := flattened
+	if mode == v1alpha1.ModeComplain {
+		p = profile.Complain(flattened)
+	}
+	b, err := profile.Marshal(p)
+	if err != nil {
+		return nil, fmt.Errorf("render profile: %w", err)
+	}
+	return b, nil
+}
+
+// Hash is the content hash nodes report for rendered bytes.
+func Hash(rendered []byte) string {
+	sum := sha256.Sum256(rendered)
+	return "sha256:" + hex.EncodeToString(sum[:])
+}
