@@ -16,18 +16,38 @@ import (
 
 	"k8s.io/apimachinery/pkg/runtime"
 	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
+	"k8s.io/client-go/rest"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/envtest"
 	"sigs.k8s.io/controller-runtime/pkg/log/zap"
 	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
+	"sigs.k8s.io/controller-runtime/pkg/webhook"
 
 	"github.com/seccomp-operator/seccomp-operator/api/v1alpha1"
 	"github.com/seccomp-operator/seccomp-operator/internal/controller"
 )
 
-// k8s is a client to the test's apiserver, with the manager running.
-var k8s client.Client
+var (
+	// k8s is a client to the test's apiserver, with the manager running.
+	k8s client.Client
+	// env is the running control plane (for tests that restart the
+	// apiserver or need its admin credentials).
+	env *envtest.Environment
+	// cfg is the admin rest config of env.
+	cfg *rest.Config
+)
+
+// Hooks other test files register from init(), so each area (webhooks,
+// config, agents) keeps its setup in its own file instead of here.
+var (
+	// envHooks adjust the environment before the control plane starts
+	// (e.g. WebhookInstallOptions).
+	envHooks []func(*envtest.Environment)
+	// managerHooks add runnables (webhooks, reconcilers) to the manager
+	// before it starts.
+	managerHooks []func(ctrl.Manager) error
+)
 
 func TestMain(m *testing.M) {
 	os.Exit(run(m))
@@ -39,12 +59,16 @@ func run(m *testing.M) int {
 		return 1
 	}
 	ctrl.SetLogger(zap.New(zap.WriteTo(os.Stderr), zap.UseDevMode(false)))
-	env := &envtest.Environment{
+	env = &envtest.Environment{
 		CRDDirectoryPaths:     []string{filepath.Join("..", "..", "config", "crd", "bases")},
 		ErrorIfCRDPathMissing: true,
 	}
+	for _, h := range envHooks {
+		h(env)
+	}
 	start := time.Now()
-	cfg, err := env.Start()
+	var err error
+	cfg, err = env.Start()
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "start kube-apiserver and etcd:", err)
 		return 1
@@ -55,10 +79,21 @@ func run(m *testing.M) int {
 	scheme := runtime.NewScheme()
 	_ = clientgoscheme.AddToScheme(scheme)
 	_ = v1alpha1.AddToScheme(scheme)
-	mgr, err := ctrl.NewManager(cfg, ctrl.Options{Scheme: scheme, Metrics: metricsserver.Options{BindAddress: "0"}})
+	wo := env.WebhookInstallOptions
+	mgr, err := ctrl.NewManager(cfg, ctrl.Options{
+		Scheme:        scheme,
+		Metrics:       metricsserver.Options{BindAddress: "0"},
+		WebhookServer: webhook.NewServer(webhook.Options{Host: wo.LocalServingHost, Port: wo.LocalServingPort, CertDir: wo.LocalServingCertDir}),
+	})
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "create manager:", err)
 		return 1
+	}
+	for _, h := range managerHooks {
+		if err := h(mgr); err != nil {
+			fmt.Fprintln(os.Stderr, "set up manager:", err)
+			return 1
+		}
 	}
 	if err := (&controller.ProfileReconciler{Client: mgr.GetClient()}).SetupWithManager(mgr); err != nil {
 		fmt.Fprintln(os.Stderr, "set up reconciler:", err)
