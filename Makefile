@@ -39,6 +39,7 @@ generate: $(CONTROLLER_GEN) ## Regenerate syscall tables, deepcopy, CRDs, predef
 	$(CONTROLLER_GEN) object:headerFile=hack/boilerplate.go.txt paths=./api/...
 	$(CONTROLLER_GEN) crd paths=./api/... output:crd:artifacts:config=config/crd/bases
 	$(CONTROLLER_GEN) rbac:roleName=seccomp-operator-manager paths=./internal/controller/... output:rbac:artifacts:config=config/rbac
+	$(CONTROLLER_GEN) rbac:roleName=seccomp-operator-agent paths=./internal/agent/... output:rbac:artifacts:config=config/agent/rbac
 
 verify-generated: generate ## Fail when generated files are stale
 	@git diff --exit-code -- . ':!go.sum' || { echo "generated files are stale: run 'make generate' and commit"; exit 1; }

@@ -81,3 +81,27 @@ type SeccompNodeStatusList struct {
 	metav1.ListMeta `json:"metadata,omitempty"`
 	Items           []SeccompNodeStatus `json:"items"`
 }
+
+// FindNodeProfileState returns the entry for the profile called name. Agents
+// keep the list sorted by name, so this is a binary search; an unsorted list
+// (written by another client) is still searched correctly, only slower.
+func FindNodeProfileState(states []NodeProfileState, name string) (NodeProfileState, bool) {
+	lo, hi := 0, len(states)
+	for lo < hi {
+		m := int(uint(lo+hi) >> 1)
+		if states[m].Name < name {
+			lo = m + 1
+		} else {
+			hi = m
+		}
+	}
+	if lo < len(states) && states[lo].Name == name {
+		return states[lo], true
+	}
+	for _, st := range states {
+		if st.Name == name {
+			return st, true
+		}
+	}
+	return NodeProfileState{}, false
+}

@@ -23,6 +23,11 @@ type Arch string
 // +kubebuilder:validation:Enum=SECCOMP_FILTER_FLAG_LOG;SECCOMP_FILTER_FLAG_SPEC_ALLOW;SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV;SECCOMP_FILTER_FLAG_TSYNC;SECCOMP_FILTER_FLAG_NEW_LISTENER;SECCOMP_FILTER_FLAG_TSYNC_ESRCH
 type Flag string
 
+// LabelPredefined marks the SeccompProfiles the manager owns as predefined
+// (value "true"). Agents install such a profile also at its predefined file
+// path, when its name is one of the predefined profiles.
+const LabelPredefined = "seccomp-operator.dev/predefined"
+
 // Mode says how a profile is installed on the nodes.
 // +kubebuilder:validation:Enum=Enforce;Complain
 type Mode string

@@ -69,6 +69,9 @@ type Result struct {
 	Deferred  []string // no longer desired but still referenced by a pod
 	Unchanged int      // desired files already correct (no write)
 	Cleaned   int      // leftover temporary files removed
+	// Failed holds the desired files that could not be written, with why
+	// (also part of Sync's joined error).
+	Failed map[string]error
 }
 
 // Changed reports whether the Sync wrote or removed anything.
@@ -395,6 +398,10 @@ func (i *Installer) Sync(desired map[string][]byte, inUse func(rel string) bool)
 		switch {
 		case installErrs[k] != nil:
 			errs = append(errs, installErrs[k])
+			if res.Failed == nil {
+				res.Failed = map[string]error{}
+			}
+			res.Failed[rel] = installErrs[k]
 		case changed[k]:
 			res.Installed = append(res.Installed, rel)
 			dirty[filepath.Dir(i.abs(rel))] = true

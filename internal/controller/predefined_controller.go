@@ -20,7 +20,7 @@ import (
 )
 
 // PredefinedLabel marks the SeccompProfiles the manager owns as predefined.
-const PredefinedLabel = "seccomp-operator.dev/predefined"
+const PredefinedLabel = v1alpha1.LabelPredefined
 
 // +kubebuilder:rbac:groups=seccomp-operator.dev,resources=seccompprofiles,verbs=create;update
 

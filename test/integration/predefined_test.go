@@ -9,6 +9,7 @@ import (
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/client-go/util/retry"
 
 	"github.com/seccomp-operator/seccomp-operator/api/v1alpha1"
 	"github.com/seccomp-operator/seccomp-operator/internal/controller"
@@ -49,9 +50,15 @@ func TestPredefinedProfileRestored(t *testing.T) {
 	eventually(t, "webapp to exist", func() bool { return k8s.Get(ctx, key, &sp) == nil })
 	want := sp.Spec.DeepCopy()
 
-	// Edited by hand: the manager puts the original spec back.
-	sp.Spec.DefaultAction = "SCMP_ACT_ALLOW"
-	if err := k8s.Update(ctx, &sp); err != nil {
+	// Edited by hand: the manager puts the original spec back. (The
+	// manager may be writing the status meanwhile, hence the retry.)
+	if err := retry.RetryOnConflict(retry.DefaultRetry, func() error {
+		if err := k8s.Get(ctx, key, &sp); err != nil {
+			return err
+		}
+		sp.Spec.DefaultAction = "SCMP_ACT_ALLOW"
+		return k8s.Update(ctx, &sp)
+	}); err != nil {
 		t.Fatal(err)
 	}
 	eventually(t, "webapp's spec to be restored", func() bool {

@@ -1,0 +1,42 @@
+package agent
+
+import (
+	"github.com/prometheus/client_golang/prometheus"
+	"sigs.k8s.io/controller-runtime/pkg/metrics"
+
+	"github.com/seccomp-operator/seccomp-operator/api/v1alpha1"
+)
+
+var (
+	syncSeconds = prometheus.NewHistogram(prometheus.HistogramOpts{
+		Name:    "seccomp_operator_agent_sync_seconds",
+		Help:    "Time of one full pass of the node agent (render, write files, report state).",
+		Buckets: prometheus.ExponentialBuckets(0.0005, 2, 16),
+	})
+	fileWrites = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "seccomp_operator_agent_file_operations_total",
+		Help: "Profile files written (install, including drift repair) or removed by the node agent.",
+	}, []string{"op"})
+	statusWrites = prometheus.NewCounter(prometheus.CounterOpts{
+		Name: "seccomp_operator_agent_node_state_writes_total",
+		Help: "Writes of the node's SeccompNodeStatus (a steady node makes none).",
+	})
+	nodeProfiles = prometheus.NewGaugeVec(prometheus.GaugeOpts{
+		Name: "seccomp_operator_agent_profiles",
+		Help: "Profiles on this node by state (Installed, Failed, Removing).",
+	}, []string{"state"})
+)
+
+func init() {
+	metrics.Registry.MustRegister(syncSeconds, fileWrites, statusWrites, nodeProfiles)
+}
+
+func setProfileGauge(states []v1alpha1.NodeProfileState) {
+	counts := map[v1alpha1.InstallState]int{}
+	for _, st := range states {
+		counts[st.State]++
+	}
+	for _, s := range []v1alpha1.InstallState{v1alpha1.InstallStateInstalled, v1alpha1.InstallStateFailed, v1alpha1.InstallStateRemoving} {
+		nodeProfiles.WithLabelValues(string(s)).Set(float64(counts[s]))
+	}
+}

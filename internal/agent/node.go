@@ -1,0 +1,410 @@
+package agent
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"strings"
+	"sync"
+	"time"
+	"unicode/utf8"
+
+	"github.com/go-logr/logr"
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/api/equality"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/client-go/util/workqueue"
+	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/event"
+	"sigs.k8s.io/controller-runtime/pkg/handler"
+	"sigs.k8s.io/controller-runtime/pkg/manager"
+	"sigs.k8s.io/controller-runtime/pkg/reconcile"
+	"sigs.k8s.io/controller-runtime/pkg/source"
+
+	"github.com/seccomp-operator/seccomp-operator/api/v1alpha1"
+	"github.com/seccomp-operator/seccomp-operator/internal/nodepath"
+	"github.com/seccomp-operator/seccomp-operator/internal/podprofile"
+	"github.com/seccomp-operator/seccomp-operator/internal/render"
+	"github.com/seccomp-operator/seccomp-operator/pkg/seccomp/predefined"
+)
+
+// maxMessage is the CRD's bound on a node state message.
+const maxMessage = 1024
+
+// DefaultMinStatusInterval bounds how often an agent rewrites its node state
+// while profiles keep changing: a bulk apply of 1000 profiles then costs a
+// handful of writes per node, not one per profile.
+const DefaultMinStatusInterval = time.Second
+
+// +kubebuilder:rbac:groups=seccomp-operator.dev,resources=seccompprofiles,verbs=get;list;watch
+// +kubebuilder:rbac:groups=seccomp-operator.dev,resources=seccompnodestatuses,verbs=get;list;watch;create;update;patch
+// +kubebuilder:rbac:groups="",resources=pods,verbs=get;list;watch
+// +kubebuilder:rbac:groups="",resources=nodes,verbs=get
+
+// NodeReconciler keeps one node's profile files equal to the cluster's
+// SeccompProfiles and reports the outcome in the node's SeccompNodeStatus.
+//
+// It is level-triggered with a single key (the node): every event (a profile,
+// a pod on the node, the node state, a file changed on disk) leads to one full
+// pass that computes the desired files and lets Installer.Sync converge the
+// disk. The workqueue folds a burst of events into one pass; rendering is
+// memoized per profile version, so a pass over unchanged profiles only
+// compares files.
+type NodeReconciler struct {
+	// Client reads profiles, pods and the node state from the manager's
+	// cache (which the caller scopes to this node's pods and state) and
+	// writes the node state.
+	Client client.Client
+	// APIReader reads the Node object uncached (one Get when the node
+	// state is created), so the agent needs no watch on every node.
+	APIReader client.Reader
+	Installer *Installer
+	NodeName  string
+	// Family is the node's architecture family (e.g. "x86_64"): profiles
+	// are compiled for it before they are installed.
+	Family string
+	// MinStatusInterval: see DefaultMinStatusInterval (0 means that).
+	MinStatusInterval time.Duration
+	Log               logr.Logger
+
+	mu        sync.Mutex
+	prepared  map[string]preparedEntry
+	lastWrite time.Time
+	trigger   chan event.GenericEvent
+}
+
+type preparedEntry struct {
+	key  string // the resource versions of the profile and its bases
+	prep render.Prepared
+}
+
+// SetupWithManager registers the reconciler, the file watch (drift repair
+// within seconds, and a full resync every resync as a safety net) and a first
+// pass at start.
+func (r *NodeReconciler) SetupWithManager(mgr ctrl.Manager, resync time.Duration) error {
+	if r.MinStatusInterval == 0 {
+		r.MinStatusInterval = DefaultMinStatusInterval
+	}
+	r.prepared = map[string]preparedEntry{}
+	r.trigger = make(chan event.GenericEvent, 1)
+	r.Trigger() // first pass, even with no profiles: it creates the node state
+	toNode := handler.EnqueueRequestsFromMapFunc(func(context.Context, client.Object) []reconcile.Request {
+		return []reconcile.Request{r.request()}
+	})
+	if err := mgr.Add(manager.RunnableFunc(func(ctx context.Context) error {
+		return r.Installer.Watch(ctx, resync, r.Trigger)
+	})); err != nil {
+		return fmt.Errorf("add file watch: %w", err)
+	}
+	return ctrl.NewControllerManagedBy(mgr).
+		Named("node").
+		Watches(&v1alpha1.SeccompProfile{}, toNode).
+		Watches(&corev1.Pod{}, toNode).
+		Watches(&v1alpha1.SeccompNodeStatus{}, toNode).
+		WatchesRawSource(source.Channel(r.trigger, handler.Funcs{
+			GenericFunc: func(_ context.Context, _ event.GenericEvent, q workqueue.TypedRateLimitingInterface[reconcile.Request]) {
+				q.Add(r.request())
+			},
+		})).
+		Complete(r)
+}
+
+// Trigger asks for a pass (used by the file watch). It never blocks: one
+// pending trigger is enough.
+func (r *NodeReconciler) Trigger() {
+	select {
+	case r.trigger <- event.GenericEvent{Object: &v1alpha1.SeccompNodeStatus{ObjectMeta: metav1.ObjectMeta{Name: r.NodeName}}}:
+	default:
+	}
+}
+
+func (r *NodeReconciler) request() reconcile.Request {
+	return reconcile.Request{NamespacedName: types.NamespacedName{Name: r.NodeName}}
+}
+
+// Reconcile makes one full pass for the node.
+func (r *NodeReconciler) Reconcile(ctx context.Context, _ reconcile.Request) (ctrl.Result, error) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	start := time.Now()
+	defer func() { syncSeconds.Observe(time.Since(start).Seconds()) }()
+
+	var list v1alpha1.SeccompProfileList
+	// Read-only use of cached objects: no copy of 1000 profiles per pass.
+	if err := r.Client.List(ctx, &list, client.UnsafeDisableDeepCopy); err != nil {
+		return ctrl.Result{}, fmt.Errorf("list profiles: %w", err)
+	}
+	byName := make(map[string]*v1alpha1.SeccompProfile, len(list.Items))
+	for i := range list.Items {
+		byName[list.Items[i].Name] = &list.Items[i]
+	}
+
+	desired := map[string][]byte{}
+	keep := map[string]bool{}    // files of profiles now refused: keep the last good version
+	owner := map[string]string{} // rel path -> profile name
+	var states []v1alpha1.NodeProfileState
+	for name, sp := range byName {
+		if sp.Spec.Disabled {
+			continue
+		}
+		paths := profilePaths(sp)
+		for _, p := range paths {
+			owner[p] = name
+		}
+		prep, err := r.prepare(ctx, sp, byName)
+		if err != nil {
+			return ctrl.Result{}, err
+		}
+		if prep.Problem != "" {
+			for _, p := range paths {
+				keep[p] = true
+			}
+			states = append(states, v1alpha1.NodeProfileState{Name: name, State: v1alpha1.InstallStateFailed,
+				Message: truncate("refused, not installed: " + prep.Problem)})
+			continue
+		}
+		for _, p := range paths {
+			desired[p] = prep.Content
+		}
+		states = append(states, v1alpha1.NodeProfileState{Name: name, State: v1alpha1.InstallStateInstalled, ContentHash: prep.Hash})
+	}
+
+	for name := range r.prepared {
+		if _, ok := byName[name]; !ok {
+			delete(r.prepared, name)
+		}
+	}
+
+	inUse, err := r.inUse(ctx)
+	if err != nil {
+		return ctrl.Result{}, err
+	}
+	res, syncErr := r.Installer.Sync(desired, func(rel string) bool { return keep[rel] || inUse[rel] != "" })
+	fileWrites.WithLabelValues("install").Add(float64(len(res.Installed)))
+	fileWrites.WithLabelValues("remove").Add(float64(len(res.Removed)))
+	if len(res.Installed) > 0 || len(res.Removed) > 0 {
+		r.Log.V(1).Info("synced profile files", "installed", len(res.Installed), "removed", len(res.Removed), "deferred", len(res.Deferred))
+	}
+
+	for k := range states {
+		st := &states[k]
+		if st.State != v1alpha1.InstallStateInstalled {
+			continue
+		}
+		for _, p := range profilePaths(byName[st.Name]) {
+			if ferr := res.Failed[p]; ferr != nil {
+				st.State, st.ContentHash, st.Message = v1alpha1.InstallStateFailed, "", truncate(ferr.Error())
+				break
+			}
+		}
+	}
+	// Files kept for running pods after their profile was deleted or
+	// disabled.
+	removing := map[string]string{}
+	for _, rel := range res.Deferred {
+		if keep[rel] {
+			continue
+		}
+		name, ok := owner[rel]
+		if !ok {
+			name, ok = nameOfPath(rel)
+		}
+		if ok && removing[name] == "" {
+			removing[name] = fmt.Sprintf("deleted or disabled, but %s still references %s", inUse[rel], rel)
+		}
+	}
+	for name, msg := range removing {
+		states = append(states, v1alpha1.NodeProfileState{Name: name, State: v1alpha1.InstallStateRemoving, Message: truncate(msg)})
+	}
+	slices.SortFunc(states, func(a, b v1alpha1.NodeProfileState) int { return strings.Compare(a.Name, b.Name) })
+	setProfileGauge(states)
+
+	result, werr := r.writeState(ctx, states)
+	if syncErr != nil {
+		// Retried with backoff; the state already says which files failed.
+		return ctrl.Result{}, fmt.Errorf("sync profile files: %w", syncErr)
+	}
+	return result, werr
+}
+
+// prepare renders sp for this node, memoized by the resource versions of sp
+// and its bases: a pass over unchanged profiles compiles nothing.
+func (r *NodeReconciler) prepare(ctx context.Context, sp *v1alpha1.SeccompProfile, byName map[string]*v1alpha1.SeccompProfile) (render.Prepared, error) {
+	key := chainKey(sp, byName)
+	if e, ok := r.prepared[sp.Name]; ok && e.key == key {
+		return e.prep, nil
+	}
+	prep, err := render.Prepare(ctx, mapReader(byName), sp, []string{r.Family})
+	if err != nil {
+		return render.Prepared{}, fmt.Errorf("prepare profile %s: %w", sp.Name, err)
+	}
+	r.prepared[sp.Name] = preparedEntry{key: key, prep: prep}
+	return prep, nil
+}
+
+// chainKey identifies a profile's rendered content: its version and those of
+// its bases, up to a cycle or a missing base (which then re-renders when
+// the base appears).
+func chainKey(sp *v1alpha1.SeccompProfile, byName map[string]*v1alpha1.SeccompProfile) string {
+	var b strings.Builder
+	seen := map[string]bool{}
+	for cur := sp; ; {
+		b.WriteString(cur.Name + "@" + cur.ResourceVersion + "/")
+		seen[cur.Name] = true
+		base := cur.Spec.BaseProfileName
+		if base == "" || seen[base] {
+			return b.String()
+		}
+		next, ok := byName[base]
+		if !ok {
+			return b.String() + base + "@missing"
+		}
+		cur = next
+	}
+}
+
+// inUse maps each localhost profile path referenced by a pod on this node
+// that has not terminated to one such pod ("namespace/name").
+func (r *NodeReconciler) inUse(ctx context.Context) (map[string]string, error) {
+	var pods corev1.PodList
+	if err := r.Client.List(ctx, &pods, client.UnsafeDisableDeepCopy); err != nil {
+		return nil, fmt.Errorf("list pods: %w", err)
+	}
+	out := map[string]string{}
+	for i := range pods.Items {
+		p := &pods.Items[i]
+		// The cache is scoped to this node; the check keeps a wider cache
+		// (a misconfiguration) from pinning other nodes' files here.
+		if p.Spec.NodeName != r.NodeName || podprofile.Terminated(p) {
+			continue
+		}
+		for _, rel := range podprofile.LocalhostPaths(p) {
+			if out[rel] == "" {
+				out[rel] = "pod " + p.Namespace + "/" + p.Name
+			}
+		}
+	}
+	return out, nil
+}
+
+// writeState creates or updates the node's state when it differs from what
+// is stored, at most once per MinStatusInterval.
+func (r *NodeReconciler) writeState(ctx context.Context, states []v1alpha1.NodeProfileState) (ctrl.Result, error) {
+	var cur v1alpha1.SeccompNodeStatus
+	err := r.Client.Get(ctx, types.NamespacedName{Name: r.NodeName}, &cur)
+	switch {
+	case apierrors.IsNotFound(err):
+		now := metav1.Now()
+		for k := range states {
+			states[k].LastTransitionTime = now
+		}
+		obj := &v1alpha1.SeccompNodeStatus{ObjectMeta: metav1.ObjectMeta{Name: r.NodeName}, Status: v1alpha1.NodeState{Profiles: states}}
+		r.setOwner(ctx, obj)
+		if err := r.Client.Create(ctx, obj); err != nil {
+			return ctrl.Result{}, fmt.Errorf("create node state %s: %w", r.NodeName, err)
+		}
+		r.lastWrite = time.Now()
+		statusWrites.Inc()
+		return ctrl.Result{}, nil
+	case err != nil:
+		return ctrl.Result{}, fmt.Errorf("read node state %s: %w", r.NodeName, err)
+	}
+	now := metav1.Now()
+	for k := range states {
+		if old, ok := v1alpha1.FindNodeProfileState(cur.Status.Profiles, states[k].Name); ok &&
+			old.State == states[k].State && old.ContentHash == states[k].ContentHash && old.Message == states[k].Message {
+			states[k].LastTransitionTime = old.LastTransitionTime
+		} else {
+			states[k].LastTransitionTime = now
+		}
+	}
+	if equality.Semantic.DeepEqual(cur.Status.Profiles, states) || (len(cur.Status.Profiles) == 0 && len(states) == 0) {
+		return ctrl.Result{}, nil // nothing changed: no write
+	}
+	if wait := r.MinStatusInterval - time.Since(r.lastWrite); wait > 0 {
+		return ctrl.Result{RequeueAfter: wait}, nil
+	}
+	cur.Status.Profiles = states
+	if err := r.Client.Update(ctx, &cur); err != nil {
+		return ctrl.Result{}, fmt.Errorf("update node state %s: %w", r.NodeName, err)
+	}
+	r.lastWrite = time.Now()
+	statusWrites.Inc()
+	return ctrl.Result{}, nil
+}
+
+// setOwner makes the Node own its state, so the garbage collector removes
+// the state of a node that leaves the cluster. Without a Node object (a
+// simulated node) the state simply has no owner.
+func (r *NodeReconciler) setOwner(ctx context.Context, obj *v1alpha1.SeccompNodeStatus) {
+	if r.APIReader == nil {
+		return
+	}
+	var node corev1.Node
+	if err := r.APIReader.Get(ctx, types.NamespacedName{Name: r.NodeName}, &node); err != nil {
+		if !apierrors.IsNotFound(err) {
+			r.Log.Info("cannot read the Node; its state gets no owner", "error", err.Error())
+		}
+		return
+	}
+	obj.OwnerReferences = []metav1.OwnerReference{{APIVersion: "v1", Kind: "Node", Name: node.Name, UID: node.UID}}
+}
+
+// profilePaths lists the files a profile is installed at: operator/<name>.json,
+// and for the manager's predefined profiles also their predefined path.
+func profilePaths(sp *v1alpha1.SeccompProfile) []string {
+	paths := []string{nodepath.ProfilePath(sp.Name)}
+	if sp.Labels[v1alpha1.LabelPredefined] == "true" {
+		if p, ok := predefined.Get(sp.Name); ok && p.Name == sp.Name {
+			paths = append(paths, nodepath.PredefinedAliasPath(p.File))
+		}
+	}
+	return paths
+}
+
+// nameOfPath maps an installed path back to its profile's name.
+func nameOfPath(rel string) (string, bool) {
+	if name, ok := nodepath.NameOf(rel); ok {
+		return name, true
+	}
+	if file, ok := strings.CutPrefix(rel, nodepath.PredefinedDir+"/"); ok {
+		if p, ok := predefined.Get(file); ok {
+			return p.Name, true
+		}
+	}
+	return "", false
+}
+
+func truncate(s string) string {
+	if len(s) <= maxMessage {
+		return s
+	}
+	cut := maxMessage - len("…")
+	for cut > 0 && !utf8.RuneStart(s[cut]) {
+		cut--
+	}
+	return s[:cut] + "…"
+}
+
+// mapReader serves Flatten's base lookups from the pass's profile list.
+type mapReader map[string]*v1alpha1.SeccompProfile
+
+func (m mapReader) Get(_ context.Context, key client.ObjectKey, obj client.Object, _ ...client.GetOption) error {
+	sp, ok := m[key.Name]
+	if !ok {
+		return apierrors.NewNotFound(v1alpha1.GroupVersion.WithResource("seccompprofiles").GroupResource(), key.Name)
+	}
+	out, ok := obj.(*v1alpha1.SeccompProfile)
+	if !ok {
+		return fmt.Errorf("mapReader: unexpected %T", obj)
+	}
+	sp.DeepCopyInto(out)
+	return nil
+}
+
+func (m mapReader) List(context.Context, client.ObjectList, ...client.ListOption) error {
+	return fmt.Errorf("mapReader: List is not supported")
+}

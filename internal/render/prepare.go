@@ -1,0 +1,120 @@
+package render
+
+import (
+	"context"
+	"fmt"
+	"strings"
+
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/types"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	"github.com/seccomp-operator/seccomp-operator/api/v1alpha1"
+	"github.com/seccomp-operator/seccomp-operator/pkg/seccomp/bpf"
+	"github.com/seccomp-operator/seccomp-operator/pkg/seccomp/profile"
+	"github.com/seccomp-operator/seccomp-operator/pkg/seccomp/syscalls"
+)
+
+// Prepared is a profile ready to install, or the reason it is not.
+type Prepared struct {
+	// Content is what nodes install (nil when Problem is set).
+	Content []byte
+	// Hash is Hash(Content).
+	Hash string
+	// Problem names everything that keeps the profile from being
+	// installed: an inheritance error, validation errors, or what the
+	// compiler (and so the kernel) would reject.
+	Problem string
+}
+
+// Prepare flattens sp through the profiles c can read, validates the result,
+// compiles it for every family in families that the profile covers (at least
+// one must be), and renders it. The manager prepares for every node
+// architecture it supports; an agent for its own. Infrastructure errors
+// (reading a base failed) are returned as err; everything wrong with the
+// profile itself is a Problem, so callers can report it and move on.
+func Prepare(ctx context.Context, c client.Reader, sp *v1alpha1.SeccompProfile, families []string) (Prepared, error) {
+	flat, err := Flatten(ctx, c, sp)
+	if err != nil {
+		if isLookupError(err) {
+			return Prepared{}, err
+		}
+		return Prepared{Problem: err.Error()}, nil
+	}
+	if errs := profile.Validate(flat).Errors(); len(errs) > 0 {
+		lines := make([]string, len(errs))
+		for i, e := range errs {
+			lines[i] = e.String()
+		}
+		return Prepared{Problem: strings.Join(lines, "; ")}, nil
+	}
+	compiled := 0
+	for _, fam := range families {
+		if !coversFamily(flat, fam) {
+			continue
+		}
+		if _, err := bpf.Compile(flat, bpf.Options{Arch: fam}); err != nil {
+			return Prepared{Problem: fmt.Sprintf("compile for %s: %v", fam, err)}, nil
+		}
+		compiled++
+	}
+	if compiled == 0 {
+		return Prepared{Problem: fmt.Sprintf("spec.architectures %v covers none of the node architectures %v", flat.Architectures, families)}, nil
+	}
+	b, err := Render(sp.Spec.Mode, flat)
+	if err != nil {
+		return Prepared{Problem: err.Error()}, nil
+	}
+	return Prepared{Content: b, Hash: Hash(b)}, nil
+}
+
+func coversFamily(p *profile.Profile, fam string) bool {
+	for _, a := range syscalls.Family(fam) {
+		for _, n := range p.Architectures {
+			if got, ok := syscalls.Get(n); ok && got == a {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// lookupError marks a failure to read a base profile from the cluster, as
+// opposed to a problem with the profiles themselves.
+type lookupError struct{ err error }
+
+func (e lookupError) Error() string { return e.err.Error() }
+func (e lookupError) Unwrap() error { return e.err }
+
+func isLookupError(err error) bool {
+	_, ok := err.(lookupError)
+	return ok
+}
+
+// Flatten resolves sp's inheritance chain through the profiles c can read.
+func Flatten(ctx context.Context, c client.Reader, sp *v1alpha1.SeccompProfile) (*profile.Profile, error) {
+	nodes := map[string]profile.Node{sp.Name: nodeOf(sp)}
+	var readErr error
+	p, err := profile.Flatten(sp.Name, func(name string) (profile.Node, bool) {
+		if n, ok := nodes[name]; ok {
+			return n, true
+		}
+		var base v1alpha1.SeccompProfile
+		if err := c.Get(ctx, types.NamespacedName{Name: name}, &base); err != nil {
+			if !apierrors.IsNotFound(err) {
+				readErr = err
+			}
+			return profile.Node{}, false
+		}
+		nodes[name] = nodeOf(&base)
+		return nodes[name], true
+	})
+	if readErr != nil {
+		return nil, lookupError{fmt.Errorf("read base profiles of %s: %w", sp.Name, readErr)}
+	}
+	return p, err
+}
+
+func nodeOf(sp *v1alpha1.SeccompProfile) profile.Node {
+	return profile.Node{Name: sp.Name, Base: sp.Spec.BaseProfileName, Profile: sp.Spec.ToProfile()}
+}
