@@ -10,7 +10,7 @@ CONTROLLER_GEN := $(TOOLS)/controller-gen-$(CONTROLLER_GEN_VERSION)
 # their own targets below; `make test` runs all of them.
 export CGO_ENABLED ?= 0
 
-.PHONY: deps all build test test-unit test-integration test-differential test-kernel test-profiles generate verify-generated lint fuzz bench demo clean tools
+.PHONY: bench-scale deps all build test test-unit test-integration test-differential test-kernel test-profiles generate verify-generated lint fuzz bench demo clean tools
 
 all: build
 
@@ -56,7 +56,11 @@ fuzz: ## Run each fuzz target for FUZZTIME (default 30s)
 	  echo "== $$t ($$pkg)"; $(GO) test -run=^$$ -fuzz=^$$t$$ -fuzztime=$${FUZZTIME:-30s} ./$$pkg || exit 1; done
 
 bench: build ## Benchmarks (results go to docs/benchmarks.md by hand, with the command)
-	CGO_ENABLED=1 $(GO) test -run=^$$ -bench=. -benchtime=$${BENCHTIME:-1s} -tags libseccomp ./bench/... ./pkg/...
+	CGO_ENABLED=1 $(GO) test -run=^$$ -bench=. -benchtime=$${BENCHTIME:-1s} -tags libseccomp ./bench/... ./pkg/... ./internal/...
+	$(MAKE) bench-scale
+
+bench-scale: build ## Control plane at scale: real apiserver, manager, 100 agent processes, 1000 profiles (NODES, PROFILES)
+	KUBEBUILDER_ASSETS="$$(./hack/kube-binaries.sh)" $(GO) run ./bench/scale -nodes $${NODES:-100} -profiles $${PROFILES:-1000}
 
 demo: build ## Confine a real program with seccompctl (the README's first command)
 	./hack/demo.sh

@@ -49,9 +49,12 @@ type NodeProfileState struct {
 
 // NodeState lists the profiles a node's agent manages.
 type NodeState struct {
-	// Profiles are the profiles on the node, one entry per name.
-	// +listType=map
-	// +listMapKey=name
+	// Profiles are the profiles on the node, one entry per name, sorted by
+	// name. The list is atomic, not a map keyed by name: the agent is its
+	// only writer and always writes all of it, and the apiserver's per-entry
+	// bookkeeping of map lists (managed fields) made each write of a
+	// 1000-entry state cost far more than the write itself.
+	// +listType=atomic
 	// +optional
 	Profiles []NodeProfileState `json:"profiles,omitempty"`
 }

@@ -27,11 +27,33 @@ func CacheOptions(nodeName string) cache.Options {
 			&v1alpha1.SeccompNodeStatus{}: {
 				Field: fields.OneTermEqualSelector("metadata.name", nodeName),
 			},
+			&v1alpha1.SeccompProfile{}: {
+				Transform: trimProfile,
+			},
 		},
 	}
 }
 
-var _ toolscache.TransformFunc = trimPod
+var (
+	_ toolscache.TransformFunc = trimPod
+	_ toolscache.TransformFunc = trimProfile
+)
+
+// trimProfile keeps what the agent renders from: name, version, labels
+// and spec. The status (conditions, failed nodes) and annotations (kubectl's
+// last-applied copy doubles an object) are never read on a node.
+func trimProfile(obj any) (any, error) {
+	sp, ok := obj.(*v1alpha1.SeccompProfile)
+	if !ok {
+		if _, tomb := obj.(toolscache.DeletedFinalStateUnknown); tomb {
+			return obj, nil
+		}
+		return nil, fmt.Errorf("trim profile: unexpected %T", obj)
+	}
+	out := &v1alpha1.SeccompProfile{TypeMeta: sp.TypeMeta, Spec: sp.Spec}
+	out.Name, out.UID, out.ResourceVersion, out.Generation, out.Labels = sp.Name, sp.UID, sp.ResourceVersion, sp.Generation, sp.Labels
+	return out, nil
+}
 
 // trimPod keeps what podprofile reads: annotations, node name, phase and the
 // security contexts (pod and every container).

@@ -388,3 +388,39 @@ func TestRemove(t *testing.T) {
 		t.Errorf("marker after Remove = %v, want empty", mk)
 	}
 }
+
+// The shortcut that skips reading unchanged files must still see an edit
+// that keeps the size and sets the mtime back (touch -r): ctime changes.
+func TestSyncSeesSameSizeEditWithMtimeRestored(t *testing.T) {
+	in := newInstaller(t)
+	rel := nodepath.ProfilePath("stealthy")
+	want := map[string][]byte{rel: []byte(`{"defaultAction":"SCMP_ACT_ERRNO"}`)}
+	if _, err := in.Sync(want, nil); err != nil {
+		t.Fatal(err)
+	}
+	p := in.abs(rel)
+	st, err := os.Stat(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(10 * time.Millisecond) // a later ctime
+	// Same length, different content, mtime put back.
+	if err := os.WriteFile(p, []byte(`{"defaultAction":"SCMP_ACT_ALLOW"}`), FileMode); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Chtimes(p, st.ModTime(), st.ModTime()); err != nil {
+		t.Fatal(err)
+	}
+	res, err := in.Sync(want, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !slices.Equal(res.Installed, []string{rel}) || !bytes.Equal(readRel(t, in, rel), want[rel]) {
+		t.Fatalf("edit not repaired: %+v, file %q", res, readRel(t, in, rel))
+	}
+	// And an untouched file is not rewritten by the next pass.
+	res, err = in.Sync(want, nil)
+	if err != nil || res.Changed() || res.Unchanged != 1 {
+		t.Fatalf("second pass: %+v %v", res, err)
+	}
+}

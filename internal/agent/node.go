@@ -2,6 +2,7 @@ package agent
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"slices"
 	"strings"
@@ -17,10 +18,13 @@ import (
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/util/workqueue"
 	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/builder"
 	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/controller"
 	"sigs.k8s.io/controller-runtime/pkg/event"
 	"sigs.k8s.io/controller-runtime/pkg/handler"
 	"sigs.k8s.io/controller-runtime/pkg/manager"
+	"sigs.k8s.io/controller-runtime/pkg/predicate"
 	"sigs.k8s.io/controller-runtime/pkg/reconcile"
 	"sigs.k8s.io/controller-runtime/pkg/source"
 
@@ -38,6 +42,9 @@ const maxMessage = 1024
 // while profiles keep changing: a bulk apply of 1000 profiles then costs a
 // handful of writes per node, not one per profile.
 const DefaultMinStatusInterval = time.Second
+
+// DefaultBatchDelay: see NodeReconciler.BatchDelay.
+const DefaultBatchDelay = 100 * time.Millisecond
 
 // +kubebuilder:rbac:groups=seccomp-operator.dev,resources=seccompprofiles,verbs=get;list;watch
 // +kubebuilder:rbac:groups=seccomp-operator.dev,resources=seccompnodestatuses,verbs=get;list;watch;create;update;patch
@@ -68,12 +75,20 @@ type NodeReconciler struct {
 	Family string
 	// MinStatusInterval: see DefaultMinStatusInterval (0 means that).
 	MinStatusInterval time.Duration
-	Log               logr.Logger
+	// BatchDelay is how long a pass waits after the first event of a burst
+	// (DefaultBatchDelay when 0): 1000 profiles created together then cost
+	// a few passes, not 1000.
+	BatchDelay time.Duration
+	Log        logr.Logger
 
 	mu        sync.Mutex
 	prepared  map[string]preparedEntry
 	lastWrite time.Time
 	trigger   chan event.GenericEvent
+	// written is the list the agent last wrote, writtenRV the version the
+	// apiserver returned for it, previous the list that was stored before.
+	written, previous []v1alpha1.NodeProfileState
+	writtenRV         string
 }
 
 type preparedEntry struct {
@@ -88,12 +103,26 @@ func (r *NodeReconciler) SetupWithManager(mgr ctrl.Manager, resync time.Duration
 	if r.MinStatusInterval == 0 {
 		r.MinStatusInterval = DefaultMinStatusInterval
 	}
+	if r.BatchDelay == 0 {
+		r.BatchDelay = DefaultBatchDelay
+	}
 	r.prepared = map[string]preparedEntry{}
 	r.trigger = make(chan event.GenericEvent, 1)
 	r.Trigger() // first pass, even with no profiles: it creates the node state
-	toNode := handler.EnqueueRequestsFromMapFunc(func(context.Context, client.Object) []reconcile.Request {
-		return []reconcile.Request{r.request()}
-	})
+	// Every event asks for the one pass of this node, a little later: the
+	// delaying queue keeps a single pending entry, so a burst is one pass.
+	later := func(q workqueue.TypedRateLimitingInterface[reconcile.Request]) { q.AddAfter(r.request(), r.BatchDelay) }
+	toNode := handler.Funcs{
+		CreateFunc: func(_ context.Context, _ event.CreateEvent, q workqueue.TypedRateLimitingInterface[reconcile.Request]) {
+			later(q)
+		},
+		UpdateFunc: func(_ context.Context, _ event.UpdateEvent, q workqueue.TypedRateLimitingInterface[reconcile.Request]) {
+			later(q)
+		},
+		DeleteFunc: func(_ context.Context, _ event.DeleteEvent, q workqueue.TypedRateLimitingInterface[reconcile.Request]) {
+			later(q)
+		},
+	}
 	if err := mgr.Add(manager.RunnableFunc(func(ctx context.Context) error {
 		return r.Installer.Watch(ctx, resync, r.Trigger)
 	})); err != nil {
@@ -101,9 +130,16 @@ func (r *NodeReconciler) SetupWithManager(mgr ctrl.Manager, resync time.Duration
 	}
 	return ctrl.NewControllerManagedBy(mgr).
 		Named("node").
-		Watches(&v1alpha1.SeccompProfile{}, toNode).
+		// The manager writes each profile's status as nodes install it;
+		// those writes change nothing on a node, so only spec (generation)
+		// and label changes, creations and deletions start a pass.
+		Watches(&v1alpha1.SeccompProfile{}, toNode, builder.WithPredicates(
+			predicate.Or(predicate.GenerationChangedPredicate{}, predicate.LabelChangedPredicate{}))).
 		Watches(&corev1.Pod{}, toNode).
 		Watches(&v1alpha1.SeccompNodeStatus{}, toNode).
+		// A single key: the default per-item backoff (up to 1000 s) would
+		// leave a node unrepaired for minutes after a few failures.
+		WithOptions(controller.Options{RateLimiter: workqueue.NewTypedItemExponentialFailureRateLimiter[reconcile.Request](100*time.Millisecond, 30*time.Second)}).
 		WatchesRawSource(source.Channel(r.trigger, handler.Funcs{
 			GenericFunc: func(_ context.Context, _ event.GenericEvent, q workqueue.TypedRateLimitingInterface[reconcile.Request]) {
 				q.Add(r.request())
@@ -292,48 +328,73 @@ func (r *NodeReconciler) inUse(ctx context.Context) (map[string]string, error) {
 
 // writeState creates or updates the node's state when it differs from what
 // is stored, at most once per MinStatusInterval.
+//
+// What the agent wrote last is remembered: right after a write the cache
+// still holds the previous version for a while (longer on a busy
+// apiserver), and comparing with it would write the same state again.
+// Writes are merge patches without a resourceVersion precondition, since the
+// agent is the only writer and always sends the whole list; an update
+// against a stale cache would only fail with a conflict and back off.
 func (r *NodeReconciler) writeState(ctx context.Context, states []v1alpha1.NodeProfileState) (ctrl.Result, error) {
 	var cur v1alpha1.SeccompNodeStatus
 	err := r.Client.Get(ctx, types.NamespacedName{Name: r.NodeName}, &cur)
-	switch {
-	case apierrors.IsNotFound(err):
-		now := metav1.Now()
-		for k := range states {
-			states[k].LastTransitionTime = now
-		}
-		obj := &v1alpha1.SeccompNodeStatus{ObjectMeta: metav1.ObjectMeta{Name: r.NodeName}, Status: v1alpha1.NodeState{Profiles: states}}
-		r.setOwner(ctx, obj)
-		if err := r.Client.Create(ctx, obj); err != nil {
-			return ctrl.Result{}, fmt.Errorf("create node state %s: %w", r.NodeName, err)
-		}
-		r.lastWrite = time.Now()
-		statusWrites.Inc()
-		return ctrl.Result{}, nil
-	case err != nil:
+	exists := err == nil
+	if err != nil && !apierrors.IsNotFound(err) {
 		return ctrl.Result{}, fmt.Errorf("read node state %s: %w", r.NodeName, err)
+	}
+	stored := cur.Status.Profiles
+	if exists && r.written != nil && cur.ResourceVersion != r.writtenRV &&
+		equality.Semantic.DeepEqual(cur.Status.Profiles, r.previous) {
+		// The cache still holds what was there before our last write:
+		// compare with what we wrote. (A change by anyone else shows a
+		// different content, which is then compared and overwritten.)
+		stored = r.written
 	}
 	now := metav1.Now()
 	for k := range states {
-		if old, ok := v1alpha1.FindNodeProfileState(cur.Status.Profiles, states[k].Name); ok &&
+		if old, ok := v1alpha1.FindNodeProfileState(stored, states[k].Name); ok &&
 			old.State == states[k].State && old.ContentHash == states[k].ContentHash && old.Message == states[k].Message {
 			states[k].LastTransitionTime = old.LastTransitionTime
 		} else {
 			states[k].LastTransitionTime = now
 		}
 	}
-	if equality.Semantic.DeepEqual(cur.Status.Profiles, states) || (len(cur.Status.Profiles) == 0 && len(states) == 0) {
+	if exists && (equality.Semantic.DeepEqual(stored, states) || (len(stored) == 0 && len(states) == 0)) {
 		return ctrl.Result{}, nil // nothing changed: no write
 	}
 	if wait := r.MinStatusInterval - time.Since(r.lastWrite); wait > 0 {
 		return ctrl.Result{RequeueAfter: wait}, nil
 	}
-	cur.Status.Profiles = states
-	if err := r.Client.Update(ctx, &cur); err != nil {
-		return ctrl.Result{}, fmt.Errorf("update node state %s: %w", r.NodeName, err)
+	obj := &v1alpha1.SeccompNodeStatus{ObjectMeta: metav1.ObjectMeta{Name: r.NodeName}, Status: v1alpha1.NodeState{Profiles: states}}
+	if !exists {
+		// Absent from the cache: deleted (recreate it), or created by us
+		// so recently that the cache has not seen it (then the create
+		// fails and the list is patched instead).
+		r.setOwner(ctx, obj)
+		err = r.Client.Create(ctx, obj)
+		if apierrors.IsAlreadyExists(err) {
+			err = r.patchState(ctx, obj, states)
+		}
+	} else {
+		err = r.patchState(ctx, obj, states)
 	}
+	if err != nil {
+		return ctrl.Result{}, fmt.Errorf("write node state %s: %w", r.NodeName, err)
+	}
+	r.previous, r.written, r.writtenRV = stored, states, obj.ResourceVersion
 	r.lastWrite = time.Now()
 	statusWrites.Inc()
 	return ctrl.Result{}, nil
+}
+
+// patchState replaces the node state's list with a merge patch; obj receives
+// the stored object.
+func (r *NodeReconciler) patchState(ctx context.Context, obj *v1alpha1.SeccompNodeStatus, states []v1alpha1.NodeProfileState) error {
+	body, err := json.Marshal(map[string]any{"status": map[string]any{"profiles": states}})
+	if err != nil {
+		return err
+	}
+	return r.Client.Patch(ctx, obj, client.RawPatch(types.MergePatchType, body))
 }
 
 // setOwner makes the Node own its state, so the garbage collector removes

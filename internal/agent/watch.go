@@ -79,10 +79,14 @@ func (i *Installer) Watch(ctx context.Context, interval time.Duration, onDrift f
 			}
 			// An overflow or read error means events were lost, so
 			// the only safe answer is a full resync.
+			i.ForgetKnown()
 			drift()
 		case <-fire:
 			drift()
 		case <-tick:
+			// The periodic pass reads every file, not only those whose
+			// inode changed.
+			i.ForgetKnown()
 			drift()
 		}
 	}

@@ -68,3 +68,25 @@ func TestProfileState(t *testing.T) {
 		}
 	}
 }
+
+func TestOnlyNodeCounts(t *testing.T) {
+	base := v1alpha1.SeccompProfileStatus{LocalhostProfile: "operator/a.json", ObservedGeneration: 1}
+	meta.SetStatusCondition(&base.Conditions, metav1.Condition{Type: v1alpha1.ConditionReady, Status: metav1.ConditionTrue, Reason: "Compiled"})
+	counts := *base.DeepCopy()
+	counts.NodesInstalled, counts.NodesTotal = 3, 5
+	counts.FailedNodes = []v1alpha1.NodeFailure{{Node: "n", Message: "m"}}
+	meta.SetStatusCondition(&counts.Conditions, metav1.Condition{Type: v1alpha1.ConditionInstalled, Status: metav1.ConditionFalse, Reason: "Failed"})
+	if !onlyNodeCounts(&base, &counts) {
+		t.Fatal("a change of node counts only is not recognised")
+	}
+	notReady := *counts.DeepCopy()
+	meta.SetStatusCondition(&notReady.Conditions, metav1.Condition{Type: v1alpha1.ConditionReady, Status: metav1.ConditionFalse, Reason: "Invalid"})
+	if onlyNodeCounts(&counts, &notReady) {
+		t.Fatal("a Ready change was taken for a node count change")
+	}
+	newGen := *counts.DeepCopy()
+	newGen.ObservedGeneration = 2
+	if onlyNodeCounts(&counts, &newGen) {
+		t.Fatal("a new generation was taken for a node count change")
+	}
+}

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"sort"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -18,6 +19,7 @@ import (
 	"k8s.io/client-go/util/workqueue"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/controller"
 	"sigs.k8s.io/controller-runtime/pkg/event"
 	"sigs.k8s.io/controller-runtime/pkg/handler"
 	"sigs.k8s.io/controller-runtime/pkg/log"
@@ -52,7 +54,22 @@ var hostFamilies = []string{"x86_64", "aarch64"}
 // reports the outcome in its status.
 type ProfileReconciler struct {
 	client.Client
+	// Concurrency is how many profiles are reconciled at once (default
+	// 4): a bulk apply is bound by status writes, which are independent.
+	Concurrency int
+	// NodeCountInterval is the least time between two status writes of a
+	// profile that only update node counts (DefaultNodeCountInterval when
+	// 0). While 100 nodes install a profile one by one, its status is then
+	// written a few times instead of 100; changes of the profile itself
+	// (Ready, generation) are written at once.
+	NodeCountInterval time.Duration
+
+	mu        sync.Mutex
+	lastWrite map[string]time.Time
 }
+
+// DefaultNodeCountInterval: see ProfileReconciler.NodeCountInterval.
+const DefaultNodeCountInterval = 2 * time.Second
 
 // SetupWithManager registers the reconciler and the base → children index.
 func (r *ProfileReconciler) SetupWithManager(mgr ctrl.Manager) error {
@@ -71,12 +88,17 @@ func (r *ProfileReconciler) SetupWithManager(mgr ctrl.Manager) error {
 			return fmt.Errorf("register profile metrics: %w", err)
 		}
 	}
+	workers := r.Concurrency
+	if workers <= 0 {
+		workers = 4
+	}
 	return ctrl.NewControllerManagedBy(mgr).
 		For(&v1alpha1.SeccompProfile{}).
 		// A change to any profile re-renders the profiles built on it.
 		Watches(&v1alpha1.SeccompProfile{}, handler.EnqueueRequestsFromMapFunc(r.children)).
 		Watches(&v1alpha1.SeccompNodeStatus{}, r.nodeStateHandler()).
 		Named("seccompprofile").
+		WithOptions(controller.Options{MaxConcurrentReconciles: workers}).
 		Complete(r)
 }
 
@@ -157,6 +179,9 @@ func (r *ProfileReconciler) Reconcile(ctx context.Context, req ctrl.Request) (ct
 
 	var sp v1alpha1.SeccompProfile
 	if err := r.Get(ctx, req.NamespacedName, &sp); err != nil {
+		if apierrors.IsNotFound(err) {
+			r.forget(req.Name)
+		}
 		return ctrl.Result{}, client.IgnoreNotFound(err)
 	}
 	status := sp.Status.DeepCopy()
@@ -181,6 +206,11 @@ func (r *ProfileReconciler) Reconcile(ctx context.Context, req ctrl.Request) (ct
 	if equality.Semantic.DeepEqual(status, &sp.Status) {
 		return ctrl.Result{}, nil // nothing changed: no write
 	}
+	if onlyNodeCounts(&sp.Status, status) {
+		if wait := r.nodeCountWait(sp.Name); wait > 0 {
+			return ctrl.Result{RequeueAfter: wait}, nil
+		}
+	}
 	patch := client.MergeFrom(sp.DeepCopy())
 	sp.Status = *status
 	if err := r.Status().Patch(ctx, &sp, patch); err != nil {
@@ -189,7 +219,53 @@ func (r *ProfileReconciler) Reconcile(ctx context.Context, req ctrl.Request) (ct
 		}
 		return ctrl.Result{}, fmt.Errorf("patch status of profile %s: %w", sp.Name, err)
 	}
+	r.wrote(sp.Name)
 	return ctrl.Result{}, nil
+}
+
+// onlyNodeCounts reports whether two statuses differ only in what the
+// nodes report (counts, failures, the Installed condition).
+func onlyNodeCounts(a, b *v1alpha1.SeccompProfileStatus) bool {
+	strip := func(s *v1alpha1.SeccompProfileStatus) *v1alpha1.SeccompProfileStatus {
+		c := s.DeepCopy()
+		c.NodesInstalled, c.NodesTotal, c.FailedNodes = 0, 0, nil
+		meta.RemoveStatusCondition(&c.Conditions, v1alpha1.ConditionInstalled)
+		return c
+	}
+	return equality.Semantic.DeepEqual(strip(a), strip(b))
+}
+
+func (r *ProfileReconciler) interval() time.Duration {
+	if r.NodeCountInterval > 0 {
+		return r.NodeCountInterval
+	}
+	return DefaultNodeCountInterval
+}
+
+// nodeCountWait is how long a node-count-only write of name must wait.
+func (r *ProfileReconciler) nodeCountWait(name string) time.Duration {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	last, ok := r.lastWrite[name]
+	if !ok {
+		return 0
+	}
+	return r.interval() - time.Since(last)
+}
+
+func (r *ProfileReconciler) wrote(name string) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.lastWrite == nil {
+		r.lastWrite = map[string]time.Time{}
+	}
+	r.lastWrite[name] = time.Now()
+}
+
+func (r *ProfileReconciler) forget(name string) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	delete(r.lastWrite, name)
 }
 
 // aggregate sets the node counts, failed nodes and the Installed condition

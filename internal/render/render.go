@@ -5,6 +5,7 @@
 package render
 
 import (
+	"bytes"
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
@@ -25,7 +26,9 @@ func Render(mode v1alpha1.Mode, flattened *profile.Profile) ([]byte, error) {
 	if err != nil {
 		return nil, fmt.Errorf("render profile: %w", err)
 	}
-	return b, nil
+	// Agents keep the rendering of every profile: drop the encoder's
+	// spare capacity (up to half of each buffer) by copying into an exact-size slice.
+	return bytes.Clone(b), nil
 }
 
 // Hash is the content hash nodes report for rendered bytes.

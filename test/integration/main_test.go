@@ -63,11 +63,22 @@ func run(m *testing.M) int {
 		CRDDirectoryPaths:     []string{filepath.Join("..", "..", "config", "crd", "bases")},
 		ErrorIfCRDPathMissing: true,
 	}
+	// A fixed certificate directory lets a test restart the apiserver with
+	// the same serving certificate, so clients reconnect as they would to
+	// a restarted production apiserver.
+	certDir, err := os.MkdirTemp("", "seccomp-operator-apiserver-")
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
+	}
+	defer os.RemoveAll(certDir)
+	// StopTimeout: kube-apiserver drains for a long time on SIGTERM; after
+	// 3 s envtest kills it, which is the harsher restart anyway.
+	env.ControlPlane.APIServer = &envtest.APIServer{CertDir: certDir, StopTimeout: 3 * time.Second}
 	for _, h := range envHooks {
 		h(env)
 	}
 	start := time.Now()
-	var err error
 	cfg, err = env.Start()
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "start kube-apiserver and etcd:", err)
