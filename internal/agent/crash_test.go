@@ -181,6 +181,7 @@ func TestCrashSafety(t *testing.T) {
 		for f, rel := range rels {
 			desired[rel] = crashContent(maxGen, f)
 		}
+		in = &Installer{Root: in.Root} // a restarted agent
 		res, err := in.Sync(desired, nil)
 		if err != nil {
 			t.Fatalf("iteration %d: Sync after kill: %v", it, err)

@@ -69,11 +69,23 @@ type Installer struct {
 	// periodic resync) drops the shortcut so every file is read again.
 	knownMu sync.Mutex
 	known   map[string]knownFile
+	// fast is set after a complete Sync and cleared by ForgetKnown. A
+	// fast Sync trusts present (below) instead of listing OperatorDir and
+	// skips the leftover-temp cleanup, which only a crash can need.
+	fast bool
+
+	// present holds the profile files in OperatorDir the installer
+	// believes exist (listed by the last complete Sync, then kept up to
+	// date by its own installs and removals). Guarded by mu.
+	present map[string]bool
 }
 
 type knownFile struct {
 	content []byte
 	id      fileID
+	// writing marks a write in flight: the file watch may report its
+	// rename before remember records the new identity.
+	writing bool
 }
 
 // fileID changes whenever a file is written, replaced or re-moded: ctime
@@ -97,7 +109,7 @@ func (i *Installer) unchanged(rel, p string, content []byte) bool {
 	i.knownMu.Lock()
 	k, ok := i.known[rel]
 	i.knownMu.Unlock()
-	if !ok || len(k.content) != len(content) || !bytes.Equal(k.content, content) {
+	if !ok || k.writing || len(k.content) != len(content) || !bytes.Equal(k.content, content) {
 		return false
 	}
 	id, ok := statID(p)
@@ -124,11 +136,49 @@ func (i *Installer) forget(rel string) {
 	i.knownMu.Unlock()
 }
 
-// ForgetKnown makes the next Sync read and compare every file.
+// ForgetKnown makes the next Sync complete: it reads and compares every
+// file, lists the directories and removes leftover temporary files.
 func (i *Installer) ForgetKnown() {
 	i.knownMu.Lock()
 	i.known = nil
+	i.fast = false
 	i.knownMu.Unlock()
+}
+
+func (i *Installer) isFast() bool {
+	i.knownMu.Lock()
+	defer i.knownMu.Unlock()
+	return i.fast
+}
+
+func (i *Installer) setFast() {
+	i.knownMu.Lock()
+	i.fast = true
+	i.knownMu.Unlock()
+}
+
+// ownEvent classifies a file event at abs: ours is true when the file is one
+// the installer wrote and still has the identity it had after that write
+// (the event is the installer's own rename); unknown is true when the file
+// is not one the installer knows (a stray file appeared, or a file it
+// removed), which needs a complete Sync to be seen.
+func (i *Installer) ownEvent(abs string) (ours, unknown bool) {
+	rel, err := filepath.Rel(nodepath.SeccompRoot(i.Root), abs)
+	if err != nil {
+		return false, true
+	}
+	rel = filepath.ToSlash(rel)
+	i.knownMu.Lock()
+	k, ok := i.known[rel]
+	i.knownMu.Unlock()
+	if !ok {
+		return false, true
+	}
+	if k.writing {
+		return true, false
+	}
+	id, exists := statID(abs)
+	return exists && id == k.id, false
 }
 
 // Result says what a Sync did. Installed, Removed and Deferred hold rel paths
@@ -223,8 +273,14 @@ func (i *Installer) install(rel string, content []byte, syncDir bool) (bool, err
 	if err := i.mkdirs(filepath.Dir(p)); err != nil {
 		return false, fmt.Errorf("install %s: %w", rel, err)
 	}
-	i.forget(rel)
+	i.knownMu.Lock()
+	if i.known == nil {
+		i.known = map[string]knownFile{}
+	}
+	i.known[rel] = knownFile{writing: true}
+	i.knownMu.Unlock()
 	if err := writeAtomic(p, content, syncDir); err != nil {
+		i.forget(rel)
 		return false, fmt.Errorf("install %s: %w", rel, err)
 	}
 	i.remember(rel, p, content)
@@ -381,6 +437,7 @@ func (i *Installer) Remove(rel string) error {
 func (i *Installer) remove(rel string) error {
 	p := i.abs(rel)
 	i.forget(rel)
+	delete(i.present, rel)
 	if err := os.Remove(p); err != nil {
 		if errors.Is(err, fs.ErrNotExist) {
 			return nil
@@ -440,11 +497,14 @@ func (i *Installer) Sync(desired map[string][]byte, inUse func(rel string) bool)
 	for rel := range marker {
 		dirs[filepath.Dir(i.abs(rel))] = true
 	}
-	for _, dir := range sortedKeys(dirs) {
-		n, err := cleanTemps(dir)
-		res.Cleaned += n
-		if err != nil {
-			errs = append(errs, err)
+	full := !i.isFast() || i.present == nil
+	if full {
+		for _, dir := range sortedKeys(dirs) {
+			n, err := cleanTemps(dir)
+			res.Cleaned += n
+			if err != nil {
+				errs = append(errs, err)
+			}
 		}
 	}
 
@@ -494,14 +554,26 @@ func (i *Installer) Sync(desired map[string][]byte, inUse func(rel string) bool)
 
 	// Managed files that are no longer desired: the profile files in
 	// OperatorDir, and the marker's entries.
-	var stale []string
-	entries, err := os.ReadDir(i.operatorDir())
-	if err != nil && !errors.Is(err, fs.ErrNotExist) {
-		errs = append(errs, fmt.Errorf("sync: list %s: %w", i.operatorDir(), err))
+	if full {
+		entries, err := os.ReadDir(i.operatorDir())
+		if err != nil && !errors.Is(err, fs.ErrNotExist) {
+			errs = append(errs, fmt.Errorf("sync: list %s: %w", i.operatorDir(), err))
+		}
+		i.present = map[string]bool{}
+		for _, e := range entries {
+			if rel := path.Join(nodepath.OperatorDir, e.Name()); managedByDir(rel) && !e.IsDir() {
+				i.present[rel] = true
+			}
+		}
 	}
-	for _, e := range entries {
-		rel := path.Join(nodepath.OperatorDir, e.Name())
-		if _, want := desired[rel]; managedByDir(rel) && !e.IsDir() && !want {
+	for k, rel := range rels {
+		if installErrs[k] == nil && managedByDir(rel) {
+			i.present[rel] = true
+		}
+	}
+	var stale []string
+	for rel := range i.present {
+		if _, want := desired[rel]; !want {
 			stale = append(stale, rel)
 		}
 	}
@@ -514,7 +586,8 @@ func (i *Installer) Sync(desired map[string][]byte, inUse func(rel string) bool)
 	for _, rel := range stale {
 		if _, err := os.Lstat(i.abs(rel)); errors.Is(err, fs.ErrNotExist) {
 			// Already gone (removed by hand, or a crash after the
-			// removal): only the marker entry is left to drop.
+			// removal): only the bookkeeping is left to drop.
+			delete(i.present, rel)
 			if marker[rel] {
 				delete(marker, rel)
 				markerChanged = true
@@ -539,6 +612,9 @@ func (i *Installer) Sync(desired map[string][]byte, inUse func(rel string) bool)
 		if err := i.writeMarker(marker); err != nil {
 			errs = append(errs, err)
 		}
+	}
+	if len(errs) == 0 {
+		i.setFast()
 	}
 	return res, errors.Join(errs...)
 }

@@ -12,7 +12,6 @@ import (
 
 	"github.com/go-logr/logr"
 	corev1 "k8s.io/api/core/v1"
-	"k8s.io/apimachinery/pkg/api/equality"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
@@ -44,7 +43,7 @@ const maxMessage = 1024
 const DefaultMinStatusInterval = time.Second
 
 // DefaultBatchDelay: see NodeReconciler.BatchDelay.
-const DefaultBatchDelay = 100 * time.Millisecond
+const DefaultBatchDelay = 250 * time.Millisecond
 
 // +kubebuilder:rbac:groups=seccomp-operator.dev,resources=seccompprofiles,verbs=get;list;watch
 // +kubebuilder:rbac:groups=seccomp-operator.dev,resources=seccompnodestatuses,verbs=get;list;watch;create;update;patch
@@ -336,21 +335,30 @@ func (r *NodeReconciler) inUse(ctx context.Context) (map[string]string, error) {
 // agent is the only writer and always sends the whole list; an update
 // against a stale cache would only fail with a conflict and back off.
 func (r *NodeReconciler) writeState(ctx context.Context, states []v1alpha1.NodeProfileState) (ctrl.Result, error) {
-	var cur v1alpha1.SeccompNodeStatus
-	err := r.Client.Get(ctx, types.NamespacedName{Name: r.NodeName}, &cur)
-	exists := err == nil
-	if err != nil && !apierrors.IsNotFound(err) {
+	// A list, not a Get: the cache holds only this node's state, and a
+	// list can skip copying its 1000 entries (read-only use below).
+	var list v1alpha1.SeccompNodeStatusList
+	if err := r.Client.List(ctx, &list, client.UnsafeDisableDeepCopy); err != nil {
 		return ctrl.Result{}, fmt.Errorf("read node state %s: %w", r.NodeName, err)
 	}
-	stored := cur.Status.Profiles
-	if exists && r.written != nil && cur.ResourceVersion != r.writtenRV &&
-		equality.Semantic.DeepEqual(cur.Status.Profiles, r.previous) {
+	var cur *v1alpha1.SeccompNodeStatus
+	for k := range list.Items {
+		if list.Items[k].Name == r.NodeName {
+			cur = &list.Items[k]
+		}
+	}
+	exists := cur != nil
+	var stored []v1alpha1.NodeProfileState
+	if exists {
+		stored = cur.Status.Profiles
+	}
+	if exists && r.written != nil && cur.ResourceVersion != r.writtenRV && sameStates(cur.Status.Profiles, r.previous) {
 		// The cache still holds what was there before our last write:
 		// compare with what we wrote. (A change by anyone else shows a
 		// different content, which is then compared and overwritten.)
 		stored = r.written
 	}
-	now := metav1.Now()
+	now := metav1.Now().Rfc3339Copy() // the precision the apiserver stores
 	for k := range states {
 		if old, ok := v1alpha1.FindNodeProfileState(stored, states[k].Name); ok &&
 			old.State == states[k].State && old.ContentHash == states[k].ContentHash && old.Message == states[k].Message {
@@ -359,13 +367,14 @@ func (r *NodeReconciler) writeState(ctx context.Context, states []v1alpha1.NodeP
 			states[k].LastTransitionTime = now
 		}
 	}
-	if exists && (equality.Semantic.DeepEqual(stored, states) || (len(stored) == 0 && len(states) == 0)) {
+	if exists && sameStates(stored, states) {
 		return ctrl.Result{}, nil // nothing changed: no write
 	}
 	if wait := r.MinStatusInterval - time.Since(r.lastWrite); wait > 0 {
 		return ctrl.Result{RequeueAfter: wait}, nil
 	}
 	obj := &v1alpha1.SeccompNodeStatus{ObjectMeta: metav1.ObjectMeta{Name: r.NodeName}, Status: v1alpha1.NodeState{Profiles: states}}
+	var err error
 	if !exists {
 		// Absent from the cache: deleted (recreate it), or created by us
 		// so recently that the cache has not seen it (then the create
@@ -385,6 +394,22 @@ func (r *NodeReconciler) writeState(ctx context.Context, states []v1alpha1.NodeP
 	r.lastWrite = time.Now()
 	statusWrites.Inc()
 	return ctrl.Result{}, nil
+}
+
+// sameStates compares two lists entry by entry (the apiserver stores times
+// in whole seconds, so times compare at that precision).
+func sameStates(a, b []v1alpha1.NodeProfileState) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for k := range a {
+		x, y := &a[k], &b[k]
+		if x.Name != y.Name || x.State != y.State || x.ContentHash != y.ContentHash || x.Message != y.Message ||
+			!x.LastTransitionTime.Equal(&y.LastTransitionTime) {
+			return false
+		}
+	}
+	return true
 }
 
 // patchState replaces the node state's list with a merge patch; obj receives

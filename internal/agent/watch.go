@@ -70,6 +70,16 @@ func (i *Installer) Watch(ctx context.Context, interval time.Duration, onDrift f
 				// event on the final name.
 				continue
 			}
+			switch ours, unknown := i.ownEvent(ev.Name); {
+			case ours:
+				// The rename of our own write: the file is exactly
+				// what we wrote, so there is nothing to repair.
+				continue
+			case unknown:
+				// A file we do not know (a stray file, or one we
+				// removed): only a complete pass lists directories.
+				i.ForgetKnown()
+			}
 			if fire == nil {
 				fire = time.After(debounce)
 			}

@@ -321,7 +321,7 @@ func (v *validator) filter(base string, f *Filter) {
 // ruleRef is one rule naming one syscall on one ABI.
 type ruleRef struct {
 	idx         int
-	field       string // the name's field, for messages
+	nameIdx     int // index in names, or -1 for the legacy name field
 	name        string
 	act         Action
 	data        uint
@@ -331,6 +331,16 @@ type ruleRef struct {
 	// socketcall/ipc; its own argument-0 comparisons are gone there, so
 	// copies of rules that differ only in argument 0 are not duplicates.
 	mux bool
+}
+
+// field is the name's field, for messages. It is built only when reported:
+// formatting it for every name of every rule made validation of a large
+// profile spend most of its time in fmt.
+func (r ruleRef) field() string {
+	if r.nameIdx < 0 {
+		return fmt.Sprintf("syscalls[%d].name", r.idx)
+	}
+	return fmt.Sprintf("syscalls[%d].names[%d]", r.idx, r.nameIdx)
 }
 
 // overlaps reports duplicated, shadowed and conflicting rules per syscall
@@ -364,9 +374,9 @@ func (v *validator) overlaps(abis []*syscalls.Arch) {
 		}
 		cond := !s.Includes.IsEmpty() || !s.Excludes.IsEmpty()
 		for ni, n := range s.AllNames() {
-			field := fmt.Sprintf("syscalls[%d].names[%d]", i, ni)
+			nameIdx := ni
 			if ni >= len(s.Names) {
-				field = fmt.Sprintf("syscalls[%d].name", i)
+				nameIdx = -1
 			}
 			for _, a := range ruleABIs(s, abis) {
 				add := func(nr int, args []Arg, mux bool) {
@@ -374,7 +384,7 @@ func (v *validator) overlaps(abis []*syscalls.Arch) {
 					if _, seen := byKey[k]; !seen {
 						order = append(order, k)
 					}
-					byKey[k] = append(byKey[k], ruleRef{idx: i, field: field, name: n, act: act, data: data, args: args, conditional: cond, mux: mux})
+					byKey[k] = append(byKey[k], ruleRef{idx: i, nameIdx: nameIdx, name: n, act: act, data: data, args: args, conditional: cond, mux: mux})
 				}
 				if nr, ok := a.Lookup(n); ok {
 					add(nr, s.Args, false)
@@ -413,7 +423,7 @@ func (v *validator) overlaps(abis []*syscalls.Arch) {
 			name := b.name
 			if first >= 0 && j != first && refs[first].idx != b.idx && verdict(b) != verdict(refs[first]) {
 				d := refs[first]
-				report(SeverityNote, b.field, name, fmt.Sprintf("shadowed: the unconditional rule in syscalls[%d] (%s) decides this syscall", d.idx, verdict(d)))
+				report(SeverityNote, b.field(), name, fmt.Sprintf("shadowed: the unconditional rule in syscalls[%d] (%s) decides this syscall", d.idx, verdict(d)))
 			}
 			for _, a := range refs[:j] {
 				if a.idx == b.idx {
@@ -421,7 +431,7 @@ func (v *validator) overlaps(abis []*syscalls.Arch) {
 				}
 				if verdict(a) == verdict(b) {
 					if !a.mux && !b.mux && reflect.DeepEqual(nilArgs(a.args), nilArgs(b.args)) {
-						report(SeverityNote, b.field, name, fmt.Sprintf("duplicate of the rule in syscalls[%d]", a.idx))
+						report(SeverityNote, b.field(), name, fmt.Sprintf("duplicate of the rule in syscalls[%d]", a.idx))
 					}
 					continue // same verdict, other comparisons: the rules OR
 				}
@@ -429,10 +439,10 @@ func (v *validator) overlaps(abis []*syscalls.Arch) {
 					continue
 				}
 				if a.conditional || b.conditional {
-					report(SeverityNote, b.field, name, fmt.Sprintf("verdict %s differs from syscalls[%d] (%s); includes/excludes decide which applies: validate after Resolve", verdict(b), a.idx, verdict(a)))
+					report(SeverityNote, b.field(), name, fmt.Sprintf("verdict %s differs from syscalls[%d] (%s); includes/excludes decide which applies: validate after Resolve", verdict(b), a.idx, verdict(a)))
 					continue
 				}
-				report(SeverityError, b.field, name, fmt.Sprintf("conflicting rules: syscalls[%d] (%s%s) and syscalls[%d] (%s%s) can both match",
+				report(SeverityError, b.field(), name, fmt.Sprintf("conflicting rules: syscalls[%d] (%s%s) and syscalls[%d] (%s%s) can both match",
 					a.idx, verdict(a), viaMux(a, k.abi), b.idx, verdict(b), viaMux(b, k.abi)))
 			}
 		}
