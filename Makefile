@@ -38,7 +38,8 @@ generate: $(CONTROLLER_GEN) ## Regenerate syscall tables, deepcopy, CRDs, predef
 	$(GO) generate ./...
 	$(CONTROLLER_GEN) object:headerFile=hack/boilerplate.go.txt paths=./api/...
 	$(CONTROLLER_GEN) crd paths=./api/... output:crd:artifacts:config=config/crd/bases
-	$(CONTROLLER_GEN) rbac:roleName=seccomp-operator-manager paths=./internal/controller/... output:rbac:artifacts:config=config/rbac
+	$(CONTROLLER_GEN) rbac:roleName=seccomp-operator-manager paths="{./internal/controller/...,./internal/webhook/...}" output:rbac:artifacts:config=config/rbac
+	$(CONTROLLER_GEN) webhook paths=./internal/webhook/... output:webhook:artifacts:config=config/webhook
 	$(CONTROLLER_GEN) rbac:roleName=seccomp-operator-agent paths=./internal/agent/... output:rbac:artifacts:config=config/agent/rbac
 
 verify-generated: generate ## Fail when generated files are stale

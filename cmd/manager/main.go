@@ -11,18 +11,28 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/healthz"
 	"sigs.k8s.io/controller-runtime/pkg/log/zap"
 	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
+	"sigs.k8s.io/controller-runtime/pkg/webhook"
 
 	"github.com/seccomp-operator/seccomp-operator/api/v1alpha1"
 	"github.com/seccomp-operator/seccomp-operator/internal/controller"
+	"github.com/seccomp-operator/seccomp-operator/internal/webhook/certs"
+	profilewebhook "github.com/seccomp-operator/seccomp-operator/internal/webhook/profile"
 )
 
 func main() {
-	var metricsAddr, probeAddr string
-	var leaderElect, withPredefined bool
+	var metricsAddr, probeAddr, certDir, svcName, svcNamespace, webhookConfig string
+	var leaderElect, withPredefined, withWebhooks bool
+	var webhookPort int
 	flag.StringVar(&metricsAddr, "metrics-bind-address", ":8080", "address of the Prometheus metrics endpoint (0 disables it)")
 	flag.StringVar(&probeAddr, "health-probe-bind-address", ":8081", "address of the health and readiness probes")
 	flag.BoolVar(&leaderElect, "leader-elect", false, "elect a leader so that only one replica reconciles")
 	flag.BoolVar(&withPredefined, "predefined-profiles", true, "create the five predefined SeccompProfiles and restore them when deleted or edited")
+	flag.BoolVar(&withWebhooks, "webhooks", true, "serve the admission webhook that rejects invalid SeccompProfiles")
+	flag.IntVar(&webhookPort, "webhook-port", 9443, "port of the webhook server")
+	flag.StringVar(&certDir, "webhook-cert-dir", "/tmp/k8s-webhook-server/serving-certs", "directory with tls.crt and tls.key; when they are missing the manager generates them and publishes its CA in the webhook configuration")
+	flag.StringVar(&svcName, "webhook-service-name", "seccomp-operator-webhook", "Service in front of the webhook server (for the generated certificate)")
+	flag.StringVar(&svcNamespace, "webhook-service-namespace", envOr("POD_NAMESPACE", "seccomp-operator"), "namespace of that Service (default $POD_NAMESPACE)")
+	flag.StringVar(&webhookConfig, "webhook-config-name", "seccomp-operator-validating-webhook", "ValidatingWebhookConfiguration whose caBundle the manager keeps when it generated the certificate")
 	opts := zap.Options{}
 	opts.BindFlags(flag.CommandLine)
 	flag.Parse()
@@ -38,8 +48,21 @@ func main() {
 		log.Error(err, "register seccomp-operator types")
 		os.Exit(1)
 	}
+	var caPEM []byte
+	if withWebhooks {
+		ca, generated, err := certs.Ensure(certDir, certs.DNSNames(svcName, svcNamespace))
+		if err != nil {
+			log.Error(err, "webhook certificate")
+			os.Exit(1)
+		}
+		if generated {
+			caPEM = ca
+			log.Info("generated a webhook serving certificate", "dir", certDir, "service", svcName+"."+svcNamespace)
+		}
+	}
 	mgr, err := ctrl.NewManager(ctrl.GetConfigOrDie(), ctrl.Options{
 		Scheme:                 scheme,
+		WebhookServer:          webhook.NewServer(webhook.Options{Port: webhookPort, CertDir: certDir}),
 		Metrics:                metricsserver.Options{BindAddress: metricsAddr},
 		HealthProbeBindAddress: probeAddr,
 		LeaderElection:         leaderElect,
@@ -59,11 +82,28 @@ func main() {
 			os.Exit(1)
 		}
 	}
+	if withWebhooks {
+		if err := profilewebhook.SetupWithManager(mgr); err != nil {
+			log.Error(err, "set up the webhook")
+			os.Exit(1)
+		}
+		if caPEM != nil {
+			if err := mgr.Add(&certs.CABundleInjector{Reader: mgr.GetAPIReader(), Writer: mgr.GetClient(), Name: webhookConfig,
+				CA: caPEM, Log: ctrl.Log.WithName("webhook-ca")}); err != nil {
+				log.Error(err, "set up the CA bundle injector")
+				os.Exit(1)
+			}
+		}
+	}
 	if err := mgr.AddHealthzCheck("healthz", healthz.Ping); err != nil {
 		log.Error(err, "add health check")
 		os.Exit(1)
 	}
-	if err := mgr.AddReadyzCheck("readyz", healthz.Ping); err != nil {
+	ready := healthz.Ping
+	if withWebhooks {
+		ready = mgr.GetWebhookServer().StartedChecker()
+	}
+	if err := mgr.AddReadyzCheck("readyz", ready); err != nil {
 		log.Error(err, "add readiness check")
 		os.Exit(1)
 	}
@@ -71,4 +111,11 @@ func main() {
 		log.Error(err, "run manager")
 		os.Exit(1)
 	}
+}
+
+func envOr(key, def string) string {
+	if v := os.Getenv(key); v != "" {
+		return v
+	}
+	return def
 }
