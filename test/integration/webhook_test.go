@@ -128,4 +128,3 @@ func TestWebhookReturnsNotesAsWarnings(t *testing.T) {
 		t.Fatalf("warnings %q, want the duplicate rule named", w.msgs)
 	}
 }
-
