@@ -51,9 +51,9 @@ type NodeProfileState struct {
 type NodeState struct {
 	// Profiles are the profiles on the node, one entry per name, sorted by
 	// name. The list is atomic, not a map keyed by name: the agent is its
-	// only writer and always writes all of it, and the apiserver's per-entry
-	// bookkeeping of map lists (managed fields) made each write of a
-	// 1000-entry state cost far more than the write itself.
+	// only writer and always writes all of it, so the apiserver's per-entry
+	// bookkeeping of map lists (managed fields) on each write of a
+	// 1000-entry state would buy nothing.
 	// +listType=atomic
 	// +optional
 	Profiles []NodeProfileState `json:"profiles,omitempty"`
