@@ -10,7 +10,6 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -111,27 +110,6 @@ func kustEnv(c corev1.Container, name string) *corev1.EnvVar {
 		}
 	}
 	return nil
-}
-
-// kustWarnings collects the apiserver's warning headers (Pod Security
-// admission reports violations of the namespace's warn level this way).
-type kustWarnings struct {
-	mu   sync.Mutex
-	msgs []string
-}
-
-func (w *kustWarnings) HandleWarningHeader(_ int, _ string, text string) {
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	w.msgs = append(w.msgs, text)
-}
-
-func (w *kustWarnings) take() []string {
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	m := w.msgs
-	w.msgs = nil
-	return m
 }
 
 // kustEnsureNamespace creates the operator's namespace for real. It stays:
@@ -389,7 +367,7 @@ func TestConfigDefault(t *testing.T) {
 	// (the manager meets "restricted" without a warning, the namespace lets
 	// the agent's hostPath in) and the agent's system-node-critical priority
 	// class outside kube-system.
-	warnings := &kustWarnings{}
+	warnings := &warningRecorder{}
 	wcfg := rest.CopyConfig(cfg)
 	wcfg.WarningHandler = warnings
 	wc, err := client.New(wcfg, client.Options{Scheme: k8s.Scheme()})
@@ -492,7 +470,7 @@ func TestAgentAdmissionPolicy(t *testing.T) {
 
 	// Bindings take effect asynchronously: probe until the agent's write
 	// to a foreign node is denied (removing what got through meanwhile).
-	kustEventually(t, "the policy denies", func() bool {
+	eventuallyWithin(t, 30*time.Second, "the policy denies", func() bool {
 		err := agentA.Create(ctx, status(nodeB))
 		if err == nil {
 			if err := k8s.Delete(ctx, status(nodeB)); err != nil {
@@ -536,14 +514,4 @@ func TestAgentAdmissionPolicy(t *testing.T) {
 			t.Errorf("admin deletes %s: %v", n, err)
 		}
 	}
-}
-
-func kustEventually(t *testing.T, what string, cond func() bool) {
-	t.Helper()
-	for deadline := time.Now().Add(30 * time.Second); time.Now().Before(deadline); time.Sleep(100 * time.Millisecond) {
-		if cond() {
-			return
-		}
-	}
-	t.Fatalf("timed out waiting until %s", what)
 }

@@ -6,7 +6,6 @@ import (
 	"context"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
@@ -98,19 +97,8 @@ func TestWebhookAdmitsChildBeforeBase(t *testing.T) {
 	readyWith(t, "wh-orphan", "False", "wh-not-yet")
 }
 
-type warnings struct {
-	mu   sync.Mutex
-	msgs []string
-}
-
-func (w *warnings) HandleWarningHeader(_ int, _ string, msg string) {
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	w.msgs = append(w.msgs, msg)
-}
-
 func TestWebhookReturnsNotesAsWarnings(t *testing.T) {
-	w := &warnings{}
+	w := &warningRecorder{}
 	c := rest.CopyConfig(cfg)
 	c.WarningHandler = w
 	wc, err := client.New(c, client.Options{Scheme: k8s.Scheme()})
@@ -122,9 +110,7 @@ func TestWebhookReturnsNotesAsWarnings(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { _ = k8s.Delete(context.Background(), sp) })
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	if len(w.msgs) == 0 || !strings.Contains(strings.Join(w.msgs, "\n"), "spec.syscalls[1]: identical to syscalls[0]") {
-		t.Fatalf("warnings %q, want the duplicate rule named", w.msgs)
+	if msgs := w.take(); !strings.Contains(strings.Join(msgs, "\n"), "spec.syscalls[1]: identical to syscalls[0]") {
+		t.Fatalf("warnings %q, want the duplicate rule named", msgs)
 	}
 }
