@@ -237,7 +237,13 @@ func (r *NodeReconciler) Reconcile(ctx context.Context, _ reconcile.Request) (ct
 		}
 	}
 	// Files kept for running pods after their profile was deleted or
-	// disabled.
+	// disabled. (A profile that still has an entry, e.g. a predefined one
+	// whose alias path alone is no longer wanted, keeps that entry: one
+	// entry per name.)
+	listed := make(map[string]bool, len(states))
+	for _, st := range states {
+		listed[st.Name] = true
+	}
 	removing := map[string]string{}
 	for _, rel := range res.Deferred {
 		if keep[rel] {
@@ -247,7 +253,7 @@ func (r *NodeReconciler) Reconcile(ctx context.Context, _ reconcile.Request) (ct
 		if !ok {
 			name, ok = nameOfPath(rel)
 		}
-		if ok && removing[name] == "" {
+		if ok && !listed[name] && removing[name] == "" {
 			removing[name] = fmt.Sprintf("deleted or disabled, but %s still references %s", inUse[rel], rel)
 		}
 	}
