@@ -61,7 +61,7 @@ type Installer struct {
 	mu sync.Mutex
 
 	// known remembers, per rel path, the content last written or verified
-	// and the file's identity (inode, size, mtime, mode) right after. A
+	// and the file's identity (inode, size, mtime, ctime, mode) right after. A
 	// pass whose desired content is unchanged and whose file still has that
 	// identity skips reading the file: at 1000 profiles a pass costs 1000
 	// stats instead of 1000 reads. Anything that rewrites, replaces,
@@ -118,16 +118,20 @@ func (i *Installer) unchanged(rel, p string, content []byte) bool {
 
 func (i *Installer) remember(rel, p string, content []byte) {
 	id, ok := statID(p)
-	i.knownMu.Lock()
-	defer i.knownMu.Unlock()
 	if !ok {
-		delete(i.known, rel)
+		i.forget(rel)
 		return
 	}
+	i.setKnown(rel, knownFile{content: content, id: id})
+}
+
+func (i *Installer) setKnown(rel string, k knownFile) {
+	i.knownMu.Lock()
+	defer i.knownMu.Unlock()
 	if i.known == nil {
 		i.known = map[string]knownFile{}
 	}
-	i.known[rel] = knownFile{content: content, id: id}
+	i.known[rel] = k
 }
 
 func (i *Installer) forget(rel string) {
@@ -273,12 +277,7 @@ func (i *Installer) install(rel string, content []byte, syncDir bool) (bool, err
 	if err := i.mkdirs(filepath.Dir(p)); err != nil {
 		return false, fmt.Errorf("install %s: %w", rel, err)
 	}
-	i.knownMu.Lock()
-	if i.known == nil {
-		i.known = map[string]knownFile{}
-	}
-	i.known[rel] = knownFile{writing: true}
-	i.knownMu.Unlock()
+	i.setKnown(rel, knownFile{writing: true})
 	if err := writeAtomic(p, content, syncDir); err != nil {
 		i.forget(rel)
 		return false, fmt.Errorf("install %s: %w", rel, err)
@@ -555,15 +554,13 @@ func (i *Installer) Sync(desired map[string][]byte, inUse func(rel string) bool)
 	// Managed files that are no longer desired: the profile files in
 	// OperatorDir, and the marker's entries.
 	if full {
-		entries, err := os.ReadDir(i.operatorDir())
-		if err != nil && !errors.Is(err, fs.ErrNotExist) {
-			errs = append(errs, fmt.Errorf("sync: list %s: %w", i.operatorDir(), err))
+		files, err := i.profileFiles()
+		if err != nil {
+			errs = append(errs, fmt.Errorf("sync: %w", err))
 		}
 		i.present = map[string]bool{}
-		for _, e := range entries {
-			if rel := path.Join(nodepath.OperatorDir, e.Name()); managedByDir(rel) && !e.IsDir() {
-				i.present[rel] = true
-			}
+		for _, rel := range files {
+			i.present[rel] = true
 		}
 	}
 	for k, rel := range rels {
@@ -647,15 +644,9 @@ func cleanTemps(dir string) (int, error) {
 func (i *Installer) Managed() ([]string, error) {
 	i.mu.Lock()
 	defer i.mu.Unlock()
-	var out []string
-	entries, err := os.ReadDir(i.operatorDir())
-	if err != nil && !errors.Is(err, fs.ErrNotExist) {
+	out, err := i.profileFiles()
+	if err != nil {
 		return nil, fmt.Errorf("managed files: %w", err)
-	}
-	for _, e := range entries {
-		if rel := path.Join(nodepath.OperatorDir, e.Name()); managedByDir(rel) && !e.IsDir() {
-			out = append(out, rel)
-		}
 	}
 	m, err := i.readMarker()
 	if err != nil {
@@ -667,6 +658,22 @@ func (i *Installer) Managed() ([]string, error) {
 		}
 	}
 	sort.Strings(out)
+	return out, nil
+}
+
+// profileFiles lists the profile files in OperatorDir (rel paths, in
+// directory order); a missing directory holds none.
+func (i *Installer) profileFiles() ([]string, error) {
+	entries, err := os.ReadDir(i.operatorDir())
+	if err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return nil, fmt.Errorf("list %s: %w", i.operatorDir(), err)
+	}
+	var out []string
+	for _, e := range entries {
+		if rel := path.Join(nodepath.OperatorDir, e.Name()); managedByDir(rel) && !e.IsDir() {
+			out = append(out, rel)
+		}
+	}
 	return out, nil
 }
 

@@ -178,14 +178,16 @@ func (r *NodeReconciler) Reconcile(ctx context.Context, _ reconcile.Request) (ct
 	}
 
 	desired := map[string][]byte{}
-	keep := map[string]bool{}    // files of profiles now refused: keep the last good version
-	owner := map[string]string{} // rel path -> profile name
+	keep := map[string]bool{}        // files of profiles now refused: keep the last good version
+	owner := map[string]string{}     // rel path -> profile name
+	pathsOf := map[string][]string{} // profile name -> its rel paths
 	var states []v1alpha1.NodeProfileState
 	for name, sp := range byName {
 		if sp.Spec.Disabled {
 			continue
 		}
 		paths := profilePaths(sp)
+		pathsOf[name] = paths
 		for _, p := range paths {
 			owner[p] = name
 		}
@@ -229,7 +231,7 @@ func (r *NodeReconciler) Reconcile(ctx context.Context, _ reconcile.Request) (ct
 		if st.State != v1alpha1.InstallStateInstalled {
 			continue
 		}
-		for _, p := range profilePaths(byName[st.Name]) {
+		for _, p := range pathsOf[st.Name] {
 			if ferr := res.Failed[p]; ferr != nil {
 				st.State, st.ContentHash, st.Message = v1alpha1.InstallStateFailed, "", truncate(ferr.Error())
 				break
