@@ -53,7 +53,7 @@ lint: ## go vet + gofmt + go mod tidy check
 	$(GO) mod tidy -diff
 
 fuzz: ## Run each fuzz target for FUZZTIME (default 30s)
-	@for t in $$($(GO) test -list 'Fuzz.*' ./pkg/... | grep ^Fuzz); do pkg=$$(grep -rl "func $$t(" pkg | head -1 | xargs dirname); \
+	@for t in $$($(GO) test -list 'Fuzz.*' ./pkg/... ./internal/... | grep ^Fuzz); do pkg=$$(grep -rl "func $$t(" pkg internal | head -1 | xargs dirname); \
 	  echo "== $$t ($$pkg)"; $(GO) test -run=^$$ -fuzz=^$$t$$ -fuzztime=$${FUZZTIME:-30s} ./$$pkg || exit 1; done
 
 bench: build ## Benchmarks (results go to docs/benchmarks.md by hand, with the command)
