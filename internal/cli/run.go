@@ -6,6 +6,7 @@ import (
 	"os"
 
 	"github.com/spf13/cobra"
+	"golang.org/x/sys/unix"
 
 	"github.com/seccomp-operator/seccomp-operator/pkg/seccomp/bpf"
 	"github.com/seccomp-operator/seccomp-operator/pkg/seccomp/filter"
@@ -14,21 +15,30 @@ import (
 
 func newRunCmd(o *options) *cobra.Command {
 	var prof, report string
-	var complain bool
+	var complain, logDenials bool
 	cmd := &cobra.Command{
-		Use:   "run --profile PROFILE [--complain] [--report FILE] -- COMMAND [ARGS...]",
+		Use:   "run --profile PROFILE [--complain|--log] [--report FILE] -- COMMAND [ARGS...]",
 		Short: "Run a command confined by a profile (the kernel enforces it)",
 		Long: "Sets no_new_privs, loads the compiled filter and execs COMMAND; its exit code (or 128+signal) is\n" +
 			"seccompctl's. With --complain nothing is denied: every syscall the profile would deny is let\n" +
-			"through and counted (seccomp user notification: none is lost, no root needed), and listed at the end.",
+			"through and counted (seccomp user notification: none is lost, no root needed), and listed at the end.\n" +
+			"With --log the profile is enforced and every denial is also written to the kernel's audit log\n" +
+			"(type=1326, SECCOMP_FILTER_FLAG_LOG): the way to watch a long-running daemon that must not stop.",
 		Args: cobra.MinimumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if prof == "" {
 				return fmt.Errorf("--profile is required (a file or one of the predefined profiles: seccompctl profiles)")
 			}
+			if complain && logDenials {
+				return fmt.Errorf("--complain and --log exclude each other: complain denies nothing, log enforces")
+			}
 			_, prog, err := compileFor(prof, hostArch(), complain)
 			if err != nil {
 				return err
+			}
+			if logDenials {
+				// ERRNO denials are not audited unless the filter asks for it.
+				prog.Flags |= unix.SECCOMP_FILTER_FLAG_LOG
 			}
 			rep, err := filter.Run(prog.Instructions, prog.Flags, args, filter.RunOptions{
 				Notify:  complain,
@@ -66,6 +76,7 @@ func newRunCmd(o *options) *cobra.Command {
 	}
 	cmd.Flags().StringVar(&prof, "profile", "", "profile file or predefined profile name")
 	cmd.Flags().BoolVar(&complain, "complain", false, "deny nothing; report what the profile would deny")
+	cmd.Flags().BoolVar(&logDenials, "log", false, "enforce and write every denial to the kernel audit log (type=1326)")
 	cmd.Flags().StringVar(&report, "report", "", "write a JSON report (exit code, would-be denials) to this file")
 	cmd.Flags().SetInterspersed(false)
 	return cmd
