@@ -10,14 +10,14 @@ CONTROLLER_GEN := $(TOOLS)/controller-gen-$(CONTROLLER_GEN_VERSION)
 # their own targets below; `make test` runs all of them.
 export CGO_ENABLED ?= 0
 
-.PHONY: bench-scale deps all build test test-unit test-integration test-differential test-kernel test-profiles generate verify-generated lint fuzz bench demo clean tools
+.PHONY: up down test-e2e bench-cluster bench-scale deps all build test test-unit test-integration test-differential test-kernel test-profiles generate verify-generated lint fuzz bench demo clean tools
 
 all: build
 
 build: ## Build the binaries (cgo-free) into bin/
 	CGO_ENABLED=0 $(GO) build -trimpath -o $(BIN)/ ./cmd/...
 
-test: deps lint verify-generated test-unit test-integration test-differential test-profiles ## Every test: unit, generated files, real apiserver, libseccomp differential, kernel, real servers
+test: deps lint verify-generated test-unit test-integration test-differential test-profiles test-e2e ## Every test: unit, generated files, real apiserver, libseccomp differential, kernel, real servers, real cluster
 
 deps: ## Install the Debian packages the tests need (idempotent; root)
 	./hack/install-deps.sh
@@ -33,6 +33,17 @@ test-differential: ## Compiler vs libseccomp (cgo, needs libseccomp-dev)
 
 test-profiles: build ## Predefined profiles under real servers from Debian (root)
 	$(GO) test -count=1 -tags proof -timeout 20m ./test/profiles/...
+
+up: ## A real single-node cluster (kubelet, containerd, runc) running the operator and a confined nginx (root)
+	./hack/up.sh
+
+down: ## Stop and remove everything make up started
+	./hack/down.sh
+
+test-e2e: ## End-to-end suite on the make up cluster (brings it up first: the images must be this tree's)
+	./hack/up.sh
+	mkdir -p _out
+	KUBECONFIG=$${UP_DIR:-/var/lib/seccomp-operator-up}/admin.kubeconfig $(GO) test -count=1 -tags e2e -timeout 30m -v ./test/e2e/... 2>&1 | tee _out/e2e.log | grep -E '^(=== RUN|--- |PASS|FAIL|ok|panic)|_test.go' ; exit $${PIPESTATUS[0]}
 
 generate: $(CONTROLLER_GEN) ## Regenerate syscall tables, deepcopy, CRDs, predefined profile files
 	$(GO) generate ./...

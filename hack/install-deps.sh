@@ -1,9 +1,20 @@
 #!/usr/bin/env bash
-# Installs the Debian packages the tests and the demo need. Idempotent and
-# quick when everything is present; needs root (or sudo) otherwise.
+# Installs the Debian packages the tests and the local cluster need.
+# Idempotent and quick when everything is present; needs root (or sudo)
+# otherwise.
+#   hack/install-deps.sh            everything make test needs (the e2e suite included)
+#   hack/install-deps.sh cluster    only what make up needs
 set -euo pipefail
 
-pkgs=(
+cluster=(
+  containerd runc                # the container runtime make up's kubelet drives
+  containernetworking-plugins    # bridge, host-local, portmap, loopback
+  iptables conntrack             # kube-proxy (iptables mode) and the bridge's masquerade
+  openssl curl iproute2 procps   # certificates; the demo's HTTP check; ip; pkill
+  nginx-light                    # the demo workload's nginx, packed into an image
+  make
+)
+all=(
   gcc make git ca-certificates   # toolchain (cgo for the libseccomp differential test only)
   linux-libc-dev                 # asm/unistd_x32.h: source of the x32 syscall table
   linux-libc-dev-armhf-cross     # ARM asm/unistd.h: ARM private syscalls (set_tls, ...)
@@ -12,7 +23,13 @@ pkgs=(
   postgresql postgresql-contrib redis-server  # database profile proof (pgbench is in postgresql-contrib)
   prometheus-node-exporter       # system profile proof
   strace procps util-linux
+  "${cluster[@]}"
 )
+case "${1:-all}" in
+  all) pkgs=("${all[@]}") ;;
+  cluster) pkgs=("${cluster[@]}") ;;
+  *) echo "install-deps: unknown set \"$1\" (all, cluster)" >&2; exit 2 ;;
+esac
 
 missing=()
 for p in "${pkgs[@]}"; do
