@@ -38,10 +38,10 @@ const (
 )
 
 var (
-	k8s     client.Client
-	upDir   string // hack/up.sh's state: pid files, restart scripts, logs
-	kubectl string
-	node    string
+	k8s        client.Client
+	upDir      string // hack/up.sh's state: pid files, restart scripts, logs
+	kubectl    string
+	node       string
 	kubeconfig string
 )
 
