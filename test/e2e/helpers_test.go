@@ -184,15 +184,24 @@ func procStatusField(t *testing.T, pid int, field string) string {
 // (kubectl exec) and returns its trimmed output.
 func execProbe(t *testing.T, pod string, args ...string) string {
 	t.Helper()
+	out, err := tryExecProbe(pod, args...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return out
+}
+
+// tryExecProbe is execProbe that returns the failure of the exec itself.
+func tryExecProbe(pod string, args ...string) (string, error) {
 	cmd := exec.Command(kubectl, append([]string{"--kubeconfig", kubeconfig, "-n", ns, "exec", pod, "--", "/probe"}, args...)...)
 	var out, errOut bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &errOut
 	// The probe exits 1 for a denied syscall and prints which; other
 	// failures (exec itself) leave stdout empty.
 	if err := cmd.Run(); err != nil && out.Len() == 0 {
-		t.Fatalf("kubectl exec %s /probe %v: %v\n%s", pod, args, err, errOut.String())
+		return "", fmt.Errorf("kubectl exec %s /probe %v: %w\n%s", pod, args, err, errOut.String())
 	}
-	return strings.TrimSpace(out.String())
+	return strings.TrimSpace(out.String()), nil
 }
 
 // nodeFile reports whether the node has the file.

@@ -22,7 +22,15 @@ import (
 // each on its own line, and a long allow list can carry dozens of notes.
 const MaxWarnings = 10
 
-// +kubebuilder:webhook:path=/validate-seccomp-operator-dev-v1alpha1-seccompprofile,mutating=false,failurePolicy=fail,sideEffects=None,groups=seccomp-operator.dev,resources=seccompprofiles,verbs=create;update,versions=v1alpha1,name=vseccompprofile.seccomp-operator.dev,admissionReviewVersions=v1,timeoutSeconds=10
+// The webhook fails open (failurePolicy=ignore) and is quick to give up
+// (5 s): while the manager is down or restarting, profiles can still be
+// created and updated — in GitOps pipelines, during an upgrade — and a
+// profile that would have been rejected is still caught, because the
+// manager runs the same validation when it reconciles (Ready=False, never
+// installed) and the agent refuses what does not compile. The e2e suite
+// found the fail-closed policy refusing every create while the manager pod
+// was being replaced.
+// +kubebuilder:webhook:path=/validate-seccomp-operator-dev-v1alpha1-seccompprofile,mutating=false,failurePolicy=ignore,sideEffects=None,groups=seccomp-operator.dev,resources=seccompprofiles,verbs=create;update,versions=v1alpha1,name=vseccompprofile.seccomp-operator.dev,admissionReviewVersions=v1,timeoutSeconds=5
 
 // Validator validates SeccompProfiles on create and update.
 type Validator struct{}
