@@ -71,6 +71,9 @@ bench: build ## Benchmarks (results go to docs/benchmarks.md by hand, with the c
 	CGO_ENABLED=1 $(GO) test -run=^$$ -bench=. -benchtime=$${BENCHTIME:-1s} -tags libseccomp ./bench/... ./pkg/... ./internal/...
 	$(MAKE) bench-scale
 
+bench-cluster: ## On the make up cluster: apply a profile → pod Running, p50/p99 over TRIES (50); agent and manager RSS
+	$(GO) run ./bench/cluster -tries $${TRIES:-50} -kubeconfig $${UP_DIR:-/var/lib/seccomp-operator-up}/admin.kubeconfig
+
 bench-scale: build ## Control plane at scale: real apiserver, manager, 100 agent processes, 1000 profiles (NODES, PROFILES)
 	KUBEBUILDER_ASSETS="$$(./hack/kube-binaries.sh)" $(GO) run ./bench/scale -nodes $${NODES:-100} -profiles $${PROFILES:-1000}
 

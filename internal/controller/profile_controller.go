@@ -206,7 +206,7 @@ func (r *ProfileReconciler) Reconcile(ctx context.Context, req ctrl.Request) (ct
 	if equality.Semantic.DeepEqual(status, &sp.Status) {
 		return ctrl.Result{}, nil // nothing changed: no write
 	}
-	if onlyNodeCounts(&sp.Status, status) {
+	if progressOnly(&sp.Status, status) {
 		if wait := r.nodeCountWait(sp.Name); wait > 0 {
 			return ctrl.Result{RequeueAfter: wait}, nil
 		}
@@ -221,6 +221,22 @@ func (r *ProfileReconciler) Reconcile(ctx context.Context, req ctrl.Request) (ct
 	}
 	r.wrote(sp.Name)
 	return ctrl.Result{}, nil
+}
+
+// progressOnly reports whether the change from a to b may wait for the
+// node-count interval: progress (3 of 100 nodes → 4 of 100) may; a change
+// of the profile itself may not, nor the moment the profile becomes
+// Installed everywhere or stops being so, which users and pods wait for.
+func progressOnly(a, b *v1alpha1.SeccompProfileStatus) bool {
+	return onlyNodeCounts(a, b) && installedStatus(a) == installedStatus(b)
+}
+
+// installedStatus is the status of the Installed condition ("" if absent).
+func installedStatus(s *v1alpha1.SeccompProfileStatus) metav1.ConditionStatus {
+	if c := meta.FindStatusCondition(s.Conditions, v1alpha1.ConditionInstalled); c != nil {
+		return c.Status
+	}
+	return ""
 }
 
 // onlyNodeCounts reports whether two statuses differ only in what the

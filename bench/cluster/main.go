@@ -1,0 +1,269 @@
+// Command cluster benchmarks the operator on the real cluster of make up:
+// how long a user waits from applying a new SeccompProfile to a pod that
+// uses it being Running, and how much memory the agent and the manager use
+// on a real node.
+//
+// Each try creates a new profile and, in the same moment, a pod that
+// references it (what `kubectl apply -f dir/` does with both manifests), and
+// records when the profile is Installed on the node and when the pod is
+// Running. A second series first waits for Installed and then creates the
+// pod, which separates the operator's delivery from the kubelet's own pod
+// start. Tries run one after another; every object is deleted after its try.
+//
+//	make up && make bench-cluster          (TRIES, default 50)
+package main
+
+import (
+	"bufio"
+	"context"
+	"flag"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/api/meta"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime"
+	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
+	"k8s.io/client-go/tools/clientcmd"
+	"k8s.io/utils/ptr"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	"github.com/seccomp-operator/seccomp-operator/api/v1alpha1"
+)
+
+const ns = "seccomp-bench"
+
+func main() {
+	tries := flag.Int("tries", 50, "tries per series")
+	kubeconfig := flag.String("kubeconfig", os.Getenv("KUBECONFIG"), "kubeconfig of the make up cluster")
+	flag.Parse()
+	if err := run(*tries, *kubeconfig); err != nil {
+		fmt.Fprintf(os.Stderr, "bench-cluster: %v\n", err)
+		os.Exit(1)
+	}
+}
+
+func run(tries int, kubeconfig string) error {
+	if kubeconfig == "" {
+		kubeconfig = "/var/lib/seccomp-operator-up/admin.kubeconfig"
+	}
+	cfg, err := clientcmd.BuildConfigFromFlags("", kubeconfig)
+	if err != nil {
+		return fmt.Errorf("cluster (run make up first): %w", err)
+	}
+	cfg.QPS, cfg.Burst = 200, 400 // polling every 20 ms must not be throttled
+	scheme := runtime.NewScheme()
+	_ = clientgoscheme.AddToScheme(scheme)
+	_ = v1alpha1.AddToScheme(scheme)
+	k8s, err := client.New(cfg, client.Options{Scheme: scheme})
+	if err != nil {
+		return err
+	}
+	ctx := context.Background()
+	nsObj := &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: ns, Labels: map[string]string{
+		"pod-security.kubernetes.io/enforce": "baseline"}}}
+	if err := k8s.Create(ctx, nsObj); err != nil && !apierrors.IsAlreadyExists(err) {
+		return err
+	}
+
+	fmt.Printf("apply → Running, %d tries per series, one at a time\n\n", tries)
+	together := series{name: "profile and pod applied together"}
+	after := series{name: "pod applied once the profile is Installed"}
+	for i := 0; i < tries; i++ {
+		if err := together.try(ctx, k8s, fmt.Sprintf("bench-together-%02d", i), false); err != nil {
+			return err
+		}
+		if err := after.try(ctx, k8s, fmt.Sprintf("bench-after-%02d", i), true); err != nil {
+			return err
+		}
+	}
+	together.print()
+	after.print()
+
+	fmt.Println("\nmemory of the operator on the node (container processes, from /proc)")
+	for _, c := range []struct{ label, app string }{
+		{"agent", "seccomp-operator-agent"}, {"manager", "seccomp-operator-manager"},
+	} {
+		var pods corev1.PodList
+		if err := k8s.List(ctx, &pods, client.InNamespace("seccomp-operator"),
+			client.MatchingLabels{"app.kubernetes.io/name": c.app}); err != nil || len(pods.Items) == 0 {
+			return fmt.Errorf("%s pods: %v (%d)", c.label, err, len(pods.Items))
+		}
+		pid, err := containerPID(pods.Items[0].Status.ContainerStatuses[0].ContainerID)
+		if err != nil {
+			return err
+		}
+		rss, hwm := status(pid, "VmRSS"), status(pid, "VmHWM")
+		fmt.Printf("  %-8s RSS %s, peak %s\n", c.label, rss, hwm)
+	}
+	return nil
+}
+
+type series struct {
+	name                 string
+	file, installed      []time.Duration
+	running              []time.Duration
+	createContainerFails int
+}
+
+// try creates a profile and a pod that uses it and measures, from the
+// profile's create request, when the profile is Installed and when the pod
+// is Running. With waitFirst the pod is created only once it is Installed.
+func (s *series) try(ctx context.Context, k8s client.Client, name string, waitFirst bool) error {
+	p := &v1alpha1.SeccompProfile{
+		ObjectMeta: metav1.ObjectMeta{Name: name},
+		Spec: v1alpha1.SeccompProfileSpec{
+			DefaultAction: "SCMP_ACT_ALLOW",
+			Architectures: []v1alpha1.Arch{"SCMP_ARCH_X86_64", "SCMP_ARCH_AARCH64"},
+			Syscalls: []v1alpha1.SyscallRule{{
+				Names: []string{"mkdir", "mkdirat"}, Action: "SCMP_ACT_ERRNO", ErrnoRet: ptr.To[uint](1),
+			}},
+		},
+	}
+	pod := &corev1.Pod{
+		ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: ns},
+		Spec: corev1.PodSpec{
+			TerminationGracePeriodSeconds: ptr.To[int64](0),
+			Containers: []corev1.Container{{
+				Name: "probe", Image: "seccomp-operator/e2e-probe:dev", ImagePullPolicy: corev1.PullIfNotPresent,
+				SecurityContext: &corev1.SecurityContext{
+					AllowPrivilegeEscalation: ptr.To(false),
+					SeccompProfile: &corev1.SeccompProfile{Type: corev1.SeccompProfileTypeLocalhost,
+						LocalhostProfile: ptr.To("operator/" + name + ".json")},
+				},
+			}},
+		},
+	}
+	defer func() {
+		_ = k8s.Delete(ctx, pod, client.GracePeriodSeconds(0))
+		_ = k8s.Delete(ctx, p)
+		// Wait until the pod is gone so tries do not overlap.
+		for deadline := time.Now().Add(60 * time.Second); time.Now().Before(deadline); time.Sleep(50 * time.Millisecond) {
+			if apierrors.IsNotFound(k8s.Get(ctx, client.ObjectKeyFromObject(pod), &corev1.Pod{})) {
+				return
+			}
+		}
+	}()
+
+	start := time.Now()
+	if err := k8s.Create(ctx, p); err != nil {
+		return err
+	}
+	var onNode, installed, running time.Duration
+	nodeFile := filepath.Join("/var/lib/kubelet/seccomp/operator", name+".json")
+	podCreated := false
+	if !waitFirst {
+		if err := k8s.Create(ctx, pod); err != nil {
+			return err
+		}
+		podCreated = true
+	}
+	failed := false
+	for deadline := start.Add(3 * time.Minute); installed == 0 || running == 0; time.Sleep(20 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			return fmt.Errorf("%s: not Running after 3 minutes (installed after %s)", name, installed)
+		}
+		if onNode == 0 {
+			if _, err := os.Stat(nodeFile); err == nil {
+				onNode = time.Since(start)
+			}
+		}
+		if installed == 0 {
+			var cur v1alpha1.SeccompProfile
+			if err := k8s.Get(ctx, client.ObjectKeyFromObject(p), &cur); err == nil {
+				if c := meta.FindStatusCondition(cur.Status.Conditions, "Installed"); c != nil && c.Status == metav1.ConditionTrue {
+					installed = time.Since(start)
+				}
+			}
+		}
+		if !podCreated {
+			if installed == 0 {
+				continue
+			}
+			if err := k8s.Create(ctx, pod); err != nil {
+				return err
+			}
+			podCreated = true
+		}
+		var cur corev1.Pod
+		if err := k8s.Get(ctx, client.ObjectKeyFromObject(pod), &cur); err == nil {
+			for _, cs := range cur.Status.ContainerStatuses {
+				if w := cs.State.Waiting; w != nil && w.Reason == "CreateContainerError" {
+					failed = true
+				}
+			}
+			if cur.Status.Phase == corev1.PodRunning {
+				running = time.Since(start)
+			}
+		}
+	}
+	if onNode == 0 || onNode > installed {
+		onNode = installed // written between two polls
+	}
+	s.file = append(s.file, onNode)
+	s.installed = append(s.installed, installed)
+	s.running = append(s.running, running)
+	if failed {
+		s.createContainerFails++
+	}
+	return nil
+}
+
+func (s *series) print() {
+	slices.Sort(s.file)
+	slices.Sort(s.installed)
+	slices.Sort(s.running)
+	fmt.Printf("%s (%d tries)\n", s.name, len(s.running))
+	fmt.Printf("  file on the node               p50 %-8s p99 %-8s max %s\n", pct(s.file, 50), pct(s.file, 99), pct(s.file, 100))
+	fmt.Printf("  profile Installed on the node  p50 %-8s p99 %-8s max %s\n", pct(s.installed, 50), pct(s.installed, 99), pct(s.installed, 100))
+	fmt.Printf("  pod Running                    p50 %-8s p99 %-8s max %s\n", pct(s.running, 50), pct(s.running, 99), pct(s.running, 100))
+	fmt.Printf("  tries where the kubelet first failed to find the file (CreateContainerError): %d\n", s.createContainerFails)
+}
+
+func pct(sorted []time.Duration, p int) time.Duration {
+	if len(sorted) == 0 {
+		return 0
+	}
+	i := (len(sorted)*p + 99) / 100
+	return sorted[min(max(i-1, 0), len(sorted)-1)].Round(time.Millisecond)
+}
+
+// containerPID asks containerd for the host PID of a CRI container ID.
+func containerPID(cid string) (int, error) {
+	id := strings.TrimPrefix(cid, "containerd://")
+	out, err := exec.Command("ctr", "-n", "k8s.io", "tasks", "ls").Output()
+	if err != nil {
+		return 0, fmt.Errorf("ctr tasks ls: %w", err)
+	}
+	for _, l := range strings.Split(string(out), "\n") {
+		if f := strings.Fields(l); len(f) >= 2 && f[0] == id {
+			return strconv.Atoi(f[1])
+		}
+	}
+	return 0, fmt.Errorf("no containerd task %s", id)
+}
+
+// status returns a field of /proc/PID/status ("VmRSS" → "23456 kB") in MiB.
+func status(pid int, field string) string {
+	f, err := os.Open(filepath.Join("/proc", strconv.Itoa(pid), "status"))
+	if err != nil {
+		return err.Error()
+	}
+	defer f.Close()
+	sc := bufio.NewScanner(f)
+	for sc.Scan() {
+		if v, ok := strings.CutPrefix(sc.Text(), field+":"); ok {
+			kb, _ := strconv.Atoi(strings.Fields(v)[0])
+			return fmt.Sprintf("%.1f MiB", float64(kb)/1024)
+		}
+	}
+	return "?"
+}
