@@ -23,6 +23,8 @@ import (
 	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
 	"k8s.io/client-go/tools/clientcmd"
 	"sigs.k8s.io/controller-runtime/pkg/client"
+	ctrllog "sigs.k8s.io/controller-runtime/pkg/log"
+	"sigs.k8s.io/controller-runtime/pkg/log/zap"
 
 	"github.com/seccomp-operator/seccomp-operator/api/v1alpha1"
 )
@@ -59,6 +61,8 @@ func run(m *testing.M) int {
 		kc = filepath.Join(upDir, "admin.kubeconfig")
 	}
 	kubeconfig = kc
+	// The client logs the apiserver's warnings (admission warnings).
+	ctrllog.SetLogger(zap.New(zap.WriteTo(os.Stderr)))
 	cfg, err := clientcmd.BuildConfigFromFlags("", kc)
 	if err != nil {
 		fmt.Fprintf(os.Stderr, "e2e: no cluster (run make up first): %v\n", err)
