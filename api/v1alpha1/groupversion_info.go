@@ -31,6 +31,7 @@ func addKnownTypes(s *runtime.Scheme) error {
 	s.AddKnownTypes(GroupVersion,
 		&SeccompProfile{}, &SeccompProfileList{},
 		&SeccompNodeStatus{}, &SeccompNodeStatusList{},
+		&SeccompPolicy{}, &SeccompPolicyList{},
 	)
 	metav1.AddToGroupVersion(s, GroupVersion)
 	return nil

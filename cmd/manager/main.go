@@ -3,6 +3,7 @@ package main
 
 import (
 	"flag"
+	"k8s.io/apimachinery/pkg/runtime/schema"
 	"os"
 
 	"k8s.io/apimachinery/pkg/runtime"
@@ -21,12 +22,13 @@ import (
 
 func main() {
 	var metricsAddr, probeAddr, certDir, svcName, svcNamespace, webhookConfig string
-	var leaderElect, withPredefined, withWebhooks bool
+	var leaderElect, withPredefined, withPolicies, withWebhooks bool
 	var webhookPort int
 	flag.StringVar(&metricsAddr, "metrics-bind-address", ":8080", "address of the Prometheus metrics endpoint (0 disables it)")
 	flag.StringVar(&probeAddr, "health-probe-bind-address", ":8081", "address of the health and readiness probes")
 	flag.BoolVar(&leaderElect, "leader-elect", false, "elect a leader so that only one replica reconciles")
 	flag.BoolVar(&withPredefined, "predefined-profiles", true, "create the five predefined SeccompProfiles and restore them when deleted or edited")
+	flag.BoolVar(&withPolicies, "seccomp-policies", true, "compile SeccompPolicies into the apiserver's MutatingAdmissionPolicies and ValidatingAdmissionPolicies (needs admissionregistration.k8s.io/v1 MutatingAdmissionPolicy, Kubernetes 1.36+)")
 	flag.BoolVar(&withWebhooks, "webhooks", true, "serve the admission webhook that rejects invalid SeccompProfiles")
 	flag.IntVar(&webhookPort, "webhook-port", 9443, "port of the webhook server")
 	flag.StringVar(&certDir, "webhook-cert-dir", "/tmp/k8s-webhook-server/serving-certs", "directory with tls.crt and tls.key; when they are missing the manager generates them and publishes its CA in the webhook configuration")
@@ -79,6 +81,18 @@ func main() {
 	if withPredefined {
 		if err := (&controller.PredefinedReconciler{Client: mgr.GetClient()}).SetupWithManager(mgr); err != nil {
 			log.Error(err, "set up the predefined profiles reconciler")
+			os.Exit(1)
+		}
+	}
+	if withPolicies {
+		// Older clusters do not serve MutatingAdmissionPolicy; the policy
+		// controller would wait forever for its informer. Say so and run
+		// everything else. (The fallback webhook for such clusters is not
+		// built yet.)
+		if _, err := mgr.GetRESTMapper().RESTMapping(schema.GroupKind{Group: "admissionregistration.k8s.io", Kind: "MutatingAdmissionPolicy"}, "v1"); err != nil {
+			log.Error(err, "the cluster does not serve admissionregistration.k8s.io/v1 MutatingAdmissionPolicy: SeccompPolicies are not enforced")
+		} else if err := (&controller.PolicyReconciler{Client: mgr.GetClient(), OperatorNamespace: svcNamespace}).SetupWithManager(mgr); err != nil {
+			log.Error(err, "set up the policy reconciler")
 			os.Exit(1)
 		}
 	}

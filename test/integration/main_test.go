@@ -49,6 +49,9 @@ var (
 	managerHooks []func(ctrl.Manager) error
 )
 
+// operatorNamespace is the namespace the manager runs in, exempt from policies.
+const operatorNamespace = "seccomp-operator"
+
 func TestMain(m *testing.M) {
 	os.Exit(run(m))
 }
@@ -108,6 +111,10 @@ func run(m *testing.M) int {
 	}
 	if err := (&controller.ProfileReconciler{Client: mgr.GetClient()}).SetupWithManager(mgr); err != nil {
 		fmt.Fprintln(os.Stderr, "set up reconciler:", err)
+		return 1
+	}
+	if err := (&controller.PolicyReconciler{Client: mgr.GetClient(), OperatorNamespace: operatorNamespace}).SetupWithManager(mgr); err != nil {
+		fmt.Fprintln(os.Stderr, "set up policy reconciler:", err)
 		return 1
 	}
 	if err := (&controller.PredefinedReconciler{Client: mgr.GetClient()}).SetupWithManager(mgr); err != nil {

@@ -1,0 +1,377 @@
+// Package policy compiles SeccompPolicy objects into the apiserver's own
+// admission policies: a MutatingAdmissionPolicy that writes the default
+// profile into pods that set none, and a ValidatingAdmissionPolicy that
+// judges each container's effective profile against the allowed list. The
+// apiserver evaluates them itself (CEL), so pod admission has no network
+// hop and keeps working while the operator is down.
+//
+// The CEL mirrors internal/podprofile's resolution (container field →
+// container annotation → pod field → pod annotation → node default);
+// policy tests run both on the same cases.
+package policy
+
+import (
+	"fmt"
+	"slices"
+	"strconv"
+	"strings"
+
+	admissionv1 "k8s.io/api/admissionregistration/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/utils/ptr"
+
+	"github.com/seccomp-operator/seccomp-operator/api/v1alpha1"
+	"github.com/seccomp-operator/seccomp-operator/internal/nodepath"
+	"github.com/seccomp-operator/seccomp-operator/internal/podprofile"
+)
+
+// LabelPolicy marks the admission objects compiled from a SeccompPolicy
+// with its name.
+const LabelPolicy = "seccomp-operator.dev/policy"
+
+// AlwaysExempt are the namespaces no policy touches besides the operator's
+// own: the control plane's and the node agents' pods must start even when a
+// policy is wrong.
+var AlwaysExempt = []string{"kube-system"}
+
+// Objects are the admission objects of one policy; a nil pair means the
+// policy needs none of that kind (no default, or no allowed list).
+type Objects struct {
+	Mutating        *admissionv1.MutatingAdmissionPolicy
+	MutatingBinding *admissionv1.MutatingAdmissionPolicyBinding
+	Validating      *admissionv1.ValidatingAdmissionPolicy
+	ValidatingBind  *admissionv1.ValidatingAdmissionPolicyBinding
+}
+
+// MutatingName and ValidatingName name a policy's admission objects (each
+// binding has its policy's name).
+func MutatingName(policy string) string   { return "seccomp-operator-default." + policy }
+func ValidatingName(policy string) string { return "seccomp-operator-allowed." + policy }
+
+// Precedes reports whether policy a takes precedence over b where both
+// select a namespace: higher priority, then the name that sorts first.
+func Precedes(a, b *v1alpha1.SeccompPolicy) bool {
+	if a.Spec.Priority != b.Spec.Priority {
+		return a.Spec.Priority > b.Spec.Priority
+	}
+	return a.Name < b.Name
+}
+
+// Compile returns the admission objects for p, given every policy in the
+// cluster (for precedence) and the operator's namespace (always exempt).
+func Compile(p *v1alpha1.SeccompPolicy, all []v1alpha1.SeccompPolicy, operatorNamespace string) (Objects, error) {
+	conds := matchConditions(p, operatorNamespace)
+	gov, err := governs(p, all)
+	if err != nil {
+		return Objects{}, err
+	}
+	match := &admissionv1.MatchResources{
+		ResourceRules: []admissionv1.NamedRuleWithOperations{
+			podRule([]string{"pods"}, admissionv1.Create),
+			podRule([]string{"pods/ephemeralcontainers"}, admissionv1.Update),
+		},
+	}
+	nsSel := p.Spec.NamespaceSelector.DeepCopy()
+	labels := map[string]string{LabelPolicy: p.Name, "app.kubernetes.io/managed-by": "seccomp-operator"}
+	var o Objects
+	if d := p.Spec.DefaultProfile; d != nil {
+		name := MutatingName(p.Name)
+		o.Mutating = &admissionv1.MutatingAdmissionPolicy{
+			ObjectMeta: metav1.ObjectMeta{Name: name, Labels: labels},
+			Spec: admissionv1.MutatingAdmissionPolicySpec{
+				MatchConstraints:   match.DeepCopy(),
+				MatchConditions:    conds,
+				Variables:          commonVariables(gov),
+				Mutations:          defaultMutations(fieldLiteral(d)),
+				FailurePolicy:      ptr.To(admissionv1.Fail),
+				ReinvocationPolicy: admissionv1.NeverReinvocationPolicy,
+			},
+		}
+		o.MutatingBinding = &admissionv1.MutatingAdmissionPolicyBinding{
+			ObjectMeta: metav1.ObjectMeta{Name: name, Labels: labels},
+			Spec: admissionv1.MutatingAdmissionPolicyBindingSpec{
+				PolicyName:     name,
+				MatchResources: &admissionv1.MatchResources{NamespaceSelector: nsSel.DeepCopy()},
+			},
+		}
+	}
+	if len(p.Spec.AllowedProfiles) > 0 {
+		name := ValidatingName(p.Name)
+		o.Validating = &admissionv1.ValidatingAdmissionPolicy{
+			ObjectMeta: metav1.ObjectMeta{Name: name, Labels: labels},
+			Spec: admissionv1.ValidatingAdmissionPolicySpec{
+				MatchConstraints: match.DeepCopy(),
+				MatchConditions:  conds,
+				Variables:        validationVariables(p, gov),
+				Validations: []admissionv1.Validation{{
+					Expression:        "!variables.governs || size(variables.violations) == 0",
+					MessageExpression: messageExpression(p),
+					Reason:            ptr.To(metav1.StatusReasonForbidden),
+				}},
+				// Audit mode needs no auditAnnotations of ours: the apiserver
+				// records a failed validation with action Audit in the audit
+				// event (validation.policy.admission.k8s.io/validation_failure,
+				// with the message above).
+				FailurePolicy: ptr.To(admissionv1.Fail),
+			},
+		}
+		o.ValidatingBind = &admissionv1.ValidatingAdmissionPolicyBinding{
+			ObjectMeta: metav1.ObjectMeta{Name: name, Labels: labels},
+			Spec: admissionv1.ValidatingAdmissionPolicyBindingSpec{
+				PolicyName:        name,
+				MatchResources:    &admissionv1.MatchResources{NamespaceSelector: nsSel.DeepCopy()},
+				ValidationActions: []admissionv1.ValidationAction{action(p.Spec.Mode)},
+			},
+		}
+	}
+	return o, nil
+}
+
+func podRule(resources []string, op admissionv1.OperationType) admissionv1.NamedRuleWithOperations {
+	return admissionv1.NamedRuleWithOperations{RuleWithOperations: admissionv1.RuleWithOperations{
+		Operations: []admissionv1.OperationType{op},
+		Rule: admissionv1.Rule{
+			APIGroups: []string{""}, APIVersions: []string{"v1"}, Resources: resources,
+			Scope: ptr.To(admissionv1.NamespacedScope),
+		},
+	}}
+}
+
+func action(m v1alpha1.PolicyMode) admissionv1.ValidationAction {
+	switch m {
+	case v1alpha1.PolicyModeWarn:
+		return admissionv1.Warn
+	case v1alpha1.PolicyModeAudit:
+		return admissionv1.Audit
+	}
+	return admissionv1.Deny
+}
+
+// matchConditions: the exemptions, and precedence (no policy that precedes
+// p selects the namespace).
+func matchConditions(p *v1alpha1.SeccompPolicy, operatorNamespace string) []admissionv1.MatchCondition {
+	exemptNS := append(slices.Clone(AlwaysExempt), p.Spec.Exemptions.Namespaces...)
+	if operatorNamespace != "" {
+		exemptNS = append(exemptNS, operatorNamespace)
+	}
+	slices.Sort(exemptNS)
+	conds := []admissionv1.MatchCondition{{
+		Name:       "not-an-exempt-namespace",
+		Expression: "!(request.namespace in " + stringList(slices.Compact(exemptNS)) + ")",
+	}}
+	if u := p.Spec.Exemptions.Usernames; len(u) > 0 {
+		conds = append(conds, admissionv1.MatchCondition{
+			Name:       "not-an-exempt-user",
+			Expression: "!(request.userInfo.username in " + stringList(u) + ")",
+		})
+	}
+	if rc := p.Spec.Exemptions.RuntimeClasses; len(rc) > 0 {
+		conds = append(conds, admissionv1.MatchCondition{
+			Name:       "not-an-exempt-runtime-class",
+			Expression: "!has(object.spec.runtimeClassName) || !(object.spec.runtimeClassName in " + stringList(rc) + ")",
+		})
+	}
+	return conds
+}
+
+// governs is a CEL expression that holds when no policy that precedes p
+// selects the request's namespace. It is a variable, not a match condition:
+// match conditions cannot see namespaceObject.
+func governs(p *v1alpha1.SeccompPolicy, all []v1alpha1.SeccompPolicy) (string, error) {
+	var before []string
+	for i := range all {
+		q := &all[i]
+		if q.Name == p.Name || !Precedes(q, p) {
+			continue
+		}
+		sel, err := selectorCEL(&q.Spec.NamespaceSelector)
+		if err != nil {
+			return "", fmt.Errorf("policy %s: namespaceSelector: %w", q.Name, err)
+		}
+		before = append(before, "!("+sel+")")
+	}
+	if len(before) == 0 {
+		return "true", nil
+	}
+	slices.Sort(before)
+	return strings.Join(before, " && "), nil
+}
+
+// selectorCEL is a CEL expression that holds when the request's namespace
+// has labels matching sel.
+func selectorCEL(sel *metav1.LabelSelector) (string, error) {
+	const labels = "namespaceObject.metadata.labels"
+	has := "has(" + labels + ")"
+	var parts []string
+	keys := make([]string, 0, len(sel.MatchLabels))
+	for k := range sel.MatchLabels {
+		keys = append(keys, k)
+	}
+	slices.Sort(keys)
+	for _, k := range keys {
+		parts = append(parts, fmt.Sprintf("(%s && %s in %s && %s[%s] == %s)", has, quote(k), labels, labels, quote(k), quote(sel.MatchLabels[k])))
+	}
+	for _, r := range sel.MatchExpressions {
+		k := quote(r.Key)
+		switch r.Operator {
+		case metav1.LabelSelectorOpIn:
+			parts = append(parts, fmt.Sprintf("(%s && %s in %s && %s[%s] in %s)", has, k, labels, labels, k, stringList(r.Values)))
+		case metav1.LabelSelectorOpNotIn:
+			parts = append(parts, fmt.Sprintf("(!%s || !(%s in %s) || !(%s[%s] in %s))", has, k, labels, labels, k, stringList(r.Values)))
+		case metav1.LabelSelectorOpExists:
+			parts = append(parts, fmt.Sprintf("(%s && %s in %s)", has, k, labels))
+		case metav1.LabelSelectorOpDoesNotExist:
+			parts = append(parts, fmt.Sprintf("(!%s || !(%s in %s))", has, k, labels))
+		default:
+			return "", fmt.Errorf("unknown operator %q", r.Operator)
+		}
+	}
+	if len(parts) == 0 {
+		return "true", nil // an empty selector selects every namespace
+	}
+	return strings.Join(parts, " && "), nil
+}
+
+// commonVariables: governs (see governs), and the pod-level profile: podProfile is the field's
+// or the legacy annotation's profile in the normal form ("RuntimeDefault",
+// "Unconfined", "localhost/<path>"), or "" when the pod sets none.
+func commonVariables(governs string) []admissionv1.Variable {
+	return []admissionv1.Variable{
+		{Name: "governs", Expression: governs},
+		{Name: "annotations", Expression: "has(object.metadata.annotations) ? object.metadata.annotations : {}"},
+		{Name: "podProfile", Expression: "has(object.spec.securityContext) && has(object.spec.securityContext.seccompProfile) ? " +
+			fieldForm("object.spec.securityContext.seccompProfile") + " : " +
+			"(" + quote(podprofile.PodAnnotation) + " in variables.annotations ? " + annotationForm("string(variables.annotations["+quote(podprofile.PodAnnotation)+"])") + " : '')"},
+	}
+}
+
+// fieldForm turns a seccompProfile field into the normal form.
+func fieldForm(f string) string {
+	return fmt.Sprintf("(%s.type == 'Localhost' ? 'localhost/' + (has(%s.localhostProfile) ? %s.localhostProfile : '') : %s.type)", f, f, f, f)
+}
+
+// annotationForm turns a legacy annotation value into the normal form; an
+// unknown value gives "" (the kubelet ignores it too).
+func annotationForm(v string) string {
+	return fmt.Sprintf("(%s in ['runtime/default', 'docker/default'] ? 'RuntimeDefault' : %s == 'unconfined' ? 'Unconfined' : %s.startsWith('localhost/') ? %s : '')", v, v, v, v)
+}
+
+// containerForm is the effective profile of container c (a CEL variable
+// bound to a container of any kind), "" meaning the node's default.
+func containerForm(c string) string {
+	ann := "string(variables.annotations[" + quote(podprofile.ContainerAnnotationPrefix) + " + " + c + ".name])"
+	return fmt.Sprintf("(has(%s.securityContext) && has(%s.securityContext.seccompProfile) ? %s : "+
+		"(%s + %s.name in variables.annotations && %s != '' ? %s : variables.podProfile))",
+		c, c, fieldForm(c+".securityContext.seccompProfile"),
+		quote(podprofile.ContainerAnnotationPrefix), c, annotationForm(ann), annotationForm(ann))
+}
+
+// defaultMutations write def (an apply-configuration literal of a
+// seccompProfile) into the pod when it sets no pod-level profile (CREATE),
+// and into each new ephemeral container without one of its own when the
+// pod has no pod-level profile (the pod's security context cannot change
+// after creation).
+func defaultMutations(def func(typ string) string) []admissionv1.Mutation {
+	podLevel := "variables.governs && request.operation == 'CREATE' && variables.podProfile == '' && !(" + quote(podprofile.PodAnnotation) + " in variables.annotations) ? " +
+		"Object{spec: Object.spec{securityContext: Object.spec.securityContext{seccompProfile: " +
+		def("Object.spec.securityContext.seccompProfile") + "}}} : Object{}"
+	c := "c"
+	needs := fmt.Sprintf("!(has(%s.securityContext) && has(%s.securityContext.seccompProfile)) && !(%s + %s.name in variables.annotations)",
+		c, c, quote(podprofile.ContainerAnnotationPrefix), c)
+	ephemeral := "variables.governs && request.subResource == 'ephemeralcontainers' && variables.podProfile == '' && has(object.spec.ephemeralContainers) ? " +
+		"Object{spec: Object.spec{ephemeralContainers: object.spec.ephemeralContainers.filter(c, " + needs + ").map(c, " +
+		"Object.spec.ephemeralContainers{name: c.name, securityContext: Object.spec.ephemeralContainers.securityContext{seccompProfile: " +
+		def("Object.spec.ephemeralContainers.securityContext.seccompProfile") + "}})}} : Object{}"
+	return []admissionv1.Mutation{
+		{PatchType: admissionv1.PatchTypeApplyConfiguration, ApplyConfiguration: &admissionv1.ApplyConfiguration{Expression: podLevel}},
+		{PatchType: admissionv1.PatchTypeApplyConfiguration, ApplyConfiguration: &admissionv1.ApplyConfiguration{Expression: ephemeral}},
+	}
+}
+
+// fieldLiteral returns a function that writes the seccompProfile literal of
+// d in the apply-configuration type named by its argument.
+func fieldLiteral(d *v1alpha1.PolicyProfile) func(string) string {
+	return func(typ string) string {
+		switch d.Type {
+		case "Localhost":
+			return fmt.Sprintf("%s{type: 'Localhost', localhostProfile: %s}", typ, quote(localhostPath(d)))
+		default:
+			return fmt.Sprintf("%s{type: %s}", typ, quote(d.Type))
+		}
+	}
+}
+
+// localhostPath is the path a Localhost default names.
+func localhostPath(d *v1alpha1.PolicyProfile) string {
+	if d.ProfileName != "" {
+		return nodepath.ProfilePath(d.ProfileName)
+	}
+	return d.LocalhostProfile
+}
+
+// validationVariables: the common ones, then one entry per judged
+// container ([kind, name, effective profile]) and the violations.
+func validationVariables(p *v1alpha1.SeccompPolicy, governs string) []admissionv1.Variable {
+	entries := func(list, kind string) string {
+		return fmt.Sprintf("(has(object.spec.%s) ? object.spec.%s.map(c, [%s, string(c.name), string(%s)]) : [])", list, list, quote(kind), containerForm("c"))
+	}
+	judged := "request.operation == 'CREATE' ? " +
+		entries("initContainers", "init container") + " + " + entries("containers", "container") + " + " + entries("ephemeralContainers", "ephemeral container") +
+		" : " + entries("ephemeralContainers", "ephemeral container")
+	return append(commonVariables(governs),
+		admissionv1.Variable{Name: "judged", Expression: judged},
+		admissionv1.Variable{Name: "violations", Expression: "variables.judged.filter(e, !(" + allowedCEL(p.Spec.AllowedProfiles, "(e[2] == '' ? 'Unconfined' : e[2])") + ")).map(e, " +
+			"e[0] + ' ' + e[1] + ': ' + (e[2] == '' ? 'Unconfined (sets no profile: the node default)' : e[2]))"},
+	)
+}
+
+// allowedCEL holds when the effective profile v (a CEL string) is allowed.
+func allowedCEL(allowed []v1alpha1.AllowedProfile, v string) string {
+	var parts []string
+	for _, a := range allowed {
+		s := string(a)
+		prefix, isPattern := strings.CutSuffix(s, "*")
+		switch {
+		case s == "*":
+			return "true"
+		case s == "RuntimeDefault" || s == "Unconfined":
+			parts = append(parts, v+" == "+quote(s))
+		case strings.HasPrefix(s, "localhost/"):
+			if isPattern {
+				parts = append(parts, v+".startsWith("+quote(prefix)+")")
+			} else {
+				parts = append(parts, v+" == "+quote(s))
+			}
+		case isPattern: // a prefix of SeccompProfile names
+			parts = append(parts, fmt.Sprintf("(%s.startsWith(%s) && %s.endsWith(%s))",
+				v, quote("localhost/"+nodepath.OperatorDir+"/"+prefix), v, quote(nodepath.Ext)))
+		default: // a SeccompProfile name
+			parts = append(parts, v+" == "+quote("localhost/"+nodepath.ProfilePath(s)))
+		}
+	}
+	if len(parts) == 0 {
+		return "false"
+	}
+	return strings.Join(parts, " || ")
+}
+
+// messageExpression: which containers, their effective profiles, and what
+// the policy allows.
+func messageExpression(p *v1alpha1.SeccompPolicy) string {
+	allowed := make([]string, len(p.Spec.AllowedProfiles))
+	for i, a := range p.Spec.AllowedProfiles {
+		allowed[i] = string(a)
+	}
+	return quote("SeccompPolicy "+p.Name+": seccomp profile not allowed for ") + " + variables.violations.join('; ') + " +
+		quote(" (allowed: "+strings.Join(allowed, ", ")+")")
+}
+
+func quote(s string) string { return strconv.Quote(s) }
+
+func stringList(ss []string) string {
+	q := make([]string, len(ss))
+	for i, s := range ss {
+		q[i] = quote(s)
+	}
+	return "[" + strings.Join(q, ", ") + "]"
+}

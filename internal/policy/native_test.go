@@ -1,0 +1,109 @@
+package policy
+
+import (
+	"strings"
+	"testing"
+
+	admissionv1 "k8s.io/api/admissionregistration/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	"github.com/seccomp-operator/seccomp-operator/api/v1alpha1"
+)
+
+func pol(name string, prio int32, sel metav1.LabelSelector, spec func(*v1alpha1.SeccompPolicySpec)) v1alpha1.SeccompPolicy {
+	p := v1alpha1.SeccompPolicy{ObjectMeta: metav1.ObjectMeta{Name: name}}
+	p.Spec.Priority, p.Spec.NamespaceSelector = prio, sel
+	if spec != nil {
+		spec(&p.Spec)
+	}
+	return p
+}
+
+func TestCompileShapes(t *testing.T) {
+	def := pol("d", 0, metav1.LabelSelector{}, func(s *v1alpha1.SeccompPolicySpec) {
+		s.DefaultProfile = &v1alpha1.PolicyProfile{Type: "Localhost", ProfileName: "webapp"}
+	})
+	o, err := Compile(&def, []v1alpha1.SeccompPolicy{def}, "seccomp-operator")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if o.Mutating == nil || o.MutatingBinding == nil || o.Validating != nil || o.ValidatingBind != nil {
+		t.Fatalf("default only: want the mutating pair alone: %+v", o)
+	}
+	if !strings.Contains(o.Mutating.Spec.Mutations[0].ApplyConfiguration.Expression, `localhostProfile: "operator/webapp.json"`) {
+		t.Errorf("default mutation does not name operator/webapp.json:\n%s", o.Mutating.Spec.Mutations[0].ApplyConfiguration.Expression)
+	}
+	if got := o.Mutating.Spec.MatchConditions[0].Expression; got != `!(request.namespace in ["kube-system", "seccomp-operator"])` {
+		t.Errorf("exempt namespaces: %s", got)
+	}
+
+	for mode, want := range map[v1alpha1.PolicyMode]admissionv1.ValidationAction{
+		v1alpha1.PolicyModeEnforce: admissionv1.Deny, v1alpha1.PolicyModeWarn: admissionv1.Warn,
+		v1alpha1.PolicyModeAudit: admissionv1.Audit, "": admissionv1.Deny,
+	} {
+		a := pol("a", 0, metav1.LabelSelector{}, func(s *v1alpha1.SeccompPolicySpec) {
+			s.AllowedProfiles, s.Mode = []v1alpha1.AllowedProfile{"RuntimeDefault"}, mode
+		})
+		o, err := Compile(&a, nil, "")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if o.Mutating != nil || o.Validating == nil {
+			t.Fatalf("allowed only: want the validating pair alone")
+		}
+		if got := o.ValidatingBind.Spec.ValidationActions; len(got) != 1 || got[0] != want {
+			t.Errorf("mode %q: actions %v, want %v", mode, got, want)
+		}
+	}
+}
+
+func TestPrecedenceIsAVariable(t *testing.T) {
+	low := pol("low", 0, metav1.LabelSelector{MatchLabels: map[string]string{"a": "1"}}, nil)
+	high := pol("high", 5, metav1.LabelSelector{MatchExpressions: []metav1.LabelSelectorRequirement{
+		{Key: "b", Operator: metav1.LabelSelectorOpNotIn, Values: []string{"x", "y"}},
+		{Key: "c", Operator: metav1.LabelSelectorOpDoesNotExist},
+	}}, nil)
+	sameB := pol("b", 0, metav1.LabelSelector{}, nil) // same priority, "b" < "low"
+	all := []v1alpha1.SeccompPolicy{low, high, sameB}
+	if !Precedes(&high, &low) || !Precedes(&sameB, &low) || Precedes(&low, &sameB) {
+		t.Fatal("precedence: priority first, then name")
+	}
+	g, err := governs(&low, all)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{
+		`!(true)`, // "b" selects every namespace
+		`(!has(namespaceObject.metadata.labels) || !("b" in namespaceObject.metadata.labels) || !(namespaceObject.metadata.labels["b"] in ["x", "y"]))`,
+		`(!has(namespaceObject.metadata.labels) || !("c" in namespaceObject.metadata.labels))`,
+	} {
+		if !strings.Contains(g, want) {
+			t.Errorf("governs(low) lacks %s:\n%s", want, g)
+		}
+	}
+	if g, _ := governs(&high, all); g != "true" {
+		t.Errorf("governs(high) = %s, want true (nothing precedes it)", g)
+	}
+	bad := pol("bad", 9, metav1.LabelSelector{MatchExpressions: []metav1.LabelSelectorRequirement{{Key: "k", Operator: "Near"}}}, nil)
+	if _, err := Compile(&low, []v1alpha1.SeccompPolicy{low, bad}, ""); err == nil || !strings.Contains(err.Error(), "policy bad") {
+		t.Errorf("an invalid selector of a preceding policy: %v", err)
+	}
+}
+
+func TestAllowedCEL(t *testing.T) {
+	for _, c := range []struct {
+		allowed []v1alpha1.AllowedProfile
+		want    string
+	}{
+		{[]v1alpha1.AllowedProfile{"RuntimeDefault", "Unconfined"}, `v == "RuntimeDefault" || v == "Unconfined"`},
+		{[]v1alpha1.AllowedProfile{"webapp"}, `v == "localhost/operator/webapp.json"`},
+		{[]v1alpha1.AllowedProfile{"team-a-*"}, `(v.startsWith("localhost/operator/team-a-") && v.endsWith(".json"))`},
+		{[]v1alpha1.AllowedProfile{"localhost/profiles/*"}, `v.startsWith("localhost/profiles/")`},
+		{[]v1alpha1.AllowedProfile{"localhost/x.json"}, `v == "localhost/x.json"`},
+		{[]v1alpha1.AllowedProfile{"webapp", "*"}, `true`},
+	} {
+		if got := allowedCEL(c.allowed, "v"); got != c.want {
+			t.Errorf("%v: %s, want %s", c.allowed, got, c.want)
+		}
+	}
+}

@@ -1,0 +1,287 @@
+//go:build integration
+
+package integration
+
+import (
+	"context"
+	"strings"
+	"testing"
+	"time"
+
+	admissionv1 "k8s.io/api/admissionregistration/v1"
+	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/api/meta"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/rest"
+	"k8s.io/utils/ptr"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	"github.com/seccomp-operator/seccomp-operator/api/v1alpha1"
+	"github.com/seccomp-operator/seccomp-operator/internal/policy"
+)
+
+// policyNamespace creates a namespace with labels, deleted after the test.
+func policyNamespace(t *testing.T, name string, labels map[string]string) {
+	t.Helper()
+	ns := &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: name, Labels: labels}}
+	if err := k8s.Create(context.Background(), ns); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = k8s.Delete(context.Background(), ns) })
+}
+
+func createPolicy(t *testing.T, p *v1alpha1.SeccompPolicy) {
+	t.Helper()
+	ctx := context.Background()
+	if err := k8s.Create(ctx, p); err != nil {
+		t.Fatalf("create policy %s: %v", p.Name, err)
+	}
+	t.Cleanup(func() { _ = client.IgnoreNotFound(k8s.Delete(ctx, p)) })
+	var cur v1alpha1.SeccompPolicy
+	for deadline := time.Now().Add(20 * time.Second); ; time.Sleep(50 * time.Millisecond) {
+		if k8s.Get(ctx, client.ObjectKeyFromObject(p), &cur) == nil &&
+			meta.IsStatusConditionTrue(cur.Status.Conditions, v1alpha1.ConditionReady) &&
+			cur.Status.ObservedGeneration == cur.Generation {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("policy %s not Ready: %+v", p.Name, cur.Status)
+		}
+	}
+}
+
+// restrictedPod meets Pod Security "restricted" in everything but seccomp.
+func restrictedPod(ns, name string) *corev1.Pod {
+	return &corev1.Pod{
+		ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: name},
+		Spec: corev1.PodSpec{
+			SecurityContext: &corev1.PodSecurityContext{RunAsNonRoot: ptr.To(true)},
+			Containers: []corev1.Container{{
+				Name: "app", Image: "nginx",
+				SecurityContext: &corev1.SecurityContext{
+					AllowPrivilegeEscalation: ptr.To(false),
+					Capabilities:             &corev1.Capabilities{Drop: []corev1.Capability{"ALL"}},
+				},
+			}},
+		},
+	}
+}
+
+// dryRun creates pod without persisting it and returns the admitted pod,
+// the error and the warnings.
+func dryRun(t *testing.T, pod *corev1.Pod) (*corev1.Pod, error, []string) {
+	t.Helper()
+	w := &warningRecorder{}
+	c := rest.CopyConfig(cfg)
+	c.WarningHandler = w
+	cl, err := client.New(c, client.Options{Scheme: k8s.Scheme()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := pod.DeepCopy()
+	err = cl.Create(context.Background(), out, client.DryRunAll)
+	return out, err, w.take()
+}
+
+// admittedWithin retries a dry-run create until check accepts the result:
+// the apiserver loads new admission policies asynchronously.
+func admittedWithin(t *testing.T, what string, pod *corev1.Pod, check func(*corev1.Pod, error, []string) bool) {
+	t.Helper()
+	for deadline := time.Now().Add(20 * time.Second); ; time.Sleep(100 * time.Millisecond) {
+		out, err, warnings := dryRun(t, pod)
+		if check(out, err, warnings) {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting for %s; last: profile %q, error %v, warnings %q", what, podProfile(out), err, warnings)
+		}
+	}
+}
+
+func podProfile(p *corev1.Pod) string {
+	if sc := p.Spec.SecurityContext; sc != nil && sc.SeccompProfile != nil {
+		if sc.SeccompProfile.LocalhostProfile != nil {
+			return string(sc.SeccompProfile.Type) + ":" + *sc.SeccompProfile.LocalhostProfile
+		}
+		return string(sc.SeccompProfile.Type)
+	}
+	return ""
+}
+
+// A PSA-restricted namespace rejects a pod that sets no seccomp profile;
+// with a policy whose default is RuntimeDefault the same pod is admitted
+// with the field written, and a pod that sets its own keeps it.
+func TestPolicyDefaultMakesRestrictedAdmit(t *testing.T) {
+	policyNamespace(t, "pol-default", map[string]string{"team": "default-test", "pod-security.kubernetes.io/enforce": "restricted"})
+	pod := restrictedPod("pol-default", "plain")
+	if _, err, _ := dryRun(t, pod); err == nil || !strings.Contains(err.Error(), "seccompProfile") {
+		t.Fatalf("without a policy, restricted should reject the pod for its seccomp profile: %v", err)
+	}
+	createPolicy(t, &v1alpha1.SeccompPolicy{
+		ObjectMeta: metav1.ObjectMeta{Name: "default-test"},
+		Spec: v1alpha1.SeccompPolicySpec{
+			NamespaceSelector: metav1.LabelSelector{MatchLabels: map[string]string{"team": "default-test"}},
+			DefaultProfile:    &v1alpha1.PolicyProfile{Type: "RuntimeDefault"},
+		},
+	})
+	admittedWithin(t, "the plain pod admitted with RuntimeDefault", pod, func(out *corev1.Pod, err error, _ []string) bool {
+		return err == nil && podProfile(out) == "RuntimeDefault"
+	})
+	own := restrictedPod("pol-default", "own")
+	own.Spec.SecurityContext.SeccompProfile = &corev1.SeccompProfile{Type: corev1.SeccompProfileTypeLocalhost, LocalhostProfile: ptr.To("operator/webapp.json")}
+	if out, err, _ := dryRun(t, own); err != nil || podProfile(out) != "Localhost:operator/webapp.json" {
+		t.Errorf("a pod with its own profile: %v, profile %q", err, podProfile(out))
+	}
+	legacy := restrictedPod("pol-default", "legacy")
+	legacy.Annotations = map[string]string{"seccomp.security.alpha.kubernetes.io/pod": "localhost/operator/webapp.json"}
+	out, _, _ := dryRun(t, legacy)
+	if p := podProfile(out); p == "RuntimeDefault" {
+		t.Errorf("a pod with the legacy pod annotation got the default: %q", p)
+	}
+	// Another namespace, not selected, is untouched.
+	policyNamespace(t, "pol-other", nil)
+	if out, err, _ := dryRun(t, restrictedPod("pol-other", "plain")); err != nil || podProfile(out) != "" {
+		t.Errorf("pod in an unselected namespace: %v, profile %q", err, podProfile(out))
+	}
+}
+
+// allowedProfiles in enforce, warn and audit mode, judged on the effective
+// profile of every kind of container, legacy annotations included.
+func TestPolicyAllowedProfiles(t *testing.T) {
+	policyNamespace(t, "pol-enforce", map[string]string{"allowed-test": "enforce"})
+	policyNamespace(t, "pol-warn", map[string]string{"allowed-test": "warn"})
+	policyNamespace(t, "pol-audit", map[string]string{"allowed-test": "audit"})
+	for _, mode := range []v1alpha1.PolicyMode{v1alpha1.PolicyModeEnforce, v1alpha1.PolicyModeWarn, v1alpha1.PolicyModeAudit} {
+		createPolicy(t, &v1alpha1.SeccompPolicy{
+			ObjectMeta: metav1.ObjectMeta{Name: "allowed-" + string(mode)},
+			Spec: v1alpha1.SeccompPolicySpec{
+				NamespaceSelector: metav1.LabelSelector{MatchLabels: map[string]string{"allowed-test": string(mode)}},
+				AllowedProfiles:   []v1alpha1.AllowedProfile{"RuntimeDefault", "webapp", "team-a-*"},
+				Mode:              mode,
+			},
+		})
+	}
+	unconfined := func(ns string) *corev1.Pod {
+		p := restrictedPod(ns, "unconfined")
+		p.Spec.Containers[0].SecurityContext.SeccompProfile = &corev1.SeccompProfile{Type: corev1.SeccompProfileTypeUnconfined}
+		return p
+	}
+	const wantMsg = "container app: Unconfined (allowed: RuntimeDefault, webapp, team-a-*)"
+	admittedWithin(t, "enforce rejects Unconfined", unconfined("pol-enforce"), func(_ *corev1.Pod, err error, _ []string) bool {
+		return err != nil && apierrors.IsForbidden(err) && strings.Contains(err.Error(), wantMsg)
+	})
+	admittedWithin(t, "warn admits Unconfined with a warning", unconfined("pol-warn"), func(_ *corev1.Pod, err error, w []string) bool {
+		return err == nil && len(w) == 1 && strings.Contains(w[0], wantMsg)
+	})
+	admittedWithin(t, "audit admits Unconfined silently", unconfined("pol-audit"), func(_ *corev1.Pod, err error, w []string) bool {
+		return err == nil && len(w) == 0
+	})
+
+	for _, c := range []struct {
+		name   string
+		mutate func(*corev1.Pod)
+		reject string // "" = admitted
+	}{
+		{"nothing set: the node default", func(p *corev1.Pod) {}, "container app: Unconfined (sets no profile: the node default)"},
+		{"pod RuntimeDefault", func(p *corev1.Pod) {
+			p.Spec.SecurityContext.SeccompProfile = &corev1.SeccompProfile{Type: corev1.SeccompProfileTypeRuntimeDefault}
+		}, ""},
+		{"named profile", func(p *corev1.Pod) {
+			p.Spec.SecurityContext.SeccompProfile = &corev1.SeccompProfile{Type: corev1.SeccompProfileTypeLocalhost, LocalhostProfile: ptr.To("operator/webapp.json")}
+		}, ""},
+		{"name pattern", func(p *corev1.Pod) {
+			p.Spec.SecurityContext.SeccompProfile = &corev1.SeccompProfile{Type: corev1.SeccompProfileTypeLocalhost, LocalhostProfile: ptr.To("operator/team-a-api.json")}
+		}, ""},
+		{"other localhost file", func(p *corev1.Pod) {
+			p.Spec.SecurityContext.SeccompProfile = &corev1.SeccompProfile{Type: corev1.SeccompProfileTypeLocalhost, LocalhostProfile: ptr.To("operator/team-b-api.json")}
+		}, "container app: localhost/operator/team-b-api.json"},
+		{"container field overrides an allowed pod field", func(p *corev1.Pod) {
+			p.Spec.SecurityContext.SeccompProfile = &corev1.SeccompProfile{Type: corev1.SeccompProfileTypeRuntimeDefault}
+			p.Spec.Containers[0].SecurityContext.SeccompProfile = &corev1.SeccompProfile{Type: corev1.SeccompProfileTypeUnconfined}
+		}, "container app: Unconfined"},
+		{"init container", func(p *corev1.Pod) {
+			p.Spec.SecurityContext.SeccompProfile = &corev1.SeccompProfile{Type: corev1.SeccompProfileTypeRuntimeDefault}
+			p.Spec.InitContainers = []corev1.Container{{Name: "setup", Image: "busybox", SecurityContext: &corev1.SecurityContext{
+				SeccompProfile: &corev1.SeccompProfile{Type: corev1.SeccompProfileTypeUnconfined}}}}
+		}, "init container setup: Unconfined"},
+		{"legacy container annotation", func(p *corev1.Pod) {
+			p.Spec.SecurityContext.SeccompProfile = &corev1.SeccompProfile{Type: corev1.SeccompProfileTypeRuntimeDefault}
+			p.Annotations = map[string]string{"container.seccomp.security.alpha.kubernetes.io/app": "unconfined"}
+		}, "container app: Unconfined"},
+		{"legacy pod annotation docker/default", func(p *corev1.Pod) {
+			p.Annotations = map[string]string{"seccomp.security.alpha.kubernetes.io/pod": "docker/default"}
+		}, ""},
+	} {
+		pod := restrictedPod("pol-enforce", "case")
+		c.mutate(pod)
+		_, err, _ := dryRun(t, pod)
+		switch {
+		case c.reject == "" && err != nil:
+			t.Errorf("%s: rejected: %v", c.name, err)
+		case c.reject != "" && (err == nil || !strings.Contains(err.Error(), c.reject)):
+			t.Errorf("%s: want a rejection naming %q, got %v", c.name, c.reject, err)
+		}
+	}
+}
+
+// Of two policies selecting one namespace only the one with the higher
+// priority applies; exempt namespaces are never touched; the manager
+// restores an admission policy that was deleted or edited.
+func TestPolicyPrecedenceExemptionsRepair(t *testing.T) {
+	ctx := context.Background()
+	policyNamespace(t, "pol-prec", map[string]string{"prec-test": "yes"})
+	policyNamespace(t, "pol-exempt", map[string]string{"prec-test": "yes"})
+	createPolicy(t, &v1alpha1.SeccompPolicy{
+		ObjectMeta: metav1.ObjectMeta{Name: "prec-low"},
+		Spec: v1alpha1.SeccompPolicySpec{
+			NamespaceSelector: metav1.LabelSelector{MatchLabels: map[string]string{"prec-test": "yes"}},
+			DefaultProfile:    &v1alpha1.PolicyProfile{Type: "RuntimeDefault"},
+		},
+	})
+	createPolicy(t, &v1alpha1.SeccompPolicy{
+		ObjectMeta: metav1.ObjectMeta{Name: "prec-high"},
+		Spec: v1alpha1.SeccompPolicySpec{
+			NamespaceSelector: metav1.LabelSelector{MatchExpressions: []metav1.LabelSelectorRequirement{{Key: "prec-test", Operator: metav1.LabelSelectorOpExists}}},
+			Priority:          10,
+			DefaultProfile:    &v1alpha1.PolicyProfile{Type: "Localhost", ProfileName: "webapp"},
+			Exemptions:        v1alpha1.PolicyExemptions{Namespaces: []string{"pol-exempt"}},
+		},
+	})
+	admittedWithin(t, "the higher priority's default", restrictedPod("pol-prec", "p"), func(out *corev1.Pod, err error, _ []string) bool {
+		return err == nil && podProfile(out) == "Localhost:operator/webapp.json"
+	})
+	// pol-exempt is exempt from prec-high only: prec-low does not apply
+	// either, because prec-high takes the namespace (precedence is on the
+	// selector, exemptions do not hand a namespace to the next policy).
+	if out, err, _ := dryRun(t, restrictedPod("pol-exempt", "p")); err != nil || podProfile(out) != "" {
+		t.Errorf("exempt namespace: %v, profile %q", err, podProfile(out))
+	}
+	if out, err, _ := dryRun(t, restrictedPod(operatorNamespace, "p")); err != nil && !apierrors.IsNotFound(err) || err == nil && podProfile(out) != "" {
+		t.Errorf("operator namespace: %v, profile %q", err, podProfile(out))
+	}
+
+	// Repair: delete the mutating policy, edit the binding.
+	name := policy.MutatingName("prec-high")
+	if err := k8s.Delete(ctx, &admissionv1.MutatingAdmissionPolicy{ObjectMeta: metav1.ObjectMeta{Name: name}}); err != nil {
+		t.Fatal(err)
+	}
+	var b admissionv1.MutatingAdmissionPolicyBinding
+	if err := k8s.Get(ctx, client.ObjectKey{Name: name}, &b); err != nil {
+		t.Fatal(err)
+	}
+	b.Spec.MatchResources.NamespaceSelector = &metav1.LabelSelector{MatchLabels: map[string]string{"nothing": "matches"}}
+	if err := k8s.Update(ctx, &b); err != nil {
+		t.Fatal(err)
+	}
+	eventuallyWithin(t, 20*time.Second, "the deleted policy and the edited binding restored", func() bool {
+		var m admissionv1.MutatingAdmissionPolicy
+		var cur admissionv1.MutatingAdmissionPolicyBinding
+		return k8s.Get(ctx, client.ObjectKey{Name: name}, &m) == nil &&
+			k8s.Get(ctx, client.ObjectKey{Name: name}, &cur) == nil &&
+			cur.Spec.MatchResources.NamespaceSelector.MatchLabels["nothing"] == ""
+	})
+	admittedWithin(t, "the default again after the repair", restrictedPod("pol-prec", "p"), func(out *corev1.Pod, err error, _ []string) bool {
+		return err == nil && podProfile(out) == "Localhost:operator/webapp.json"
+	})
+}
