@@ -191,9 +191,23 @@ func execProbe(t *testing.T, pod string, args ...string) string {
 	return out
 }
 
+// execProbeIn is execProbe for a pod outside the suite's namespace.
+func execProbeIn(t *testing.T, namespace, pod string, args ...string) string {
+	t.Helper()
+	out, err := tryExecProbeIn(namespace, pod, args...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return out
+}
+
 // tryExecProbe is execProbe that returns the failure of the exec itself.
 func tryExecProbe(pod string, args ...string) (string, error) {
-	cmd := exec.Command(kubectl, append([]string{"--kubeconfig", kubeconfig, "-n", ns, "exec", pod, "--", "/probe"}, args...)...)
+	return tryExecProbeIn(ns, pod, args...)
+}
+
+func tryExecProbeIn(namespace, pod string, args ...string) (string, error) {
+	cmd := exec.Command(kubectl, append([]string{"--kubeconfig", kubeconfig, "-n", namespace, "exec", pod, "--", "/probe"}, args...)...)
 	var out, errOut bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &errOut
 	// The probe exits 1 for a denied syscall and prints which; other
