@@ -32,6 +32,7 @@ func addKnownTypes(s *runtime.Scheme) error {
 		&SeccompProfile{}, &SeccompProfileList{},
 		&SeccompNodeStatus{}, &SeccompNodeStatusList{},
 		&SeccompPolicy{}, &SeccompPolicyList{},
+		&SeccompProfileIndex{}, &SeccompProfileIndexList{},
 	)
 	metav1.AddToGroupVersion(s, GroupVersion)
 	return nil

@@ -91,9 +91,15 @@ func main() {
 		// built yet.)
 		if _, err := mgr.GetRESTMapper().RESTMapping(schema.GroupKind{Group: "admissionregistration.k8s.io", Kind: "MutatingAdmissionPolicy"}, "v1"); err != nil {
 			log.Error(err, "the cluster does not serve admissionregistration.k8s.io/v1 MutatingAdmissionPolicy: SeccompPolicies are not enforced")
-		} else if err := (&controller.PolicyReconciler{Client: mgr.GetClient(), OperatorNamespace: svcNamespace}).SetupWithManager(mgr); err != nil {
-			log.Error(err, "set up the policy reconciler")
-			os.Exit(1)
+		} else {
+			if err := (&controller.PolicyReconciler{Client: mgr.GetClient(), OperatorNamespace: svcNamespace}).SetupWithManager(mgr); err != nil {
+				log.Error(err, "set up the policy reconciler")
+				os.Exit(1)
+			}
+			if err := (&controller.ProfileIndexReconciler{Client: mgr.GetClient(), Reader: mgr.GetAPIReader()}).SetupWithManager(mgr); err != nil {
+				log.Error(err, "set up the profile index")
+				os.Exit(1)
+			}
 		}
 	}
 	if withWebhooks {

@@ -112,7 +112,7 @@ func (r *PolicyReconciler) writeStatus(ctx context.Context, p *v1alpha1.SeccompP
 // apply makes each wanted object exist with the compiled spec and removes
 // the ones the policy does not need; it returns the kept policies' names.
 func (r *PolicyReconciler) apply(ctx context.Context, p *v1alpha1.SeccompPolicy, o policy.Objects) ([]string, error) {
-	mutating, validating := policy.MutatingName(p.Name), policy.ValidatingName(p.Name)
+	mutating, validating, installed := policy.MutatingName(p.Name), policy.ValidatingName(p.Name), policy.InstalledName(p.Name)
 	steps := []struct {
 		name string
 		obj  client.Object // an empty object of the kind, named below
@@ -136,6 +136,9 @@ func (r *PolicyReconciler) apply(ctx context.Context, p *v1alpha1.SeccompPolicy,
 	add(mutating, mb, o.MutatingBinding, o.MutatingBinding != nil, func() { mb.Spec = o.MutatingBinding.Spec })
 	add(validating, v, o.Validating, o.Validating != nil, func() { v.Spec = o.Validating.Spec })
 	add(validating, vb, o.ValidatingBind, o.ValidatingBind != nil, func() { vb.Spec = o.ValidatingBind.Spec })
+	iv, ivb := &admissionv1.ValidatingAdmissionPolicy{}, &admissionv1.ValidatingAdmissionPolicyBinding{}
+	add(installed, iv, o.Installed, o.Installed != nil, func() { iv.Spec = o.Installed.Spec })
+	add(installed, ivb, o.InstalledBind, o.InstalledBind != nil, func() { ivb.Spec = o.InstalledBind.Spec })
 
 	var kept []string
 	for _, st := range steps {
@@ -153,7 +156,7 @@ func (r *PolicyReconciler) apply(ctx context.Context, p *v1alpha1.SeccompPolicy,
 		}); err != nil {
 			return nil, fmt.Errorf("policy %s: apply %T %s: %w", p.Name, st.obj, st.name, err)
 		}
-		if st.obj == m || st.obj == v {
+		if st.obj == m || st.obj == v || st.obj == iv {
 			kept = append(kept, st.name)
 		}
 	}

@@ -41,12 +41,17 @@ type Objects struct {
 	MutatingBinding *admissionv1.MutatingAdmissionPolicyBinding
 	Validating      *admissionv1.ValidatingAdmissionPolicy
 	ValidatingBind  *admissionv1.ValidatingAdmissionPolicyBinding
+	// Installed judges that each container's operator profile exists and
+	// is installed on every node; every policy has it.
+	Installed     *admissionv1.ValidatingAdmissionPolicy
+	InstalledBind *admissionv1.ValidatingAdmissionPolicyBinding
 }
 
 // MutatingName and ValidatingName name a policy's admission objects (each
 // binding has its policy's name).
 func MutatingName(policy string) string   { return "seccomp-operator-default." + policy }
 func ValidatingName(policy string) string { return "seccomp-operator-allowed." + policy }
+func InstalledName(policy string) string  { return "seccomp-operator-installed." + policy }
 
 // Precedes reports whether policy a takes precedence over b where both
 // select a namespace: higher priority, then the name that sorts first.
@@ -124,7 +129,51 @@ func Compile(p *v1alpha1.SeccompPolicy, all []v1alpha1.SeccompPolicy, operatorNa
 			},
 		}
 	}
+	name := InstalledName(p.Name)
+	o.Installed = &admissionv1.ValidatingAdmissionPolicy{
+		ObjectMeta: metav1.ObjectMeta{Name: name, Labels: labels},
+		Spec: admissionv1.ValidatingAdmissionPolicySpec{
+			ParamKind:        &admissionv1.ParamKind{APIVersion: v1alpha1.GroupVersion.String(), Kind: "SeccompProfileIndex"},
+			MatchConstraints: match.DeepCopy(),
+			MatchConditions:  conds,
+			Variables:        installedVariables(gov),
+			Validations: []admissionv1.Validation{{
+				Expression:        "!variables.governs || size(variables.missing) == 0",
+				MessageExpression: quote("SeccompPolicy "+p.Name+": ") + " + variables.missing.join('; ')",
+				Reason:            ptr.To(metav1.StatusReasonForbidden),
+			}},
+			FailurePolicy: ptr.To(admissionv1.Fail),
+		},
+	}
+	o.InstalledBind = &admissionv1.ValidatingAdmissionPolicyBinding{
+		ObjectMeta: metav1.ObjectMeta{Name: name, Labels: labels},
+		Spec: admissionv1.ValidatingAdmissionPolicyBindingSpec{
+			PolicyName: name,
+			// Without the index (the manager never ran, or it was
+			// deleted) nothing can be said: admit, as without a policy.
+			ParamRef: &admissionv1.ParamRef{Name: v1alpha1.ProfileIndexName,
+				ParameterNotFoundAction: ptr.To(admissionv1.AllowAction)},
+			MatchResources:    &admissionv1.MatchResources{NamespaceSelector: nsSel.DeepCopy()},
+			ValidationActions: []admissionv1.ValidationAction{action(p.Spec.Mode)},
+		},
+	}
 	return o, nil
+}
+
+// installedVariables: the common ones, the judged containers, and missing:
+// one message per container whose effective profile is an operator profile
+// ("localhost/operator/<name>.json") that the index does not list as
+// installed. Other localhost files are not the operator's to judge.
+func installedVariables(governs string) []admissionv1.Variable {
+	prefix := "localhost/" + nodepath.OperatorDir + "/"
+	nameOf := fmt.Sprintf("e[2].substring(%d, size(e[2]) - %d)", len(prefix), len(nodepath.Ext))
+	data := "(has(params.profiles) ? params.profiles : {})"
+	managed := fmt.Sprintf("e[2].startsWith(%s) && e[2].endsWith(%s) && size(e[2]) > %d", quote(prefix), quote(nodepath.Ext), len(prefix)+len(nodepath.Ext))
+	return append(commonVariables(governs),
+		judgedVariable(),
+		admissionv1.Variable{Name: "missing", Expression: "variables.judged.filter(e, " + managed + " && !(" + nameOf + " in " + data + " && string(" + data + "[" + nameOf + "]) == " + quote(v1alpha1.ProfileIndexInstalled) + ")).map(e, " +
+			"e[0] + ' ' + e[1] + ': ' + e[2] + ': ' + (" + nameOf + " in " + data + " ? 'SeccompProfile ' + " + nameOf + " + ' is ' + string(" + data + "[" + nameOf + "]) : 'no SeccompProfile ' + " + nameOf + " + ' exists'))"},
+	)
 }
 
 func podRule(resources []string, op admissionv1.OperationType) admissionv1.NamedRuleWithOperations {
@@ -309,17 +358,25 @@ func localhostPath(d *v1alpha1.PolicyProfile) string {
 	return d.LocalhostProfile
 }
 
-// validationVariables: the common ones, then one entry per judged
-// container ([kind, name, effective profile]) and the violations.
-func validationVariables(p *v1alpha1.SeccompPolicy, governs string) []admissionv1.Variable {
+// judgedVariable is one entry per judged container: [kind, name, effective
+// profile in the normal form, "" for the node default]. A CREATE judges
+// every container; an UPDATE of pods/ephemeralcontainers the ephemeral ones
+// (the others were judged when the pod was created).
+func judgedVariable() admissionv1.Variable {
 	entries := func(list, kind string) string {
 		return fmt.Sprintf("(has(object.spec.%s) ? object.spec.%s.map(c, [%s, string(c.name), string(%s)]) : [])", list, list, quote(kind), containerForm("c"))
 	}
 	judged := "request.operation == 'CREATE' ? " +
 		entries("initContainers", "init container") + " + " + entries("containers", "container") + " + " + entries("ephemeralContainers", "ephemeral container") +
 		" : " + entries("ephemeralContainers", "ephemeral container")
+	return admissionv1.Variable{Name: "judged", Expression: judged}
+}
+
+// validationVariables: the common ones, the judged containers and the
+// violations of the allowed list.
+func validationVariables(p *v1alpha1.SeccompPolicy, governs string) []admissionv1.Variable {
 	return append(commonVariables(governs),
-		admissionv1.Variable{Name: "judged", Expression: judged},
+		judgedVariable(),
 		admissionv1.Variable{Name: "violations", Expression: "variables.judged.filter(e, !(" + allowedCEL(p.Spec.AllowedProfiles, "(e[2] == '' ? 'Unconfined' : e[2])") + ")).map(e, " +
 			"e[0] + ' ' + e[1] + ': ' + (e[2] == '' ? 'Unconfined (sets no profile: the node default)' : e[2]))"},
 	)

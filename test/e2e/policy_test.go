@@ -23,7 +23,8 @@ import (
 // default is an operator profile: a pod that sets no seccomp profile is
 // admitted (restricted alone rejects it), runs under the default (the
 // kernel says Seccomp: 2 and the profile's denial is felt), a container
-// with a profile the policy does not allow is refused, and with the manager scaled to zero the apiserver
+// with a profile the policy does not allow, or with one that does not
+// exist, is refused, and with the manager scaled to zero the apiserver
 // keeps doing all of it by itself.
 func TestPolicyDefaultInRestrictedNamespace(t *testing.T) {
 	ctx := context.Background()
@@ -66,7 +67,7 @@ func TestPolicyDefaultInRestrictedNamespace(t *testing.T) {
 		Spec: v1alpha1.SeccompPolicySpec{
 			NamespaceSelector: metav1.LabelSelector{MatchLabels: map[string]string{"seccomp-e2e-policy": suffix}},
 			DefaultProfile:    &v1alpha1.PolicyProfile{Type: "Localhost", ProfileName: profile},
-			AllowedProfiles:   []v1alpha1.AllowedProfile{v1alpha1.AllowedProfile(profile), "RuntimeDefault"},
+			AllowedProfiles:   []v1alpha1.AllowedProfile{"e2e-policy-*", "RuntimeDefault"},
 			Mode:              v1alpha1.PolicyModeEnforce,
 		},
 	}
@@ -106,6 +107,15 @@ func TestPolicyDefaultInRestrictedNamespace(t *testing.T) {
 		return err != nil && strings.Contains(err.Error(), "container probe: localhost/operator/webapp.json")
 	})
 	t.Logf("refused: %v", err)
+
+	// An allowed name whose profile does not exist: refused at admission
+	// with a message saying so, instead of a pod stuck in
+	// ContainerCreating.
+	missing := plain("missing")
+	missing.Spec.Containers[0].SecurityContext.SeccompProfile = &corev1.SeccompProfile{Type: corev1.SeccompProfileTypeLocalhost, LocalhostProfile: ptr.To("operator/e2e-policy-nowhere.json")}
+	if err := k8s.Create(ctx, missing, client.DryRunAll); err == nil || !strings.Contains(err.Error(), "no SeccompProfile e2e-policy-nowhere exists") {
+		t.Errorf("a pod naming a profile that does not exist: %v", err)
+	}
 
 	// The manager scaled to zero: the apiserver still defaults and judges.
 	scaleManager(t, 0)

@@ -162,6 +162,16 @@ func TestPolicyAllowedProfiles(t *testing.T) {
 			},
 		})
 	}
+	// The profiles the cases name exist (with no node in this cluster they
+	// count as installed everywhere).
+	teamA := &v1alpha1.SeccompProfile{
+		ObjectMeta: metav1.ObjectMeta{Name: "team-a-api"},
+		Spec:       v1alpha1.SeccompProfileSpec{DefaultAction: "SCMP_ACT_ALLOW", Architectures: []v1alpha1.Arch{"SCMP_ARCH_X86_64"}},
+	}
+	if err := k8s.Create(context.Background(), teamA); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = k8s.Delete(context.Background(), teamA) })
 	unconfined := func(ns string) *corev1.Pod {
 		p := restrictedPod(ns, "unconfined")
 		p.Spec.Containers[0].SecurityContext.SeccompProfile = &corev1.SeccompProfile{Type: corev1.SeccompProfileTypeUnconfined}
@@ -178,6 +188,9 @@ func TestPolicyAllowedProfiles(t *testing.T) {
 		return err == nil && len(w) == 0
 	})
 
+	teamAPod := restrictedPod("pol-enforce", "team-a")
+	teamAPod.Spec.SecurityContext.SeccompProfile = &corev1.SeccompProfile{Type: corev1.SeccompProfileTypeLocalhost, LocalhostProfile: ptr.To("operator/team-a-api.json")}
+	admittedWithin(t, "team-a-api in the profile index", teamAPod, func(_ *corev1.Pod, err error, _ []string) bool { return err == nil })
 	for _, c := range []struct {
 		name   string
 		mutate func(*corev1.Pod)
@@ -284,4 +297,51 @@ func TestPolicyPrecedenceExemptionsRepair(t *testing.T) {
 	admittedWithin(t, "the default again after the repair", restrictedPod("pol-prec", "p"), func(out *corev1.Pod, err error, _ []string) bool {
 		return err == nil && podProfile(out) == "Localhost:operator/webapp.json"
 	})
+}
+
+// A pod whose container names an operator profile that does not exist, or
+// is not installed on every node yet, gets the policy's verdict with a
+// message saying which; once the profile is installed the pod is admitted.
+func TestPolicyMissingOrNotInstalledProfile(t *testing.T) {
+	ctx := context.Background()
+	policyNamespace(t, "pol-missing", map[string]string{"missing-test": "yes"})
+	createPolicy(t, &v1alpha1.SeccompPolicy{
+		ObjectMeta: metav1.ObjectMeta{Name: "missing-test"},
+		Spec: v1alpha1.SeccompPolicySpec{
+			NamespaceSelector: metav1.LabelSelector{MatchLabels: map[string]string{"missing-test": "yes"}},
+			DefaultProfile:    &v1alpha1.PolicyProfile{Type: "RuntimeDefault"},
+		},
+	})
+	uses := func(name string) *corev1.Pod {
+		p := restrictedPod("pol-missing", "uses")
+		p.Spec.Containers[0].SecurityContext.SeccompProfile = &corev1.SeccompProfile{Type: corev1.SeccompProfileTypeLocalhost, LocalhostProfile: ptr.To("operator/" + name + ".json")}
+		return p
+	}
+	admittedWithin(t, "a pod naming a profile that does not exist refused", uses("nowhere"), func(_ *corev1.Pod, err error, _ []string) bool {
+		return err != nil && strings.Contains(err.Error(), "container app: localhost/operator/nowhere.json: no SeccompProfile nowhere exists")
+	})
+
+	// A valid profile that a node has not installed: known, not installed.
+	node := &v1alpha1.SeccompNodeStatus{ObjectMeta: metav1.ObjectMeta{Name: "pol-missing-node"}}
+	if err := k8s.Create(ctx, node); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = k8s.Delete(ctx, node) })
+	sp := &v1alpha1.SeccompProfile{
+		ObjectMeta: metav1.ObjectMeta{Name: "missing-test-pending"},
+		Spec:       v1alpha1.SeccompProfileSpec{DefaultAction: "SCMP_ACT_ALLOW", Architectures: []v1alpha1.Arch{"SCMP_ARCH_X86_64"}},
+	}
+	if err := k8s.Create(ctx, sp); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = k8s.Delete(ctx, sp) })
+	admittedWithin(t, "a pod naming a profile not installed yet refused", uses(sp.Name), func(_ *corev1.Pod, err error, _ []string) bool {
+		return err != nil && strings.Contains(err.Error(), "SeccompProfile missing-test-pending is not installed on every node yet")
+	})
+	// Another localhost file is not the operator's to judge.
+	other := restrictedPod("pol-missing", "other")
+	other.Spec.SecurityContext.SeccompProfile = &corev1.SeccompProfile{Type: corev1.SeccompProfileTypeLocalhost, LocalhostProfile: ptr.To("custom/own.json")}
+	if _, err, _ := dryRun(t, other); err != nil {
+		t.Errorf("a localhost file outside operator/: %v", err)
+	}
 }

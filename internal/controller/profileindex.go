@@ -1,0 +1,111 @@
+package controller
+
+import (
+	"context"
+	"fmt"
+	"maps"
+
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/api/meta"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/types"
+	ctrl "sigs.k8s.io/controller-runtime/pkg/builder"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/handler"
+	"sigs.k8s.io/controller-runtime/pkg/manager"
+	"sigs.k8s.io/controller-runtime/pkg/reconcile"
+
+	"github.com/seccomp-operator/seccomp-operator/api/v1alpha1"
+)
+
+// +kubebuilder:rbac:groups=seccomp-operator.dev,resources=seccompprofileindexes,verbs=get;create;update
+
+// ProfileIndexReconciler publishes which SeccompProfiles exist and whether
+// each is installed on every node, in the SeccompProfileIndex "cluster".
+// The admission policies read it as their params:
+// CEL cannot list custom resources, and a pod that names a profile no node
+// has would otherwise sit in ContainerCreating. One key for all profiles:
+// bursts of status changes coalesce into one write.
+type ProfileIndexReconciler struct {
+	Client client.Client
+	// Reader reads the index without an informer of its own.
+	Reader client.Reader
+
+	last map[string]string // what was last written
+}
+
+var indexKey = reconcile.Request{NamespacedName: types.NamespacedName{Name: v1alpha1.ProfileIndexName}}
+
+// SetupWithManager registers the reconciler.
+func (r *ProfileIndexReconciler) SetupWithManager(mgr manager.Manager) error {
+	one := handler.EnqueueRequestsFromMapFunc(func(context.Context, client.Object) []reconcile.Request {
+		return []reconcile.Request{indexKey}
+	})
+	return ctrl.ControllerManagedBy(mgr).
+		Named("profileindex").
+		Watches(&v1alpha1.SeccompProfile{}, one).
+		Complete(r)
+}
+
+// Reconcile writes the index when it differs from the last one written.
+func (r *ProfileIndexReconciler) Reconcile(ctx context.Context, _ reconcile.Request) (reconcile.Result, error) {
+	var list v1alpha1.SeccompProfileList
+	if err := r.Client.List(ctx, &list); err != nil {
+		return reconcile.Result{}, fmt.Errorf("list profiles: %w", err)
+	}
+	data := make(map[string]string, len(list.Items))
+	for i := range list.Items {
+		data[list.Items[i].Name] = IndexValue(&list.Items[i])
+	}
+	if maps.Equal(data, r.last) {
+		return reconcile.Result{}, nil
+	}
+	var idx v1alpha1.SeccompProfileIndex
+	key := client.ObjectKey{Name: v1alpha1.ProfileIndexName}
+	err := r.Reader.Get(ctx, key, &idx)
+	switch {
+	case apierrors.IsNotFound(err):
+		idx = v1alpha1.SeccompProfileIndex{ObjectMeta: metav1.ObjectMeta{Name: v1alpha1.ProfileIndexName,
+			Labels: map[string]string{"app.kubernetes.io/managed-by": "seccomp-operator"}}, Profiles: data}
+		err = r.Client.Create(ctx, &idx)
+	case err == nil:
+		if !maps.Equal(idx.Profiles, data) {
+			idx.Profiles = data
+			err = r.Client.Update(ctx, &idx)
+		}
+	}
+	if err != nil {
+		return reconcile.Result{}, fmt.Errorf("write the profile index: %w", err)
+	}
+	r.last = data
+	return reconcile.Result{}, nil
+}
+
+// IndexValue is what the index says of a profile: "Installed" when it is
+// installed on every node, otherwise why not, in words an admission
+// message can quote.
+func IndexValue(p *v1alpha1.SeccompProfile) string {
+	if p.Spec.Disabled {
+		return "disabled"
+	}
+	ready := meta.FindStatusCondition(p.Status.Conditions, v1alpha1.ConditionReady)
+	if ready == nil || ready.ObservedGeneration != p.Generation {
+		return "not processed by the manager yet"
+	}
+	if ready.Status != metav1.ConditionTrue {
+		return "invalid: " + ready.Message
+	}
+	inst := meta.FindStatusCondition(p.Status.Conditions, v1alpha1.ConditionInstalled)
+	switch {
+	case p.Status.NodesTotal == 0 && inst != nil && inst.ObservedGeneration == p.Generation:
+		// No node at all: installed on every node, vacuously. A pod cannot
+		// run before a node joins, and a joining node's agent installs
+		// every profile.
+		return v1alpha1.ProfileIndexInstalled
+	case inst == nil:
+		return "not installed on any node yet"
+	case inst.Status == metav1.ConditionTrue && inst.ObservedGeneration == p.Generation:
+		return v1alpha1.ProfileIndexInstalled
+	}
+	return "not installed on every node yet: " + inst.Message
+}
