@@ -345,3 +345,59 @@ func TestPolicyMissingOrNotInstalledProfile(t *testing.T) {
 		t.Errorf("a localhost file outside operator/: %v", err)
 	}
 }
+
+// Ephemeral containers arrive as an UPDATE of pods/ephemeralcontainers: one
+// added without a profile to a pod that has none gets the default on the
+// container (the pod's security context cannot change any more), and one
+// with a profile the policy does not allow is refused.
+func TestPolicyEphemeralContainers(t *testing.T) {
+	ctx := context.Background()
+	policyNamespace(t, "pol-ephemeral", nil)
+	// A pod created before any policy governs its namespace: no profile.
+	pod := restrictedPod("pol-ephemeral", "debug-me")
+	if err := k8s.Create(ctx, pod); err != nil {
+		t.Fatal(err)
+	}
+	createPolicy(t, &v1alpha1.SeccompPolicy{
+		ObjectMeta: metav1.ObjectMeta{Name: "ephemeral-test"},
+		Spec: v1alpha1.SeccompPolicySpec{
+			NamespaceSelector: metav1.LabelSelector{MatchLabels: map[string]string{"kubernetes.io/metadata.name": "pol-ephemeral"}},
+			DefaultProfile:    &v1alpha1.PolicyProfile{Type: "RuntimeDefault"},
+			AllowedProfiles:   []v1alpha1.AllowedProfile{"RuntimeDefault"},
+		},
+	})
+	// Wait until the policies are loaded: a new pod gets the default.
+	admittedWithin(t, "the policy in force", restrictedPod("pol-ephemeral", "probe"), func(out *corev1.Pod, err error, _ []string) bool {
+		return err == nil && podProfile(out) == "RuntimeDefault"
+	})
+
+	add := func(name string, sp *corev1.SeccompProfile) error {
+		cur := &corev1.Pod{}
+		if err := k8s.Get(ctx, client.ObjectKeyFromObject(pod), cur); err != nil {
+			t.Fatal(err)
+		}
+		cur.Spec.EphemeralContainers = append(cur.Spec.EphemeralContainers, corev1.EphemeralContainer{
+			EphemeralContainerCommon: corev1.EphemeralContainerCommon{Name: name, Image: "busybox",
+				SecurityContext: &corev1.SecurityContext{SeccompProfile: sp}},
+		})
+		return k8s.SubResource("ephemeralcontainers").Update(ctx, cur)
+	}
+	if err := add("bad", &corev1.SeccompProfile{Type: corev1.SeccompProfileTypeUnconfined}); err == nil ||
+		!strings.Contains(err.Error(), "ephemeral container bad: Unconfined") {
+		t.Errorf("an Unconfined ephemeral container: %v, want refused", err)
+	}
+	if err := add("debugger", nil); err != nil {
+		t.Fatalf("add an ephemeral container without a profile: %v", err)
+	}
+	if err := k8s.Get(ctx, client.ObjectKeyFromObject(pod), pod); err != nil {
+		t.Fatal(err)
+	}
+	ec := pod.Spec.EphemeralContainers
+	if len(ec) != 1 || ec[0].SecurityContext == nil || ec[0].SecurityContext.SeccompProfile == nil ||
+		ec[0].SecurityContext.SeccompProfile.Type != corev1.SeccompProfileTypeRuntimeDefault {
+		t.Errorf("ephemeral container after admission: %+v, want RuntimeDefault on the container", ec)
+	}
+	if podProfile(pod) != "" {
+		t.Errorf("the pod's own profile changed: %q", podProfile(pod))
+	}
+}
