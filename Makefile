@@ -10,7 +10,7 @@ CONTROLLER_GEN := $(TOOLS)/controller-gen-$(CONTROLLER_GEN_VERSION)
 # their own targets below; `make test` runs all of them.
 export CGO_ENABLED ?= 0
 
-.PHONY: up down test-e2e bench-cluster bench-scale deps all build test test-unit test-integration test-differential test-kernel test-profiles generate verify-generated lint fuzz bench demo clean tools
+.PHONY: up down test-e2e bench-cluster bench-admission bench-scale deps all build test test-unit test-integration test-differential test-kernel test-profiles generate verify-generated lint fuzz bench demo clean tools
 
 all: build
 
@@ -70,9 +70,13 @@ fuzz: ## Run each fuzz target for FUZZTIME (default 30s)
 bench: build ## Benchmarks (results go to docs/benchmarks.md by hand, with the command)
 	CGO_ENABLED=1 $(GO) test -run=^$$ -bench=. -benchtime=$${BENCHTIME:-1s} -tags libseccomp ./bench/... ./pkg/... ./internal/...
 	$(MAKE) bench-scale
+	$(MAKE) bench-admission
 
 bench-cluster: ## On the make up cluster: apply a profile → pod Running, p50/p99 over TRIES (50); agent and manager RSS
 	$(GO) run ./bench/cluster -tries $${TRIES:-50} -kubeconfig $${UP_DIR:-/var/lib/seccomp-operator-up}/admin.kubeconfig
+
+bench-admission: ## Pod-create latency with and without SeccompPolicy's native admission policies (real apiserver; PODS, default 500)
+	KUBEBUILDER_ASSETS="$$(./hack/kube-binaries.sh)" $(GO) run ./bench/admission -pods $${PODS:-500}
 
 bench-scale: build ## Control plane at scale: real apiserver, manager, 100 agent processes, 1000 profiles (NODES, PROFILES)
 	KUBEBUILDER_ASSETS="$$(./hack/kube-binaries.sh)" $(GO) run ./bench/scale -nodes $${NODES:-100} -profiles $${PROFILES:-1000}

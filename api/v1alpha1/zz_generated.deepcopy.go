@@ -329,8 +329,8 @@ func (in *SeccompProfileIndex) DeepCopyInto(out *SeccompProfileIndex) {
 	*out = *in
 	out.TypeMeta = in.TypeMeta
 	in.ObjectMeta.DeepCopyInto(&out.ObjectMeta)
-	if in.Profiles != nil {
-		in, out := &in.Profiles, &out.Profiles
+	if in.NotInstalled != nil {
+		in, out := &in.NotInstalled, &out.NotInstalled
 		*out = make(map[string]string, len(*in))
 		for key, val := range *in {
 			(*out)[key] = val

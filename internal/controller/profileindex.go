@@ -4,6 +4,8 @@ import (
 	"context"
 	"fmt"
 	"maps"
+	"slices"
+	"strings"
 
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/meta"
@@ -31,7 +33,10 @@ type ProfileIndexReconciler struct {
 	// Reader reads the index without an informer of its own.
 	Reader client.Reader
 
-	last map[string]string // what was last written
+	// what was last written
+	lastInstalled    string
+	lastNotInstalled map[string]string
+	written          bool
 }
 
 var indexKey = reconcile.Request{NamespacedName: types.NamespacedName{Name: v1alpha1.ProfileIndexName}}
@@ -53,11 +58,21 @@ func (r *ProfileIndexReconciler) Reconcile(ctx context.Context, _ reconcile.Requ
 	if err := r.Client.List(ctx, &list); err != nil {
 		return reconcile.Result{}, fmt.Errorf("list profiles: %w", err)
 	}
-	data := make(map[string]string, len(list.Items))
+	names := make([]string, 0, len(list.Items))
+	notInstalled := map[string]string{}
 	for i := range list.Items {
-		data[list.Items[i].Name] = IndexValue(&list.Items[i])
+		if v := IndexValue(&list.Items[i]); v == v1alpha1.ProfileIndexInstalled {
+			names = append(names, list.Items[i].Name)
+		} else {
+			notInstalled[list.Items[i].Name] = v
+		}
 	}
-	if maps.Equal(data, r.last) {
+	slices.Sort(names)
+	installed := ""
+	if len(names) > 0 {
+		installed = "," + strings.Join(names, ",") + ","
+	}
+	if installed == r.lastInstalled && maps.Equal(notInstalled, r.lastNotInstalled) && r.written {
 		return reconcile.Result{}, nil
 	}
 	var idx v1alpha1.SeccompProfileIndex
@@ -66,18 +81,19 @@ func (r *ProfileIndexReconciler) Reconcile(ctx context.Context, _ reconcile.Requ
 	switch {
 	case apierrors.IsNotFound(err):
 		idx = v1alpha1.SeccompProfileIndex{ObjectMeta: metav1.ObjectMeta{Name: v1alpha1.ProfileIndexName,
-			Labels: map[string]string{"app.kubernetes.io/managed-by": "seccomp-operator"}}, Profiles: data}
+			Labels: map[string]string{"app.kubernetes.io/managed-by": "seccomp-operator"}},
+			Installed: installed, NotInstalled: notInstalled}
 		err = r.Client.Create(ctx, &idx)
 	case err == nil:
-		if !maps.Equal(idx.Profiles, data) {
-			idx.Profiles = data
+		if idx.Installed != installed || !maps.Equal(idx.NotInstalled, notInstalled) {
+			idx.Installed, idx.NotInstalled = installed, notInstalled
 			err = r.Client.Update(ctx, &idx)
 		}
 	}
 	if err != nil {
 		return reconcile.Result{}, fmt.Errorf("write the profile index: %w", err)
 	}
-	r.last = data
+	r.lastInstalled, r.lastNotInstalled, r.written = installed, notInstalled, true
 	return reconcile.Result{}, nil
 }
 

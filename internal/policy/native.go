@@ -167,12 +167,13 @@ func Compile(p *v1alpha1.SeccompPolicy, all []v1alpha1.SeccompPolicy, operatorNa
 func installedVariables(governs string) []admissionv1.Variable {
 	prefix := "localhost/" + nodepath.OperatorDir + "/"
 	nameOf := fmt.Sprintf("e[2].substring(%d, size(e[2]) - %d)", len(prefix), len(nodepath.Ext))
-	data := "(has(params.profiles) ? params.profiles : {})"
+	installed := "(has(params.installed) ? params.installed : '')"
+	reasons := "(has(params.notInstalled) ? params.notInstalled : {})"
 	managed := fmt.Sprintf("e[2].startsWith(%s) && e[2].endsWith(%s) && size(e[2]) > %d", quote(prefix), quote(nodepath.Ext), len(prefix)+len(nodepath.Ext))
 	return append(commonVariables(governs),
 		judgedVariable(),
-		admissionv1.Variable{Name: "missing", Expression: "variables.judged.filter(e, " + managed + " && !(" + nameOf + " in " + data + " && string(" + data + "[" + nameOf + "]) == " + quote(v1alpha1.ProfileIndexInstalled) + ")).map(e, " +
-			"e[0] + ' ' + e[1] + ': ' + e[2] + ': ' + (" + nameOf + " in " + data + " ? 'SeccompProfile ' + " + nameOf + " + ' is ' + string(" + data + "[" + nameOf + "]) : 'no SeccompProfile ' + " + nameOf + " + ' exists'))"},
+		admissionv1.Variable{Name: "missing", Expression: "variables.judged.filter(e, " + managed + " && !" + installed + ".contains(',' + " + nameOf + " + ','))" +
+			".map(e, e[0] + ' ' + e[1] + ': ' + e[2] + ': ' + (" + nameOf + " in " + reasons + " ? 'SeccompProfile ' + " + nameOf + " + ' is ' + string(" + reasons + "[" + nameOf + "]) : 'no SeccompProfile ' + " + nameOf + " + ' exists'))"},
 	)
 }
 

@@ -366,10 +366,14 @@ func TestPolicyEphemeralContainers(t *testing.T) {
 			AllowedProfiles:   []v1alpha1.AllowedProfile{"RuntimeDefault"},
 		},
 	})
-	// Wait until the policies are loaded: a new pod gets the default.
-	admittedWithin(t, "the policy in force", restrictedPod("pol-ephemeral", "probe"), func(out *corev1.Pod, err error, _ []string) bool {
+	// Wait until the apiserver has loaded both: a new pod gets the default
+	// and an Unconfined one is refused.
+	admittedWithin(t, "the default in force", restrictedPod("pol-ephemeral", "probe"), func(out *corev1.Pod, err error, _ []string) bool {
 		return err == nil && podProfile(out) == "RuntimeDefault"
 	})
+	refused := restrictedPod("pol-ephemeral", "probe")
+	refused.Spec.Containers[0].SecurityContext.SeccompProfile = &corev1.SeccompProfile{Type: corev1.SeccompProfileTypeUnconfined}
+	admittedWithin(t, "the allowed list in force", refused, func(_ *corev1.Pod, err error, _ []string) bool { return err != nil })
 
 	add := func(name string, sp *corev1.SeccompProfile) error {
 		cur := &corev1.Pod{}

@@ -1,0 +1,180 @@
+// Command admission measures what SeccompPolicy's native admission policies
+// add to pod creation: a real kube-apiserver + etcd (envtest), the objects
+// policy.Compile makes for a policy with a default, an allowed list and the
+// installed check (with a 1000-profile index as params), and N pod creates
+// alternating between a namespace no policy governs and one the policy
+// does, so that drift affects both alike. Latency is the client's round
+// trip of each create (persisted, not a dry run).
+//
+//	KUBEBUILDER_ASSETS=$(hack/kube-binaries.sh) go run ./bench/admission -pods 500
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"os"
+	"path/filepath"
+	"slices"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime"
+	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
+	"k8s.io/utils/ptr"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/envtest"
+
+	"github.com/seccomp-operator/seccomp-operator/api/v1alpha1"
+	"github.com/seccomp-operator/seccomp-operator/internal/policy"
+)
+
+func main() {
+	pods := flag.Int("pods", 500, "pods created per namespace")
+	flag.IntVar(&indexSize, "index", 1000, "profiles in the index")
+	only := flag.String("only", "", "apply only one of the policy's admission policies: mutating, allowed or installed (to see what each costs)")
+	flag.Parse()
+	if err := run(*pods, *only); err != nil {
+		fmt.Fprintf(os.Stderr, "bench-admission: %v\n", err)
+		os.Exit(1)
+	}
+}
+
+var indexSize int
+
+func run(n int, only string) error {
+	env := &envtest.Environment{CRDDirectoryPaths: []string{filepath.Join("config", "crd", "bases")}, ErrorIfCRDPathMissing: true}
+	cfg, err := env.Start()
+	if err != nil {
+		return fmt.Errorf("start kube-apiserver (KUBEBUILDER_ASSETS=$(hack/kube-binaries.sh)): %w", err)
+	}
+	defer env.Stop()
+	cfg.QPS, cfg.Burst = 1000, 1000
+	scheme := runtime.NewScheme()
+	_ = clientgoscheme.AddToScheme(scheme)
+	_ = v1alpha1.AddToScheme(scheme)
+	k8s, err := client.New(cfg, client.Options{Scheme: scheme})
+	if err != nil {
+		return err
+	}
+	ctx := context.Background()
+	for _, ns := range []string{"plain", "governed"} {
+		if err := k8s.Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: ns, Labels: map[string]string{"bench": ns}}}); err != nil {
+			return err
+		}
+	}
+	idx := &v1alpha1.SeccompProfileIndex{ObjectMeta: metav1.ObjectMeta{Name: v1alpha1.ProfileIndexName}, Installed: ","}
+	for i := 0; i < indexSize; i++ {
+		idx.Installed += fmt.Sprintf("profile-%04d,", i)
+	}
+	if err := k8s.Create(ctx, idx); err != nil {
+		return err
+	}
+	p := &v1alpha1.SeccompPolicy{
+		ObjectMeta: metav1.ObjectMeta{Name: "bench"},
+		Spec: v1alpha1.SeccompPolicySpec{
+			NamespaceSelector: metav1.LabelSelector{MatchLabels: map[string]string{"bench": "governed"}},
+			DefaultProfile:    &v1alpha1.PolicyProfile{Type: "RuntimeDefault"},
+			AllowedProfiles:   []v1alpha1.AllowedProfile{"RuntimeDefault", "profile-*"},
+		},
+	}
+	objs, err := policy.Compile(p, []v1alpha1.SeccompPolicy{*p}, "seccomp-operator")
+	if err != nil {
+		return err
+	}
+	apply := map[string][]client.Object{
+		"mutating":  {objs.Mutating, objs.MutatingBinding},
+		"allowed":   {objs.Validating, objs.ValidatingBind},
+		"installed": {objs.Installed, objs.InstalledBind},
+	}
+	var create []client.Object
+	for k, v := range apply {
+		if only == "" || only == k {
+			create = append(create, v...)
+		}
+	}
+	if len(create) == 0 {
+		return fmt.Errorf("-only %q: want mutating, allowed or installed", only)
+	}
+	for _, o := range create {
+		if err := k8s.Create(ctx, o); err != nil {
+			return fmt.Errorf("create %T: %w", o, err)
+		}
+	}
+	// Wait until the apiserver applies them.
+	for deadline := time.Now().Add(30 * time.Second); ; time.Sleep(100 * time.Millisecond) {
+		probe := pod("governed", "probe", "")
+		err := k8s.Create(ctx, probe, client.DryRunAll)
+		if only != "" && only != "mutating" {
+			bad := pod("governed", "probe", "nowhere") // refused by allowed and by installed
+			if k8s.Create(ctx, bad, client.DryRunAll) != nil {
+				break
+			}
+		} else if err == nil && probe.Spec.SecurityContext.SeccompProfile != nil {
+			break
+		}
+		if time.Now().After(deadline) {
+			return fmt.Errorf("the policies never applied")
+		}
+	}
+	// Warm up both paths, then measure alternately.
+	for i := 0; i < 50; i++ {
+		for _, ns := range []string{"plain", "governed"} {
+			if err := k8s.Create(ctx, pod(ns, fmt.Sprintf("warm-%d", i), "profile-0001")); err != nil {
+				return err
+			}
+		}
+	}
+	lat := map[string][]time.Duration{}
+	for i := 0; i < n; i++ {
+		for _, ns := range []string{"plain", "governed"} {
+			// Half the pods set nothing (defaulted), half name a profile
+			// (judged against the allowed list and the index).
+			prof := ""
+			if i%2 == 1 || only == "allowed" { // without the default, a pod must name one
+				prof = fmt.Sprintf("profile-%04d", i%indexSize)
+			}
+			start := time.Now()
+			if err := k8s.Create(ctx, pod(ns, fmt.Sprintf("pod-%d", i), prof)); err != nil {
+				return fmt.Errorf("create in %s: %w", ns, err)
+			}
+			lat[ns] = append(lat[ns], time.Since(start))
+		}
+	}
+	fmt.Printf("pod create through kube-apiserver (envtest, persisted), %d pods per namespace, alternating; policies: %s\n", n, map[bool]string{true: "all", false: only}[only == ""])
+	for _, ns := range []string{"plain", "governed"} {
+		l := lat[ns]
+		slices.Sort(l)
+		fmt.Printf("  %-9s p50 %-9s p99 %-9s mean %s\n", ns, pct(l, 50), pct(l, 99), mean(l))
+	}
+	a, b := lat["plain"], lat["governed"]
+	fmt.Printf("  added by the native policies: p50 %s, p99 %s\n", pct(b, 50)-pct(a, 50), pct(b, 99)-pct(a, 99))
+	return nil
+}
+
+func pod(ns, name, localhost string) *corev1.Pod {
+	p := &corev1.Pod{
+		ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: name},
+		Spec: corev1.PodSpec{Containers: []corev1.Container{{Name: "app", Image: "nginx"},
+			{Name: "sidecar", Image: "busybox"}}},
+	}
+	if localhost != "" {
+		p.Spec.SecurityContext = &corev1.PodSecurityContext{SeccompProfile: &corev1.SeccompProfile{
+			Type: corev1.SeccompProfileTypeLocalhost, LocalhostProfile: ptr.To("operator/" + localhost + ".json")}}
+	}
+	return p
+}
+
+func pct(sorted []time.Duration, p int) time.Duration {
+	i := (len(sorted)*p + 99) / 100
+	return sorted[min(max(i-1, 0), len(sorted)-1)].Round(time.Microsecond)
+}
+
+func mean(l []time.Duration) time.Duration {
+	var s time.Duration
+	for _, d := range l {
+		s += d
+	}
+	return (s / time.Duration(len(l))).Round(time.Microsecond)
+}
