@@ -112,7 +112,7 @@ func (r *PolicyReconciler) writeStatus(ctx context.Context, p *v1alpha1.SeccompP
 // apply makes each wanted object exist with the compiled spec and removes
 // the ones the policy does not need; it returns the kept policies' names.
 func (r *PolicyReconciler) apply(ctx context.Context, p *v1alpha1.SeccompPolicy, o policy.Objects) ([]string, error) {
-	mutating, validating, installed := policy.MutatingName(p.Name), policy.ValidatingName(p.Name), policy.InstalledName(p.Name)
+	mutating, validating, installed, templates := policy.MutatingName(p.Name), policy.ValidatingName(p.Name), policy.InstalledName(p.Name), policy.TemplatesName(p.Name)
 	steps := []struct {
 		name string
 		obj  client.Object // an empty object of the kind, named below
@@ -139,6 +139,9 @@ func (r *PolicyReconciler) apply(ctx context.Context, p *v1alpha1.SeccompPolicy,
 	iv, ivb := &admissionv1.ValidatingAdmissionPolicy{}, &admissionv1.ValidatingAdmissionPolicyBinding{}
 	add(installed, iv, o.Installed, o.Installed != nil, func() { iv.Spec = o.Installed.Spec })
 	add(installed, ivb, o.InstalledBind, o.InstalledBind != nil, func() { ivb.Spec = o.InstalledBind.Spec })
+	tv, tvb := &admissionv1.ValidatingAdmissionPolicy{}, &admissionv1.ValidatingAdmissionPolicyBinding{}
+	add(templates, tv, o.Templates, o.Templates != nil, func() { tv.Spec = o.Templates.Spec })
+	add(templates, tvb, o.TemplatesBind, o.TemplatesBind != nil, func() { tvb.Spec = o.TemplatesBind.Spec })
 
 	var kept []string
 	for _, st := range steps {
@@ -156,7 +159,7 @@ func (r *PolicyReconciler) apply(ctx context.Context, p *v1alpha1.SeccompPolicy,
 		}); err != nil {
 			return nil, fmt.Errorf("policy %s: apply %T %s: %w", p.Name, st.obj, st.name, err)
 		}
-		if st.obj == m || st.obj == v || st.obj == iv {
+		if st.obj == m || st.obj == v || st.obj == iv || st.obj == tv {
 			kept = append(kept, st.name)
 		}
 	}

@@ -34,6 +34,27 @@ const LabelPolicy = "seccomp-operator.dev/policy"
 // policy is wrong.
 var AlwaysExempt = []string{"kube-system"}
 
+// source says where a pod's spec and metadata are in the admitted object:
+// the pod itself, or a workload's pod template.
+type source struct {
+	spec, meta string // CEL expressions of the PodSpec and the pod's ObjectMeta
+	// specInline is spec usable in a match condition (which cannot see
+	// variables).
+	specInline string
+	// prelude are variables spec and meta need.
+	prelude []admissionv1.Variable
+}
+
+var (
+	podSource = source{spec: "object.spec", meta: "object.metadata", specInline: "object.spec"}
+	// templateInline finds the pod template of a Deployment, StatefulSet,
+	// DaemonSet, ReplicaSet, Job or CronJob.
+	templateInline = "(request.kind.kind == 'CronJob' ? object.spec.jobTemplate.spec.template : object.spec.template)"
+	templateSource = source{spec: "variables.template.spec", meta: "variables.template.metadata",
+		specInline: templateInline + ".spec",
+		prelude:    []admissionv1.Variable{{Name: "template", Expression: templateInline}}}
+)
+
 // Objects are the admission objects of one policy; a nil pair means the
 // policy needs none of that kind (no default, or no allowed list).
 type Objects struct {
@@ -45,6 +66,11 @@ type Objects struct {
 	// is installed on every node; every policy has it.
 	Installed     *admissionv1.ValidatingAdmissionPolicy
 	InstalledBind *admissionv1.ValidatingAdmissionPolicyBinding
+	// Templates gives the same verdicts on the pod templates of
+	// workloads, as warnings (the pods are what enforce refuses), so
+	// users learn at kubectl apply, not from a ReplicaSet's events.
+	Templates     *admissionv1.ValidatingAdmissionPolicy
+	TemplatesBind *admissionv1.ValidatingAdmissionPolicyBinding
 }
 
 // MutatingName and ValidatingName name a policy's admission objects (each
@@ -52,6 +78,7 @@ type Objects struct {
 func MutatingName(policy string) string   { return "seccomp-operator-default." + policy }
 func ValidatingName(policy string) string { return "seccomp-operator-allowed." + policy }
 func InstalledName(policy string) string  { return "seccomp-operator-installed." + policy }
+func TemplatesName(policy string) string  { return "seccomp-operator-templates." + policy }
 
 // Precedes reports whether policy a takes precedence over b where both
 // select a namespace: higher priority, then the name that sorts first.
@@ -65,7 +92,7 @@ func Precedes(a, b *v1alpha1.SeccompPolicy) bool {
 // Compile returns the admission objects for p, given every policy in the
 // cluster (for precedence) and the operator's namespace (always exempt).
 func Compile(p *v1alpha1.SeccompPolicy, all []v1alpha1.SeccompPolicy, operatorNamespace string) (Objects, error) {
-	conds := matchConditions(p, operatorNamespace)
+	conds := matchConditions(p, operatorNamespace, podSource)
 	gov, err := governs(p, all)
 	if err != nil {
 		return Objects{}, err
@@ -86,7 +113,7 @@ func Compile(p *v1alpha1.SeccompPolicy, all []v1alpha1.SeccompPolicy, operatorNa
 			Spec: admissionv1.MutatingAdmissionPolicySpec{
 				MatchConstraints:   match.DeepCopy(),
 				MatchConditions:    conds,
-				Variables:          commonVariables(gov),
+				Variables:          commonVariables(gov, podSource, ""),
 				Mutations:          defaultMutations(fieldLiteral(d)),
 				FailurePolicy:      ptr.To(admissionv1.Fail),
 				ReinvocationPolicy: admissionv1.NeverReinvocationPolicy,
@@ -107,7 +134,7 @@ func Compile(p *v1alpha1.SeccompPolicy, all []v1alpha1.SeccompPolicy, operatorNa
 			Spec: admissionv1.ValidatingAdmissionPolicySpec{
 				MatchConstraints: match.DeepCopy(),
 				MatchConditions:  conds,
-				Variables:        validationVariables(p, gov),
+				Variables:        validationVariables(p, gov, podSource, ""),
 				Validations: []admissionv1.Validation{{
 					Expression:        "!variables.governs || size(variables.violations) == 0",
 					MessageExpression: messageExpression(p),
@@ -136,7 +163,7 @@ func Compile(p *v1alpha1.SeccompPolicy, all []v1alpha1.SeccompPolicy, operatorNa
 			ParamKind:        &admissionv1.ParamKind{APIVersion: v1alpha1.GroupVersion.String(), Kind: "SeccompProfileIndex"},
 			MatchConstraints: match.DeepCopy(),
 			MatchConditions:  conds,
-			Variables:        installedVariables(gov),
+			Variables:        installedVariables(gov, podSource, ""),
 			Validations: []admissionv1.Validation{{
 				Expression:        "!variables.governs || size(variables.missing) == 0",
 				MessageExpression: quote("SeccompPolicy "+p.Name+": ") + " + variables.missing.join('; ')",
@@ -157,24 +184,92 @@ func Compile(p *v1alpha1.SeccompPolicy, all []v1alpha1.SeccompPolicy, operatorNa
 			ValidationActions: []admissionv1.ValidationAction{action(p.Spec.Mode)},
 		},
 	}
+	o.Templates, o.TemplatesBind = templates(p, gov, operatorNamespace, nsSel, labels)
 	return o, nil
+}
+
+// templates compiles the workload-template policy: the allowed list and
+// the installed check on the template's pods, where a pod-level profile
+// the template leaves unset counts as the policy's default (the pods will
+// get it at creation).
+func templates(p *v1alpha1.SeccompPolicy, gov, operatorNamespace string, nsSel *metav1.LabelSelector, labels map[string]string) (*admissionv1.ValidatingAdmissionPolicy, *admissionv1.ValidatingAdmissionPolicyBinding) {
+	def := ""
+	if d := p.Spec.DefaultProfile; d != nil {
+		def = d.Type
+		if d.Type == "Localhost" {
+			def = "localhost/" + localhostPath(d)
+		}
+	}
+	vars := append(commonVariables(gov, templateSource, def), judgedVariable(templateSource), missingVariable())
+	prefix := quote("SeccompPolicy "+p.Name+", for the pods of this ") + " + request.kind.kind + ': '"
+	validations := []admissionv1.Validation{{
+		Expression:        "!variables.governs || size(variables.missing) == 0",
+		MessageExpression: prefix + " + variables.missing.join('; ')",
+	}}
+	if len(p.Spec.AllowedProfiles) > 0 {
+		vars = append(vars, violationsVariable(p))
+		validations = append(validations, admissionv1.Validation{
+			Expression:        "!variables.governs || size(variables.violations) == 0",
+			MessageExpression: prefix + " + 'seccomp profile not allowed for ' + variables.violations.join('; ') + " + quote(" (allowed: "+allowedList(p)+")"),
+		})
+	}
+	workloads := func(group string, resources ...string) admissionv1.NamedRuleWithOperations {
+		return admissionv1.NamedRuleWithOperations{RuleWithOperations: admissionv1.RuleWithOperations{
+			Operations: []admissionv1.OperationType{admissionv1.Create, admissionv1.Update},
+			Rule: admissionv1.Rule{APIGroups: []string{group}, APIVersions: []string{"v1"}, Resources: resources,
+				Scope: ptr.To(admissionv1.NamespacedScope)},
+		}}
+	}
+	name := TemplatesName(p.Name)
+	vap := &admissionv1.ValidatingAdmissionPolicy{
+		ObjectMeta: metav1.ObjectMeta{Name: name, Labels: labels},
+		Spec: admissionv1.ValidatingAdmissionPolicySpec{
+			ParamKind: &admissionv1.ParamKind{APIVersion: v1alpha1.GroupVersion.String(), Kind: "SeccompProfileIndex"},
+			MatchConstraints: &admissionv1.MatchResources{ResourceRules: []admissionv1.NamedRuleWithOperations{
+				workloads("apps", "deployments", "statefulsets", "daemonsets", "replicasets"),
+				workloads("batch", "jobs", "cronjobs"),
+			}},
+			MatchConditions: matchConditions(p, operatorNamespace, templateSource),
+			Variables:       vars,
+			Validations:     validations,
+			FailurePolicy:   ptr.To(admissionv1.Ignore), // advice must never block a workload
+		},
+	}
+	act := admissionv1.Warn
+	if p.Spec.Mode == v1alpha1.PolicyModeAudit {
+		act = admissionv1.Audit
+	}
+	bind := &admissionv1.ValidatingAdmissionPolicyBinding{
+		ObjectMeta: metav1.ObjectMeta{Name: name, Labels: labels},
+		Spec: admissionv1.ValidatingAdmissionPolicyBindingSpec{
+			PolicyName: name,
+			ParamRef: &admissionv1.ParamRef{Name: v1alpha1.ProfileIndexName,
+				ParameterNotFoundAction: ptr.To(admissionv1.AllowAction)},
+			MatchResources:    &admissionv1.MatchResources{NamespaceSelector: nsSel.DeepCopy()},
+			ValidationActions: []admissionv1.ValidationAction{act},
+		},
+	}
+	return vap, bind
 }
 
 // installedVariables: the common ones, the judged containers, and missing:
 // one message per container whose effective profile is an operator profile
 // ("localhost/operator/<name>.json") that the index does not list as
 // installed. Other localhost files are not the operator's to judge.
-func installedVariables(governs string) []admissionv1.Variable {
+func installedVariables(governs string, src source, def string) []admissionv1.Variable {
+	return append(commonVariables(governs, src, def), judgedVariable(src), missingVariable())
+}
+
+// missingVariable lists the judged containers whose operator profile the
+// index (params) does not list as installed, with the index's reason.
+func missingVariable() admissionv1.Variable {
 	prefix := "localhost/" + nodepath.OperatorDir + "/"
 	nameOf := fmt.Sprintf("e[2].substring(%d, size(e[2]) - %d)", len(prefix), len(nodepath.Ext))
 	installed := "(has(params.installed) ? params.installed : '')"
 	reasons := "(has(params.notInstalled) ? params.notInstalled : {})"
 	managed := fmt.Sprintf("e[2].startsWith(%s) && e[2].endsWith(%s) && size(e[2]) > %d", quote(prefix), quote(nodepath.Ext), len(prefix)+len(nodepath.Ext))
-	return append(commonVariables(governs),
-		judgedVariable(),
-		admissionv1.Variable{Name: "missing", Expression: "variables.judged.filter(e, " + managed + " && !" + installed + ".contains(',' + " + nameOf + " + ','))" +
-			".map(e, e[0] + ' ' + e[1] + ': ' + e[2] + ': ' + (" + nameOf + " in " + reasons + " ? 'SeccompProfile ' + " + nameOf + " + ' is ' + string(" + reasons + "[" + nameOf + "]) : 'no SeccompProfile ' + " + nameOf + " + ' exists'))"},
-	)
+	return admissionv1.Variable{Name: "missing", Expression: "variables.judged.filter(e, " + managed + " && !" + installed + ".contains(',' + " + nameOf + " + ','))" +
+		".map(e, e[0] + ' ' + e[1] + ': ' + e[2] + ': ' + (" + nameOf + " in " + reasons + " ? 'SeccompProfile ' + " + nameOf + " + ' is ' + string(" + reasons + "[" + nameOf + "]) : 'no SeccompProfile ' + " + nameOf + " + ' exists'))"}
 }
 
 func podRule(resources []string, op admissionv1.OperationType) admissionv1.NamedRuleWithOperations {
@@ -199,7 +294,7 @@ func action(m v1alpha1.PolicyMode) admissionv1.ValidationAction {
 
 // matchConditions: the exemptions, and precedence (no policy that precedes
 // p selects the namespace).
-func matchConditions(p *v1alpha1.SeccompPolicy, operatorNamespace string) []admissionv1.MatchCondition {
+func matchConditions(p *v1alpha1.SeccompPolicy, operatorNamespace string, src source) []admissionv1.MatchCondition {
 	exemptNS := append(slices.Clone(AlwaysExempt), p.Spec.Exemptions.Namespaces...)
 	if operatorNamespace != "" {
 		exemptNS = append(exemptNS, operatorNamespace)
@@ -218,7 +313,7 @@ func matchConditions(p *v1alpha1.SeccompPolicy, operatorNamespace string) []admi
 	if rc := p.Spec.Exemptions.RuntimeClasses; len(rc) > 0 {
 		conds = append(conds, admissionv1.MatchCondition{
 			Name:       "not-an-exempt-runtime-class",
-			Expression: "!has(object.spec.runtimeClassName) || !(object.spec.runtimeClassName in " + stringList(rc) + ")",
+			Expression: "!has(" + src.specInline + ".runtimeClassName) || !(" + src.specInline + ".runtimeClassName in " + stringList(rc) + ")",
 		})
 	}
 	return conds
@@ -282,17 +377,19 @@ func selectorCEL(sel *metav1.LabelSelector) (string, error) {
 	return strings.Join(parts, " && "), nil
 }
 
-// commonVariables: governs (see governs), and the pod-level profile: podProfile is the field's
-// or the legacy annotation's profile in the normal form ("RuntimeDefault",
-// "Unconfined", "localhost/<path>"), or "" when the pod sets none.
-func commonVariables(governs string) []admissionv1.Variable {
-	return []admissionv1.Variable{
-		{Name: "governs", Expression: governs},
-		{Name: "annotations", Expression: "has(object.metadata.annotations) ? object.metadata.annotations : {}"},
-		{Name: "podProfile", Expression: "has(object.spec.securityContext) && has(object.spec.securityContext.seccompProfile) ? " +
-			fieldForm("object.spec.securityContext.seccompProfile") + " : " +
-			"(" + quote(podprofile.PodAnnotation) + " in variables.annotations ? " + annotationForm("string(variables.annotations["+quote(podprofile.PodAnnotation)+"])") + " : '')"},
-	}
+// commonVariables: governs (see governs), the pod's annotations, and its
+// pod-level profile: podProfile is the field's or the legacy annotation's
+// profile in the normal form ("RuntimeDefault", "Unconfined",
+// "localhost/<path>"), else def (the default a pod created from a template
+// will get; "" for a pod).
+func commonVariables(governs string, src source, def string) []admissionv1.Variable {
+	return append(slices.Clone(src.prelude),
+		admissionv1.Variable{Name: "governs", Expression: governs},
+		admissionv1.Variable{Name: "annotations", Expression: "has(" + src.meta + ".annotations) ? " + src.meta + ".annotations : {}"},
+		admissionv1.Variable{Name: "podProfile", Expression: "has(" + src.spec + ".securityContext) && has(" + src.spec + ".securityContext.seccompProfile) ? " +
+			fieldForm(src.spec+".securityContext.seccompProfile") + " : " +
+			"(" + quote(podprofile.PodAnnotation) + " in variables.annotations ? " + annotationForm("string(variables.annotations["+quote(podprofile.PodAnnotation)+"])") + " : " + quote(def) + ")"},
+	)
 }
 
 // fieldForm turns a seccompProfile field into the normal form.
@@ -363,24 +460,31 @@ func localhostPath(d *v1alpha1.PolicyProfile) string {
 // profile in the normal form, "" for the node default]. A CREATE judges
 // every container; an UPDATE of pods/ephemeralcontainers the ephemeral ones
 // (the others were judged when the pod was created).
-func judgedVariable() admissionv1.Variable {
+func judgedVariable(src source) admissionv1.Variable {
 	entries := func(list, kind string) string {
-		return fmt.Sprintf("(has(object.spec.%s) ? object.spec.%s.map(c, [%s, string(c.name), string(%s)]) : [])", list, list, quote(kind), containerForm("c"))
+		l := src.spec + "." + list
+		return fmt.Sprintf("(has(%s) ? %s.map(c, [%s, string(c.name), string(%s)]) : [])", l, l, quote(kind), containerForm("c"))
 	}
-	judged := "request.operation == 'CREATE' ? " +
-		entries("initContainers", "init container") + " + " + entries("containers", "container") + " + " + entries("ephemeralContainers", "ephemeral container") +
+	all := entries("initContainers", "init container") + " + " + entries("containers", "container")
+	if src.spec != podSource.spec {
+		return admissionv1.Variable{Name: "judged", Expression: all} // templates have no ephemeral containers
+	}
+	judged := "request.operation == 'CREATE' ? " + all + " + " + entries("ephemeralContainers", "ephemeral container") +
 		" : " + entries("ephemeralContainers", "ephemeral container")
 	return admissionv1.Variable{Name: "judged", Expression: judged}
 }
 
 // validationVariables: the common ones, the judged containers and the
 // violations of the allowed list.
-func validationVariables(p *v1alpha1.SeccompPolicy, governs string) []admissionv1.Variable {
-	return append(commonVariables(governs),
-		judgedVariable(),
-		admissionv1.Variable{Name: "violations", Expression: "variables.judged.filter(e, !(" + allowedCEL(p.Spec.AllowedProfiles, "(e[2] == '' ? 'Unconfined' : e[2])") + ")).map(e, " +
-			"e[0] + ' ' + e[1] + ': ' + (e[2] == '' ? 'Unconfined (sets no profile: the node default)' : e[2]))"},
-	)
+func validationVariables(p *v1alpha1.SeccompPolicy, governs string, src source, def string) []admissionv1.Variable {
+	return append(commonVariables(governs, src, def), judgedVariable(src), violationsVariable(p))
+}
+
+// violationsVariable lists the judged containers whose effective profile
+// the allowed list does not allow.
+func violationsVariable(p *v1alpha1.SeccompPolicy) admissionv1.Variable {
+	return admissionv1.Variable{Name: "violations", Expression: "variables.judged.filter(e, !(" + allowedCEL(p.Spec.AllowedProfiles, "(e[2] == '' ? 'Unconfined' : e[2])") + ")).map(e, " +
+		"e[0] + ' ' + e[1] + ': ' + (e[2] == '' ? 'Unconfined (sets no profile: the node default)' : e[2]))"}
 }
 
 // allowedCEL holds when the effective profile v (a CEL string) is allowed.
@@ -416,12 +520,16 @@ func allowedCEL(allowed []v1alpha1.AllowedProfile, v string) string {
 // messageExpression: which containers, their effective profiles, and what
 // the policy allows.
 func messageExpression(p *v1alpha1.SeccompPolicy) string {
+	return quote("SeccompPolicy "+p.Name+": seccomp profile not allowed for ") + " + variables.violations.join('; ') + " +
+		quote(" (allowed: "+allowedList(p)+")")
+}
+
+func allowedList(p *v1alpha1.SeccompPolicy) string {
 	allowed := make([]string, len(p.Spec.AllowedProfiles))
 	for i, a := range p.Spec.AllowedProfiles {
 		allowed[i] = string(a)
 	}
-	return quote("SeccompPolicy "+p.Name+": seccomp profile not allowed for ") + " + variables.violations.join('; ') + " +
-		quote(" (allowed: "+strings.Join(allowed, ", ")+")")
+	return strings.Join(allowed, ", ")
 }
 
 func quote(s string) string { return strconv.Quote(s) }

@@ -9,6 +9,8 @@ import (
 	"time"
 
 	admissionv1 "k8s.io/api/admissionregistration/v1"
+	appsv1 "k8s.io/api/apps/v1"
+	batchv1 "k8s.io/api/batch/v1"
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/meta"
@@ -403,5 +405,75 @@ func TestPolicyEphemeralContainers(t *testing.T) {
 	}
 	if podProfile(pod) != "" {
 		t.Errorf("the pod's own profile changed: %q", podProfile(pod))
+	}
+}
+
+// Workload templates get the pods' verdicts as warnings at apply time (the
+// pods are what enforce refuses); a template that sets nothing counts as
+// getting the policy's default.
+func TestPolicyTemplateWarnings(t *testing.T) {
+	ctx := context.Background()
+	policyNamespace(t, "pol-templates", map[string]string{"templates-test": "yes"})
+	createPolicy(t, &v1alpha1.SeccompPolicy{
+		ObjectMeta: metav1.ObjectMeta{Name: "templates-test"},
+		Spec: v1alpha1.SeccompPolicySpec{
+			NamespaceSelector: metav1.LabelSelector{MatchLabels: map[string]string{"templates-test": "yes"}},
+			DefaultProfile:    &v1alpha1.PolicyProfile{Type: "RuntimeDefault"},
+			AllowedProfiles:   []v1alpha1.AllowedProfile{"RuntimeDefault", "tmpl-*"},
+		},
+	})
+	w := &warningRecorder{}
+	c := rest.CopyConfig(cfg)
+	c.WarningHandler = w
+	cl, err := client.New(c, client.Options{Scheme: k8s.Scheme()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	template := func(restart corev1.RestartPolicy, sp *corev1.SeccompProfile) corev1.PodTemplateSpec {
+		return corev1.PodTemplateSpec{
+			ObjectMeta: metav1.ObjectMeta{Labels: map[string]string{"app": "x"}},
+			Spec: corev1.PodSpec{RestartPolicy: restart, Containers: []corev1.Container{{Name: "app", Image: "nginx",
+				SecurityContext: &corev1.SecurityContext{SeccompProfile: sp}}}},
+		}
+	}
+	deployment := func(name string, sp *corev1.SeccompProfile) *appsv1.Deployment {
+		return &appsv1.Deployment{
+			ObjectMeta: metav1.ObjectMeta{Namespace: "pol-templates", Name: name},
+			Spec: appsv1.DeploymentSpec{Selector: &metav1.LabelSelector{MatchLabels: map[string]string{"app": "x"}},
+				Template: template(corev1.RestartPolicyAlways, sp)},
+		}
+	}
+	unconfined := &corev1.SeccompProfile{Type: corev1.SeccompProfileTypeUnconfined}
+	var lastErr error
+	var lastMsgs []string
+	t.Cleanup(func() {
+		if t.Failed() {
+			t.Logf("last: %v %q", lastErr, lastMsgs)
+		}
+	})
+	eventually(t, "a Deployment with an Unconfined template warned, not refused", func() bool {
+		w.take()
+		err := cl.Create(ctx, deployment("unconfined", unconfined), client.DryRunAll)
+		msgs := w.take()
+		lastErr, lastMsgs = err, msgs
+		return err == nil && len(msgs) == 1 &&
+			strings.Contains(msgs[0], "SeccompPolicy templates-test, for the pods of this Deployment: seccomp profile not allowed for container app: Unconfined")
+	})
+	if err := cl.Create(ctx, deployment("plain", nil), client.DryRunAll); err != nil {
+		t.Fatal(err)
+	}
+	if msgs := w.take(); len(msgs) != 0 {
+		t.Errorf("a template that sets nothing gets the allowed default, yet: %q", msgs)
+	}
+	cron := &batchv1.CronJob{
+		ObjectMeta: metav1.ObjectMeta{Namespace: "pol-templates", Name: "nightly"},
+		Spec: batchv1.CronJobSpec{Schedule: "0 3 * * *", JobTemplate: batchv1.JobTemplateSpec{Spec: batchv1.JobSpec{
+			Template: template(corev1.RestartPolicyNever, &corev1.SeccompProfile{Type: corev1.SeccompProfileTypeLocalhost, LocalhostProfile: ptr.To("operator/tmpl-nowhere.json")})}}},
+	}
+	if err := cl.Create(ctx, cron, client.DryRunAll); err != nil {
+		t.Fatal(err)
+	}
+	if msgs := w.take(); len(msgs) != 1 || !strings.Contains(msgs[0], "for the pods of this CronJob: container app: localhost/operator/tmpl-nowhere.json: no SeccompProfile tmpl-nowhere exists") {
+		t.Errorf("CronJob naming a missing profile: warnings %q", msgs)
 	}
 }
