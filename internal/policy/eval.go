@@ -25,7 +25,11 @@ type Request struct {
 // pod-level default they write (nil: none), and the messages of each
 // validating policy that fails, under the policy's mode.
 type Decision struct {
-	Policy  string // "" when no policy governs the pod
+	Policy string // "" when no policy governs the pod
+	// Pod is the pod as the mutating policy leaves it: legacy annotations
+	// translated into fields, the default where nothing is set.
+	Pod *corev1.Pod
+	// Default is the pod-level default written (nil: none).
 	Default *corev1.SeccompProfile
 	Mode    v1alpha1.PolicyMode
 	// Violations are the allowed-list messages, Missing the
@@ -56,15 +60,15 @@ func Evaluate(req Request, all []v1alpha1.SeccompPolicy, index *v1alpha1.Seccomp
 		}
 	}
 	if gov == nil || exempt(gov, req, operatorNamespace) {
-		return Decision{}, nil
+		return Decision{Pod: req.Pod}, nil
 	}
 	d := Decision{Policy: gov.Name, Mode: gov.Spec.Mode}
 	if d.Mode == "" {
 		d.Mode = v1alpha1.PolicyModeEnforce
 	}
 	pod := req.Pod.DeepCopy()
-	_, podAnnotated := pod.Annotations[podprofile.PodAnnotation]
-	if def := gov.Spec.DefaultProfile; def != nil && podLevel(pod) == "" && !podAnnotated {
+	translate(pod)
+	if def := gov.Spec.DefaultProfile; def != nil && (pod.Spec.SecurityContext == nil || pod.Spec.SecurityContext.SeccompProfile == nil) {
 		d.Default = &corev1.SeccompProfile{Type: corev1.SeccompProfileType(def.Type)}
 		if def.Type == "Localhost" {
 			p := localhostPath(def)
@@ -75,6 +79,7 @@ func Evaluate(req Request, all []v1alpha1.SeccompPolicy, index *v1alpha1.Seccomp
 		}
 		pod.Spec.SecurityContext.SeccompProfile = d.Default
 	}
+	d.Pod = pod
 	judged := judge(pod)
 	if len(gov.Spec.AllowedProfiles) > 0 {
 		var v []string
@@ -117,6 +122,51 @@ func Evaluate(req Request, all []v1alpha1.SeccompPolicy, index *v1alpha1.Seccomp
 		}
 	}
 	return d, nil
+}
+
+// translate writes the profiles of legacy annotations into the fields
+// they stand for, where the field is unset (a CREATE).
+func translate(pod *corev1.Pod) {
+	if v, ok := pod.Annotations[podprofile.PodAnnotation]; ok {
+		if sp := annotationProfile(v); sp != nil && (pod.Spec.SecurityContext == nil || pod.Spec.SecurityContext.SeccompProfile == nil) {
+			if pod.Spec.SecurityContext == nil {
+				pod.Spec.SecurityContext = &corev1.PodSecurityContext{}
+			}
+			pod.Spec.SecurityContext.SeccompProfile = sp
+		}
+	}
+	set := func(name string, sc **corev1.SecurityContext) {
+		v, ok := pod.Annotations[podprofile.ContainerAnnotationPrefix+name]
+		if !ok || (*sc != nil && (*sc).SeccompProfile != nil) {
+			return
+		}
+		if sp := annotationProfile(v); sp != nil {
+			if *sc == nil {
+				*sc = &corev1.SecurityContext{}
+			}
+			(*sc).SeccompProfile = sp
+		}
+	}
+	for i := range pod.Spec.InitContainers {
+		set(pod.Spec.InitContainers[i].Name, &pod.Spec.InitContainers[i].SecurityContext)
+	}
+	for i := range pod.Spec.Containers {
+		set(pod.Spec.Containers[i].Name, &pod.Spec.Containers[i].SecurityContext)
+	}
+}
+
+// annotationProfile is the field a legacy annotation value stands for (nil
+// for a value the apiserver would have refused).
+func annotationProfile(v string) *corev1.SeccompProfile {
+	switch f := goAnnotationForm(v); {
+	case f == "":
+		return nil
+	case strings.HasPrefix(f, "localhost/"):
+		p := strings.TrimPrefix(f, "localhost/")
+		return &corev1.SeccompProfile{Type: corev1.SeccompProfileTypeLocalhost, LocalhostProfile: &p}
+	default:
+		return &corev1.SeccompProfile{Type: corev1.SeccompProfileType(f)}
+	}
 }
 
 func exempt(p *v1alpha1.SeccompPolicy, req Request, operatorNamespace string) bool {

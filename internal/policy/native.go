@@ -106,7 +106,10 @@ func Compile(p *v1alpha1.SeccompPolicy, all []v1alpha1.SeccompPolicy, operatorNa
 	nsSel := p.Spec.NamespaceSelector.DeepCopy()
 	labels := map[string]string{LabelPolicy: p.Name, "app.kubernetes.io/managed-by": "seccomp-operator"}
 	var o Objects
-	if d := p.Spec.DefaultProfile; d != nil {
+	// Every policy mutates: legacy annotations become fields, and the
+	// default (when the policy has one) fills what is unset.
+	{
+		d := p.Spec.DefaultProfile
 		name := MutatingName(p.Name)
 		o.Mutating = &admissionv1.MutatingAdmissionPolicy{
 			ObjectMeta: metav1.ObjectMeta{Name: name, Labels: labels},
@@ -114,7 +117,7 @@ func Compile(p *v1alpha1.SeccompPolicy, all []v1alpha1.SeccompPolicy, operatorNa
 				MatchConstraints:   match.DeepCopy(),
 				MatchConditions:    conds,
 				Variables:          commonVariables(gov, podSource, ""),
-				Mutations:          defaultMutations(fieldLiteral(d)),
+				Mutations:          mutations(d),
 				FailurePolicy:      ptr.To(admissionv1.Fail),
 				ReinvocationPolicy: admissionv1.NeverReinvocationPolicy,
 			},
@@ -413,26 +416,65 @@ func containerForm(c string) string {
 		quote(podprofile.ContainerAnnotationPrefix), c, annotationForm(ann), annotationForm(ann))
 }
 
-// defaultMutations write def (an apply-configuration literal of a
-// seccompProfile) into the pod when it sets no pod-level profile (CREATE),
-// and into each new ephemeral container without one of its own when the
-// pod has no pod-level profile (the pod's security context cannot change
-// after creation).
-func defaultMutations(def func(typ string) string) []admissionv1.Mutation {
-	podLevel := "variables.governs && request.operation == 'CREATE' && variables.podProfile == '' && !(" + quote(podprofile.PodAnnotation) + " in variables.annotations) ? " +
-		"Object{spec: Object.spec{securityContext: Object.spec.securityContext{seccompProfile: " +
-		def("Object.spec.securityContext.seccompProfile") + "}}} : Object{}"
-	c := "c"
-	needs := fmt.Sprintf("!(has(%s.securityContext) && has(%s.securityContext.seccompProfile)) && !(%s + %s.name in variables.annotations)",
-		c, c, quote(podprofile.ContainerAnnotationPrefix), c)
-	ephemeral := "variables.governs && request.subResource == 'ephemeralcontainers' && variables.podProfile == '' && has(object.spec.ephemeralContainers) ? " +
-		"Object{spec: Object.spec{ephemeralContainers: object.spec.ephemeralContainers.filter(c, " + needs + ").map(c, " +
-		"Object.spec.ephemeralContainers{name: c.name, securityContext: Object.spec.ephemeralContainers.securityContext{seccompProfile: " +
-		def("Object.spec.ephemeralContainers.securityContext.seccompProfile") + "}})}} : Object{}"
+// mutations translate legacy annotations into the fields (the kubelet
+// ignores the annotations since Kubernetes 1.27; the apiserver only warns)
+// and write the default (def, nil for none) where nothing is set:
+//   - CREATE, no pod-level field: the pod annotation's profile, else def;
+//   - CREATE: each container and init container with a container
+//     annotation and no field gets the annotation's profile;
+//   - UPDATE of pods/ephemeralcontainers: each ephemeral container without
+//     a field gets its annotation's profile, else def when the pod has no
+//     pod-level profile (the pod's security context cannot change after
+//     creation).
+//
+// Each mutation is a no-op (Object{}) when it has nothing to write: an
+// apply configuration with an empty list is not one.
+func mutations(def *v1alpha1.PolicyProfile) []admissionv1.Mutation {
+	podType := "Object.spec.securityContext.seccompProfile"
+	podAnn := "string(variables.annotations[" + quote(podprofile.PodAnnotation) + "])"
+	podDefault := "Object{}"
+	if def != nil {
+		podDefault = "Object{spec: Object.spec{securityContext: Object.spec.securityContext{seccompProfile: " + fieldLiteral(def)(podType) + "}}}"
+	}
+	podLevel := "variables.governs && request.operation == 'CREATE' && !(has(object.spec.securityContext) && has(object.spec.securityContext.seccompProfile)) ? " +
+		"(" + quote(podprofile.PodAnnotation) + " in variables.annotations ? " +
+		"Object{spec: Object.spec{securityContext: Object.spec.securityContext{seccompProfile: " + annotationLiteral(podAnn, podType) + "}}} : " +
+		podDefault + ") : Object{}"
+
+	noField := "!(has(c.securityContext) && has(c.securityContext.seccompProfile))"
+	annKey := quote(podprofile.ContainerAnnotationPrefix) + " + c.name"
+	hasAnn := "(" + annKey + " in variables.annotations)"
+	ann := "string(variables.annotations[" + annKey + "])"
+	list := func(field, cond string) string {
+		typ := "Object.spec." + field
+		sc := typ + ".securityContext"
+		value := annotationLiteral(ann, sc+".seccompProfile")
+		if def != nil {
+			value = "(" + hasAnn + " ? " + value + " : " + fieldLiteral(def)(sc+".seccompProfile") + ")"
+		}
+		filtered := "object.spec." + field + ".filter(c, " + noField + " && " + cond + ")"
+		return "has(object.spec." + field + ") && size(" + filtered + ") > 0 ? " +
+			"Object{spec: Object.spec{" + field + ": " + filtered + ".map(c, " + typ + "{name: c.name, securityContext: " + sc + "{seccompProfile: " + value + "}})}} : Object{}"
+	}
+	onCreate := "variables.governs && request.operation == 'CREATE' ? "
+	ephemeralCond := hasAnn
+	if def != nil {
+		ephemeralCond = "(" + hasAnn + " || variables.podProfile == '')"
+	}
 	return []admissionv1.Mutation{
 		{PatchType: admissionv1.PatchTypeApplyConfiguration, ApplyConfiguration: &admissionv1.ApplyConfiguration{Expression: podLevel}},
-		{PatchType: admissionv1.PatchTypeApplyConfiguration, ApplyConfiguration: &admissionv1.ApplyConfiguration{Expression: ephemeral}},
+		{PatchType: admissionv1.PatchTypeApplyConfiguration, ApplyConfiguration: &admissionv1.ApplyConfiguration{Expression: onCreate + "(" + list("containers", hasAnn) + ") : Object{}"}},
+		{PatchType: admissionv1.PatchTypeApplyConfiguration, ApplyConfiguration: &admissionv1.ApplyConfiguration{Expression: onCreate + "(" + list("initContainers", hasAnn) + ") : Object{}"}},
+		{PatchType: admissionv1.PatchTypeApplyConfiguration, ApplyConfiguration: &admissionv1.ApplyConfiguration{Expression: "variables.governs && has(request.subResource) && request.subResource == 'ephemeralcontainers' ? (" + list("ephemeralContainers", ephemeralCond) + ") : Object{}"}},
 	}
+}
+
+// annotationLiteral is the apply-configuration literal (of type typ) of the
+// profile a legacy annotation value v (a CEL string the apiserver has
+// validated) names.
+func annotationLiteral(v, typ string) string {
+	return fmt.Sprintf("((%s == 'runtime/default' || %s == 'docker/default') ? %s{type: 'RuntimeDefault'} : (%s == 'unconfined' ? %s{type: 'Unconfined'} : %s{type: 'Localhost', localhostProfile: %s.substring(%d)}))",
+		v, v, typ, v, typ, typ, v, len("localhost/"))
 }
 
 // fieldLiteral returns a function that writes the seccompProfile literal of

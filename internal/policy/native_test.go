@@ -28,7 +28,7 @@ func TestCompileShapes(t *testing.T) {
 		t.Fatal(err)
 	}
 	if o.Mutating == nil || o.MutatingBinding == nil || o.Validating != nil || o.ValidatingBind != nil {
-		t.Fatalf("default only: want the mutating pair alone: %+v", o)
+		t.Fatalf("default only: want no allowed-list pair: %+v", o)
 	}
 	if !strings.Contains(o.Mutating.Spec.Mutations[0].ApplyConfiguration.Expression, `localhostProfile: "operator/webapp.json"`) {
 		t.Errorf("default mutation does not name operator/webapp.json:\n%s", o.Mutating.Spec.Mutations[0].ApplyConfiguration.Expression)
@@ -48,8 +48,8 @@ func TestCompileShapes(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if o.Mutating != nil || o.Validating == nil {
-			t.Fatalf("allowed only: want the validating pair alone")
+		if o.Mutating == nil || o.Validating == nil {
+			t.Fatalf("allowed only: want the mutating pair (legacy annotations) and the validating pair")
 		}
 		if got := o.ValidatingBind.Spec.ValidationActions; len(got) != 1 || got[0] != want {
 			t.Errorf("mode %q: actions %v, want %v", mode, got, want)

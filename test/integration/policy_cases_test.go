@@ -93,8 +93,12 @@ func TestPolicyCaseTableCELAndGoAgree(t *testing.T) {
 		{"legacy container annotation", "cases-enforce", func(p *corev1.Pod) {
 			p.Annotations = map[string]string{"container.seccomp.security.alpha.kubernetes.io/app": "unconfined"}
 		}},
-		{"legacy pod annotation: no default", "cases-enforce", func(p *corev1.Pod) {
-			p.Annotations = map[string]string{"seccomp.security.alpha.kubernetes.io/pod": "runtime/default"}
+		{"legacy pod annotation becomes the field", "cases-enforce", func(p *corev1.Pod) {
+			p.Annotations = map[string]string{"seccomp.security.alpha.kubernetes.io/pod": "localhost/operator/cases-a.json"}
+		}},
+		{"legacy container annotation becomes the field", "cases-enforce", func(p *corev1.Pod) {
+			p.Annotations = map[string]string{"container.seccomp.security.alpha.kubernetes.io/app": "docker/default"}
+			p.Spec.InitContainers = []corev1.Container{{Name: "init", Image: "busybox"}}
 		}},
 		{"init container", "cases-enforce", func(p *corev1.Pod) {
 			p.Spec.InitContainers = []corev1.Container{{Name: "init", Image: "busybox", SecurityContext: &corev1.SecurityContext{SeccompProfile: field(corev1.SeccompProfileTypeUnconfined, "")}}}
@@ -180,21 +184,28 @@ func runCases(t *testing.T, cases []policyCase, nsLabels map[string]map[string]s
 			problems = append(problems, fmt.Sprintf("%s: the apiserver said %q, Go nothing", c.name, said))
 		}
 		if apiErr == nil {
-			wantPod := podProfile(pod)
-			if want.Default != nil {
-				p := pod.DeepCopy()
-				if p.Spec.SecurityContext == nil {
-					p.Spec.SecurityContext = &corev1.PodSecurityContext{}
-				}
-				p.Spec.SecurityContext.SeccompProfile = want.Default
-				wantPod = podProfile(p)
-			}
-			if got := podProfile(out); got != wantPod {
-				problems = append(problems, fmt.Sprintf("%s: pod-level profile after admission %q, Go says %q", c.name, got, wantPod))
+			if got, wantP := profiles(out), profiles(want.Pod); got != wantP {
+				problems = append(problems, fmt.Sprintf("%s: profiles after admission %s, Go says %s", c.name, got, wantP))
 			}
 		}
 	}
 	return problems
+}
+
+// profiles lists the pod-level and every container's seccomp field.
+func profiles(p *corev1.Pod) string {
+	out := "pod=" + podProfile(p)
+	for _, c := range append(slices.Clone(p.Spec.InitContainers), p.Spec.Containers...) {
+		v := ""
+		if c.SecurityContext != nil && c.SecurityContext.SeccompProfile != nil {
+			v = string(c.SecurityContext.SeccompProfile.Type)
+			if lp := c.SecurityContext.SeccompProfile.LocalhostProfile; lp != nil {
+				v += ":" + *lp
+			}
+		}
+		out += " " + c.Name + "=" + v
+	}
+	return out
 }
 
 // withName adds the label every namespace has.
