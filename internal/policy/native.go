@@ -150,14 +150,7 @@ func Compile(p *v1alpha1.SeccompPolicy, all []v1alpha1.SeccompPolicy, operatorNa
 				FailurePolicy: ptr.To(admissionv1.Fail),
 			},
 		}
-		o.ValidatingBind = &admissionv1.ValidatingAdmissionPolicyBinding{
-			ObjectMeta: metav1.ObjectMeta{Name: name, Labels: labels},
-			Spec: admissionv1.ValidatingAdmissionPolicyBindingSpec{
-				PolicyName:        name,
-				MatchResources:    &admissionv1.MatchResources{NamespaceSelector: nsSel.DeepCopy()},
-				ValidationActions: []admissionv1.ValidationAction{action(p.Spec.Mode)},
-			},
-		}
+		o.ValidatingBind = binding(name, labels, nsSel, action(p.Spec.Mode), false)
 	}
 	name := InstalledName(p.Name)
 	o.Installed = &admissionv1.ValidatingAdmissionPolicy{
@@ -175,18 +168,8 @@ func Compile(p *v1alpha1.SeccompPolicy, all []v1alpha1.SeccompPolicy, operatorNa
 			FailurePolicy: ptr.To(admissionv1.Fail),
 		},
 	}
-	o.InstalledBind = &admissionv1.ValidatingAdmissionPolicyBinding{
-		ObjectMeta: metav1.ObjectMeta{Name: name, Labels: labels},
-		Spec: admissionv1.ValidatingAdmissionPolicyBindingSpec{
-			PolicyName: name,
-			// Without the index (the manager never ran, or it was
-			// deleted) nothing can be said: admit, as without a policy.
-			ParamRef: &admissionv1.ParamRef{Name: v1alpha1.ProfileIndexName,
-				ParameterNotFoundAction: ptr.To(admissionv1.AllowAction)},
-			MatchResources:    &admissionv1.MatchResources{NamespaceSelector: nsSel.DeepCopy()},
-			ValidationActions: []admissionv1.ValidationAction{action(p.Spec.Mode)},
-		},
-	}
+	o.InstalledBind = binding(name, labels, nsSel, action(p.Spec.Mode), true)
+
 	o.Templates, o.TemplatesBind = templates(p, gov, operatorNamespace, nsSel, labels)
 	return o, nil
 }
@@ -242,17 +225,27 @@ func templates(p *v1alpha1.SeccompPolicy, gov, operatorNamespace string, nsSel *
 	if p.Spec.Mode == v1alpha1.PolicyModeAudit {
 		act = admissionv1.Audit
 	}
-	bind := &admissionv1.ValidatingAdmissionPolicyBinding{
+	bind := binding(name, labels, nsSel, act, true)
+	return vap, bind
+}
+
+// binding binds the validating policy name to the namespaces nsSel
+// selects with one action; withIndex gives it the profile index as params.
+// Without the index (the manager never ran, or it was deleted) nothing can
+// be said of installed profiles: the policy then admits, as if absent.
+func binding(name string, labels map[string]string, nsSel *metav1.LabelSelector, act admissionv1.ValidationAction, withIndex bool) *admissionv1.ValidatingAdmissionPolicyBinding {
+	b := &admissionv1.ValidatingAdmissionPolicyBinding{
 		ObjectMeta: metav1.ObjectMeta{Name: name, Labels: labels},
 		Spec: admissionv1.ValidatingAdmissionPolicyBindingSpec{
-			PolicyName: name,
-			ParamRef: &admissionv1.ParamRef{Name: v1alpha1.ProfileIndexName,
-				ParameterNotFoundAction: ptr.To(admissionv1.AllowAction)},
+			PolicyName:        name,
 			MatchResources:    &admissionv1.MatchResources{NamespaceSelector: nsSel.DeepCopy()},
 			ValidationActions: []admissionv1.ValidationAction{act},
 		},
 	}
-	return vap, bind
+	if withIndex {
+		b.Spec.ParamRef = &admissionv1.ParamRef{Name: v1alpha1.ProfileIndexName, ParameterNotFoundAction: ptr.To(admissionv1.AllowAction)}
+	}
+	return b
 }
 
 // installedVariables: the common ones, the judged containers, and missing:
