@@ -1,0 +1,207 @@
+package cli
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"slices"
+	"strings"
+	"text/tabwriter"
+
+	"github.com/spf13/cobra"
+	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/util/yaml"
+	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
+	"k8s.io/client-go/tools/clientcmd"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	"github.com/seccomp-operator/seccomp-operator/api/v1alpha1"
+	"github.com/seccomp-operator/seccomp-operator/internal/podprofile"
+	"github.com/seccomp-operator/seccomp-operator/internal/policy"
+)
+
+func newAuditCmd(o *options) *cobra.Command {
+	var files []string
+	var kubeconfig, operatorNamespace string
+	var withPolicy bool
+	cmd := &cobra.Command{
+		Use:   "audit --policy [--file POLICY.yaml]... [--kubeconfig FILE]",
+		Short: "Dry run: what the SeccompPolicies would do to the pods that already run",
+		Long: "Evaluates every running pod of the cluster as if it were created now, under the cluster's\n" +
+			"SeccompPolicies and those in --file (which replace cluster policies of the same name): which pods\n" +
+			"a policy would refuse, warn about or change (default written, legacy annotations translated),\n" +
+			"before a namespace is switched to enforce. It uses the same decisions as the admission policies\n" +
+			"(policy.Evaluate, tested against the apiserver's CEL). Exits 1 when a pod would be refused.",
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if !withPolicy {
+				return fmt.Errorf("say what to audit: --policy (the only audit so far)")
+			}
+			k8s, err := kubeClient(kubeconfig)
+			if err != nil {
+				return err
+			}
+			extra, err := readPolicies(files)
+			if err != nil {
+				return err
+			}
+			refused, err := auditPolicies(cmd.Context(), k8s, extra, operatorNamespace, cmd.OutOrStdout())
+			if err != nil {
+				return err
+			}
+			if refused > 0 {
+				return &exitError{code: 1}
+			}
+			return nil
+		},
+	}
+	cmd.Flags().BoolVar(&withPolicy, "policy", false, "audit the pods against SeccompPolicies")
+	cmd.Flags().StringArrayVar(&files, "file", nil, "a SeccompPolicy YAML to evaluate as if applied (repeatable)")
+	cmd.Flags().StringVar(&kubeconfig, "kubeconfig", "", "kubeconfig (default: $KUBECONFIG, ~/.kube/config)")
+	cmd.Flags().StringVar(&operatorNamespace, "operator-namespace", "seccomp-operator", "the operator's namespace (always exempt)")
+	return cmd
+}
+
+func kubeClient(kubeconfig string) (client.Client, error) {
+	rules := clientcmd.NewDefaultClientConfigLoadingRules()
+	rules.ExplicitPath = kubeconfig
+	cfg, err := clientcmd.NewNonInteractiveDeferredLoadingClientConfig(rules, nil).ClientConfig()
+	if err != nil {
+		return nil, fmt.Errorf("kubeconfig: %w", err)
+	}
+	scheme := runtime.NewScheme()
+	_ = clientgoscheme.AddToScheme(scheme)
+	_ = v1alpha1.AddToScheme(scheme)
+	return client.New(cfg, client.Options{Scheme: scheme})
+}
+
+func readPolicies(files []string) ([]v1alpha1.SeccompPolicy, error) {
+	var out []v1alpha1.SeccompPolicy
+	for _, f := range files {
+		b, err := os.ReadFile(f)
+		if err != nil {
+			return nil, err
+		}
+		var p v1alpha1.SeccompPolicy
+		if err := yaml.UnmarshalStrict(b, &p); err != nil {
+			return nil, fmt.Errorf("%s: %w", f, err)
+		}
+		if p.Kind != "SeccompPolicy" || p.Name == "" {
+			return nil, fmt.Errorf("%s: not a SeccompPolicy with a name (kind %q)", f, p.Kind)
+		}
+		out = append(out, p)
+	}
+	return out, nil
+}
+
+// auditPolicies prints one row per pod a policy governs and returns how
+// many would be refused.
+func auditPolicies(ctx context.Context, k8s client.Client, extra []v1alpha1.SeccompPolicy, operatorNamespace string, w interface{ Write([]byte) (int, error) }) (int, error) {
+	var list v1alpha1.SeccompPolicyList
+	if err := k8s.List(ctx, &list); err != nil {
+		return 0, fmt.Errorf("list SeccompPolicies: %w", err)
+	}
+	policies := slices.DeleteFunc(list.Items, func(p v1alpha1.SeccompPolicy) bool {
+		return slices.ContainsFunc(extra, func(e v1alpha1.SeccompPolicy) bool { return e.Name == p.Name })
+	})
+	policies = append(policies, extra...)
+	var index *v1alpha1.SeccompProfileIndex
+	var idx v1alpha1.SeccompProfileIndex
+	switch err := k8s.Get(ctx, client.ObjectKey{Name: v1alpha1.ProfileIndexName}, &idx); {
+	case err == nil:
+		index = &idx
+	case !apierrors.IsNotFound(err):
+		return 0, fmt.Errorf("read the profile index: %w", err)
+	}
+	var nss corev1.NamespaceList
+	if err := k8s.List(ctx, &nss); err != nil {
+		return 0, fmt.Errorf("list namespaces: %w", err)
+	}
+	labels := map[string]map[string]string{}
+	for _, n := range nss.Items {
+		labels[n.Name] = n.Labels
+	}
+	var pods corev1.PodList
+	if err := k8s.List(ctx, &pods); err != nil {
+		return 0, fmt.Errorf("list pods: %w", err)
+	}
+	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "NAMESPACE\tPOD\tPOLICY\tVERDICT\tDETAIL")
+	refused, governed := 0, 0
+	for i := range pods.Items {
+		pod := &pods.Items[i]
+		if podprofile.Terminated(pod) {
+			continue
+		}
+		d, err := policy.Evaluate(policy.Request{Pod: pod, NamespaceLabels: labels[pod.Namespace]}, policies, index, operatorNamespace)
+		if err != nil {
+			return 0, err
+		}
+		if d.Policy == "" {
+			continue
+		}
+		governed++
+		verdict, detail := "ok", ""
+		var changes []string
+		if d.Default != nil {
+			changes = append(changes, "default "+profileString(d.Default))
+		}
+		if translated(pod, d.Pod) {
+			changes = append(changes, "legacy annotations become fields")
+		}
+		msgs := strings.TrimSpace(d.Violations + " " + d.Missing)
+		switch {
+		case d.Refused():
+			verdict, detail = "refused", msgs
+			refused++
+		case msgs != "" && d.Mode == v1alpha1.PolicyModeWarn:
+			verdict, detail = "warned", msgs
+		case msgs != "":
+			verdict, detail = "audited", msgs
+		case len(changes) > 0:
+			verdict = "changed"
+		}
+		if len(changes) > 0 {
+			detail = strings.TrimSpace(strings.Join(changes, "; ") + "; " + detail)
+			detail = strings.TrimSuffix(detail, ";")
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", pod.Namespace, pod.Name, d.Policy, verdict, detail)
+	}
+	if err := tw.Flush(); err != nil {
+		return 0, err
+	}
+	fmt.Fprintf(w, "%d pods governed by a policy, %d would be refused\n", governed, refused)
+	return refused, nil
+}
+
+// translated reports whether a container field was set from a legacy
+// annotation.
+func translated(before, after *corev1.Pod) bool {
+	count := func(p *corev1.Pod) (n int) {
+		for _, c := range append(slices.Clone(p.Spec.InitContainers), p.Spec.Containers...) {
+			if c.SecurityContext != nil && c.SecurityContext.SeccompProfile != nil {
+				n++
+			}
+		}
+		if sc := p.Spec.SecurityContext; sc != nil && sc.SeccompProfile != nil {
+			n++
+		}
+		return n
+	}
+	_, podAnn := before.Annotations[podprofile.PodAnnotation]
+	hadPod := before.Spec.SecurityContext != nil && before.Spec.SecurityContext.SeccompProfile != nil
+	extra := 0
+	if !hadPod && !podAnn && after.Spec.SecurityContext != nil && after.Spec.SecurityContext.SeccompProfile != nil {
+		extra = 1 // the default, not a translation
+	}
+	return count(after)-extra > count(before)
+}
+
+func profileString(p *corev1.SeccompProfile) string {
+	if p.LocalhostProfile != nil {
+		return "localhost/" + *p.LocalhostProfile
+	}
+	return string(p.Type)
+}
