@@ -109,44 +109,45 @@ func (r *PolicyReconciler) writeStatus(ctx context.Context, p *v1alpha1.SeccompP
 	return nil
 }
 
-// apply makes each wanted object exist with the compiled spec and removes
+// owned is one admission object a policy compiles to.
+type owned struct {
+	obj      client.Object // an empty object of its kind
+	name     string
+	compiled client.Object // nil when the policy needs none
+	spec     func()        // copies compiled's spec into obj
+	isPolicy bool          // a policy, not a binding: named in the status
+}
+
+// apply makes each needed object exist with the compiled spec and removes
 // the ones the policy does not need; it returns the kept policies' names.
 func (r *PolicyReconciler) apply(ctx context.Context, p *v1alpha1.SeccompPolicy, o policy.Objects) ([]string, error) {
-	mutating, validating, installed, templates := policy.MutatingName(p.Name), policy.ValidatingName(p.Name), policy.InstalledName(p.Name), policy.TemplatesName(p.Name)
-	steps := []struct {
-		name string
-		obj  client.Object // an empty object of the kind, named below
-		want client.Object // nil when the policy needs none
-		spec func()        // copies want's spec into obj
-	}{}
-	add := func(name string, obj, want client.Object, needed bool, spec func()) {
-		if !needed {
-			want = nil
-		}
-		steps = append(steps, struct {
-			name string
-			obj  client.Object
-			want client.Object
-			spec func()
-		}{name, obj, want, spec})
-	}
+	mutating, validating := policy.MutatingName(p.Name), policy.ValidatingName(p.Name)
+	installed, templates := policy.InstalledName(p.Name), policy.TemplatesName(p.Name)
 	m, mb := &admissionv1.MutatingAdmissionPolicy{}, &admissionv1.MutatingAdmissionPolicyBinding{}
 	v, vb := &admissionv1.ValidatingAdmissionPolicy{}, &admissionv1.ValidatingAdmissionPolicyBinding{}
-	add(mutating, m, o.Mutating, o.Mutating != nil, func() { m.Spec = o.Mutating.Spec })
-	add(mutating, mb, o.MutatingBinding, o.MutatingBinding != nil, func() { mb.Spec = o.MutatingBinding.Spec })
-	add(validating, v, o.Validating, o.Validating != nil, func() { v.Spec = o.Validating.Spec })
-	add(validating, vb, o.ValidatingBind, o.ValidatingBind != nil, func() { vb.Spec = o.ValidatingBind.Spec })
 	iv, ivb := &admissionv1.ValidatingAdmissionPolicy{}, &admissionv1.ValidatingAdmissionPolicyBinding{}
-	add(installed, iv, o.Installed, o.Installed != nil, func() { iv.Spec = o.Installed.Spec })
-	add(installed, ivb, o.InstalledBind, o.InstalledBind != nil, func() { ivb.Spec = o.InstalledBind.Spec })
 	tv, tvb := &admissionv1.ValidatingAdmissionPolicy{}, &admissionv1.ValidatingAdmissionPolicyBinding{}
-	add(templates, tv, o.Templates, o.Templates != nil, func() { tv.Spec = o.Templates.Spec })
-	add(templates, tvb, o.TemplatesBind, o.TemplatesBind != nil, func() { tvb.Spec = o.TemplatesBind.Spec })
-
+	// A typed nil pointer in an interface is not nil: pass nil explicitly.
+	orNil := func(ok bool, c client.Object) client.Object {
+		if !ok {
+			return nil
+		}
+		return c
+	}
+	objects := []owned{
+		{m, mutating, orNil(o.Mutating != nil, o.Mutating), func() { m.Spec = o.Mutating.Spec }, true},
+		{mb, mutating, orNil(o.MutatingBinding != nil, o.MutatingBinding), func() { mb.Spec = o.MutatingBinding.Spec }, false},
+		{v, validating, orNil(o.Validating != nil, o.Validating), func() { v.Spec = o.Validating.Spec }, true},
+		{vb, validating, orNil(o.ValidatingBind != nil, o.ValidatingBind), func() { vb.Spec = o.ValidatingBind.Spec }, false},
+		{iv, installed, orNil(o.Installed != nil, o.Installed), func() { iv.Spec = o.Installed.Spec }, true},
+		{ivb, installed, orNil(o.InstalledBind != nil, o.InstalledBind), func() { ivb.Spec = o.InstalledBind.Spec }, false},
+		{tv, templates, orNil(o.Templates != nil, o.Templates), func() { tv.Spec = o.Templates.Spec }, true},
+		{tvb, templates, orNil(o.TemplatesBind != nil, o.TemplatesBind), func() { tvb.Spec = o.TemplatesBind.Spec }, false},
+	}
 	var kept []string
-	for _, st := range steps {
+	for _, st := range objects {
 		st.obj.SetName(st.name)
-		if st.want == nil {
+		if st.compiled == nil {
 			if err := r.Delete(ctx, st.obj); client.IgnoreNotFound(err) != nil {
 				return nil, fmt.Errorf("policy %s: delete %T %s: %w", p.Name, st.obj, st.name, err)
 			}
@@ -154,12 +155,12 @@ func (r *PolicyReconciler) apply(ctx context.Context, p *v1alpha1.SeccompPolicy,
 		}
 		if _, err := controllerutil.CreateOrUpdate(ctx, r.Client, st.obj, func() error {
 			st.spec()
-			st.obj.SetLabels(st.want.GetLabels())
+			st.obj.SetLabels(st.compiled.GetLabels())
 			return controllerutil.SetControllerReference(p, st.obj, r.Scheme())
 		}); err != nil {
 			return nil, fmt.Errorf("policy %s: apply %T %s: %w", p.Name, st.obj, st.name, err)
 		}
-		if st.obj == m || st.obj == v || st.obj == iv || st.obj == tv {
+		if st.isPolicy {
 			kept = append(kept, st.name)
 		}
 	}
