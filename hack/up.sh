@@ -246,11 +246,11 @@ YAML
 # Each runs enforced by its predefined profile with every denial audited
 # (seccompctl run --log); the audit login uid marks its process tree.
 echo "seccomp-operator-up: started $(date -u +%FT%TZ)" >/dev/kmsg || true
-start kubelet sh -c '(echo "$0" >/proc/self/loginuid) 2>/dev/null; exec "$@"' $KUBELET_AUID \
+start kubelet sh -c 'echo "$0" 2>/dev/null >/proc/self/loginuid || true; exec "$@"' $KUBELET_AUID \
   "$repo/bin/seccompctl" run --log --profile kubelet -- "$KB/kubelet" --config="$UP_DIR/kubelet.yaml" \
   --kubeconfig="$UP_DIR/kubelet.kubeconfig" --root-dir="$KUBELET_ROOT" \
   --hostname-override="$NODE" --node-ip="$IP"
-start kube-proxy sh -c '(echo "$0" >/proc/self/loginuid) 2>/dev/null; exec "$@"' $KUBE_PROXY_AUID \
+start kube-proxy sh -c 'echo "$0" 2>/dev/null >/proc/self/loginuid || true; exec "$@"' $KUBE_PROXY_AUID \
   "$repo/bin/seccompctl" run --log --profile kube-proxy -- "$KB/kube-proxy" --config="$UP_DIR/kube-proxy.yaml"
 wait_for "node $NODE" 120 kubectl wait --for=condition=Ready "node/$NODE" --timeout=2s
 wait_for "default service account" 60 kubectl -n default get serviceaccount default
