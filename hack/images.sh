@@ -44,6 +44,9 @@ for f in "$nginx_bin" $(ldd "$nginx_bin" | grep -o '/[^ ]*'); do
 done
 cp /etc/nginx/mime.types "$r/etc/nginx/"
 cp hack/demo/nginx.conf "$r/etc/nginx/nginx.conf"
+cp hack/demo/nginx-unprivileged.conf "$r/etc/nginx/nginx-unprivileged.conf"
+# Temp files and the compiled-in log path, for nginx run as any user.
+chmod 1777 "$r/var/lib/nginx" "$r/var/log/nginx"
 printf 'root:x:0:0:root:/root:/usr/sbin/nologin\nwww-data:x:33:33:www-data:/var/www:/usr/sbin/nologin\nnobody:x:65534:65534:nobody:/nonexistent:/usr/sbin/nologin\n' >"$r/etc/passwd"
 printf 'root:x:0:\nwww-data:x:33:\nnogroup:x:65534:\n' >"$r/etc/group"
 cat >"$r/var/www/html/index.html" <<'HTML'

@@ -4,6 +4,7 @@ package e2e
 
 import (
 	"context"
+	"net/http"
 	"strings"
 	"testing"
 	"time"
@@ -12,6 +13,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/util/intstr"
 	"k8s.io/apimachinery/pkg/util/rand"
 	"k8s.io/utils/ptr"
 	"sigs.k8s.io/controller-runtime/pkg/client"
@@ -170,4 +172,79 @@ func startPodIn(t *testing.T, pod *corev1.Pod) int {
 		return pod.Status.Phase == corev1.PodRunning && len(pod.Status.ContainerStatuses) > 0 && pod.Status.ContainerStatuses[0].Ready
 	})
 	return containerPID(t, pod.Status.ContainerStatuses[0].ContainerID)
+}
+
+// The plain nginx case: Debian's nginx in a Pod Security "restricted"
+// namespace, the pod saying nothing about seccomp, a policy whose default is
+// the predefined webapp profile. It is admitted, serves HTTP, and every
+// nginx process runs under the filter.
+func TestPolicyPlainNginxInRestrictedNamespace(t *testing.T) {
+	ctx := context.Background()
+	suffix := rand.String(5)
+	nsName := "seccomp-e2e-nginx-" + suffix
+	nsObj := &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: nsName, Labels: map[string]string{
+		"pod-security.kubernetes.io/enforce": "restricted", "seccomp-e2e-nginx": suffix,
+	}}}
+	if err := k8s.Create(ctx, nsObj); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = k8s.Delete(context.Background(), nsObj) })
+	pol := &v1alpha1.SeccompPolicy{
+		ObjectMeta: metav1.ObjectMeta{Name: "e2e-nginx-" + suffix},
+		Spec: v1alpha1.SeccompPolicySpec{
+			NamespaceSelector: metav1.LabelSelector{MatchLabels: map[string]string{"seccomp-e2e-nginx": suffix}},
+			DefaultProfile:    &v1alpha1.PolicyProfile{Type: "Localhost", ProfileName: "webapp"},
+		},
+	}
+	if err := k8s.Create(ctx, pol); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = client.IgnoreNotFound(k8s.Delete(context.Background(), pol)) })
+
+	nginx := func() *corev1.Pod {
+		return &corev1.Pod{
+			ObjectMeta: metav1.ObjectMeta{Name: "nginx", Namespace: nsName},
+			Spec: corev1.PodSpec{
+				TerminationGracePeriodSeconds: ptr.To[int64](1),
+				SecurityContext:               &corev1.PodSecurityContext{RunAsNonRoot: ptr.To(true), RunAsUser: ptr.To[int64](65532)},
+				Containers: []corev1.Container{{
+					Name: "nginx", Image: "seccomp-operator/demo-nginx:dev", ImagePullPolicy: corev1.PullIfNotPresent,
+					Args:  []string{"-c", "/etc/nginx/nginx-unprivileged.conf"},
+					Ports: []corev1.ContainerPort{{ContainerPort: 8080}},
+					ReadinessProbe: &corev1.Probe{ProbeHandler: corev1.ProbeHandler{HTTPGet: &corev1.HTTPGetAction{
+						Path: "/", Port: intstr.FromInt32(8080)}}, PeriodSeconds: 1},
+					SecurityContext: &corev1.SecurityContext{
+						AllowPrivilegeEscalation: ptr.To(false),
+						Capabilities:             &corev1.Capabilities{Drop: []corev1.Capability{"ALL"}},
+					},
+				}},
+			},
+		}
+	}
+	eventually(t, 30*time.Second, "the policy's default applied at admission", func() bool {
+		p := nginx()
+		return k8s.Create(ctx, p, client.DryRunAll) == nil && p.Spec.SecurityContext.SeccompProfile != nil
+	})
+	pod := nginx()
+	master := startPodIn(t, pod)
+	if sp := pod.Spec.SecurityContext.SeccompProfile; sp == nil || sp.LocalhostProfile == nil || *sp.LocalhostProfile != "operator/webapp.json" {
+		t.Fatalf("nginx pod's profile: %+v", sp)
+	}
+	resp, err := (&http.Client{Timeout: 5 * time.Second}).Get("http://" + pod.Status.PodIP + ":8080/")
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		t.Errorf("GET /: %s", resp.Status)
+	}
+	procs := append([]int{master}, children(t, master)...)
+	if len(procs) < 3 {
+		t.Errorf("nginx processes %v: want the master and 2 workers", procs)
+	}
+	for _, pid := range procs {
+		if got := seccompMode(t, pid); got != "2" {
+			t.Errorf("nginx process %d: Seccomp: %s, want 2", pid, got)
+		}
+	}
 }
