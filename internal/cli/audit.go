@@ -148,7 +148,7 @@ func auditPolicies(ctx context.Context, k8s client.Client, extra []v1alpha1.Secc
 		if d.Default != nil {
 			changes = append(changes, "default "+profileString(d.Default))
 		}
-		if translated(pod, d.Pod) {
+		if d.Translated {
 			changes = append(changes, "legacy annotations become fields")
 		}
 		msgs := strings.TrimSpace(d.Violations + " " + d.Missing)
@@ -174,29 +174,6 @@ func auditPolicies(ctx context.Context, k8s client.Client, extra []v1alpha1.Secc
 	}
 	fmt.Fprintf(w, "%d pods governed by a policy, %d would be refused\n", governed, refused)
 	return refused, nil
-}
-
-// translated reports whether a container field was set from a legacy
-// annotation.
-func translated(before, after *corev1.Pod) bool {
-	count := func(p *corev1.Pod) (n int) {
-		for _, c := range append(slices.Clone(p.Spec.InitContainers), p.Spec.Containers...) {
-			if c.SecurityContext != nil && c.SecurityContext.SeccompProfile != nil {
-				n++
-			}
-		}
-		if sc := p.Spec.SecurityContext; sc != nil && sc.SeccompProfile != nil {
-			n++
-		}
-		return n
-	}
-	_, podAnn := before.Annotations[podprofile.PodAnnotation]
-	hadPod := before.Spec.SecurityContext != nil && before.Spec.SecurityContext.SeccompProfile != nil
-	extra := 0
-	if !hadPod && !podAnn && after.Spec.SecurityContext != nil && after.Spec.SecurityContext.SeccompProfile != nil {
-		extra = 1 // the default, not a translation
-	}
-	return count(after)-extra > count(before)
 }
 
 func profileString(p *corev1.SeccompProfile) string {

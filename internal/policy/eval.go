@@ -31,6 +31,8 @@ type Decision struct {
 	Pod *corev1.Pod
 	// Default is the pod-level default written (nil: none).
 	Default *corev1.SeccompProfile
+	// Translated is whether a legacy annotation was written into a field.
+	Translated bool
 	Mode    v1alpha1.PolicyMode
 	// Violations are the allowed-list messages, Missing the
 	// installed-check messages, each exactly as the apiserver words them.
@@ -67,7 +69,7 @@ func Evaluate(req Request, all []v1alpha1.SeccompPolicy, index *v1alpha1.Seccomp
 		d.Mode = v1alpha1.PolicyModeEnforce
 	}
 	pod := req.Pod.DeepCopy()
-	translate(pod)
+	d.Translated = translate(pod)
 	if def := gov.Spec.DefaultProfile; def != nil && (pod.Spec.SecurityContext == nil || pod.Spec.SecurityContext.SeccompProfile == nil) {
 		d.Default = &corev1.SeccompProfile{Type: corev1.SeccompProfileType(def.Type)}
 		if def.Type == "Localhost" {
@@ -125,14 +127,17 @@ func Evaluate(req Request, all []v1alpha1.SeccompPolicy, index *v1alpha1.Seccomp
 }
 
 // translate writes the profiles of legacy annotations into the fields
-// they stand for, where the field is unset (a CREATE).
-func translate(pod *corev1.Pod) {
+// they stand for, where the field is unset (a CREATE), and reports whether
+// it wrote any.
+func translate(pod *corev1.Pod) bool {
+	wrote := false
 	if v, ok := pod.Annotations[podprofile.PodAnnotation]; ok {
 		if sp := annotationProfile(v); sp != nil && (pod.Spec.SecurityContext == nil || pod.Spec.SecurityContext.SeccompProfile == nil) {
 			if pod.Spec.SecurityContext == nil {
 				pod.Spec.SecurityContext = &corev1.PodSecurityContext{}
 			}
 			pod.Spec.SecurityContext.SeccompProfile = sp
+			wrote = true
 		}
 	}
 	set := func(name string, sc **corev1.SecurityContext) {
@@ -145,6 +150,7 @@ func translate(pod *corev1.Pod) {
 				*sc = &corev1.SecurityContext{}
 			}
 			(*sc).SeccompProfile = sp
+			wrote = true
 		}
 	}
 	for i := range pod.Spec.InitContainers {
@@ -153,6 +159,7 @@ func translate(pod *corev1.Pod) {
 	for i := range pod.Spec.Containers {
 		set(pod.Spec.Containers[i].Name, &pod.Spec.Containers[i].SecurityContext)
 	}
+	return wrote
 }
 
 // annotationProfile is the field a legacy annotation value stands for (nil

@@ -80,6 +80,8 @@ func TestEvaluate(t *testing.T) {
 			t.Errorf("%s: messages %q, want %q", c.name, msgs, c.contains)
 		case got != c.podLevel:
 			t.Errorf("%s: pod-level after mutation %q, want %q", c.name, got, c.podLevel)
+		case d.Translated != strings.Contains(c.name, "annotation becomes"):
+			t.Errorf("%s: Translated %v", c.name, d.Translated)
 		}
 	}
 	orig := pod(nil)
