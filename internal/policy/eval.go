@@ -33,7 +33,7 @@ type Decision struct {
 	Default *corev1.SeccompProfile
 	// Translated is whether a legacy annotation was written into a field.
 	Translated bool
-	Mode    v1alpha1.PolicyMode
+	Mode       v1alpha1.PolicyMode
 	// Violations are the allowed-list messages, Missing the
 	// installed-check messages, each exactly as the apiserver words them.
 	Violations, Missing string
