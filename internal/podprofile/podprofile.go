@@ -119,15 +119,27 @@ func fromField(p *corev1.SeccompProfile, src Source) Ref {
 }
 
 func fromAnnotation(v string, src Source) (Ref, bool) {
+	p := AnnotationProfile(v)
+	if p == nil {
+		return Ref{}, false
+	}
+	return fromField(p, src), true
+}
+
+// AnnotationProfile is the seccompProfile field a legacy annotation value
+// stands for, its localhost path as written; nil for a value that names
+// no profile (the apiserver refuses such pods).
+func AnnotationProfile(v string) *corev1.SeccompProfile {
 	switch {
 	case v == annotationRuntimeDefault || v == annotationDockerDefault:
-		return Ref{Type: corev1.SeccompProfileTypeRuntimeDefault, Source: src}, true
+		return &corev1.SeccompProfile{Type: corev1.SeccompProfileTypeRuntimeDefault}
 	case v == annotationUnconfined:
-		return Ref{Type: corev1.SeccompProfileTypeUnconfined, Source: src}, true
+		return &corev1.SeccompProfile{Type: corev1.SeccompProfileTypeUnconfined}
 	case strings.HasPrefix(v, annotationLocalhost):
-		return Ref{Type: corev1.SeccompProfileTypeLocalhost, LocalhostProfile: clean(strings.TrimPrefix(v, annotationLocalhost)), Source: src}, true
+		path := strings.TrimPrefix(v, annotationLocalhost)
+		return &corev1.SeccompProfile{Type: corev1.SeccompProfileTypeLocalhost, LocalhostProfile: &path}
 	}
-	return Ref{}, false
+	return nil
 }
 
 // clean normalises a localhost path the way the kubelet joins it to its

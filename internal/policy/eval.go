@@ -132,7 +132,7 @@ func Evaluate(req Request, all []v1alpha1.SeccompPolicy, index *v1alpha1.Seccomp
 func translate(pod *corev1.Pod) bool {
 	wrote := false
 	if v, ok := pod.Annotations[podprofile.PodAnnotation]; ok {
-		if sp := annotationProfile(v); sp != nil && (pod.Spec.SecurityContext == nil || pod.Spec.SecurityContext.SeccompProfile == nil) {
+		if sp := podprofile.AnnotationProfile(v); sp != nil && (pod.Spec.SecurityContext == nil || pod.Spec.SecurityContext.SeccompProfile == nil) {
 			if pod.Spec.SecurityContext == nil {
 				pod.Spec.SecurityContext = &corev1.PodSecurityContext{}
 			}
@@ -145,7 +145,7 @@ func translate(pod *corev1.Pod) bool {
 		if !ok || (*sc != nil && (*sc).SeccompProfile != nil) {
 			return
 		}
-		if sp := annotationProfile(v); sp != nil {
+		if sp := podprofile.AnnotationProfile(v); sp != nil {
 			if *sc == nil {
 				*sc = &corev1.SecurityContext{}
 			}
@@ -160,20 +160,6 @@ func translate(pod *corev1.Pod) bool {
 		set(pod.Spec.Containers[i].Name, &pod.Spec.Containers[i].SecurityContext)
 	}
 	return wrote
-}
-
-// annotationProfile is the field a legacy annotation value stands for (nil
-// for a value the apiserver would have refused).
-func annotationProfile(v string) *corev1.SeccompProfile {
-	switch f := goAnnotationForm(v); {
-	case f == "":
-		return nil
-	case strings.HasPrefix(f, "localhost/"):
-		p := strings.TrimPrefix(f, "localhost/")
-		return &corev1.SeccompProfile{Type: corev1.SeccompProfileTypeLocalhost, LocalhostProfile: &p}
-	default:
-		return &corev1.SeccompProfile{Type: corev1.SeccompProfileType(f)}
-	}
 }
 
 func exempt(p *v1alpha1.SeccompPolicy, req Request, operatorNamespace string) bool {
@@ -244,14 +230,11 @@ func goFieldForm(p *corev1.SeccompProfile) string {
 	return string(p.Type)
 }
 
+// goAnnotationForm is the normal form of a legacy annotation value, ""
+// for one that names no profile.
 func goAnnotationForm(v string) string {
-	switch {
-	case v == "runtime/default" || v == "docker/default":
-		return "RuntimeDefault"
-	case v == "unconfined":
-		return "Unconfined"
-	case strings.HasPrefix(v, "localhost/"):
-		return v
+	if p := podprofile.AnnotationProfile(v); p != nil {
+		return goFieldForm(p)
 	}
 	return ""
 }
