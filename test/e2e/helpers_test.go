@@ -109,7 +109,7 @@ func startPod(t *testing.T, pod *corev1.Pod) int {
 	if err := k8s.Create(ctx, pod); err != nil {
 		t.Fatalf("create pod %s: %v", pod.Name, err)
 	}
-	t.Cleanup(func() { deletePod(t, pod.Name) })
+	t.Cleanup(func() { deletePod(t, pod.Namespace, pod.Name) })
 	eventually(t, 90*time.Second, "pod "+pod.Name+" Running", func() bool {
 		if err := k8s.Get(ctx, client.ObjectKeyFromObject(pod), pod); err != nil {
 			return false
@@ -121,10 +121,10 @@ func startPod(t *testing.T, pod *corev1.Pod) int {
 }
 
 // deletePod deletes a pod at once and waits until it is gone.
-func deletePod(t *testing.T, name string) {
+func deletePod(t *testing.T, namespace, name string) {
 	t.Helper()
 	ctx := context.Background()
-	pod := &corev1.Pod{ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: ns}}
+	pod := &corev1.Pod{ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: namespace}}
 	if err := k8s.Delete(ctx, pod, client.GracePeriodSeconds(0)); err != nil && !apierrors.IsNotFound(err) {
 		t.Errorf("delete pod %s: %v", name, err)
 		return

@@ -88,7 +88,7 @@ func TestPolicyDefaultInRestrictedNamespace(t *testing.T) {
 	})
 
 	pod := plain("defaulted")
-	pid := startPodIn(t, pod)
+	pid := startPod(t, pod)
 	if sp := pod.Spec.SecurityContext.SeccompProfile; sp == nil || sp.Type != corev1.SeccompProfileTypeLocalhost || *sp.LocalhostProfile != "operator/"+profile+".json" {
 		t.Fatalf("admitted pod's profile: %+v", sp)
 	}
@@ -155,25 +155,6 @@ func scaleManager(t *testing.T, n int32) {
 	})
 }
 
-// startPodIn is startPod for a pod outside the suite's namespace.
-func startPodIn(t *testing.T, pod *corev1.Pod) int {
-	t.Helper()
-	ctx := context.Background()
-	if err := k8s.Create(ctx, pod); err != nil {
-		t.Fatalf("create pod %s/%s: %v", pod.Namespace, pod.Name, err)
-	}
-	t.Cleanup(func() {
-		_ = k8s.Delete(context.Background(), pod, client.GracePeriodSeconds(0))
-	})
-	eventually(t, 90*time.Second, "pod "+pod.Name+" Running", func() bool {
-		if err := k8s.Get(ctx, client.ObjectKeyFromObject(pod), pod); err != nil {
-			return false
-		}
-		return pod.Status.Phase == corev1.PodRunning && len(pod.Status.ContainerStatuses) > 0 && pod.Status.ContainerStatuses[0].Ready
-	})
-	return containerPID(t, pod.Status.ContainerStatuses[0].ContainerID)
-}
-
 // The plain nginx case: Debian's nginx in a Pod Security "restricted"
 // namespace, the pod saying nothing about seccomp, a policy whose default is
 // the predefined webapp profile. It is admitted, serves HTTP, and every
@@ -226,7 +207,7 @@ func TestPolicyPlainNginxInRestrictedNamespace(t *testing.T) {
 		return k8s.Create(ctx, p, client.DryRunAll) == nil && p.Spec.SecurityContext.SeccompProfile != nil
 	})
 	pod := nginx()
-	master := startPodIn(t, pod)
+	master := startPod(t, pod)
 	if sp := pod.Spec.SecurityContext.SeccompProfile; sp == nil || sp.LocalhostProfile == nil || *sp.LocalhostProfile != "operator/webapp.json" {
 		t.Fatalf("nginx pod's profile: %+v", sp)
 	}

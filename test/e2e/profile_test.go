@@ -88,12 +88,12 @@ func TestProfileUpdateAndDeferredRemoval(t *testing.T) {
 	if !nodeFile(file) {
 		t.Fatalf("%s removed while pods reference it", file)
 	}
-	deletePod(t, name+"-old")
+	deletePod(t, ns, name+"-old")
 	time.Sleep(3 * time.Second)
 	if !nodeFile(file) {
 		t.Fatalf("%s removed while pod %s-new references it", file, name)
 	}
-	deletePod(t, name+"-new")
+	deletePod(t, ns, name+"-new")
 	eventually(t, 60*time.Second, file+" removed after its last pod", func() bool { return !nodeFile(file) })
 }
 
@@ -107,7 +107,7 @@ func TestMissingProfileFailsClearly(t *testing.T) {
 	if err := k8s.Create(ctx, pod); err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { deletePod(t, name) })
+	t.Cleanup(func() { deletePod(t, ns, name) })
 	var msg string
 	eventually(t, 60*time.Second, "an event for the missing profile", func() bool {
 		var evs corev1.EventList
