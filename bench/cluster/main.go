@@ -14,16 +14,12 @@
 package main
 
 import (
-	"bufio"
 	"context"
 	"flag"
 	"fmt"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"slices"
-	"strconv"
-	"strings"
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
@@ -37,6 +33,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/seccomp-operator/seccomp-operator/api/v1alpha1"
+	"github.com/seccomp-operator/seccomp-operator/test/nodeproc"
 )
 
 const ns = "seccomp-bench"
@@ -97,7 +94,7 @@ func run(tries int, kubeconfig string) error {
 			client.MatchingLabels{"app.kubernetes.io/name": c.app}); err != nil || len(pods.Items) == 0 {
 			return fmt.Errorf("%s pods: %v (%d)", c.label, err, len(pods.Items))
 		}
-		pid, err := containerPID(pods.Items[0].Status.ContainerStatuses[0].ContainerID)
+		pid, err := nodeproc.ContainerPID(pods.Items[0].Status.ContainerStatuses[0].ContainerID)
 		if err != nil {
 			return err
 		}
@@ -236,34 +233,11 @@ func pct(sorted []time.Duration, p int) time.Duration {
 	return sorted[min(max(i-1, 0), len(sorted)-1)].Round(time.Millisecond)
 }
 
-// containerPID asks containerd for the host PID of a CRI container ID.
-func containerPID(cid string) (int, error) {
-	id := strings.TrimPrefix(cid, "containerd://")
-	out, err := exec.Command("ctr", "-n", "k8s.io", "tasks", "ls").Output()
-	if err != nil {
-		return 0, fmt.Errorf("ctr tasks ls: %w", err)
-	}
-	for _, l := range strings.Split(string(out), "\n") {
-		if f := strings.Fields(l); len(f) >= 2 && f[0] == id {
-			return strconv.Atoi(f[1])
-		}
-	}
-	return 0, fmt.Errorf("no containerd task %s", id)
-}
-
-// status returns a field of /proc/PID/status ("VmRSS" → "23456 kB") in MiB.
+// status returns a kB field of /proc/PID/status (VmRSS, VmHWM) in MiB.
 func status(pid int, field string) string {
-	f, err := os.Open(filepath.Join("/proc", strconv.Itoa(pid), "status"))
+	kib, err := nodeproc.StatusKiB(pid, field)
 	if err != nil {
 		return err.Error()
 	}
-	defer f.Close()
-	sc := bufio.NewScanner(f)
-	for sc.Scan() {
-		if v, ok := strings.CutPrefix(sc.Text(), field+":"); ok {
-			kb, _ := strconv.Atoi(strings.Fields(v)[0])
-			return fmt.Sprintf("%.1f MiB", float64(kb)/1024)
-		}
-	}
-	return "?"
+	return fmt.Sprintf("%.1f MiB", float64(kib)/1024)
 }

@@ -52,6 +52,7 @@ import (
 	"github.com/seccomp-operator/seccomp-operator/internal/nodepath"
 	"github.com/seccomp-operator/seccomp-operator/internal/render"
 	"github.com/seccomp-operator/seccomp-operator/pkg/seccomp/syscalls"
+	"github.com/seccomp-operator/seccomp-operator/test/nodeproc"
 )
 
 var (
@@ -664,19 +665,13 @@ func sampleHeap(ctx context.Context, url string, maxHeap *atomic.Int64) {
 	}
 }
 
-// vmHWM is a process's peak resident set size in bytes.
+// vmHWM is a process's peak resident set size in bytes (-1 if unknown).
 func vmHWM(pid int) int64 {
-	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
+	kib, err := nodeproc.StatusKiB(pid, "VmHWM")
 	if err != nil {
 		return -1
 	}
-	for _, line := range strings.Split(string(b), "\n") {
-		if v, ok := strings.CutPrefix(line, "VmHWM:"); ok {
-			kb, _ := strconv.ParseInt(strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(v), "kB")), 10, 64)
-			return kb * 1024
-		}
-	}
-	return -1
+	return kib * 1024
 }
 
 // cpuByComponent sums user+system CPU seconds of this program and its

@@ -6,15 +6,14 @@ import (
 	"context"
 	"io"
 	"net/http"
-	"os"
-	"path/filepath"
-	"strconv"
 	"strings"
 	"testing"
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
 	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	"github.com/seccomp-operator/seccomp-operator/test/nodeproc"
 )
 
 // make up's demo: Debian's nginx answers through its Service, and every one
@@ -64,24 +63,12 @@ func TestDemoServesHTTPConfined(t *testing.T) {
 	}
 }
 
-// children lists the PIDs whose parent is pid: each thread keeps its own
-// list (a Go program forks from whichever thread it runs on).
+// children lists the PIDs whose parent is pid.
 func children(t *testing.T, pid int) []int {
 	t.Helper()
-	files, err := filepath.Glob("/proc/" + strconv.Itoa(pid) + "/task/*/children")
-	if err != nil || len(files) == 0 {
-		t.Fatalf("process %d: no task children lists (%v)", pid, err)
+	c, err := nodeproc.Children(pid)
+	if err != nil {
+		t.Fatal(err)
 	}
-	var out []int
-	for _, file := range files {
-		b, err := os.ReadFile(file)
-		if err != nil {
-			continue // the thread exited
-		}
-		for _, f := range strings.Fields(string(b)) {
-			c, _ := strconv.Atoi(f)
-			out = append(out, c)
-		}
-	}
-	return out
+	return c
 }

@@ -3,14 +3,12 @@
 package e2e
 
 import (
-	"bufio"
 	"bytes"
 	"context"
 	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
-	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -23,6 +21,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/seccomp-operator/seccomp-operator/api/v1alpha1"
+	"github.com/seccomp-operator/seccomp-operator/test/nodeproc"
 )
 
 // eventually polls cond every 250 ms until it holds or d passes.
@@ -134,27 +133,14 @@ func deletePod(t *testing.T, namespace, name string) {
 	})
 }
 
-// containerPID asks containerd for the host PID of a CRI container ID
-// ("containerd://<id>").
+// containerPID is the host PID of a CRI container ID.
 func containerPID(t *testing.T, cid string) int {
 	t.Helper()
-	id := strings.TrimPrefix(cid, "containerd://")
-	out, err := exec.Command("ctr", "-n", "k8s.io", "tasks", "ls").CombinedOutput()
+	pid, err := nodeproc.ContainerPID(cid)
 	if err != nil {
-		t.Fatalf("ctr tasks ls: %v\n%s", err, out)
+		t.Fatal(err)
 	}
-	for _, l := range strings.Split(string(out), "\n") {
-		f := strings.Fields(l)
-		if len(f) >= 3 && f[0] == id {
-			pid, err := strconv.Atoi(f[1])
-			if err != nil {
-				t.Fatalf("ctr tasks ls: pid %q", f[1])
-			}
-			return pid
-		}
-	}
-	t.Fatalf("no containerd task %s", id)
-	return 0
+	return pid
 }
 
 // seccompMode returns the Seccomp: field of /proc/PID/status (2 = filter).
@@ -165,19 +151,11 @@ func seccompMode(t *testing.T, pid int) string {
 
 func procStatusField(t *testing.T, pid int, field string) string {
 	t.Helper()
-	f, err := os.Open(fmt.Sprintf("/proc/%d/status", pid))
+	v, err := nodeproc.StatusField(pid, field)
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer f.Close()
-	s := bufio.NewScanner(f)
-	for s.Scan() {
-		if v, ok := strings.CutPrefix(s.Text(), field+":"); ok {
-			return strings.TrimSpace(v)
-		}
-	}
-	t.Fatalf("/proc/%d/status has no %s", pid, field)
-	return ""
+	return v
 }
 
 // execProbe runs the probe inside the pod's container through the kubelet
