@@ -27,6 +27,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/envtest"
 
 	"github.com/seccomp-operator/seccomp-operator/api/v1alpha1"
+	"github.com/seccomp-operator/seccomp-operator/bench/internal/stats"
 	"github.com/seccomp-operator/seccomp-operator/internal/policy"
 )
 
@@ -167,8 +168,7 @@ func pod(ns, name, localhost string) *corev1.Pod {
 }
 
 func pct(sorted []time.Duration, p int) time.Duration {
-	i := (len(sorted)*p + 99) / 100
-	return sorted[min(max(i-1, 0), len(sorted)-1)].Round(time.Microsecond)
+	return stats.Percentile(sorted, p).Round(time.Microsecond)
 }
 
 func mean(l []time.Duration) time.Duration {

@@ -33,6 +33,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/seccomp-operator/seccomp-operator/api/v1alpha1"
+	"github.com/seccomp-operator/seccomp-operator/bench/internal/stats"
 	"github.com/seccomp-operator/seccomp-operator/test/nodeproc"
 )
 
@@ -226,11 +227,7 @@ func (s *series) print() {
 }
 
 func pct(sorted []time.Duration, p int) time.Duration {
-	if len(sorted) == 0 {
-		return 0
-	}
-	i := (len(sorted)*p + 99) / 100
-	return sorted[min(max(i-1, 0), len(sorted)-1)].Round(time.Millisecond)
+	return stats.Percentile(sorted, p).Round(time.Millisecond)
 }
 
 // status returns a kB field of /proc/PID/status (VmRSS, VmHWM) in MiB.

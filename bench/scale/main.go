@@ -49,6 +49,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/log/zap"
 
 	"github.com/seccomp-operator/seccomp-operator/api/v1alpha1"
+	"github.com/seccomp-operator/seccomp-operator/bench/internal/stats"
 	"github.com/seccomp-operator/seccomp-operator/internal/nodepath"
 	"github.com/seccomp-operator/seccomp-operator/internal/render"
 	"github.com/seccomp-operator/seccomp-operator/pkg/seccomp/syscalls"
@@ -752,11 +753,7 @@ func freePort() (int, error) {
 }
 
 func pct(sorted []time.Duration, p int) time.Duration {
-	if len(sorted) == 0 {
-		return 0
-	}
-	i := (len(sorted)*p + 99) / 100
-	return sorted[min(max(i-1, 0), len(sorted)-1)].Round(time.Millisecond)
+	return stats.Percentile(sorted, p).Round(time.Millisecond)
 }
 
 func mib(b int64) string { return fmt.Sprintf("%.1f MiB", float64(b)/(1<<20)) }
