@@ -33,6 +33,7 @@ func addKnownTypes(s *runtime.Scheme) error {
 		&SeccompNodeStatus{}, &SeccompNodeStatusList{},
 		&SeccompPolicy{}, &SeccompPolicyList{},
 		&SeccompProfileIndex{}, &SeccompProfileIndexList{},
+		&ProfileBinding{}, &ProfileBindingList{},
 	)
 	metav1.AddToGroupVersion(s, GroupVersion)
 	return nil

@@ -3,8 +3,10 @@ package main
 
 import (
 	"flag"
-	"k8s.io/apimachinery/pkg/runtime/schema"
 	"os"
+
+	admissionregv1 "k8s.io/api/admissionregistration/v1"
+	"k8s.io/utils/ptr"
 
 	"k8s.io/apimachinery/pkg/runtime"
 	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
@@ -16,19 +18,22 @@ import (
 
 	"github.com/seccomp-operator/seccomp-operator/api/v1alpha1"
 	"github.com/seccomp-operator/seccomp-operator/internal/controller"
+	"github.com/seccomp-operator/seccomp-operator/internal/setup"
 	"github.com/seccomp-operator/seccomp-operator/internal/webhook/certs"
 	profilewebhook "github.com/seccomp-operator/seccomp-operator/internal/webhook/profile"
 )
 
 func main() {
 	var metricsAddr, probeAddr, certDir, svcName, svcNamespace, webhookConfig string
+	var admissionPath string
 	var leaderElect, withPredefined, withPolicies, withWebhooks bool
 	var webhookPort int
 	flag.StringVar(&metricsAddr, "metrics-bind-address", ":8080", "address of the Prometheus metrics endpoint (0 disables it)")
 	flag.StringVar(&probeAddr, "health-probe-bind-address", ":8081", "address of the health and readiness probes")
 	flag.BoolVar(&leaderElect, "leader-elect", false, "elect a leader so that only one replica reconciles")
 	flag.BoolVar(&withPredefined, "predefined-profiles", true, "create the five predefined SeccompProfiles and restore them when deleted or edited")
-	flag.BoolVar(&withPolicies, "seccomp-policies", true, "compile SeccompPolicies into the apiserver's MutatingAdmissionPolicies and ValidatingAdmissionPolicies (needs admissionregistration.k8s.io/v1 MutatingAdmissionPolicy, Kubernetes 1.36+)")
+	flag.BoolVar(&withPolicies, "seccomp-policies", true, "enforce SeccompPolicies and ProfileBindings at pod admission")
+	flag.StringVar(&admissionPath, "admission", setup.PathAuto, "how SeccompPolicies and ProfileBindings are enforced: native (the apiserver's MutatingAdmissionPolicy and ValidatingAdmissionPolicy, Kubernetes 1.36+), webhook (the manager's fallback webhook) or auto (native when the apiserver serves it)")
 	flag.BoolVar(&withWebhooks, "webhooks", true, "serve the admission webhook that rejects invalid SeccompProfiles")
 	flag.IntVar(&webhookPort, "webhook-port", 9443, "port of the webhook server")
 	flag.StringVar(&certDir, "webhook-cert-dir", "/tmp/k8s-webhook-server/serving-certs", "directory with tls.crt and tls.key; when they are missing the manager generates them and publishes its CA in the webhook configuration")
@@ -85,21 +90,13 @@ func main() {
 		}
 	}
 	if withPolicies {
-		// Older clusters do not serve MutatingAdmissionPolicy; the policy
-		// controller would wait forever for its informer. Say so and run
-		// everything else. (The fallback webhook for such clusters is not
-		// built yet.)
-		if _, err := mgr.GetRESTMapper().RESTMapping(schema.GroupKind{Group: "admissionregistration.k8s.io", Kind: "MutatingAdmissionPolicy"}, "v1"); err != nil {
-			log.Error(err, "the cluster does not serve admissionregistration.k8s.io/v1 MutatingAdmissionPolicy: SeccompPolicies are not enforced")
-		} else {
-			if err := (&controller.PolicyReconciler{Client: mgr.GetClient(), OperatorNamespace: svcNamespace}).SetupWithManager(mgr); err != nil {
-				log.Error(err, "set up the policy reconciler")
-				os.Exit(1)
-			}
-			if err := (&controller.ProfileIndexReconciler{Client: mgr.GetClient(), Reader: mgr.GetAPIReader()}).SetupWithManager(mgr); err != nil {
-				log.Error(err, "set up the profile index")
-				os.Exit(1)
-			}
+		if _, err := setup.Admission(mgr, setup.AdmissionOptions{
+			Path: admissionPath, OperatorNamespace: svcNamespace,
+			Service: &admissionregv1.ServiceReference{Name: svcName, Namespace: svcNamespace, Port: ptr.To[int32](443)},
+			Bundle:  func() []byte { return caPEM },
+		}, ctrl.Log.WithName("admission")); err != nil {
+			log.Error(err, "set up admission")
+			os.Exit(1)
 		}
 	}
 	if withWebhooks {

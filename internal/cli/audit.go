@@ -3,6 +3,7 @@ package cli
 import (
 	"context"
 	"fmt"
+	"maps"
 	"os"
 	"slices"
 	"strings"
@@ -115,6 +116,10 @@ func auditPolicies(ctx context.Context, k8s client.Client, extra []v1alpha1.Secc
 	case !apierrors.IsNotFound(err):
 		return 0, fmt.Errorf("read the profile index: %w", err)
 	}
+	var bindings v1alpha1.ProfileBindingList
+	if err := k8s.List(ctx, &bindings); err != nil {
+		return 0, fmt.Errorf("list ProfileBindings: %w", err)
+	}
 	var nss corev1.NamespaceList
 	if err := k8s.List(ctx, &nss); err != nil {
 		return 0, fmt.Errorf("list namespaces: %w", err)
@@ -135,11 +140,12 @@ func auditPolicies(ctx context.Context, k8s client.Client, extra []v1alpha1.Secc
 		if podprofile.Terminated(pod) {
 			continue
 		}
-		d, err := policy.Evaluate(policy.Request{Pod: pod, NamespaceLabels: labels[pod.Namespace]}, policies, index, operatorNamespace)
+		d, err := policy.Evaluate(policy.Request{Pod: pod, NamespaceLabels: labels[pod.Namespace]},
+			policy.State{Policies: policies, Bindings: bindings.Items, Index: index, OperatorNamespace: operatorNamespace})
 		if err != nil {
 			return 0, err
 		}
-		if d.Policy == "" {
+		if d.Policy == "" && len(d.Bound) == 0 && d.BindingMissing == "" {
 			continue
 		}
 		governed++
@@ -151,7 +157,10 @@ func auditPolicies(ctx context.Context, k8s client.Client, extra []v1alpha1.Secc
 		if d.Translated {
 			changes = append(changes, "legacy annotations become fields")
 		}
-		msgs := strings.TrimSpace(d.Violations + " " + d.Missing)
+		for _, c := range slices.Sorted(maps.Keys(d.Bound)) {
+			changes = append(changes, "container "+c+" bound by ProfileBinding "+d.Bound[c])
+		}
+		msgs := strings.Join(d.Messages(), " ")
 		switch {
 		case d.Refused():
 			verdict, detail = "refused", msgs
@@ -172,7 +181,7 @@ func auditPolicies(ctx context.Context, k8s client.Client, extra []v1alpha1.Secc
 	if err := tw.Flush(); err != nil {
 		return 0, err
 	}
-	fmt.Fprintf(w, "%d pods governed by a policy, %d would be refused\n", governed, refused)
+	fmt.Fprintf(w, "%d pods governed by a policy or binding, %d would be refused\n", governed, refused)
 	return refused, nil
 }
 

@@ -23,6 +23,7 @@ import (
 const (
 	ReasonCompiledToNative = "AdmissionPoliciesApplied"
 	ReasonNotCompiled      = "CompileFailed"
+	ReasonFallbackWebhook  = "FallbackWebhook"
 )
 
 // +kubebuilder:rbac:groups=seccomp-operator.dev,resources=seccomppolicies,verbs=get;list;watch
@@ -39,6 +40,11 @@ type PolicyReconciler struct {
 	client.Client
 	// OperatorNamespace is always exempt from every policy.
 	OperatorNamespace string
+	// Webhook: the fallback webhook enforces the policies, not the
+	// apiserver's own admission policies. NativeAPI: the apiserver serves
+	// those (then, on the webhook path, the reconciler removes any left
+	// from the native path, so the two never both act).
+	Webhook, NativeAPI bool
 }
 
 // SetupWithManager registers the reconciler.
@@ -54,15 +60,17 @@ func (r *PolicyReconciler) SetupWithManager(mgr ctrl.Manager) error {
 		}
 		return reqs
 	})
-	return ctrl.NewControllerManagedBy(mgr).
+	b := ctrl.NewControllerManagedBy(mgr).
 		For(&v1alpha1.SeccompPolicy{}).
 		// Precedence: any policy's change may change every other's objects.
-		Watches(&v1alpha1.SeccompPolicy{}, all).
-		Owns(&admissionv1.MutatingAdmissionPolicy{}).
-		Owns(&admissionv1.MutatingAdmissionPolicyBinding{}).
-		Owns(&admissionv1.ValidatingAdmissionPolicy{}).
-		Owns(&admissionv1.ValidatingAdmissionPolicyBinding{}).
-		Complete(r)
+		Watches(&v1alpha1.SeccompPolicy{}, all)
+	if r.NativeAPI {
+		b = b.Owns(&admissionv1.MutatingAdmissionPolicy{}).
+			Owns(&admissionv1.MutatingAdmissionPolicyBinding{}).
+			Owns(&admissionv1.ValidatingAdmissionPolicy{}).
+			Owns(&admissionv1.ValidatingAdmissionPolicyBinding{})
+	}
+	return b.Complete(r)
 }
 
 // Reconcile applies one policy's admission objects.
@@ -86,14 +94,20 @@ func (r *PolicyReconciler) Reconcile(ctx context.Context, req reconcile.Request)
 			Status: metav1.ConditionFalse, Reason: ReasonNotCompiled, Message: err.Error(), ObservedGeneration: p.Generation})
 		return reconcile.Result{}, r.writeStatus(ctx, &p, status)
 	}
-	names, err := r.apply(ctx, &p, objs)
-	if err != nil {
-		return reconcile.Result{}, err
+	ready := metav1.Condition{Type: v1alpha1.ConditionReady, Status: metav1.ConditionTrue, Reason: ReasonCompiledToNative,
+		ObservedGeneration: p.Generation, Message: "enforced by the apiserver through its admission policies"}
+	if r.Webhook {
+		objs = policy.Objects{} // none: removes what the native path left
+		ready.Reason, ready.Message = ReasonFallbackWebhook, "enforced by the manager's fallback admission webhook"
+	}
+	var names []string
+	if r.NativeAPI {
+		if names, err = r.apply(ctx, &p, objs); err != nil {
+			return reconcile.Result{}, err
+		}
 	}
 	status.AdmissionPolicies = names
-	meta.SetStatusCondition(&status.Conditions, metav1.Condition{Type: v1alpha1.ConditionReady,
-		Status: metav1.ConditionTrue, Reason: ReasonCompiledToNative, ObservedGeneration: p.Generation,
-		Message: "enforced by the apiserver through its admission policies"})
+	meta.SetStatusCondition(&status.Conditions, ready)
 	return reconcile.Result{}, r.writeStatus(ctx, &p, status)
 }
 
@@ -127,13 +141,6 @@ func (r *PolicyReconciler) apply(ctx context.Context, p *v1alpha1.SeccompPolicy,
 	v, vb := &admissionv1.ValidatingAdmissionPolicy{}, &admissionv1.ValidatingAdmissionPolicyBinding{}
 	iv, ivb := &admissionv1.ValidatingAdmissionPolicy{}, &admissionv1.ValidatingAdmissionPolicyBinding{}
 	tv, tvb := &admissionv1.ValidatingAdmissionPolicy{}, &admissionv1.ValidatingAdmissionPolicyBinding{}
-	// A typed nil pointer in an interface is not nil: pass nil explicitly.
-	orNil := func(ok bool, c client.Object) client.Object {
-		if !ok {
-			return nil
-		}
-		return c
-	}
 	objects := []owned{
 		{m, mutating, orNil(o.Mutating != nil, o.Mutating), func() { m.Spec = o.Mutating.Spec }, true},
 		{mb, mutating, orNil(o.MutatingBinding != nil, o.MutatingBinding), func() { mb.Spec = o.MutatingBinding.Spec }, false},
@@ -144,21 +151,41 @@ func (r *PolicyReconciler) apply(ctx context.Context, p *v1alpha1.SeccompPolicy,
 		{tv, templates, orNil(o.Templates != nil, o.Templates), func() { tv.Spec = o.Templates.Spec }, true},
 		{tvb, templates, orNil(o.TemplatesBind != nil, o.TemplatesBind), func() { tvb.Spec = o.TemplatesBind.Spec }, false},
 	}
+	return applyObjects(ctx, r.Client, p, "policy "+p.Name, objects)
+}
+
+// orNil is c, or nil when !ok: a typed nil pointer in an interface is not
+// nil.
+func orNil(ok bool, c client.Object) client.Object {
+	if !ok {
+		return nil
+	}
+	return c
+}
+
+// applyObjects makes each needed object exist with its compiled spec and
+// labels, owned (controller reference) by owner unless nil, and deletes
+// the ones not needed; it returns the kept policies' names. what names the
+// owner in errors.
+func applyObjects(ctx context.Context, c client.Client, owner client.Object, what string, objects []owned) ([]string, error) {
 	var kept []string
 	for _, st := range objects {
 		st.obj.SetName(st.name)
 		if st.compiled == nil {
-			if err := r.Delete(ctx, st.obj); client.IgnoreNotFound(err) != nil {
-				return nil, fmt.Errorf("policy %s: delete %T %s: %w", p.Name, st.obj, st.name, err)
+			if err := c.Delete(ctx, st.obj); client.IgnoreNotFound(err) != nil {
+				return nil, fmt.Errorf("%s: delete %T %s: %w", what, st.obj, st.name, err)
 			}
 			continue
 		}
-		if _, err := controllerutil.CreateOrUpdate(ctx, r.Client, st.obj, func() error {
+		if _, err := controllerutil.CreateOrUpdate(ctx, c, st.obj, func() error {
 			st.spec()
 			st.obj.SetLabels(st.compiled.GetLabels())
-			return controllerutil.SetControllerReference(p, st.obj, r.Scheme())
+			if owner == nil {
+				return nil
+			}
+			return controllerutil.SetControllerReference(owner, st.obj, c.Scheme())
 		}); err != nil {
-			return nil, fmt.Errorf("policy %s: apply %T %s: %w", p.Name, st.obj, st.name, err)
+			return nil, fmt.Errorf("%s: apply %T %s: %w", what, st.obj, st.name, err)
 		}
 		if st.isPolicy {
 			kept = append(kept, st.name)

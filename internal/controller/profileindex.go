@@ -20,7 +20,7 @@ import (
 	"github.com/seccomp-operator/seccomp-operator/api/v1alpha1"
 )
 
-// +kubebuilder:rbac:groups=seccomp-operator.dev,resources=seccompprofileindexes,verbs=get;create;update
+// +kubebuilder:rbac:groups=seccomp-operator.dev,resources=seccompprofileindexes,verbs=get;list;watch;create;update
 
 // ProfileIndexReconciler publishes which SeccompProfiles exist and whether
 // each is installed on every node, in the SeccompProfileIndex "cluster".

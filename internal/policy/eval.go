@@ -13,46 +13,84 @@ import (
 	"github.com/seccomp-operator/seccomp-operator/internal/podprofile"
 )
 
-// Request is what Evaluate needs to know of a pod CREATE.
+// Request is what Evaluate needs to know of a pod admission: a CREATE, or
+// (Ephemeral) an UPDATE of the pods/ephemeralcontainers subresource, where
+// Pod is the pod with its new ephemeral containers.
 type Request struct {
 	Pod             *corev1.Pod
 	NamespaceLabels map[string]string
 	Username        string
+	Ephemeral       bool
+}
+
+// State is the cluster's state the decisions depend on.
+type State struct {
+	Policies []v1alpha1.SeccompPolicy
+	// Bindings are the ProfileBindings of the pod's namespace (others are
+	// ignored).
+	Bindings []v1alpha1.ProfileBinding
+	// Index is the SeccompProfileIndex; nil: none published, so the
+	// installed checks admit, like their bindings' parameterNotFoundAction.
+	Index             *v1alpha1.SeccompProfileIndex
+	OperatorNamespace string
 }
 
 // Decision is what the admission policies compiled from the cluster's
-// SeccompPolicies do with a pod CREATE: which policy governs it, the
-// pod-level default they write (nil: none), and the messages of each
-// validating policy that fails, under the policy's mode.
+// SeccompPolicies and ProfileBindings do with a pod admission: which policy
+// governs it, the pod-level default they write (nil: none), and the
+// messages of each validating policy that fails, under the policy's mode.
 type Decision struct {
 	Policy string // "" when no policy governs the pod
-	// Pod is the pod as the mutating policy leaves it: legacy annotations
-	// translated into fields, the default where nothing is set.
+	// Pod is the pod as the mutating policies leave it: legacy annotations
+	// translated into fields, bound containers given their profile, the
+	// default where nothing is set.
 	Pod *corev1.Pod
 	// Default is the pod-level default written (nil: none).
 	Default *corev1.SeccompProfile
 	// Translated is whether a legacy annotation was written into a field.
 	Translated bool
-	Mode       v1alpha1.PolicyMode
+	// Bound maps each container a ProfileBinding bound to the binding.
+	Bound map[string]string
+	Mode  v1alpha1.PolicyMode
 	// Violations are the allowed-list messages, Missing the
 	// installed-check messages, each exactly as the apiserver words them.
 	Violations, Missing string
+	// BindingMissing is the bindings' installed-check message (always
+	// enforced: the pod could not start).
+	BindingMissing string
 }
 
 // Refused reports whether the apiserver rejects the pod.
 func (d Decision) Refused() bool {
-	return d.Mode == v1alpha1.PolicyModeEnforce && (d.Violations != "" || d.Missing != "")
+	return d.BindingMissing != "" || d.Mode == v1alpha1.PolicyModeEnforce && (d.Violations != "" || d.Missing != "")
 }
 
-// Evaluate decides a pod CREATE the way the compiled admission policies do,
-// in Go: for the fallback webhook, `seccompctl audit` and reports, and so
-// that tests can run one case table through both and prove they agree.
-// index is the SeccompProfileIndex (nil: none published, so the installed
-// check admits, like its binding's parameterNotFoundAction).
-func Evaluate(req Request, all []v1alpha1.SeccompPolicy, index *v1alpha1.SeccompProfileIndex, operatorNamespace string) (Decision, error) {
+// Messages are the verdicts of the policies that fail, in the order the
+// apiserver reports them.
+func (d Decision) Messages() []string {
+	var out []string
+	for _, m := range []string{d.Violations, d.Missing, d.BindingMissing} {
+		if m != "" {
+			out = append(out, m)
+		}
+	}
+	return out
+}
+
+// Evaluate decides a pod admission the way the compiled admission policies
+// do, in Go: for the fallback webhook, `seccompctl audit` and reports, and
+// so that tests can run one case table through both and prove they agree.
+func Evaluate(req Request, st State) (Decision, error) {
+	pod := req.Pod.DeepCopy()
+	d := Decision{Pod: pod}
+	if !req.Ephemeral {
+		if err := bind(pod, st, &d); err != nil {
+			return Decision{}, err
+		}
+	}
 	var gov *v1alpha1.SeccompPolicy
-	for i := range all {
-		p := &all[i]
+	for i := range st.Policies {
+		p := &st.Policies[i]
 		sel, err := metav1.LabelSelectorAsSelector(&p.Spec.NamespaceSelector)
 		if err != nil {
 			return Decision{}, err
@@ -61,28 +99,34 @@ func Evaluate(req Request, all []v1alpha1.SeccompPolicy, index *v1alpha1.Seccomp
 			gov = p
 		}
 	}
-	if gov == nil || exempt(gov, req, operatorNamespace) {
-		return Decision{Pod: req.Pod}, nil
+	if gov == nil || exempt(gov, req, st.OperatorNamespace) {
+		return d, nil
 	}
-	d := Decision{Policy: gov.Name, Mode: gov.Spec.Mode}
+	d.Policy, d.Mode = gov.Name, gov.Spec.Mode
 	if d.Mode == "" {
 		d.Mode = v1alpha1.PolicyModeEnforce
 	}
-	pod := req.Pod.DeepCopy()
-	d.Translated = translate(pod)
-	if def := gov.Spec.DefaultProfile; def != nil && (pod.Spec.SecurityContext == nil || pod.Spec.SecurityContext.SeccompProfile == nil) {
-		d.Default = &corev1.SeccompProfile{Type: corev1.SeccompProfileType(def.Type)}
-		if def.Type == "Localhost" {
-			p := localhostPath(def)
-			d.Default.LocalhostProfile = &p
+	var def *corev1.SeccompProfile
+	if g := gov.Spec.DefaultProfile; g != nil {
+		def = &corev1.SeccompProfile{Type: corev1.SeccompProfileType(g.Type)}
+		if g.Type == "Localhost" {
+			p := localhostPath(g)
+			def.LocalhostProfile = &p
 		}
-		if pod.Spec.SecurityContext == nil {
-			pod.Spec.SecurityContext = &corev1.PodSecurityContext{}
-		}
-		pod.Spec.SecurityContext.SeccompProfile = d.Default
 	}
-	d.Pod = pod
-	judged := judge(pod)
+	if req.Ephemeral {
+		d.Translated = translateEphemeral(pod, def)
+	} else {
+		d.Translated = translate(pod)
+		if def != nil && (pod.Spec.SecurityContext == nil || pod.Spec.SecurityContext.SeccompProfile == nil) {
+			d.Default = def
+			if pod.Spec.SecurityContext == nil {
+				pod.Spec.SecurityContext = &corev1.PodSecurityContext{}
+			}
+			pod.Spec.SecurityContext.SeccompProfile = def.DeepCopy()
+		}
+	}
+	judged := judge(pod, req.Ephemeral)
 	if len(gov.Spec.AllowedProfiles) > 0 {
 		var v []string
 		for _, e := range judged {
@@ -102,7 +146,7 @@ func Evaluate(req Request, all []v1alpha1.SeccompPolicy, index *v1alpha1.Seccomp
 			d.Violations = "SeccompPolicy " + gov.Name + ": seccomp profile not allowed for " + strings.Join(v, "; ") + " (allowed: " + allowedList(gov) + ")"
 		}
 	}
-	if index != nil {
+	if st.Index != nil {
 		var m []string
 		prefix := "localhost/" + nodepath.OperatorDir + "/"
 		for _, e := range judged {
@@ -110,13 +154,8 @@ func Evaluate(req Request, all []v1alpha1.SeccompPolicy, index *v1alpha1.Seccomp
 				continue
 			}
 			name := e.profile[len(prefix) : len(e.profile)-len(nodepath.Ext)]
-			if strings.Contains(index.Installed, ","+name+",") {
-				continue
-			}
-			if why, ok := index.NotInstalled[name]; ok {
-				m = append(m, e.kind+" "+e.name+": "+e.profile+": SeccompProfile "+name+" is "+why)
-			} else {
-				m = append(m, e.kind+" "+e.name+": "+e.profile+": no SeccompProfile "+name+" exists")
+			if why, ok := notInstalled(st.Index, name); ok {
+				m = append(m, e.kind+" "+e.name+": "+e.profile+": "+why)
 			}
 		}
 		if len(m) > 0 {
@@ -124,6 +163,114 @@ func Evaluate(req Request, all []v1alpha1.SeccompPolicy, index *v1alpha1.Seccomp
 		}
 	}
 	return d, nil
+}
+
+// notInstalled says why profile name is not installed on every node
+// ("SeccompProfile x is ...", "no SeccompProfile x exists"), or false
+// when it is.
+func notInstalled(index *v1alpha1.SeccompProfileIndex, name string) (string, bool) {
+	if strings.Contains(index.Installed, ","+name+",") {
+		return "", false
+	}
+	if why, ok := index.NotInstalled[name]; ok {
+		return "SeccompProfile " + name + " is " + why, true
+	}
+	return "no SeccompProfile " + name + " exists", true
+}
+
+// bind writes the profiles of the namespace's ProfileBindings into the
+// containers of a CREATE that set none (CompileBindings in Go), and
+// records the installed-check verdict.
+func bind(pod *corev1.Pod, st State, d *Decision) error {
+	var mine []v1alpha1.ProfileBinding
+	for _, b := range st.Bindings {
+		if b.Namespace == pod.Namespace {
+			mine = append(mine, b)
+		}
+	}
+	if len(mine) == 0 {
+		return nil
+	}
+	sorted := sortBindings(mine)
+	var missing []string
+	each := func(kind string, cs []corev1.Container) error {
+		for i := range cs {
+			c := &cs[i]
+			b, err := bindingFor(sorted, pod.Labels, c)
+			if err != nil {
+				return err
+			}
+			if b == nil {
+				continue
+			}
+			path := nodepath.ProfilePath(b.Spec.ProfileName)
+			if c.SecurityContext == nil || c.SecurityContext.SeccompProfile == nil {
+				if _, ok := pod.Annotations[podprofile.ContainerAnnotationPrefix+c.Name]; ok {
+					continue
+				}
+				if c.SecurityContext == nil {
+					c.SecurityContext = &corev1.SecurityContext{}
+				}
+				c.SecurityContext.SeccompProfile = &corev1.SeccompProfile{Type: corev1.SeccompProfileTypeLocalhost, LocalhostProfile: &path}
+				if d.Bound == nil {
+					d.Bound = map[string]string{}
+				}
+				d.Bound[c.Name] = b.Name
+			}
+			// The check covers every container carrying its binding's
+			// profile, as the compiled policy (which sees only the
+			// mutated pod) does.
+			sp := c.SecurityContext.SeccompProfile
+			if sp.Type != corev1.SeccompProfileTypeLocalhost || sp.LocalhostProfile == nil || *sp.LocalhostProfile != path || st.Index == nil {
+				continue
+			}
+			if why, ok := notInstalled(st.Index, b.Spec.ProfileName); ok {
+				why = strings.Replace(why, "SeccompProfile "+b.Spec.ProfileName+" is ", "which is ", 1)
+				if strings.HasPrefix(why, "no SeccompProfile") {
+					why = "which does not exist"
+				}
+				missing = append(missing, kind+" "+c.Name+": ProfileBinding "+b.Name+" binds SeccompProfile "+b.Spec.ProfileName+", "+why)
+			}
+		}
+		return nil
+	}
+	if err := each("init container", pod.Spec.InitContainers); err != nil {
+		return err
+	}
+	if err := each("container", pod.Spec.Containers); err != nil {
+		return err
+	}
+	d.BindingMissing = strings.Join(missing, "; ")
+	return nil
+}
+
+// translateEphemeral is the ephemeral-container mutation in Go: each
+// ephemeral container without a field gets its legacy annotation's
+// profile, else def when the pod has no pod-level profile.
+func translateEphemeral(pod *corev1.Pod, def *corev1.SeccompProfile) bool {
+	wrote := false
+	podHas := podLevel(pod) != ""
+	for i := range pod.Spec.EphemeralContainers {
+		c := &pod.Spec.EphemeralContainers[i]
+		if c.SecurityContext != nil && c.SecurityContext.SeccompProfile != nil {
+			continue
+		}
+		var sp *corev1.SeccompProfile
+		if v, ok := pod.Annotations[podprofile.ContainerAnnotationPrefix+c.Name]; ok {
+			sp = podprofile.AnnotationProfile(v)
+		} else if def != nil && !podHas {
+			sp = def.DeepCopy()
+		}
+		if sp == nil {
+			continue
+		}
+		if c.SecurityContext == nil {
+			c.SecurityContext = &corev1.SecurityContext{}
+		}
+		c.SecurityContext.SeccompProfile = sp
+		wrote = true
+	}
+	return wrote
 }
 
 // translate writes the profiles of legacy annotations into the fields
@@ -176,10 +323,11 @@ func exempt(p *v1alpha1.SeccompPolicy, req Request, operatorNamespace string) bo
 
 type judgedEntry struct{ kind, name, profile string }
 
-// judge lists every container of a CREATE with its effective profile in
-// the normal form the CEL uses: paths as written (CEL cannot clean them),
-// "" for the node default.
-func judge(pod *corev1.Pod) []judgedEntry {
+// judge lists every container of a CREATE (the ephemeral ones of an
+// ephemeral-containers UPDATE) with its effective profile in the normal
+// form the CEL uses: paths as written (CEL cannot clean them), "" for the
+// node default.
+func judge(pod *corev1.Pod, ephemeralOnly bool) []judgedEntry {
 	pod0 := podLevel(pod)
 	var out []judgedEntry
 	add := func(kind, name string, sc *corev1.SecurityContext) {
@@ -196,11 +344,13 @@ func judge(pod *corev1.Pod) []judgedEntry {
 		}
 		out = append(out, judgedEntry{kind, name, p})
 	}
-	for _, c := range pod.Spec.InitContainers {
-		add("init container", c.Name, c.SecurityContext)
-	}
-	for _, c := range pod.Spec.Containers {
-		add("container", c.Name, c.SecurityContext)
+	if !ephemeralOnly {
+		for _, c := range pod.Spec.InitContainers {
+			add("init container", c.Name, c.SecurityContext)
+		}
+		for _, c := range pod.Spec.Containers {
+			add("container", c.Name, c.SecurityContext)
+		}
 	}
 	for _, c := range pod.Spec.EphemeralContainers {
 		add("ephemeral container", c.Name, c.SecurityContext)

@@ -62,7 +62,7 @@ func TestEvaluate(t *testing.T) {
 			p.Spec.Containers[0].SecurityContext = &corev1.SecurityContext{SeccompProfile: localhost("operator/web-gone.json")}
 		}), "override", false, "no SeccompProfile web-gone exists", "localhost/operator/web-api.json"},
 	} {
-		d, err := Evaluate(Request{Pod: c.pod, NamespaceLabels: c.labels, Username: c.user}, all, index, "seccomp-operator")
+		d, err := Evaluate(Request{Pod: c.pod, NamespaceLabels: c.labels, Username: c.user}, State{Policies: all, Index: index, OperatorNamespace: "seccomp-operator"})
 		if err != nil {
 			t.Fatalf("%s: %v", c.name, err)
 		}
@@ -85,7 +85,7 @@ func TestEvaluate(t *testing.T) {
 		}
 	}
 	orig := pod(nil)
-	if _, err := Evaluate(Request{Pod: orig, NamespaceLabels: map[string]string{"team": "a"}}, all, index, ""); err != nil {
+	if _, err := Evaluate(Request{Pod: orig, NamespaceLabels: map[string]string{"team": "a"}}, State{Policies: all, Index: index}); err != nil {
 		t.Fatal(err)
 	}
 	if orig.Spec.SecurityContext != nil {

@@ -325,7 +325,7 @@ func governs(p *v1alpha1.SeccompPolicy, all []v1alpha1.SeccompPolicy) (string, e
 		if q.Name == p.Name || !Precedes(q, p) {
 			continue
 		}
-		sel, err := selectorCEL(&q.Spec.NamespaceSelector)
+		sel, err := selectorCEL(&q.Spec.NamespaceSelector, "namespaceObject.metadata.labels", "has(namespaceObject.metadata.labels)")
 		if err != nil {
 			return "", fmt.Errorf("policy %s: namespaceSelector: %w", q.Name, err)
 		}
@@ -338,11 +338,9 @@ func governs(p *v1alpha1.SeccompPolicy, all []v1alpha1.SeccompPolicy) (string, e
 	return strings.Join(before, " && "), nil
 }
 
-// selectorCEL is a CEL expression that holds when the request's namespace
-// has labels matching sel.
-func selectorCEL(sel *metav1.LabelSelector) (string, error) {
-	const labels = "namespaceObject.metadata.labels"
-	has := "has(" + labels + ")"
+// selectorCEL is a CEL expression that holds when the label map labels
+// (a CEL expression, usable when has holds) matches sel.
+func selectorCEL(sel *metav1.LabelSelector, labels, has string) (string, error) {
 	var parts []string
 	keys := make([]string, 0, len(sel.MatchLabels))
 	for k := range sel.MatchLabels {

@@ -90,7 +90,7 @@ spec:
 			t.Errorf("pod %s: %q, want %q…", pod, rows[pod], want)
 		}
 	}
-	if !strings.Contains(out.String(), "4 pods governed by a policy, 2 would be refused") {
+	if !strings.Contains(out.String(), "4 pods governed by a policy or binding, 2 would be refused") {
 		t.Errorf("summary missing:\n%s", out.String())
 	}
 	t.Logf("\n%s", out.String())

@@ -29,6 +29,7 @@ import (
 
 	"github.com/seccomp-operator/seccomp-operator/api/v1alpha1"
 	"github.com/seccomp-operator/seccomp-operator/internal/controller"
+	"github.com/seccomp-operator/seccomp-operator/internal/setup"
 )
 
 var (
@@ -116,12 +117,8 @@ func run(m *testing.M) int {
 		fmt.Fprintln(os.Stderr, "set up reconciler:", err)
 		return 1
 	}
-	if err := (&controller.PolicyReconciler{Client: mgr.GetClient(), OperatorNamespace: operatorNamespace}).SetupWithManager(mgr); err != nil {
-		fmt.Fprintln(os.Stderr, "set up policy reconciler:", err)
-		return 1
-	}
-	if err := (&controller.ProfileIndexReconciler{Client: mgr.GetClient(), Reader: mgr.GetAPIReader()}).SetupWithManager(mgr); err != nil {
-		fmt.Fprintln(os.Stderr, "set up profile index:", err)
+	if _, err := setup.Admission(mgr, setup.AdmissionOptions{Path: setup.PathNative, OperatorNamespace: operatorNamespace}, ctrl.Log); err != nil {
+		fmt.Fprintln(os.Stderr, "set up admission:", err)
 		return 1
 	}
 	if err := (&controller.PredefinedReconciler{Client: mgr.GetClient()}).SetupWithManager(mgr); err != nil {

@@ -12,6 +12,7 @@ import (
 
 	corev1 "k8s.io/api/core/v1"
 	nodev1 "k8s.io/api/node/v1"
+	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/util/rand"
 	"k8s.io/utils/ptr"
@@ -23,9 +24,17 @@ import (
 
 // One table of cases runs through the admission policies the apiserver
 // evaluates (CEL) and through policy.Evaluate (Go), which the fallback
-// webhook and `seccompctl audit` are to use: for each the two must agree on
-// admission, the default written and the messages, word for word.
+// webhook and `seccompctl audit` use: for each the two must agree on
+// admission, the profiles written and the messages, word for word.
+// fallback_test.go runs the same table through the fallback webhook.
 func TestPolicyCaseTableCELAndGoAgree(t *testing.T) {
+	runPolicyCaseTable(t)
+}
+
+// runPolicyCaseTable creates the table's namespaces, profile, policies and
+// bindings in the apiserver of the package's k8s client and runs the cases
+// until the apiserver and Go agree (or 20 s pass).
+func runPolicyCaseTable(t *testing.T) {
 	ctx := context.Background()
 	nsLabels := map[string]map[string]string{
 		"cases-enforce": {"cases": "enforce"},
@@ -33,6 +42,7 @@ func TestPolicyCaseTableCELAndGoAgree(t *testing.T) {
 		"cases-exempt":  {"cases": "enforce"},
 		"cases-tier":    {"cases": "enforce", "tier": "x"},
 		"cases-none":    {"other": "yes"},
+		"cases-bound":   {"cases": "enforce"},
 	}
 	for ns, l := range nsLabels {
 		policyNamespace(t, ns, l)
@@ -73,6 +83,17 @@ func TestPolicyCaseTableCELAndGoAgree(t *testing.T) {
 	for _, p := range policies {
 		createPolicy(t, p)
 	}
+	bindings := []*v1alpha1.ProfileBinding{
+		{ObjectMeta: metav1.ObjectMeta{Name: "by-image", Namespace: "cases-bound"}, Spec: v1alpha1.ProfileBindingSpec{
+			ProfileName: "cases-a", Images: []string{"docker.io/library/nginx:*", "*/nginx-unprivileged*"}}},
+		{ObjectMeta: metav1.ObjectMeta{Name: "by-label", Namespace: "cases-bound"}, Spec: v1alpha1.ProfileBindingSpec{
+			ProfileName: "cases-b", Priority: 10, PodSelector: &metav1.LabelSelector{MatchLabels: map[string]string{"app": "legacy"}}}},
+		{ObjectMeta: metav1.ObjectMeta{Name: "by-name", Namespace: "cases-bound"}, Spec: v1alpha1.ProfileBindingSpec{
+			ProfileName: "cases-a", ContainerNames: []string{"sidecar"}, Images: []string{"busybox*"}}},
+	}
+	for _, b := range bindings {
+		createBinding(t, b)
+	}
 
 	field := func(typ corev1.SeccompProfileType, path string) *corev1.SeccompProfile {
 		sp := &corev1.SeccompProfile{Type: typ}
@@ -112,6 +133,28 @@ func TestPolicyCaseTableCELAndGoAgree(t *testing.T) {
 		{"warn: not allowed is a warning", "cases-warn", containerProfile(field(corev1.SeccompProfileTypeRuntimeDefault, ""))},
 		{"precedence: the higher priority's default, which does not exist", "cases-tier", nil},
 		{"no policy", "cases-none", containerProfile(field(corev1.SeccompProfileTypeUnconfined, ""))},
+		{"binding by image", "cases-bound", func(p *corev1.Pod) {
+			p.Spec.Containers[0].SecurityContext.SeccompProfile = nil
+			p.Spec.Containers[0].Image = "docker.io/library/nginx:1.25"
+			p.Spec.InitContainers = []corev1.Container{{Name: "init", Image: "registry.example/nginx-unprivileged:1"}}
+		}},
+		{"binding by label wins by priority, profile missing", "cases-bound", func(p *corev1.Pod) {
+			p.Labels = map[string]string{"app": "legacy"}
+			p.Spec.Containers[0].SecurityContext.SeccompProfile = nil
+			p.Spec.Containers[0].Image = "docker.io/library/nginx:1.25"
+		}},
+		{"binding by container name and image", "cases-bound", func(p *corev1.Pod) {
+			p.Spec.Containers = append(p.Spec.Containers, corev1.Container{Name: "sidecar", Image: "busybox:1.36",
+				SecurityContext: p.Spec.Containers[0].SecurityContext.DeepCopy()})
+			p.Spec.Containers[1].SecurityContext.SeccompProfile = nil
+		}},
+		{"an explicit container profile beats a binding", "cases-bound", func(p *corev1.Pod) {
+			p.Spec.Containers[0].Image = "docker.io/library/nginx:1.25"
+			p.Spec.Containers[0].SecurityContext.SeccompProfile = field(corev1.SeccompProfileTypeRuntimeDefault, "")
+		}},
+		{"no binding matches", "cases-bound", func(p *corev1.Pod) {
+			p.Spec.Containers[0].Image = "quay.io/other:1"
+		}},
 	}
 
 	// The apiserver loads policies asynchronously: wait for the last
@@ -135,7 +178,7 @@ func TestPolicyCaseTableCELAndGoAgree(t *testing.T) {
 	// report the disagreements of the last run if they never do.
 	var problems []string
 	for deadline := time.Now().Add(20 * time.Second); ; time.Sleep(500 * time.Millisecond) {
-		problems = runCases(t, cases, nsLabels, all.Items, &index)
+		problems = runCases(t, cases, nsLabels, policy.State{Policies: all.Items, Bindings: allBindings(t), Index: &index, OperatorNamespace: operatorNamespace})
 		if len(problems) == 0 || time.Now().After(deadline) {
 			break
 		}
@@ -152,15 +195,14 @@ type policyCase struct {
 
 // runCases runs each case through the apiserver and through Evaluate and
 // returns where they disagree.
-func runCases(t *testing.T, cases []policyCase, nsLabels map[string]map[string]string, all []v1alpha1.SeccompPolicy, index *v1alpha1.SeccompProfileIndex) []string {
+func runCases(t *testing.T, cases []policyCase, nsLabels map[string]map[string]string, st policy.State) []string {
 	var problems []string
 	for _, c := range cases {
 		pod := restrictedPod(c.ns, "case-"+rand.String(5))
 		if c.mutate != nil {
 			c.mutate(pod)
 		}
-		want, err := policy.Evaluate(policy.Request{Pod: pod, NamespaceLabels: withName(nsLabels[c.ns], c.ns), Username: "system:admin"},
-			all, index, operatorNamespace)
+		want, err := policy.Evaluate(policy.Request{Pod: pod, NamespaceLabels: withName(nsLabels[c.ns], c.ns), Username: "system:admin"}, st)
 		if err != nil {
 			t.Fatalf("%s: Evaluate: %v", c.name, err)
 		}
@@ -175,12 +217,20 @@ func runCases(t *testing.T, cases []policyCase, nsLabels map[string]map[string]s
 		if apiErr != nil {
 			said = apiErr.Error()
 		}
-		for _, msg := range []string{want.Violations, want.Missing} {
-			if msg != "" && !strings.Contains(said, msg) {
-				problems = append(problems, fmt.Sprintf("%s: the apiserver did not say Go's message\n  go:  %s\n  api: %s", c.name, msg, said))
+		msgs := want.Messages()
+		if apiErr != nil {
+			// The apiserver reports the first denying policy only.
+			if !slices.ContainsFunc(msgs, func(m string) bool { return strings.Contains(said, m) }) {
+				problems = append(problems, fmt.Sprintf("%s: the apiserver refused without any of Go's messages\n  go:  %q\n  api: %s", c.name, msgs, said))
+			}
+		} else if want.Mode == v1alpha1.PolicyModeWarn {
+			for _, msg := range msgs {
+				if !strings.Contains(said, msg) {
+					problems = append(problems, fmt.Sprintf("%s: the apiserver did not say Go's message\n  go:  %s\n  api: %s", c.name, msg, said))
+				}
 			}
 		}
-		if apiErr == nil && want.Violations == "" && want.Missing == "" && said != "" {
+		if apiErr == nil && want.Mode != v1alpha1.PolicyModeAudit && len(msgs) == 0 && said != "" {
 			problems = append(problems, fmt.Sprintf("%s: the apiserver said %q, Go nothing", c.name, said))
 		}
 		if apiErr == nil {
@@ -206,6 +256,32 @@ func profiles(p *corev1.Pod) string {
 		out += " " + c.Name + "=" + v
 	}
 	return out
+}
+
+// allBindings lists every ProfileBinding.
+func allBindings(t *testing.T) []v1alpha1.ProfileBinding {
+	t.Helper()
+	var l v1alpha1.ProfileBindingList
+	if err := k8s.List(context.Background(), &l); err != nil {
+		t.Fatal(err)
+	}
+	return l.Items
+}
+
+// createBinding creates a ProfileBinding, deleted after the test, and
+// waits for it to be Ready.
+func createBinding(t *testing.T, b *v1alpha1.ProfileBinding) {
+	t.Helper()
+	ctx := context.Background()
+	if err := k8s.Create(ctx, b); err != nil {
+		t.Fatalf("create binding %s: %v", b.Name, err)
+	}
+	t.Cleanup(func() { _ = client.IgnoreNotFound(k8s.Delete(ctx, b)) })
+	eventually(t, "binding "+b.Name+" Ready", func() bool {
+		var cur v1alpha1.ProfileBinding
+		return k8s.Get(ctx, client.ObjectKeyFromObject(b), &cur) == nil &&
+			meta.IsStatusConditionTrue(cur.Status.Conditions, v1alpha1.ConditionReady) && cur.Status.ObservedGeneration == cur.Generation
+	})
 }
 
 // withName adds the label every namespace has.

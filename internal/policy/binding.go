@@ -1,0 +1,271 @@
+package policy
+
+import (
+	"fmt"
+	"regexp"
+	"slices"
+	"strings"
+
+	admissionv1 "k8s.io/api/admissionregistration/v1"
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/labels"
+	"k8s.io/utils/ptr"
+
+	"github.com/seccomp-operator/seccomp-operator/api/v1alpha1"
+	"github.com/seccomp-operator/seccomp-operator/internal/nodepath"
+	"github.com/seccomp-operator/seccomp-operator/internal/podprofile"
+)
+
+// LabelBindingNamespace marks the admission objects compiled from the
+// ProfileBindings of a namespace with that namespace.
+const LabelBindingNamespace = "seccomp-operator.dev/bindings-of"
+
+// BindingsName names the admission objects (and their bindings) that carry
+// the ProfileBindings of namespace.
+func BindingsName(namespace string) string { return "seccomp-operator-bindings." + namespace }
+
+// BindingPrecedes reports whether binding a takes precedence over b where
+// both match a container: higher priority, then the name that sorts first.
+func BindingPrecedes(a, b *v1alpha1.ProfileBinding) bool {
+	if a.Spec.Priority != b.Spec.Priority {
+		return a.Spec.Priority > b.Spec.Priority
+	}
+	return a.Name < b.Name
+}
+
+// BindingObjects carry the ProfileBindings of one namespace: a mutating
+// policy that writes each bound container's profile, and a validating one
+// that refuses a pod whose bound profile is missing or not installed on
+// every node (the pod could not start anyway; refusing says why at once).
+type BindingObjects struct {
+	Mutating        *admissionv1.MutatingAdmissionPolicy
+	MutatingBinding *admissionv1.MutatingAdmissionPolicyBinding
+	Installed       *admissionv1.ValidatingAdmissionPolicy
+	InstalledBind   *admissionv1.ValidatingAdmissionPolicyBinding
+}
+
+// CompileBindings compiles the ProfileBindings of namespace (all of them,
+// any order) into its admission objects. Precedence is resolved here, at
+// compile time, into one chain of conditions, so the apiserver's order of
+// evaluation cannot matter. The bindings apply to pod CREATE only: an
+// ephemeral container is added to a running pod by someone who names its
+// image on purpose.
+func CompileBindings(namespace string, bindings []v1alpha1.ProfileBinding) (BindingObjects, error) {
+	if len(bindings) == 0 {
+		return BindingObjects{}, nil
+	}
+	chosenPath, chosenName, err := chosenCEL(bindings)
+	if err != nil {
+		return BindingObjects{}, err
+	}
+	name := BindingsName(namespace)
+	objLabels := map[string]string{LabelBindingNamespace: namespace, "app.kubernetes.io/managed-by": "seccomp-operator"}
+	match := &admissionv1.MatchResources{ResourceRules: []admissionv1.NamedRuleWithOperations{podRule([]string{"pods"}, admissionv1.Create)}}
+	// The namespace's own name label (set by the apiserver on every
+	// namespace) scopes the objects to it.
+	nsMatch := &admissionv1.MatchResources{NamespaceSelector: &metav1.LabelSelector{MatchLabels: map[string]string{corev1.LabelMetadataName: namespace}}}
+	vars := []admissionv1.Variable{
+		{Name: "podLabels", Expression: "has(object.metadata.labels) ? object.metadata.labels : {}"},
+		{Name: "annotations", Expression: "has(object.metadata.annotations) ? object.metadata.annotations : {}"},
+	}
+
+	free := "!(has(c.securityContext) && has(c.securityContext.seccompProfile)) && !((" + quote(podprofile.ContainerAnnotationPrefix) + " + c.name) in variables.annotations)"
+	list := func(field string) string {
+		typ := "Object.spec." + field
+		filtered := "object.spec." + field + ".filter(c, " + free + " && " + chosenPath("c") + " != '')"
+		return "has(object.spec." + field + ") && size(" + filtered + ") > 0 ? " +
+			"Object{spec: Object.spec{" + field + ": " + filtered + ".map(c, " + typ + "{name: c.name, securityContext: " + typ + ".securityContext{seccompProfile: " +
+			typ + ".securityContext.seccompProfile{type: 'Localhost', localhostProfile: " + chosenPath("c") + "}}})}} : Object{}"
+	}
+	o := BindingObjects{
+		Mutating: &admissionv1.MutatingAdmissionPolicy{
+			ObjectMeta: metav1.ObjectMeta{Name: name, Labels: objLabels},
+			Spec: admissionv1.MutatingAdmissionPolicySpec{
+				MatchConstraints: match.DeepCopy(),
+				Variables:        vars,
+				Mutations: []admissionv1.Mutation{
+					{PatchType: admissionv1.PatchTypeApplyConfiguration, ApplyConfiguration: &admissionv1.ApplyConfiguration{Expression: list("initContainers")}},
+					{PatchType: admissionv1.PatchTypeApplyConfiguration, ApplyConfiguration: &admissionv1.ApplyConfiguration{Expression: list("containers")}},
+				},
+				FailurePolicy:      ptr.To(admissionv1.Fail),
+				ReinvocationPolicy: admissionv1.NeverReinvocationPolicy,
+			},
+		},
+		MutatingBinding: &admissionv1.MutatingAdmissionPolicyBinding{
+			ObjectMeta: metav1.ObjectMeta{Name: name, Labels: objLabels},
+			Spec:       admissionv1.MutatingAdmissionPolicyBindingSpec{PolicyName: name, MatchResources: nsMatch.DeepCopy()},
+		},
+	}
+
+	// bound: [kind, container, binding, profile] for each container that
+	// carries the profile its binding chose (after the mutation above).
+	entries := func(field, kind string) string {
+		l := "object.spec." + field
+		carries := "has(c.securityContext) && has(c.securityContext.seccompProfile) && c.securityContext.seccompProfile.type == 'Localhost' && " +
+			"has(c.securityContext.seccompProfile.localhostProfile) && " + chosenPath("c") + " != '' && c.securityContext.seccompProfile.localhostProfile == " + chosenPath("c")
+		return fmt.Sprintf("(has(%s) ? %s.filter(c, %s).map(c, [%s, string(c.name), %s, %s]) : [])",
+			l, l, carries, quote(kind), chosenName("c"), profileOfPath(chosenPath("c")))
+	}
+	installed := "(has(params.installed) ? params.installed : '')"
+	reasons := "(has(params.notInstalled) ? params.notInstalled : {})"
+	vvars := append(slices.Clone(vars),
+		admissionv1.Variable{Name: "bound", Expression: entries("initContainers", "init container") + " + " + entries("containers", "container")},
+		admissionv1.Variable{Name: "missing", Expression: "variables.bound.filter(e, !" + installed + ".contains(',' + e[3] + ',')).map(e, " +
+			"e[0] + ' ' + e[1] + ': ProfileBinding ' + e[2] + ' binds SeccompProfile ' + e[3] + ', ' + " +
+			"(e[3] in " + reasons + " ? 'which is ' + string(" + reasons + "[e[3]]) : 'which does not exist'))"},
+	)
+	o.Installed = &admissionv1.ValidatingAdmissionPolicy{
+		ObjectMeta: metav1.ObjectMeta{Name: name, Labels: objLabels},
+		Spec: admissionv1.ValidatingAdmissionPolicySpec{
+			ParamKind:        &admissionv1.ParamKind{APIVersion: v1alpha1.GroupVersion.String(), Kind: "SeccompProfileIndex"},
+			MatchConstraints: match.DeepCopy(),
+			Variables:        vvars,
+			Validations: []admissionv1.Validation{{
+				Expression:        "size(variables.missing) == 0",
+				MessageExpression: "variables.missing.join('; ')",
+				Reason:            ptr.To(metav1.StatusReasonForbidden),
+			}},
+			FailurePolicy: ptr.To(admissionv1.Fail),
+		},
+	}
+	o.InstalledBind = binding(name, objLabels, nil, admissionv1.Deny, true)
+	o.InstalledBind.Spec.MatchResources = nsMatch.DeepCopy()
+	return o, nil
+}
+
+// sortBindings returns the bindings in precedence order.
+func sortBindings(bindings []v1alpha1.ProfileBinding) []*v1alpha1.ProfileBinding {
+	sorted := make([]*v1alpha1.ProfileBinding, len(bindings))
+	for i := range bindings {
+		sorted[i] = &bindings[i]
+	}
+	slices.SortFunc(sorted, func(a, b *v1alpha1.ProfileBinding) int {
+		switch {
+		case BindingPrecedes(a, b):
+			return -1
+		case BindingPrecedes(b, a):
+			return 1
+		}
+		return 0
+	})
+	return sorted
+}
+
+// chosenCEL returns two functions of a container variable: the CEL
+// expressions of the localhost path and of the name of the binding that
+// binds it ("" when none does), the first matching binding in precedence
+// order.
+func chosenCEL(bindings []v1alpha1.ProfileBinding) (path, name func(c string) string, err error) {
+	sorted := sortBindings(bindings)
+	conds := make([]string, len(sorted))
+	for i, b := range sorted {
+		if conds[i], err = bindingMatchCEL(b); err != nil {
+			return nil, nil, fmt.Errorf("ProfileBinding %s/%s: %w", b.Namespace, b.Name, err)
+		}
+	}
+	chain := func(c string, value func(*v1alpha1.ProfileBinding) string) string {
+		out := "''"
+		for i := len(sorted) - 1; i >= 0; i-- {
+			out = "(" + strings.ReplaceAll(conds[i], "$c", c) + " ? " + quote(value(sorted[i])) + " : " + out + ")"
+		}
+		return out
+	}
+	path = func(c string) string {
+		return chain(c, func(b *v1alpha1.ProfileBinding) string { return nodepath.ProfilePath(b.Spec.ProfileName) })
+	}
+	name = func(c string) string {
+		return chain(c, func(b *v1alpha1.ProfileBinding) string { return b.Name })
+	}
+	return path, name, nil
+}
+
+// profileOfPath is the CEL of the SeccompProfile name in an operator path
+// expression ("operator/<name>.json").
+func profileOfPath(path string) string {
+	return fmt.Sprintf("%s.substring(%d, size(%s) - %d)", path, len(nodepath.OperatorDir)+1, path, len(nodepath.Ext))
+}
+
+// bindingMatchCEL is the CEL condition that binding b matches the
+// container "$c" of the pod (variables.podLabels).
+func bindingMatchCEL(b *v1alpha1.ProfileBinding) (string, error) {
+	var parts []string
+	if len(b.Spec.Images) > 0 {
+		var alts []string
+		for _, img := range b.Spec.Images {
+			alts = append(alts, "$c.image.matches("+quote(imageRegexp(img))+")")
+		}
+		parts = append(parts, "(has($c.image) && ("+strings.Join(alts, " || ")+"))")
+	}
+	if len(b.Spec.ContainerNames) > 0 {
+		parts = append(parts, "$c.name in "+stringList(b.Spec.ContainerNames))
+	}
+	if b.Spec.PodSelector != nil {
+		sel, err := selectorCEL(b.Spec.PodSelector, "variables.podLabels", "true")
+		if err != nil {
+			return "", fmt.Errorf("podSelector: %w", err)
+		}
+		parts = append(parts, "("+sel+")")
+	}
+	if len(parts) == 0 {
+		return "true", nil
+	}
+	return strings.Join(parts, " && "), nil
+}
+
+// imageRegexp turns an image pattern ("*" any run of characters) into an
+// anchored RE2 expression, the same for CEL's matches() and Go's regexp.
+func imageRegexp(pattern string) string {
+	parts := strings.Split(pattern, "*")
+	for i := range parts {
+		parts[i] = regexp.QuoteMeta(parts[i])
+	}
+	return "^" + strings.Join(parts, ".*") + "$"
+}
+
+// bindingFor is the binding (in precedence order) that binds a container
+// of a pod with the given labels, or nil: chosenCEL in Go.
+func bindingFor(sorted []*v1alpha1.ProfileBinding, podLabels map[string]string, c *corev1.Container) (*v1alpha1.ProfileBinding, error) {
+	for _, b := range sorted {
+		ok, err := bindingMatches(b, podLabels, c)
+		if err != nil {
+			return nil, err
+		}
+		if ok {
+			return b, nil
+		}
+	}
+	return nil, nil
+}
+
+func bindingMatches(b *v1alpha1.ProfileBinding, podLabels map[string]string, c *corev1.Container) (bool, error) {
+	if len(b.Spec.Images) > 0 {
+		hit := false
+		for _, img := range b.Spec.Images {
+			re, err := regexp.Compile(imageRegexp(img))
+			if err != nil {
+				return false, fmt.Errorf("ProfileBinding %s/%s: image %q: %w", b.Namespace, b.Name, img, err)
+			}
+			if c.Image != "" && re.MatchString(c.Image) {
+				hit = true
+				break
+			}
+		}
+		if !hit {
+			return false, nil
+		}
+	}
+	if len(b.Spec.ContainerNames) > 0 && !slices.Contains(b.Spec.ContainerNames, c.Name) {
+		return false, nil
+	}
+	if b.Spec.PodSelector != nil {
+		sel, err := metav1.LabelSelectorAsSelector(b.Spec.PodSelector)
+		if err != nil {
+			return false, fmt.Errorf("ProfileBinding %s/%s: podSelector: %w", b.Namespace, b.Name, err)
+		}
+		if !sel.Matches(labels.Set(podLabels)) {
+			return false, nil
+		}
+	}
+	return true, nil
+}
