@@ -10,7 +10,7 @@ CONTROLLER_GEN := $(TOOLS)/controller-gen-$(CONTROLLER_GEN_VERSION)
 # their own targets below; `make test` runs all of them.
 export CGO_ENABLED ?= 0
 
-.PHONY: up down test-e2e bench-cluster bench-admission bench-scale deps all build test test-unit test-integration test-differential test-kernel test-profiles generate verify-generated lint fuzz bench demo clean tools
+.PHONY: up down test-e2e bench-cluster bench-admission bench-webhook bench-scale deps all build test test-unit test-integration test-differential test-kernel test-profiles generate verify-generated lint fuzz bench demo clean tools
 
 all: build
 
@@ -71,12 +71,16 @@ bench: build ## Benchmarks (results go to docs/benchmarks.md by hand, with the c
 	CGO_ENABLED=1 $(GO) test -run=^$$ -bench=. -benchtime=$${BENCHTIME:-1s} -tags libseccomp ./bench/... ./pkg/... ./internal/...
 	$(MAKE) bench-scale
 	$(MAKE) bench-admission
+	$(MAKE) bench-webhook
 
 bench-cluster: ## On the make up cluster: apply a profile → pod Running, p50/p99 over TRIES (50); agent and manager RSS
 	$(GO) run ./bench/cluster -tries $${TRIES:-50} -kubeconfig $${UP_DIR:-/var/lib/seccomp-operator-up}/admin.kubeconfig
 
 bench-admission: ## Pod-create latency with and without SeccompPolicy's native admission policies (real apiserver; PODS, default 500)
 	KUBEBUILDER_ASSETS="$$(./hack/kube-binaries.sh)" $(GO) run ./bench/admission -pods $${PODS:-500}
+
+bench-webhook: build ## The fallback webhook: pod-create latency through the apiserver, and AdmissionReviews at 200 and 1000/s over HTTPS with the manager's CPU
+	KUBEBUILDER_ASSETS="$$(./hack/kube-binaries.sh)" $(GO) run ./bench/webhook -pods $${PODS:-300} -rates $${RATES:-200,1000}
 
 bench-scale: build ## Control plane at scale: real apiserver, manager, 100 agent processes, 1000 profiles (NODES, PROFILES)
 	KUBEBUILDER_ASSETS="$$(./hack/kube-binaries.sh)" $(GO) run ./bench/scale -nodes $${NODES:-100} -profiles $${PROFILES:-1000}

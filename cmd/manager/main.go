@@ -2,7 +2,11 @@
 package main
 
 import (
+	"crypto/tls"
+	"errors"
 	"flag"
+	"net/http"
+	"net/url"
 	"os"
 
 	admissionregv1 "k8s.io/api/admissionregistration/v1"
@@ -11,6 +15,7 @@ import (
 	"k8s.io/apimachinery/pkg/runtime"
 	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
 	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/healthz"
 	"sigs.k8s.io/controller-runtime/pkg/log/zap"
 	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
@@ -20,12 +25,13 @@ import (
 	"github.com/seccomp-operator/seccomp-operator/internal/controller"
 	"github.com/seccomp-operator/seccomp-operator/internal/setup"
 	"github.com/seccomp-operator/seccomp-operator/internal/webhook/certs"
+	"github.com/seccomp-operator/seccomp-operator/internal/webhook/pods"
 	profilewebhook "github.com/seccomp-operator/seccomp-operator/internal/webhook/profile"
 )
 
 func main() {
 	var metricsAddr, probeAddr, certDir, svcName, svcNamespace, webhookConfig string
-	var admissionPath string
+	var admissionPath, webhookURL, certSecret string
 	var leaderElect, withPredefined, withPolicies, withWebhooks bool
 	var webhookPort int
 	flag.StringVar(&metricsAddr, "metrics-bind-address", ":8080", "address of the Prometheus metrics endpoint (0 disables it)")
@@ -36,10 +42,12 @@ func main() {
 	flag.StringVar(&admissionPath, "admission", setup.PathAuto, "how SeccompPolicies and ProfileBindings are enforced: native (the apiserver's MutatingAdmissionPolicy and ValidatingAdmissionPolicy, Kubernetes 1.36+), webhook (the manager's fallback webhook) or auto (native when the apiserver serves it)")
 	flag.BoolVar(&withWebhooks, "webhooks", true, "serve the admission webhook that rejects invalid SeccompProfiles")
 	flag.IntVar(&webhookPort, "webhook-port", 9443, "port of the webhook server")
-	flag.StringVar(&certDir, "webhook-cert-dir", "/tmp/k8s-webhook-server/serving-certs", "directory with tls.crt and tls.key; when they are missing the manager generates them and publishes its CA in the webhook configuration")
+	flag.StringVar(&certDir, "webhook-cert-dir", "/tmp/k8s-webhook-server/serving-certs", "directory with a mounted tls.crt and tls.key (cert-manager, a Secret volume); when they are missing the manager keeps its own in --webhook-cert-secret")
 	flag.StringVar(&svcName, "webhook-service-name", "seccomp-operator-webhook", "Service in front of the webhook server (for the generated certificate)")
 	flag.StringVar(&svcNamespace, "webhook-service-namespace", envOr("POD_NAMESPACE", "seccomp-operator"), "namespace of that Service (default $POD_NAMESPACE)")
-	flag.StringVar(&webhookConfig, "webhook-config-name", "seccomp-operator-validating-webhook", "ValidatingWebhookConfiguration whose caBundle the manager keeps when it generated the certificate")
+	flag.StringVar(&webhookConfig, "webhook-config-name", "seccomp-operator-validating-webhook", "ValidatingWebhookConfiguration whose caBundle the manager keeps when it owns the certificate")
+	flag.StringVar(&certSecret, "webhook-cert-secret", "seccomp-operator-webhook-tls", "Secret (in the manager's namespace) where the replicas keep the webhook's CA and serving certificate, created and rotated by the manager, unless --webhook-cert-dir already holds tls.crt and tls.key")
+	flag.StringVar(&webhookURL, "webhook-url", "", "base URL (https://host:port) at which the apiserver reaches the fallback webhook, instead of the Service: for a manager running outside the cluster")
 	opts := zap.Options{}
 	opts.BindFlags(flag.CommandLine)
 	flag.Parse()
@@ -55,21 +63,40 @@ func main() {
 		log.Error(err, "register seccomp-operator types")
 		os.Exit(1)
 	}
-	var caPEM []byte
+	restCfg := ctrl.GetConfigOrDie()
+	// The webhook server's certificate: a mounted one (cert-manager, a
+	// Secret volume) when the directory has it, else one the replicas share
+	// through a Secret and rotate (certs.Source), whose CA the manager
+	// keeps in its webhook configurations.
+	var source *certs.Source
+	var tlsOpts []func(*tls.Config)
 	if withWebhooks {
-		ca, generated, err := certs.Ensure(certDir, certs.DNSNames(svcName, svcNamespace))
-		if err != nil {
-			log.Error(err, "webhook certificate")
-			os.Exit(1)
+		dnsNames := certs.DNSNames(svcName, svcNamespace)
+		if webhookURL != "" {
+			// The certificate must be valid for the host the apiserver dials.
+			u, err := url.Parse(webhookURL)
+			if err != nil || u.Scheme != "https" || u.Hostname() == "" {
+				log.Error(err, "--webhook-url must be https://host[:port]", "url", webhookURL)
+				os.Exit(1)
+			}
+			dnsNames = append(dnsNames, u.Hostname())
 		}
-		if generated {
-			caPEM = ca
-			log.Info("generated a webhook serving certificate", "dir", certDir, "service", svcName+"."+svcNamespace)
+		if certs.Mounted(certDir) {
+			log.Info("serving the mounted webhook certificate; whoever provides it provides the caBundle", "dir", certDir)
+		} else {
+			direct, err := client.New(restCfg, client.Options{Scheme: scheme})
+			if err != nil {
+				log.Error(err, "client for the webhook certificate Secret")
+				os.Exit(1)
+			}
+			source = &certs.Source{Client: direct, Namespace: svcNamespace, SecretName: certSecret, DNSNames: dnsNames,
+				Log: ctrl.Log.WithName("webhook-cert")}
+			tlsOpts = append(tlsOpts, func(c *tls.Config) { c.GetCertificate = source.GetCertificate })
 		}
 	}
-	mgr, err := ctrl.NewManager(ctrl.GetConfigOrDie(), ctrl.Options{
+	mgr, err := ctrl.NewManager(restCfg, ctrl.Options{
 		Scheme:                 scheme,
-		WebhookServer:          webhook.NewServer(webhook.Options{Port: webhookPort, CertDir: certDir}),
+		WebhookServer:          webhook.NewServer(webhook.Options{Port: webhookPort, CertDir: certDir, TLSOpts: tlsOpts}),
 		Metrics:                metricsserver.Options{BindAddress: metricsAddr},
 		HealthProbeBindAddress: probeAddr,
 		LeaderElection:         leaderElect,
@@ -93,7 +120,8 @@ func main() {
 		if _, err := setup.Admission(mgr, setup.AdmissionOptions{
 			Path: admissionPath, OperatorNamespace: svcNamespace,
 			Service: &admissionregv1.ServiceReference{Name: svcName, Namespace: svcNamespace, Port: ptr.To[int32](443)},
-			Bundle:  func() []byte { return caPEM },
+			URL:     webhookURL,
+			Bundle:  bundle(source),
 		}, ctrl.Log.WithName("admission")); err != nil {
 			log.Error(err, "set up admission")
 			os.Exit(1)
@@ -104,9 +132,14 @@ func main() {
 			log.Error(err, "set up the webhook")
 			os.Exit(1)
 		}
-		if caPEM != nil {
-			if err := mgr.Add(&certs.CABundleInjector{Reader: mgr.GetAPIReader(), Writer: mgr.GetClient(), Name: webhookConfig,
-				CA: caPEM, Log: ctrl.Log.WithName("webhook-ca")}); err != nil {
+		if source != nil {
+			if err := mgr.Add(source); err != nil {
+				log.Error(err, "set up the webhook certificate")
+				os.Exit(1)
+			}
+			if err := mgr.Add(&certs.BundleInjector{Reader: mgr.GetAPIReader(), Writer: mgr.GetClient(),
+				Validating: []string{webhookConfig}, Mutating: []string{pods.DefaultConfigName},
+				Bundle: source.CABundle, Log: ctrl.Log.WithName("webhook-ca")}); err != nil {
 				log.Error(err, "set up the CA bundle injector")
 				os.Exit(1)
 			}
@@ -118,7 +151,13 @@ func main() {
 	}
 	ready := healthz.Ping
 	if withWebhooks {
-		ready = mgr.GetWebhookServer().StartedChecker()
+		started := mgr.GetWebhookServer().StartedChecker()
+		ready = func(r *http.Request) error {
+			if source != nil && source.CABundle() == nil {
+				return errors.New("no webhook certificate loaded yet")
+			}
+			return started(r)
+		}
 	}
 	if err := mgr.AddReadyzCheck("readyz", ready); err != nil {
 		log.Error(err, "add readiness check")
@@ -128,6 +167,16 @@ func main() {
 		log.Error(err, "run manager")
 		os.Exit(1)
 	}
+}
+
+// bundle is the CA bundle the fallback webhook's configuration carries:
+// the Source's, or none when the certificate is mounted (its provider
+// injects the CA).
+func bundle(s *certs.Source) func() []byte {
+	if s == nil {
+		return nil
+	}
+	return s.CABundle
 }
 
 func envOr(key, def string) string {

@@ -4,12 +4,15 @@ package integration
 
 import (
 	"context"
+	"crypto/tls"
 	"fmt"
 	"net"
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
+	"time"
 
 	admissionv1 "k8s.io/api/admissionregistration/v1"
 	appsv1 "k8s.io/api/apps/v1"
@@ -31,6 +34,7 @@ import (
 	"github.com/seccomp-operator/seccomp-operator/internal/controller"
 	"github.com/seccomp-operator/seccomp-operator/internal/setup"
 	"github.com/seccomp-operator/seccomp-operator/internal/webhook/certs"
+	"github.com/seccomp-operator/seccomp-operator/internal/webhook/pods"
 )
 
 // fallbackCluster is a second apiserver and etcd with a manager forced
@@ -44,9 +48,11 @@ type fallbackCluster struct {
 	// new one on the same port.
 	stop  func()
 	start func(t *testing.T)
+	// tune adjusts each manager's certificate source (rotation tests).
+	tune func(*certs.Source)
 }
 
-func startFallbackCluster(t *testing.T) *fallbackCluster {
+func startFallbackCluster(t *testing.T, tune func(*certs.Source)) *fallbackCluster {
 	t.Helper()
 	e := &envtest.Environment{
 		CRDDirectoryPaths:     []string{filepath.Join("..", "..", "config", "crd", "bases")},
@@ -60,7 +66,7 @@ func startFallbackCluster(t *testing.T) *fallbackCluster {
 	scheme := runtime.NewScheme()
 	_ = clientgoscheme.AddToScheme(scheme)
 	_ = v1alpha1.AddToScheme(scheme)
-	fc := &fallbackCluster{cfg: c}
+	fc := &fallbackCluster{cfg: c, tune: tune}
 	if fc.k8s, err = client.New(c, client.Options{Scheme: scheme}); err != nil {
 		t.Fatal(err)
 	}
@@ -73,17 +79,20 @@ func startFallbackCluster(t *testing.T) *fallbackCluster {
 	}
 	fc.port = l.Addr().(*net.TCPAddr).Port
 	_ = l.Close()
-	certDir := t.TempDir()
-	ca, generated, err := certs.Ensure(certDir, []string{"localhost"})
-	if err != nil || !generated {
-		t.Fatalf("webhook certificate: %v", err)
-	}
 	fc.start = func(t *testing.T) {
 		t.Helper()
+		// The certificate as the manager keeps it: in a Secret, rotated,
+		// its CA injected into the webhook configuration.
+		src := &certs.Source{Client: fc.k8s, Namespace: operatorNamespace, SecretName: "seccomp-operator-webhook-tls",
+			DNSNames: []string{"localhost"}, Log: ctrl.Log.WithName("fallback-cert")}
+		if fc.tune != nil {
+			fc.tune(src)
+		}
 		mgr, err := ctrl.NewManager(c, ctrl.Options{
-			Scheme:        scheme,
-			Metrics:       metricsserver.Options{BindAddress: "0"},
-			WebhookServer: webhook.NewServer(webhook.Options{Host: "127.0.0.1", Port: fc.port, CertDir: certDir}),
+			Scheme:  scheme,
+			Metrics: metricsserver.Options{BindAddress: "0"},
+			WebhookServer: webhook.NewServer(webhook.Options{Host: "127.0.0.1", Port: fc.port,
+				TLSOpts: []func(*tls.Config){func(c *tls.Config) { c.GetCertificate = src.GetCertificate }}}),
 			// Controller names are process-wide; the package's main
 			// manager already uses them.
 			Controller: config.Controller{SkipNameValidation: ptr.To(true)},
@@ -91,11 +100,18 @@ func startFallbackCluster(t *testing.T) *fallbackCluster {
 		if err != nil {
 			t.Fatal(err)
 		}
+		if err := mgr.Add(src); err != nil {
+			t.Fatal(err)
+		}
+		if err := mgr.Add(&certs.BundleInjector{Reader: mgr.GetAPIReader(), Writer: mgr.GetClient(), Mutating: []string{pods.DefaultConfigName},
+			Bundle: src.CABundle, Interval: src.Interval, Log: ctrl.Log.WithName("fallback-ca")}); err != nil {
+			t.Fatal(err)
+		}
 		if err := (&controller.ProfileReconciler{Client: mgr.GetClient()}).SetupWithManager(mgr); err != nil {
 			t.Fatal(err)
 		}
 		path, err := setup.Admission(mgr, setup.AdmissionOptions{Path: setup.PathWebhook, OperatorNamespace: operatorNamespace,
-			URL: fmt.Sprintf("https://localhost:%d", fc.port), Bundle: func() []byte { return ca }}, ctrl.Log.WithName("fallback"))
+			URL: fmt.Sprintf("https://localhost:%d", fc.port), Bundle: src.CABundle}, ctrl.Log.WithName("fallback"))
 		if err != nil || path != setup.PathWebhook {
 			t.Fatalf("admission path %q: %v", path, err)
 		}
@@ -129,7 +145,7 @@ func (fc *fallbackCluster) use(t *testing.T) {
 // the manager down, pods of exempt namespaces still create and deletes
 // always work, while governed namespaces fail closed.
 func TestFallbackWebhook(t *testing.T) {
-	fc := startFallbackCluster(t)
+	fc := startFallbackCluster(t, nil)
 	fc.use(t)
 	ctx := context.Background()
 
@@ -200,4 +216,86 @@ func TestFallbackWebhook(t *testing.T) {
 	admittedWithin(t, "the webhook back", restrictedPod("fb-apps", "after"), func(out *corev1.Pod, err error, _ []string) bool {
 		return err == nil && podProfile(out) == "RuntimeDefault"
 	})
+}
+
+// Pods keep being admitted through the fallback webhook while its
+// certificate and CA rotate (validities so short that every Sync finds
+// them due: a CA rotation every three intervals), and while the manager
+// restarts, requests in flight end either admitted or with the
+// apiserver's "failed calling webhook" error, nothing else.
+func TestFallbackWebhookRotationAndRestartUnderTraffic(t *testing.T) {
+	const interval = 2 * time.Second
+	fc := startFallbackCluster(t, func(s *certs.Source) {
+		s.Interval, s.CAValidity, s.CertValidity = interval, time.Minute, time.Minute
+	})
+	fc.use(t)
+	ctx := context.Background()
+	policyNamespace(t, "fb-traffic", map[string]string{"traffic": "yes"})
+	createPolicy(t, &v1alpha1.SeccompPolicy{ObjectMeta: metav1.ObjectMeta{Name: "traffic"}, Spec: v1alpha1.SeccompPolicySpec{
+		NamespaceSelector: metav1.LabelSelector{MatchLabels: map[string]string{"traffic": "yes"}},
+		DefaultProfile:    &v1alpha1.PolicyProfile{Type: "RuntimeDefault"},
+	}})
+	admitted := func(out *corev1.Pod, err error) bool { return err == nil && podProfile(out) == "RuntimeDefault" }
+	admittedWithin(t, "the webhook in force", restrictedPod("fb-traffic", "first"), func(out *corev1.Pod, err error, _ []string) bool {
+		return admitted(out, err)
+	})
+
+	// Traffic for 7 intervals (two CA rotations), watching the Secret.
+	served := map[string]bool{}
+	cas := map[string]bool{}
+	n, failures := 0, []string{}
+	for deadline := time.Now().Add(7 * interval); time.Now().Before(deadline); n++ {
+		out, err, _ := dryRun(t, restrictedPod("fb-traffic", fmt.Sprintf("t-%d", n)))
+		if !admitted(out, err) {
+			failures = append(failures, fmt.Sprint(err))
+		}
+		var sec corev1.Secret
+		if k8s.Get(ctx, client.ObjectKey{Namespace: operatorNamespace, Name: "seccomp-operator-webhook-tls"}, &sec) == nil {
+			served[string(sec.Data[certs.CertFile])] = true
+			cas[string(sec.Data[certs.CAFile])] = true
+		}
+	}
+	if len(failures) > 0 {
+		t.Errorf("%d of %d pod creates failed while the certificate rotated; first: %s", len(failures), n, failures[0])
+	}
+	if len(cas) < 2 || len(served) < 3 {
+		t.Errorf("no rotation happened under traffic: %d CAs, %d serving certificates seen", len(cas), len(served))
+	}
+	t.Logf("%d pod creates, %d serving certificates and %d CAs seen", n, len(served), len(cas))
+
+	// A restart with requests in flight.
+	var wg sync.WaitGroup
+	var mu sync.Mutex
+	var bad []string
+	stopTraffic := make(chan struct{})
+	for w := 0; w < 4; w++ {
+		wg.Add(1)
+		go func(w int) {
+			defer wg.Done()
+			for i := 0; ; i++ {
+				select {
+				case <-stopTraffic:
+					return
+				default:
+				}
+				out, err, _ := dryRun(t, restrictedPod("fb-traffic", fmt.Sprintf("r-%d-%d", w, i)))
+				if !admitted(out, err) && (err == nil || !strings.Contains(err.Error(), "failed calling webhook")) {
+					mu.Lock()
+					bad = append(bad, fmt.Sprintf("profile %q, error %v", podProfile(out), err))
+					mu.Unlock()
+				}
+			}
+		}(w)
+	}
+	time.Sleep(500 * time.Millisecond)
+	fc.stop()
+	fc.start(t)
+	admittedWithin(t, "the webhook back after the restart", restrictedPod("fb-traffic", "back"), func(out *corev1.Pod, err error, _ []string) bool {
+		return admitted(out, err)
+	})
+	close(stopTraffic)
+	wg.Wait()
+	for _, b := range bad {
+		t.Error("during the restart a request ended neither admitted nor refused by the webhook's absence:", b)
+	}
 }
