@@ -71,12 +71,14 @@ func CompileBindings(namespace string, bindings []v1alpha1.ProfileBinding) (Bind
 	}
 
 	free := "!(has(c.securityContext) && has(c.securityContext.seccompProfile)) && !((" + quote(podprofile.ContainerAnnotationPrefix) + " + c.name) in variables.annotations)"
+	// One apply configuration with optional fields: each mutation costs a
+	// structured merge of the whole pod (see mutations in native.go).
 	list := func(field string) string {
 		typ := "Object.spec." + field
 		filtered := "object.spec." + field + ".filter(c, " + free + " && " + chosenPath("c") + " != '')"
-		return "has(object.spec." + field + ") && size(" + filtered + ") > 0 ? " +
-			"Object{spec: Object.spec{" + field + ": " + filtered + ".map(c, " + typ + "{name: c.name, securityContext: " + typ + ".securityContext{seccompProfile: " +
-			typ + ".securityContext.seccompProfile{type: 'Localhost', localhostProfile: " + chosenPath("c") + "}}})}} : Object{}"
+		return "?" + field + ": has(object.spec." + field + ") && size(" + filtered + ") > 0 ? " +
+			"optional.of(" + filtered + ".map(c, " + typ + "{name: c.name, securityContext: " + typ + ".securityContext{seccompProfile: " +
+			typ + ".securityContext.seccompProfile{type: 'Localhost', localhostProfile: " + chosenPath("c") + "}}})) : optional.none()"
 	}
 	o := BindingObjects{
 		Mutating: &admissionv1.MutatingAdmissionPolicy{
@@ -84,10 +86,8 @@ func CompileBindings(namespace string, bindings []v1alpha1.ProfileBinding) (Bind
 			Spec: admissionv1.MutatingAdmissionPolicySpec{
 				MatchConstraints: match.DeepCopy(),
 				Variables:        vars,
-				Mutations: []admissionv1.Mutation{
-					{PatchType: admissionv1.PatchTypeApplyConfiguration, ApplyConfiguration: &admissionv1.ApplyConfiguration{Expression: list("initContainers")}},
-					{PatchType: admissionv1.PatchTypeApplyConfiguration, ApplyConfiguration: &admissionv1.ApplyConfiguration{Expression: list("containers")}},
-				},
+				Mutations: []admissionv1.Mutation{{PatchType: admissionv1.PatchTypeApplyConfiguration, ApplyConfiguration: &admissionv1.ApplyConfiguration{
+					Expression: "Object{spec: Object.spec{" + list("initContainers") + ", " + list("containers") + "}}"}}},
 				FailurePolicy:      ptr.To(admissionv1.Fail),
 				ReinvocationPolicy: admissionv1.NeverReinvocationPolicy,
 			},
