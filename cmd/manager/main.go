@@ -101,6 +101,10 @@ func main() {
 		HealthProbeBindAddress: probeAddr,
 		LeaderElection:         leaderElect,
 		LeaderElectionID:       "manager.seccomp-operator.dev",
+		// The binary exits right after the manager stops, so handing the
+		// lease over at once is safe, and a rolling update does not wait
+		// for it to expire.
+		LeaderElectionReleaseOnCancel: true,
 	})
 	if err != nil {
 		log.Error(err, "create manager")
@@ -120,8 +124,8 @@ func main() {
 		if _, err := setup.Admission(mgr, setup.AdmissionOptions{
 			Path: admissionPath, OperatorNamespace: svcNamespace,
 			Service: &admissionregv1.ServiceReference{Name: svcName, Namespace: svcNamespace, Port: ptr.To[int32](443)},
-			URL:     webhookURL,
-			Bundle:  bundle(source),
+			URL:     webhookURL, ServeWebhook: withWebhooks,
+			Bundle: bundle(source),
 		}, ctrl.Log.WithName("admission")); err != nil {
 			log.Error(err, "set up admission")
 			os.Exit(1)

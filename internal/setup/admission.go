@@ -39,6 +39,10 @@ type AdmissionOptions struct {
 	Service    *admissionregv1.ServiceReference
 	URL        string
 	Bundle     func() []byte
+	// ServeWebhook: the manager runs a webhook server (on the native path
+	// the handlers are still served when it does; the webhook path needs
+	// it).
+	ServeWebhook bool
 }
 
 // Admission sets up the policy, binding and profile-index reconcilers and,
@@ -62,6 +66,9 @@ func Admission(mgr ctrl.Manager, o AdmissionOptions, log logr.Logger) (string, e
 		return "", fmt.Errorf("unknown admission path %q (auto, native or webhook)", path)
 	}
 	hook := path == PathWebhook
+	if hook && !o.ServeWebhook {
+		return "", fmt.Errorf("the fallback webhook path needs the webhook server (--webhooks)")
+	}
 	log.Info("admission path", "path", path, "nativeServed", native)
 	if err := (&controller.PolicyReconciler{Client: mgr.GetClient(), OperatorNamespace: o.OperatorNamespace, Webhook: hook, NativeAPI: native}).SetupWithManager(mgr); err != nil {
 		return "", fmt.Errorf("set up the policy reconciler: %w", err)
@@ -72,25 +79,30 @@ func Admission(mgr ctrl.Manager, o AdmissionOptions, log logr.Logger) (string, e
 	if err := (&controller.ProfileIndexReconciler{Client: mgr.GetClient(), Reader: mgr.GetAPIReader()}).SetupWithManager(mgr); err != nil {
 		return "", fmt.Errorf("set up the profile index: %w", err)
 	}
-	if !hook {
-		return path, nil
-	}
-	// Start the informers the webhook reads from with the manager, not at
-	// the first request.
-	for _, obj := range []client.Object{&corev1.Namespace{}, &v1alpha1.SeccompPolicy{}, &v1alpha1.ProfileBinding{}, &v1alpha1.SeccompProfileIndex{}} {
-		if _, err := mgr.GetCache().GetInformer(context.Background(), obj); err != nil {
-			return "", fmt.Errorf("informer for %T: %w", obj, err)
+	// The webhook's handlers are served on both paths, so that a
+	// configuration still pointing at them (a switch between paths, a
+	// rolling update) gets the same decisions rather than 404s; the
+	// configuration itself exists only on the webhook path.
+	if hook {
+		// Start the informers the webhook reads from with the manager,
+		// not at the first request.
+		for _, obj := range []client.Object{&corev1.Namespace{}, &v1alpha1.SeccompPolicy{}, &v1alpha1.ProfileBinding{}, &v1alpha1.SeccompProfileIndex{}} {
+			if _, err := mgr.GetCache().GetInformer(context.Background(), obj); err != nil {
+				return "", fmt.Errorf("informer for %T: %w", obj, err)
+			}
 		}
 	}
-	h := &pods.Handler{Reader: mgr.GetClient(), OperatorNamespace: o.OperatorNamespace}
-	srv := mgr.GetWebhookServer()
-	srv.Register(pods.PodsPath, &webhook.Admission{Handler: h.Pods()})
-	srv.Register(pods.WorkloadsPath, &webhook.Admission{Handler: h.Workloads()})
+	if o.ServeWebhook {
+		h := &pods.Handler{Reader: mgr.GetClient(), OperatorNamespace: o.OperatorNamespace}
+		srv := mgr.GetWebhookServer()
+		srv.Register(pods.PodsPath, &webhook.Admission{Handler: h.Pods()})
+		srv.Register(pods.WorkloadsPath, &webhook.Admission{Handler: h.Workloads()})
+	}
 	name := o.ConfigName
 	if name == "" {
 		name = pods.DefaultConfigName
 	}
-	if err := (&pods.ConfigReconciler{Client: mgr.GetClient(), Name: name, OperatorNamespace: o.OperatorNamespace,
+	if err := (&pods.ConfigReconciler{Client: mgr.GetClient(), Active: hook, Name: name, OperatorNamespace: o.OperatorNamespace,
 		Service: o.Service, URL: o.URL, Bundle: o.Bundle}).SetupWithManager(mgr); err != nil {
 		return "", fmt.Errorf("set up the fallback webhook configuration: %w", err)
 	}

@@ -50,6 +50,8 @@ type fallbackCluster struct {
 	start func(t *testing.T)
 	// tune adjusts each manager's certificate source (rotation tests).
 	tune func(*certs.Source)
+	// native starts the next manager on the native path instead.
+	native bool
 }
 
 func startFallbackCluster(t *testing.T, tune func(*certs.Source)) *fallbackCluster {
@@ -110,9 +112,13 @@ func startFallbackCluster(t *testing.T, tune func(*certs.Source)) *fallbackClust
 		if err := (&controller.ProfileReconciler{Client: mgr.GetClient()}).SetupWithManager(mgr); err != nil {
 			t.Fatal(err)
 		}
-		path, err := setup.Admission(mgr, setup.AdmissionOptions{Path: setup.PathWebhook, OperatorNamespace: operatorNamespace,
-			URL: fmt.Sprintf("https://localhost:%d", fc.port), Bundle: src.CABundle}, ctrl.Log.WithName("fallback"))
-		if err != nil || path != setup.PathWebhook {
+		want := setup.PathWebhook
+		if fc.native {
+			want = setup.PathNative
+		}
+		path, err := setup.Admission(mgr, setup.AdmissionOptions{Path: want, OperatorNamespace: operatorNamespace,
+			URL: fmt.Sprintf("https://localhost:%d", fc.port), Bundle: src.CABundle, ServeWebhook: true}, ctrl.Log.WithName("fallback"))
+		if err != nil || path != want {
 			t.Fatalf("admission path %q: %v", path, err)
 		}
 		ctx, cancel := context.WithCancel(context.Background())
@@ -214,6 +220,20 @@ func TestFallbackWebhook(t *testing.T) {
 	}
 	fc.start(t)
 	admittedWithin(t, "the webhook back", restrictedPod("fb-apps", "after"), func(out *corev1.Pod, err error, _ []string) bool {
+		return err == nil && podProfile(out) == "RuntimeDefault"
+	})
+
+	// Back to the native path: the webhook configuration goes (left in
+	// place it would send every pod to handlers nobody keeps), the native
+	// policies come, and pods get the same default.
+	fc.stop()
+	fc.native = true
+	fc.start(t)
+	eventually(t, "the webhook configuration removed on the native path", func() bool {
+		var cfg admissionv1.MutatingWebhookConfiguration
+		return apierrors.IsNotFound(k8s.Get(ctx, client.ObjectKey{Name: pods.DefaultConfigName}, &cfg))
+	})
+	admittedWithin(t, "the native policies defaulting", restrictedPod("fb-apps", "native"), func(out *corev1.Pod, err error, _ []string) bool {
 		return err == nil && podProfile(out) == "RuntimeDefault"
 	})
 }

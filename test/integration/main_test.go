@@ -117,7 +117,7 @@ func run(m *testing.M) int {
 		fmt.Fprintln(os.Stderr, "set up reconciler:", err)
 		return 1
 	}
-	if _, err := setup.Admission(mgr, setup.AdmissionOptions{Path: setup.PathNative, OperatorNamespace: operatorNamespace}, ctrl.Log); err != nil {
+	if _, err := setup.Admission(mgr, setup.AdmissionOptions{Path: setup.PathNative, OperatorNamespace: operatorNamespace, ServeWebhook: true}, ctrl.Log); err != nil {
 		fmt.Fprintln(os.Stderr, "set up admission:", err)
 		return 1
 	}

@@ -32,9 +32,12 @@ const DefaultConfigName = "seccomp-operator-pods"
 // +kubebuilder:rbac:groups="",resources=namespaces,verbs=get;list;watch
 
 // ConfigReconciler keeps the fallback path's MutatingWebhookConfiguration:
-// it exists only while a SeccompPolicy or ProfileBinding does (a cluster
-// with neither has no webhook in its pod path), and is restored when edited
-// or deleted.
+// it exists only while the fallback path is Active and a SeccompPolicy or
+// ProfileBinding exists (a cluster with neither has no webhook in its pod
+// path), and is restored when edited or deleted. On the native path it is
+// deleted: a configuration left from an earlier run on the fallback path
+// would otherwise send every pod to a webhook nobody answers for (the e2e
+// suite caught exactly that when switching back).
 //
 // Its two webhooks, and why:
 //   - pods (CREATE, and UPDATE of pods/ephemeralcontainers): failurePolicy
@@ -49,6 +52,8 @@ const DefaultConfigName = "seccomp-operator-pods"
 //     a rollout.
 type ConfigReconciler struct {
 	client.Client
+	// Active: the fallback path is in use.
+	Active            bool
 	Name              string
 	OperatorNamespace string
 	// Service reaches the manager's webhook server inside the cluster;
@@ -87,7 +92,7 @@ func (r *ConfigReconciler) Reconcile(ctx context.Context, _ reconcile.Request) (
 	if err := r.List(ctx, &bindings, client.Limit(1)); err != nil {
 		return reconcile.Result{}, fmt.Errorf("list ProfileBindings: %w", err)
 	}
-	if len(policies.Items) == 0 && len(bindings.Items) == 0 {
+	if !r.Active || len(policies.Items) == 0 && len(bindings.Items) == 0 {
 		if err := r.Delete(ctx, cfg); client.IgnoreNotFound(err) != nil {
 			return reconcile.Result{}, fmt.Errorf("delete webhook configuration %s: %w", r.Name, err)
 		}
