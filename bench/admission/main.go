@@ -22,11 +22,11 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
 	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
-	"k8s.io/utils/ptr"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/envtest"
 
 	"github.com/seccomp-operator/seccomp-operator/api/v1alpha1"
+	"github.com/seccomp-operator/seccomp-operator/bench/internal/podcreate"
 	"github.com/seccomp-operator/seccomp-operator/bench/internal/stats"
 	"github.com/seccomp-operator/seccomp-operator/internal/policy"
 )
@@ -105,10 +105,10 @@ func run(n int, only string) error {
 	}
 	// Wait until the apiserver applies them.
 	for deadline := time.Now().Add(30 * time.Second); ; time.Sleep(100 * time.Millisecond) {
-		probe := pod("governed", "probe", "")
+		probe := podcreate.Pod(podcreate.Governed, "probe", "")
 		err := k8s.Create(ctx, probe, client.DryRunAll)
 		if only != "" && only != "mutating" {
-			bad := pod("governed", "probe", "nowhere") // refused by allowed and by installed
+			bad := podcreate.Pod(podcreate.Governed, "probe", "nowhere") // refused by allowed and by installed
 			if k8s.Create(ctx, bad, client.DryRunAll) != nil {
 				break
 			}
@@ -119,29 +119,17 @@ func run(n int, only string) error {
 			return fmt.Errorf("the policies never applied")
 		}
 	}
-	// Warm up both paths, then measure alternately.
-	for i := 0; i < 50; i++ {
-		for _, ns := range []string{"plain", "governed"} {
-			if err := k8s.Create(ctx, pod(ns, fmt.Sprintf("warm-%d", i), "profile-0001")); err != nil {
-				return err
-			}
+	// Half the pods set nothing (defaulted), half name a profile (judged
+	// against the allowed list and the index); without the default, a
+	// pod must name one.
+	lat, err := podcreate.Alternate(ctx, k8s, n, func(i int) string {
+		if i%2 == 1 || only == "allowed" {
+			return fmt.Sprintf("profile-%04d", i%indexSize)
 		}
-	}
-	lat := map[string][]time.Duration{}
-	for i := 0; i < n; i++ {
-		for _, ns := range []string{"plain", "governed"} {
-			// Half the pods set nothing (defaulted), half name a profile
-			// (judged against the allowed list and the index).
-			prof := ""
-			if i%2 == 1 || only == "allowed" { // without the default, a pod must name one
-				prof = fmt.Sprintf("profile-%04d", i%indexSize)
-			}
-			start := time.Now()
-			if err := k8s.Create(ctx, pod(ns, fmt.Sprintf("pod-%d", i), prof)); err != nil {
-				return fmt.Errorf("create in %s: %w", ns, err)
-			}
-			lat[ns] = append(lat[ns], time.Since(start))
-		}
+		return ""
+	})
+	if err != nil {
+		return err
 	}
 	fmt.Printf("pod create through kube-apiserver (envtest, persisted), %d pods per namespace, alternating; policies: %s\n", n, map[bool]string{true: "all", false: only}[only == ""])
 	for _, ns := range []string{"plain", "governed"} {
@@ -152,19 +140,6 @@ func run(n int, only string) error {
 	a, b := lat["plain"], lat["governed"]
 	fmt.Printf("  added by the native policies: p50 %s, p99 %s\n", pct(b, 50)-pct(a, 50), pct(b, 99)-pct(a, 99))
 	return nil
-}
-
-func pod(ns, name, localhost string) *corev1.Pod {
-	p := &corev1.Pod{
-		ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: name},
-		Spec: corev1.PodSpec{Containers: []corev1.Container{{Name: "app", Image: "nginx"},
-			{Name: "sidecar", Image: "busybox"}}},
-	}
-	if localhost != "" {
-		p.Spec.SecurityContext = &corev1.PodSecurityContext{SeccompProfile: &corev1.SeccompProfile{
-			Type: corev1.SeccompProfileTypeLocalhost, LocalhostProfile: ptr.To("operator/" + localhost + ".json")}}
-	}
-	return p
 }
 
 func pct(sorted []time.Duration, p int) time.Duration {

@@ -23,7 +23,6 @@ import (
 	"encoding/json"
 	"flag"
 	"fmt"
-	"net"
 	"net/http"
 	"os"
 	"os/exec"
@@ -42,11 +41,11 @@ import (
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/types"
 	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
-	"k8s.io/utils/ptr"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/envtest"
 
 	"github.com/seccomp-operator/seccomp-operator/api/v1alpha1"
+	"github.com/seccomp-operator/seccomp-operator/bench/internal/podcreate"
 	"github.com/seccomp-operator/seccomp-operator/bench/internal/stats"
 	"github.com/seccomp-operator/seccomp-operator/internal/webhook/certs"
 	"github.com/seccomp-operator/seccomp-operator/internal/webhook/pods"
@@ -133,7 +132,7 @@ func run(bin string, n int, rates []int, dur time.Duration, indexSize int) error
 	// The manager, on the webhook path. It makes its own certificate
 	// (for the --webhook-url host, kept in a Secret) and publishes its CA in
 	// the configuration; the benchmark trusts the same CA.
-	port, err := freePort()
+	port, err := podcreate.FreePort()
 	if err != nil {
 		return err
 	}
@@ -157,7 +156,7 @@ func run(bin string, n int, rates []int, dur time.Duration, indexSize int) error
 	// Wait until the apiserver calls the webhook: a governed pod gets the
 	// default.
 	for deadline := time.Now().Add(60 * time.Second); ; time.Sleep(200 * time.Millisecond) {
-		probe := pod("governed", "probe", "")
+		probe := podcreate.Pod(podcreate.Governed, "probe", "")
 		if err := k8s.Create(ctx, probe, client.DryRunAll); err == nil && probe.Spec.SecurityContext != nil && probe.Spec.SecurityContext.SeccompProfile != nil {
 			break
 		}
@@ -166,27 +165,16 @@ func run(bin string, n int, rates []int, dur time.Duration, indexSize int) error
 		}
 	}
 
-	// 1. Pod creates through the apiserver.
-	for i := 0; i < 50; i++ {
-		for _, ns := range []string{"plain", "governed"} {
-			if err := k8s.Create(ctx, pod(ns, fmt.Sprintf("warm-%d", i), "profile-0001")); err != nil {
-				return err
-			}
+	// 1. Pod creates through the apiserver: half defaulted, half naming
+	// a profile.
+	lat, err := podcreate.Alternate(ctx, k8s, n, func(i int) string {
+		if i%2 == 1 {
+			return fmt.Sprintf("profile-%04d", i%indexSize)
 		}
-	}
-	lat := map[string][]time.Duration{}
-	for i := 0; i < n; i++ {
-		for _, ns := range []string{"plain", "governed"} {
-			prof := ""
-			if i%2 == 1 {
-				prof = fmt.Sprintf("profile-%04d", i%indexSize)
-			}
-			start := time.Now()
-			if err := k8s.Create(ctx, pod(ns, fmt.Sprintf("pod-%d", i), prof)); err != nil {
-				return fmt.Errorf("create in %s: %w", ns, err)
-			}
-			lat[ns] = append(lat[ns], time.Since(start))
-		}
+		return ""
+	})
+	if err != nil {
+		return err
 	}
 	fmt.Printf("pod create through kube-apiserver (envtest, persisted), %d pods per namespace, alternating; fallback webhook (manager binary, HTTPS)\n", n)
 	for _, ns := range []string{"plain", "governed"} {
@@ -215,7 +203,7 @@ func run(bin string, n int, rates []int, dur time.Duration, indexSize int) error
 		if i%2 == 1 {
 			prof = fmt.Sprintf("profile-%04d", i)
 		}
-		if bodies[i], err = review(pod("governed", fmt.Sprintf("r-%d", i), prof)); err != nil {
+		if bodies[i], err = review(podcreate.Pod(podcreate.Governed, fmt.Sprintf("r-%d", i), prof)); err != nil {
 			return err
 		}
 	}
@@ -304,20 +292,6 @@ func review(p *corev1.Pod) ([]byte, error) {
 	})
 }
 
-func pod(ns, name, localhost string) *corev1.Pod {
-	p := &corev1.Pod{
-		TypeMeta:   metav1.TypeMeta{APIVersion: "v1", Kind: "Pod"},
-		ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: name},
-		Spec: corev1.PodSpec{Containers: []corev1.Container{{Name: "app", Image: "nginx"},
-			{Name: "sidecar", Image: "busybox"}}},
-	}
-	if localhost != "" {
-		p.Spec.SecurityContext = &corev1.PodSecurityContext{SeccompProfile: &corev1.SeccompProfile{
-			Type: corev1.SeccompProfileTypeLocalhost, LocalhostProfile: ptr.To("operator/" + localhost + ".json")}}
-	}
-	return p
-}
-
 // cpuTime is the user+system CPU time of process pid so far.
 func cpuTime(pid int) time.Duration {
 	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
@@ -329,15 +303,6 @@ func cpuTime(pid int) time.Duration {
 	utime, _ := strconv.ParseInt(f[11], 10, 64)
 	stime, _ := strconv.ParseInt(f[12], 10, 64)
 	return time.Duration(utime+stime) * time.Second / 100 // USER_HZ
-}
-
-func freePort() (int, error) {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return 0, err
-	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port, nil
 }
 
 func pct(sorted []time.Duration, p int) time.Duration {

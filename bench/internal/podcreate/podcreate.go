@@ -1,0 +1,73 @@
+// Package podcreate is the pod-create measurement the admission benchmarks
+// share: the same pods, created alternately in a namespace no policy
+// governs and in a governed one, so that drift affects both alike.
+package podcreate
+
+import (
+	"context"
+	"fmt"
+	"net"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/utils/ptr"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+)
+
+// Namespaces the measurement alternates between.
+const (
+	Plain    = "plain"
+	Governed = "governed"
+)
+
+// Pod is a two-container pod; localhost names an operator profile set at
+// pod level ("" sets none, so a policy's default applies).
+func Pod(ns, name, localhost string) *corev1.Pod {
+	p := &corev1.Pod{
+		TypeMeta:   metav1.TypeMeta{APIVersion: "v1", Kind: "Pod"},
+		ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: name},
+		Spec: corev1.PodSpec{Containers: []corev1.Container{{Name: "app", Image: "nginx"},
+			{Name: "sidecar", Image: "busybox"}}},
+	}
+	if localhost != "" {
+		p.Spec.SecurityContext = &corev1.PodSecurityContext{SeccompProfile: &corev1.SeccompProfile{
+			Type: corev1.SeccompProfileTypeLocalhost, LocalhostProfile: ptr.To("operator/" + localhost + ".json")}}
+	}
+	return p
+}
+
+// Alternate warms both namespaces up with 50 creates each, then creates n
+// pods in each, alternately, and returns each namespace's latencies
+// (the client's round trip of a persisted create). profile(i) names the
+// operator profile pod i sets ("" for none).
+func Alternate(ctx context.Context, k8s client.Client, n int, profile func(i int) string) (map[string][]time.Duration, error) {
+	for i := 0; i < 50; i++ {
+		for _, ns := range []string{Plain, Governed} {
+			if err := k8s.Create(ctx, Pod(ns, fmt.Sprintf("warm-%d", i), "profile-0001")); err != nil {
+				return nil, fmt.Errorf("warm-up create in %s: %w", ns, err)
+			}
+		}
+	}
+	lat := map[string][]time.Duration{}
+	for i := 0; i < n; i++ {
+		for _, ns := range []string{Plain, Governed} {
+			start := time.Now()
+			if err := k8s.Create(ctx, Pod(ns, fmt.Sprintf("pod-%d", i), profile(i))); err != nil {
+				return nil, fmt.Errorf("create in %s: %w", ns, err)
+			}
+			lat[ns] = append(lat[ns], time.Since(start))
+		}
+	}
+	return lat, nil
+}
+
+// FreePort is a TCP port free on the loopback interface now.
+func FreePort() (int, error) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return 0, err
+	}
+	defer l.Close()
+	return l.Addr().(*net.TCPAddr).Port, nil
+}
