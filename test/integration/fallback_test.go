@@ -112,6 +112,9 @@ func startFallbackCluster(t *testing.T, tune func(*certs.Source)) *fallbackClust
 		if err := (&controller.ProfileReconciler{Client: mgr.GetClient()}).SetupWithManager(mgr); err != nil {
 			t.Fatal(err)
 		}
+		if err := (&controller.PredefinedReconciler{Client: mgr.GetClient()}).SetupWithManager(mgr); err != nil {
+			t.Fatal(err)
+		}
 		want := setup.PathWebhook
 		if fc.native {
 			want = setup.PathNative
@@ -317,5 +320,35 @@ func TestFallbackWebhookRotationAndRestartUnderTraffic(t *testing.T) {
 	wg.Wait()
 	for _, b := range bad {
 		t.Error("during the restart a request ended neither admitted nor refused by the webhook's absence:", b)
+	}
+}
+
+// The behaviour tests written for the native policies, run unchanged
+// through the fallback webhook (a second apiserver, the manager forced
+// onto the webhook): restricted admits with the default, allowed lists in
+// each mode, missing and not-installed profiles, ephemeral containers,
+// workload templates. (Precedence and repair inspect the native objects
+// themselves and are not repeated.)
+func TestFallbackWebhookPassesThePolicyTests(t *testing.T) {
+	fc := startFallbackCluster(t, nil)
+	fc.use(t)
+	// The tests name the predefined profiles, which the main suite's
+	// manager installed long before they run.
+	eventually(t, "the predefined profiles in the index", func() bool {
+		var idx v1alpha1.SeccompProfileIndex
+		return k8s.Get(context.Background(), client.ObjectKey{Name: v1alpha1.ProfileIndexName}, &idx) == nil &&
+			strings.Contains(idx.Installed, ",webapp,")
+	})
+	for _, tc := range []struct {
+		name string
+		run  func(*testing.T)
+	}{
+		{"DefaultMakesRestrictedAdmit", TestPolicyDefaultMakesRestrictedAdmit},
+		{"AllowedProfiles", TestPolicyAllowedProfiles},
+		{"MissingOrNotInstalledProfile", TestPolicyMissingOrNotInstalledProfile},
+		{"EphemeralContainers", TestPolicyEphemeralContainers},
+		{"TemplateWarnings", TestPolicyTemplateWarnings},
+	} {
+		t.Run(tc.name, tc.run)
 	}
 }
