@@ -101,7 +101,7 @@ func TestFallbackWebhookOnTheRealCluster(t *testing.T) {
 	// The manager down: fail closed where a policy governs, nowhere else;
 	// deletes always work.
 	scaleManager(t, 0)
-	t.Cleanup(func() { scaleManager(t, 1) })
+	t.Cleanup(func() { scaleManager(t, managerReplicas) })
 	eventually(t, 30*time.Second, "the governed namespace failing closed", func() bool {
 		err := k8s.Create(ctx, plain("while-down"), client.DryRunAll)
 		return err != nil && strings.Contains(err.Error(), "failed calling webhook")

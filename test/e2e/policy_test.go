@@ -121,7 +121,7 @@ func TestPolicyDefaultInRestrictedNamespace(t *testing.T) {
 
 	// The manager scaled to zero: the apiserver still defaults and judges.
 	scaleManager(t, 0)
-	t.Cleanup(func() { scaleManager(t, 1); waitOperatorReady(t) })
+	t.Cleanup(func() { scaleManager(t, managerReplicas); waitOperatorReady(t) })
 	p := plain("manager-down")
 	if err := k8s.Create(ctx, p, client.DryRunAll); err != nil || p.Spec.SecurityContext.SeccompProfile == nil {
 		t.Errorf("with the manager down: %v, profile %+v", err, p.Spec.SecurityContext.SeccompProfile)

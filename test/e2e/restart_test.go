@@ -17,12 +17,16 @@ import (
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/util/rand"
+	"k8s.io/utils/ptr"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/seccomp-operator/seccomp-operator/api/v1alpha1"
 )
 
 const operatorNS = "seccomp-operator"
+
+// managerReplicas is what config/manager deploys.
+const managerReplicas = 2
 
 // The manager's and the agent's pods are deleted in the middle of a rollout
 // of 20 profiles: their replacements pick up where they stopped and every
@@ -74,7 +78,8 @@ func waitOperatorReady(t *testing.T) {
 			k8s.Get(ctx, client.ObjectKey{Namespace: operatorNS, Name: "seccomp-operator-agent"}, &ds) != nil {
 			return false
 		}
-		return d.Status.ReadyReplicas == 1 && d.Status.UpdatedReplicas == 1 && d.Status.Replicas == 1 &&
+		want := ptr.Deref(d.Spec.Replicas, 1)
+		return d.Status.ReadyReplicas == want && d.Status.UpdatedReplicas == want && d.Status.Replicas == want &&
 			ds.Status.NumberReady == 1 && ds.Status.DesiredNumberScheduled == 1
 	})
 }

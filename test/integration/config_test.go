@@ -238,8 +238,14 @@ func TestConfigDefault(t *testing.T) {
 	// The manager.
 	dep := kustTyped[appsv1.Deployment](t, kustFind(t, objs, "Deployment", kustManager))
 	podLabels := dep.Spec.Template.Labels
-	if podLabels["app.kubernetes.io/name"] != kustManager || dep.Spec.Replicas == nil || *dep.Spec.Replicas != 1 {
+	// Two replicas, so the webhooks (the fallback pod webhook fails closed)
+	// survive one pod's replacement; a PodDisruptionBudget keeps one.
+	if podLabels["app.kubernetes.io/name"] != kustManager || dep.Spec.Replicas == nil || *dep.Spec.Replicas != 2 {
 		t.Errorf("manager: labels %v replicas %v", podLabels, dep.Spec.Replicas)
+	}
+	pdb := kustFind(t, objs, "PodDisruptionBudget", kustManager)
+	if v, _, _ := unstructured.NestedFieldNoCopy(pdb.Object, "spec", "minAvailable"); v != int64(1) {
+		t.Errorf("manager PodDisruptionBudget minAvailable %v, want 1", v)
 	}
 	if dep.Spec.Template.Spec.ServiceAccountName != kustManager {
 		t.Errorf("manager runs as %q", dep.Spec.Template.Spec.ServiceAccountName)
