@@ -52,6 +52,7 @@ type fallbackCluster struct {
 	tune func(*certs.Source)
 	// native starts the next manager on the native path instead.
 	native bool
+	audit  string // the apiserver's audit log
 }
 
 func startFallbackCluster(t *testing.T, tune func(*certs.Source)) *fallbackCluster {
@@ -59,6 +60,11 @@ func startFallbackCluster(t *testing.T, tune func(*certs.Source)) *fallbackClust
 	e := &envtest.Environment{
 		CRDDirectoryPaths:     []string{filepath.Join("..", "..", "config", "crd", "bases")},
 		ErrorIfCRDPathMissing: true,
+	}
+	e.ControlPlane.APIServer = &envtest.APIServer{}
+	audit, err := withAudit(e.ControlPlane.APIServer, t.TempDir())
+	if err != nil {
+		t.Fatal(err)
 	}
 	c, err := e.Start()
 	if err != nil {
@@ -68,7 +74,7 @@ func startFallbackCluster(t *testing.T, tune func(*certs.Source)) *fallbackClust
 	scheme := runtime.NewScheme()
 	_ = clientgoscheme.AddToScheme(scheme)
 	_ = v1alpha1.AddToScheme(scheme)
-	fc := &fallbackCluster{cfg: c, tune: tune}
+	fc := &fallbackCluster{cfg: c, tune: tune, audit: audit}
 	if fc.k8s, err = client.New(c, client.Options{Scheme: scheme}); err != nil {
 		t.Fatal(err)
 	}
@@ -142,9 +148,9 @@ func startFallbackCluster(t *testing.T, tune func(*certs.Source)) *fallbackClust
 // use points the package's k8s client and config (which the case table's
 // helpers use) at the fallback cluster until the test ends.
 func (fc *fallbackCluster) use(t *testing.T) {
-	oldK8s, oldCfg := k8s, cfg
-	k8s, cfg = fc.k8s, fc.cfg
-	t.Cleanup(func() { k8s, cfg = oldK8s, oldCfg })
+	oldK8s, oldCfg, oldAudit := k8s, cfg, auditLog
+	k8s, cfg, auditLog = fc.k8s, fc.cfg, fc.audit
+	t.Cleanup(func() { k8s, cfg, auditLog = oldK8s, oldCfg, oldAudit })
 }
 
 // The fallback webhook gives the case table's pods the decisions the

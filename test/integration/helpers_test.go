@@ -3,9 +3,16 @@
 package integration
 
 import (
+	"bytes"
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"strings"
 	"sync"
 	"testing"
 	"time"
+
+	"sigs.k8s.io/controller-runtime/pkg/envtest"
 )
 
 // eventually polls cond until it holds or 20 s pass.
@@ -46,4 +53,71 @@ func (w *warningRecorder) take() []string {
 	m := w.msgs
 	w.msgs = nil
 	return m
+}
+
+// auditLog is the audit log of the apiserver the package's k8s client talks
+// to (fallbackCluster.use swaps it with the client).
+var auditLog string
+
+// withAudit makes the apiserver write an audit log of pod requests, at
+// Metadata level (which carries the admission annotations), into dir, and
+// returns its path.
+func withAudit(api *envtest.APIServer, dir string) (string, error) {
+	policy := filepath.Join(dir, "audit-policy.yaml")
+	if err := os.WriteFile(policy, []byte(`apiVersion: audit.k8s.io/v1
+kind: Policy
+omitStages: [RequestReceived]
+rules:
+- level: Metadata
+  resources: [{group: "", resources: ["pods"]}]
+- level: None
+`), 0o644); err != nil {
+		return "", err
+	}
+	log := filepath.Join(dir, "audit.log")
+	api.Configure().Set("audit-policy-file", policy).Set("audit-log-path", log)
+	return log, nil
+}
+
+// auditAnnotated calls create (a pod create in namespace ns) until the audit
+// log holds one with an annotation whose value contains msg (admission
+// policies load asynchronously), and returns the annotation's key.
+func auditAnnotated(t *testing.T, ns, msg string, create func()) string {
+	t.Helper()
+	var key string
+	var seen []map[string]string
+	t.Cleanup(func() {
+		if key == "" {
+			t.Logf("annotations of the pod creates audited in %s: %v", ns, seen)
+		}
+	})
+	eventually(t, "an audit annotation in "+ns+" saying "+msg, func() bool {
+		create()
+		seen = nil
+		data, err := os.ReadFile(auditLog)
+		if err != nil {
+			return false
+		}
+		for _, line := range bytes.Split(data, []byte("\n")) {
+			var ev struct {
+				Verb      string `json:"verb"`
+				ObjectRef struct {
+					Resource, Namespace string
+				} `json:"objectRef"`
+				Annotations map[string]string `json:"annotations"`
+			}
+			if json.Unmarshal(line, &ev) != nil || ev.Verb != "create" || ev.ObjectRef.Resource != "pods" || ev.ObjectRef.Namespace != ns {
+				continue
+			}
+			seen = append(seen, ev.Annotations)
+			for k, v := range ev.Annotations {
+				if strings.Contains(v, msg) {
+					key = k
+					return true
+				}
+			}
+		}
+		return false
+	})
+	return key
 }

@@ -82,6 +82,10 @@ func run(m *testing.M) int {
 	// StopTimeout: kube-apiserver drains for a long time on SIGTERM; after
 	// 3 s envtest kills it, which is the harsher restart anyway.
 	env.ControlPlane.APIServer = &envtest.APIServer{CertDir: certDir, StopTimeout: 3 * time.Second}
+	if auditLog, err = withAudit(env.ControlPlane.APIServer, certDir); err != nil {
+		fmt.Fprintln(os.Stderr, "audit log:", err)
+		return 1
+	}
 	for _, h := range envHooks {
 		h(env)
 	}

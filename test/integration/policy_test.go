@@ -189,6 +189,12 @@ func TestPolicyAllowedProfiles(t *testing.T) {
 	admittedWithin(t, "audit admits Unconfined silently", unconfined("pol-audit"), func(_ *corev1.Pod, err error, w []string) bool {
 		return err == nil && len(w) == 0
 	})
+	// ... and the verdict is in the audit event: natively the apiserver's
+	// validation_failure annotation, on the fallback path the webhook's.
+	if key := auditAnnotated(t, "pol-audit", "SeccompPolicy allowed-audit: seccomp profile not allowed for "+wantMsg,
+		func() { _, _, _ = dryRun(t, unconfined("pol-audit")) }); key != "validation.policy.admission.k8s.io/validation_failure" && key != "pods.seccomp-operator.dev/verdict" {
+		t.Errorf("audit annotation under %q", key)
+	}
 
 	teamAPod := restrictedPod("pol-enforce", "team-a")
 	teamAPod.Spec.SecurityContext.SeccompProfile = &corev1.SeccompProfile{Type: corev1.SeccompProfileTypeLocalhost, LocalhostProfile: ptr.To("operator/team-a-api.json")}
