@@ -21,6 +21,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/client-go/kubernetes"
 	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/envtest"
@@ -34,6 +35,7 @@ import (
 func main() {
 	pods := flag.Int("pods", 500, "pods created per namespace")
 	flag.IntVar(&indexSize, "index", 1000, "profiles in the index")
+	flag.StringVar(&cpuProfile, "apiserver-cpuprofile", "", "write a 10 s CPU profile of kube-apiserver, taken while the pods are created, to this file (go tool pprof)")
 	only := flag.String("only", "", "apply only one of the policy's admission policies: mutating, allowed or installed (to see what each costs)")
 	flag.Parse()
 	if err := run(*pods, *only); err != nil {
@@ -42,7 +44,10 @@ func main() {
 	}
 }
 
-var indexSize int
+var (
+	indexSize  int
+	cpuProfile string
+)
 
 func run(n int, only string) error {
 	env := &envtest.Environment{CRDDirectoryPaths: []string{filepath.Join("config", "crd", "bases")}, ErrorIfCRDPathMissing: true}
@@ -122,6 +127,22 @@ func run(n int, only string) error {
 	// Half the pods set nothing (defaulted), half name a profile (judged
 	// against the allowed list and the index); without the default, a
 	// pod must name one.
+	profiled := make(chan error, 1)
+	if cpuProfile != "" {
+		kube, err := kubernetes.NewForConfig(cfg)
+		if err != nil {
+			return err
+		}
+		go func() {
+			data, err := kube.RESTClient().Get().AbsPath("/debug/pprof/profile").Param("seconds", "10").DoRaw(ctx)
+			if err == nil {
+				err = os.WriteFile(cpuProfile, data, 0o644)
+			}
+			profiled <- err
+		}()
+	} else {
+		profiled <- nil
+	}
 	lat, err := podcreate.Alternate(ctx, k8s, n, func(i int) string {
 		if i%2 == 1 || only == "allowed" {
 			return fmt.Sprintf("profile-%04d", i%indexSize)
@@ -130,6 +151,9 @@ func run(n int, only string) error {
 	})
 	if err != nil {
 		return err
+	}
+	if err := <-profiled; err != nil {
+		return fmt.Errorf("kube-apiserver CPU profile: %w", err)
 	}
 	fmt.Printf("pod create through kube-apiserver (envtest, persisted), %d pods per namespace, alternating; policies: %s\n", n, map[bool]string{true: "all", false: only}[only == ""])
 	for _, ns := range []string{"plain", "governed"} {
