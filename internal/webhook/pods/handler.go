@@ -96,11 +96,19 @@ func (h *Handler) Pods() admission.Handler {
 		if d.Refused() {
 			return admission.Denied(strings.Join(d.Messages(), "; "))
 		}
-		out, err := json.Marshal(d.Pod)
+		// The patch is the difference between the pod as decoded and as
+		// Evaluate leaves it, both marshalled the same way: only what the
+		// decision changed, not what marshalling adds (null timestamps,
+		// empty status), so a pod with nothing to change gets no patch.
+		before, err := json.Marshal(&pod)
 		if err != nil {
 			return admission.Errored(http.StatusInternalServerError, err)
 		}
-		resp := admission.PatchResponseFromRaw(req.Object.Raw, out)
+		after, err := json.Marshal(d.Pod)
+		if err != nil {
+			return admission.Errored(http.StatusInternalServerError, err)
+		}
+		resp := admission.PatchResponseFromRaw(before, after)
 		return verdicts(resp, d.Mode, d.Messages())
 	})
 }

@@ -1,0 +1,65 @@
+package pods
+
+import (
+	"context"
+	"encoding/json"
+	"strings"
+	"testing"
+
+	admissionv1 "k8s.io/api/admission/v1"
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime"
+	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
+	"sigs.k8s.io/controller-runtime/pkg/client/fake"
+	"sigs.k8s.io/controller-runtime/pkg/webhook/admission"
+
+	"github.com/seccomp-operator/seccomp-operator/api/v1alpha1"
+)
+
+// The handler's own work (decoding, the patch, the response), on a fake
+// cluster state; the decisions themselves are policy.Evaluate's, run
+// against the apiserver's CEL in test/integration.
+func TestPodsHandlerPatchesOnlyWhatItDecides(t *testing.T) {
+	scheme := runtime.NewScheme()
+	_ = clientgoscheme.AddToScheme(scheme)
+	_ = v1alpha1.AddToScheme(scheme)
+	reader := fake.NewClientBuilder().WithScheme(scheme).WithObjects(
+		&corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: "ns", Labels: map[string]string{"team": "a"}}},
+		&v1alpha1.SeccompPolicy{ObjectMeta: metav1.ObjectMeta{Name: "p"}, Spec: v1alpha1.SeccompPolicySpec{
+			NamespaceSelector: metav1.LabelSelector{MatchLabels: map[string]string{"team": "a"}},
+			DefaultProfile:    &v1alpha1.PolicyProfile{Type: "RuntimeDefault"},
+			AllowedProfiles:   []v1alpha1.AllowedProfile{"RuntimeDefault"},
+		}},
+	).Build()
+	h := (&Handler{Reader: reader, OperatorNamespace: "op"}).Pods()
+	review := func(pod string) admission.Response {
+		return h.Handle(context.Background(), admission.Request{AdmissionRequest: admissionv1.AdmissionRequest{
+			UID: "1", Kind: metav1.GroupVersionKind{Version: "v1", Kind: "Pod"}, Namespace: "ns",
+			Operation: admissionv1.Create, Object: runtime.RawExtension{Raw: []byte(pod)},
+		}})
+	}
+
+	resp := review(`{"metadata":{"name":"a","namespace":"ns"},"spec":{"containers":[{"name":"app","image":"nginx"}]}}`)
+	if !resp.Allowed || len(resp.Patches) != 1 || resp.Patches[0].Path != "/spec/securityContext" {
+		t.Fatalf("a plain pod: allowed %v, patches %+v (want the pod-level default only)", resp.Allowed, resp.Patches)
+	}
+	if got, _ := json.Marshal(resp.Patches[0].Value); string(got) != `{"seccompProfile":{"type":"RuntimeDefault"}}` {
+		t.Errorf("default written: %s", got)
+	}
+
+	resp = review(`{"metadata":{"name":"b","namespace":"ns"},"spec":{"securityContext":{"seccompProfile":{"type":"RuntimeDefault"}},"containers":[{"name":"app","image":"nginx"}]}}`)
+	if !resp.Allowed || len(resp.Patches) != 0 {
+		t.Errorf("a pod with nothing to change: allowed %v, patches %+v", resp.Allowed, resp.Patches)
+	}
+
+	resp = review(`{"metadata":{"name":"c","namespace":"ns"},"spec":{"containers":[{"name":"app","image":"nginx","securityContext":{"seccompProfile":{"type":"Unconfined"}}}]}}`)
+	if resp.Allowed || !strings.Contains(resp.Result.Message, "SeccompPolicy p: seccomp profile not allowed for container app: Unconfined") {
+		t.Errorf("Unconfined: allowed %v, %+v", resp.Allowed, resp.Result)
+	}
+
+	resp = review(`{not json`)
+	if resp.Allowed || resp.Result.Code != 400 {
+		t.Errorf("a body that is no pod: %+v", resp.Result)
+	}
+}
