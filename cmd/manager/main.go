@@ -3,10 +3,7 @@ package main
 
 import (
 	"crypto/tls"
-	"errors"
 	"flag"
-	"net/http"
-	"net/url"
 	"os"
 
 	admissionregv1 "k8s.io/api/admissionregistration/v1"
@@ -15,7 +12,6 @@ import (
 	"k8s.io/apimachinery/pkg/runtime"
 	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
 	ctrl "sigs.k8s.io/controller-runtime"
-	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/healthz"
 	"sigs.k8s.io/controller-runtime/pkg/log/zap"
 	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
@@ -24,8 +20,6 @@ import (
 	"github.com/seccomp-operator/seccomp-operator/api/v1alpha1"
 	"github.com/seccomp-operator/seccomp-operator/internal/controller"
 	"github.com/seccomp-operator/seccomp-operator/internal/setup"
-	"github.com/seccomp-operator/seccomp-operator/internal/webhook/certs"
-	"github.com/seccomp-operator/seccomp-operator/internal/webhook/pods"
 	profilewebhook "github.com/seccomp-operator/seccomp-operator/internal/webhook/profile"
 )
 
@@ -64,35 +58,17 @@ func main() {
 		os.Exit(1)
 	}
 	restCfg := ctrl.GetConfigOrDie()
-	// The webhook server's certificate: a mounted one (cert-manager, a
-	// Secret volume) when the directory has it, else one the replicas share
-	// through a Secret and rotate (certs.Source), whose CA the manager
-	// keeps in its webhook configurations.
-	var source *certs.Source
+	var cert *setup.Certificate
 	var tlsOpts []func(*tls.Config)
 	if withWebhooks {
-		dnsNames := certs.DNSNames(svcName, svcNamespace)
-		if webhookURL != "" {
-			// The certificate must be valid for the host the apiserver dials.
-			u, err := url.Parse(webhookURL)
-			if err != nil || u.Scheme != "https" || u.Hostname() == "" {
-				log.Error(err, "--webhook-url must be https://host[:port]", "url", webhookURL)
-				os.Exit(1)
-			}
-			dnsNames = append(dnsNames, u.Hostname())
+		var err error
+		cert, err = setup.NewCertificate(restCfg, scheme, setup.CertificateOptions{Dir: certDir, Namespace: svcNamespace,
+			Secret: certSecret, Service: svcName, URL: webhookURL, ValidatingConfig: webhookConfig}, ctrl.Log.WithName("webhook-cert"))
+		if err != nil {
+			log.Error(err, "webhook certificate")
+			os.Exit(1)
 		}
-		if certs.Mounted(certDir) {
-			log.Info("serving the mounted webhook certificate; whoever provides it provides the caBundle", "dir", certDir)
-		} else {
-			direct, err := client.New(restCfg, client.Options{Scheme: scheme})
-			if err != nil {
-				log.Error(err, "client for the webhook certificate Secret")
-				os.Exit(1)
-			}
-			source = &certs.Source{Client: direct, Namespace: svcNamespace, SecretName: certSecret, DNSNames: dnsNames,
-				Log: ctrl.Log.WithName("webhook-cert")}
-			tlsOpts = append(tlsOpts, func(c *tls.Config) { c.GetCertificate = source.GetCertificate })
-		}
+		tlsOpts = cert.TLSOpts
 	}
 	mgr, err := ctrl.NewManager(restCfg, ctrl.Options{
 		Scheme:                 scheme,
@@ -125,7 +101,7 @@ func main() {
 			Path: admissionPath, OperatorNamespace: svcNamespace,
 			Service: &admissionregv1.ServiceReference{Name: svcName, Namespace: svcNamespace, Port: ptr.To[int32](443)},
 			URL:     webhookURL, ServeWebhook: withWebhooks,
-			Bundle: bundle(source),
+			Bundle: cert.Bundle(),
 		}, ctrl.Log.WithName("admission")); err != nil {
 			log.Error(err, "set up admission")
 			os.Exit(1)
@@ -136,17 +112,9 @@ func main() {
 			log.Error(err, "set up the webhook")
 			os.Exit(1)
 		}
-		if source != nil {
-			if err := mgr.Add(source); err != nil {
-				log.Error(err, "set up the webhook certificate")
-				os.Exit(1)
-			}
-			if err := mgr.Add(&certs.BundleInjector{Reader: mgr.GetAPIReader(), Writer: mgr.GetClient(),
-				Validating: []string{webhookConfig}, Mutating: []string{pods.DefaultConfigName},
-				Bundle: source.CABundle, Log: ctrl.Log.WithName("webhook-ca")}); err != nil {
-				log.Error(err, "set up the CA bundle injector")
-				os.Exit(1)
-			}
+		if err := cert.Start(mgr, ctrl.Log.WithName("webhook-ca")); err != nil {
+			log.Error(err, "set up the webhook certificate")
+			os.Exit(1)
 		}
 	}
 	if err := mgr.AddHealthzCheck("healthz", healthz.Ping); err != nil {
@@ -155,13 +123,7 @@ func main() {
 	}
 	ready := healthz.Ping
 	if withWebhooks {
-		started := mgr.GetWebhookServer().StartedChecker()
-		ready = func(r *http.Request) error {
-			if source != nil && source.CABundle() == nil {
-				return errors.New("no webhook certificate loaded yet")
-			}
-			return started(r)
-		}
+		ready = cert.Ready(mgr)
 	}
 	if err := mgr.AddReadyzCheck("readyz", ready); err != nil {
 		log.Error(err, "add readiness check")
@@ -171,16 +133,6 @@ func main() {
 		log.Error(err, "run manager")
 		os.Exit(1)
 	}
-}
-
-// bundle is the CA bundle the fallback webhook's configuration carries:
-// the Source's, or none when the certificate is mounted (its provider
-// injects the CA).
-func bundle(s *certs.Source) func() []byte {
-	if s == nil {
-		return nil
-	}
-	return s.CABundle
 }
 
 func envOr(key, def string) string {

@@ -4,7 +4,6 @@ package integration
 
 import (
 	"context"
-	"crypto/tls"
 	"fmt"
 	"net"
 	"os"
@@ -89,18 +88,22 @@ func startFallbackCluster(t *testing.T, tune func(*certs.Source)) *fallbackClust
 	_ = l.Close()
 	fc.start = func(t *testing.T) {
 		t.Helper()
-		// The certificate as the manager keeps it: in a Secret, rotated,
-		// its CA injected into the webhook configuration.
-		src := &certs.Source{Client: fc.k8s, Namespace: operatorNamespace, SecretName: "seccomp-operator-webhook-tls",
-			DNSNames: []string{"localhost"}, Log: ctrl.Log.WithName("fallback-cert")}
+		// The certificate as the manager keeps it (internal/setup): in a
+		// Secret, rotated, its CA injected into the webhook configurations.
+		url := fmt.Sprintf("https://localhost:%d", fc.port)
+		cert, err := setup.NewCertificate(c, scheme, setup.CertificateOptions{Dir: t.TempDir(), Namespace: operatorNamespace,
+			Secret: "seccomp-operator-webhook-tls", Service: "seccomp-operator-webhook", URL: url,
+			ValidatingConfig: "seccomp-operator-validating-webhook"}, ctrl.Log.WithName("fallback-cert"))
+		if err != nil || cert.Source == nil {
+			t.Fatalf("webhook certificate: %v", err)
+		}
 		if fc.tune != nil {
-			fc.tune(src)
+			fc.tune(cert.Source)
 		}
 		mgr, err := ctrl.NewManager(c, ctrl.Options{
-			Scheme:  scheme,
-			Metrics: metricsserver.Options{BindAddress: "0"},
-			WebhookServer: webhook.NewServer(webhook.Options{Host: "127.0.0.1", Port: fc.port,
-				TLSOpts: []func(*tls.Config){func(c *tls.Config) { c.GetCertificate = src.GetCertificate }}}),
+			Scheme:        scheme,
+			Metrics:       metricsserver.Options{BindAddress: "0"},
+			WebhookServer: webhook.NewServer(webhook.Options{Host: "127.0.0.1", Port: fc.port, TLSOpts: cert.TLSOpts}),
 			// Controller names are process-wide; the package's main
 			// manager already uses them.
 			Controller: config.Controller{SkipNameValidation: ptr.To(true)},
@@ -108,11 +111,7 @@ func startFallbackCluster(t *testing.T, tune func(*certs.Source)) *fallbackClust
 		if err != nil {
 			t.Fatal(err)
 		}
-		if err := mgr.Add(src); err != nil {
-			t.Fatal(err)
-		}
-		if err := mgr.Add(&certs.BundleInjector{Reader: mgr.GetAPIReader(), Writer: mgr.GetClient(), Mutating: []string{pods.DefaultConfigName},
-			Bundle: src.CABundle, Interval: src.Interval, Log: ctrl.Log.WithName("fallback-ca")}); err != nil {
+		if err := cert.Start(mgr, ctrl.Log.WithName("fallback-ca")); err != nil {
 			t.Fatal(err)
 		}
 		if err := (&controller.ProfileReconciler{Client: mgr.GetClient()}).SetupWithManager(mgr); err != nil {
@@ -126,7 +125,7 @@ func startFallbackCluster(t *testing.T, tune func(*certs.Source)) *fallbackClust
 			want = setup.PathNative
 		}
 		path, err := setup.Admission(mgr, setup.AdmissionOptions{Path: want, OperatorNamespace: operatorNamespace,
-			URL: fmt.Sprintf("https://localhost:%d", fc.port), Bundle: src.CABundle, ServeWebhook: true}, ctrl.Log.WithName("fallback"))
+			URL: url, Bundle: cert.Bundle(), ServeWebhook: true}, ctrl.Log.WithName("fallback"))
 		if err != nil || path != want {
 			t.Fatalf("admission path %q: %v", path, err)
 		}
