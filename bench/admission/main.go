@@ -16,6 +16,8 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strconv"
+	"strings"
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
@@ -36,6 +38,7 @@ func main() {
 	pods := flag.Int("pods", 500, "pods created per namespace")
 	flag.IntVar(&indexSize, "index", 1000, "profiles in the index")
 	flag.StringVar(&cpuProfile, "apiserver-cpuprofile", "", "write a 10 s CPU profile of kube-apiserver, taken while the pods are created, to this file (go tool pprof)")
+	flag.BoolVar(&literal, "installed-literal", false, "experiment: write the installed set into the installed check's expression instead of reading it from params")
 	only := flag.String("only", "", "apply only one of the policy's admission policies: mutating, allowed or installed (to see what each costs)")
 	flag.Parse()
 	if err := run(*pods, *only); err != nil {
@@ -47,6 +50,7 @@ func main() {
 var (
 	indexSize  int
 	cpuProfile string
+	literal    bool
 )
 
 func run(n int, only string) error {
@@ -88,6 +92,17 @@ func run(n int, only string) error {
 	objs, err := policy.Compile(p, []v1alpha1.SeccompPolicy{*p}, "seccomp-operator")
 	if err != nil {
 		return err
+	}
+	if literal {
+		// The experiment: the installed set written into the installed
+		// check's expression instead of read from params per request.
+		objs.Installed.Spec.ParamKind = nil
+		objs.InstalledBind.Spec.ParamRef = nil
+		for i := range objs.Installed.Spec.Variables {
+			v := &objs.Installed.Spec.Variables[i]
+			v.Expression = strings.ReplaceAll(v.Expression, "(has(params.installed) ? params.installed : '')", strconv.Quote(idx.Installed))
+			v.Expression = strings.ReplaceAll(v.Expression, "(has(params.notInstalled) ? params.notInstalled : {})", "{'':''}")
+		}
 	}
 	apply := map[string][]client.Object{
 		"mutating":  {objs.Mutating, objs.MutatingBinding},
