@@ -95,12 +95,19 @@ func run(tries int, kubeconfig string) error {
 			client.MatchingLabels{"app.kubernetes.io/name": c.app}); err != nil || len(pods.Items) == 0 {
 			return fmt.Errorf("%s pods: %v (%d)", c.label, err, len(pods.Items))
 		}
-		pid, err := nodeproc.ContainerPID(pods.Items[0].Status.ContainerStatuses[0].ContainerID)
-		if err != nil {
-			return err
+		// Every replica (the manager runs two: one leads, both serve the
+		// webhooks).
+		for _, pod := range pods.Items {
+			if len(pod.Status.ContainerStatuses) == 0 {
+				continue
+			}
+			pid, err := nodeproc.ContainerPID(pod.Status.ContainerStatuses[0].ContainerID)
+			if err != nil {
+				return err
+			}
+			rss, hwm := status(pid, "VmRSS"), status(pid, "VmHWM")
+			fmt.Printf("  %-8s %s: RSS %s, peak %s\n", c.label, pod.Name, rss, hwm)
 		}
-		rss, hwm := status(pid, "VmRSS"), status(pid, "VmHWM")
-		fmt.Printf("  %-8s RSS %s, peak %s\n", c.label, rss, hwm)
 	}
 	return nil
 }
