@@ -688,21 +688,11 @@ func cpuByComponent() map[string]float64 {
 		if err != nil {
 			continue
 		}
-		b, err := os.ReadFile(filepath.Join("/proc", e.Name(), "stat"))
+		st, err := nodeproc.ReadStat(pid)
 		if err != nil {
 			continue
 		}
-		// pid (comm) state ppid ... utime(14) stime(15), counted after ")".
-		s := string(b)
-		r := strings.LastIndexByte(s, ')')
-		f := strings.Fields(s[r+2:])
-		if len(f) < 13 {
-			continue
-		}
-		ppid, _ := strconv.Atoi(f[1])
-		ut, _ := strconv.ParseFloat(f[11], 64)
-		st, _ := strconv.ParseFloat(f[12], 64)
-		parent[pid], comm[pid], cpu[pid] = ppid, s[strings.IndexByte(s, '(')+1:r], (ut+st)/100
+		parent[pid], comm[pid], cpu[pid] = st.PPID, st.Comm, st.CPU.Seconds()
 	}
 	self := os.Getpid()
 	for pid := range cpu {

@@ -49,6 +49,7 @@ import (
 	"github.com/seccomp-operator/seccomp-operator/bench/internal/stats"
 	"github.com/seccomp-operator/seccomp-operator/internal/webhook/certs"
 	"github.com/seccomp-operator/seccomp-operator/internal/webhook/pods"
+	"github.com/seccomp-operator/seccomp-operator/test/nodeproc"
 )
 
 func main() {
@@ -231,7 +232,10 @@ func run(bin string, n int, rates []int, dur time.Duration, indexSize int) error
 	fmt.Printf("fallback webhook alone: AdmissionReviews over HTTPS on loopback, open loop, %s per rate; CPU is the manager's (2-core machine)\n", dur)
 	for _, rate := range rates {
 		total := int(dur.Seconds() * float64(rate))
-		cpu0 := cpuTime(cmd.Process.Pid)
+		cpu0, err := cpuTime(cmd.Process.Pid)
+		if err != nil {
+			return fmt.Errorf("the manager's CPU time: %w", err)
+		}
 		wall0 := time.Now()
 		var mu sync.Mutex
 		var lats []time.Duration
@@ -262,7 +266,11 @@ func run(bin string, n int, rates []int, dur time.Duration, indexSize int) error
 		}
 		wg.Wait()
 		wall := time.Since(wall0)
-		cpu := cpuTime(cmd.Process.Pid) - cpu0
+		cpu1, err := cpuTime(cmd.Process.Pid)
+		if err != nil {
+			return fmt.Errorf("the manager's CPU time: %w", err)
+		}
+		cpu := cpu1 - cpu0
 		slices.Sort(lats)
 		fmt.Printf("  %5d/s: %d reviews in %s (%.0f/s), errors %d, sent >1ms late %d; latency p50 %s p99 %s max %s; manager CPU %.2f cores (%.0f µs per review)\n",
 			rate, len(lats), wall.Round(time.Millisecond), float64(len(lats))/wall.Seconds(), errs, late,
@@ -293,16 +301,9 @@ func review(p *corev1.Pod) ([]byte, error) {
 }
 
 // cpuTime is the user+system CPU time of process pid so far.
-func cpuTime(pid int) time.Duration {
-	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
-	if err != nil {
-		return 0
-	}
-	// Fields after the command name (which may hold spaces) in ")".
-	f := strings.Fields(string(b[bytes.LastIndexByte(b, ')')+2:]))
-	utime, _ := strconv.ParseInt(f[11], 10, 64)
-	stime, _ := strconv.ParseInt(f[12], 10, 64)
-	return time.Duration(utime+stime) * time.Second / 100 // USER_HZ
+func cpuTime(pid int) (time.Duration, error) {
+	st, err := nodeproc.ReadStat(pid)
+	return st.CPU, err
 }
 
 func pct(sorted []time.Duration, p int) time.Duration {

@@ -12,6 +12,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"time"
 )
 
 // ContainerPID asks containerd (namespace k8s.io, as the kubelet uses it)
@@ -87,4 +88,39 @@ func Children(pid int) ([]int, error) {
 		}
 	}
 	return out, nil
+}
+
+// Stat is what the benchmarks read of /proc/<pid>/stat.
+type Stat struct {
+	PPID int
+	Comm string
+	// CPU is the user + system time the process has used (utime + stime,
+	// in USER_HZ = 100 ticks per second).
+	CPU time.Duration
+}
+
+// ReadStat reads /proc/<pid>/stat. The command name may hold spaces and
+// parentheses, so the fields are counted after its last ")".
+func ReadStat(pid int) (Stat, error) {
+	b, err := os.ReadFile(filepath.Join("/proc", strconv.Itoa(pid), "stat"))
+	if err != nil {
+		return Stat{}, err
+	}
+	s := string(b)
+	open, r := strings.IndexByte(s, '('), strings.LastIndexByte(s, ')')
+	if open < 0 || r < open || r+2 > len(s) {
+		return Stat{}, fmt.Errorf("/proc/%d/stat: no command name in %q", pid, s)
+	}
+	// After ")": state ppid ... utime (index 11) stime (index 12).
+	f := strings.Fields(s[r+2:])
+	if len(f) < 13 {
+		return Stat{}, fmt.Errorf("/proc/%d/stat: %d fields after the command name", pid, len(f))
+	}
+	ppid, err1 := strconv.Atoi(f[1])
+	ut, err2 := strconv.ParseInt(f[11], 10, 64)
+	st, err3 := strconv.ParseInt(f[12], 10, 64)
+	if err1 != nil || err2 != nil || err3 != nil {
+		return Stat{}, fmt.Errorf("/proc/%d/stat: bad ppid, utime or stime in %q", pid, s)
+	}
+	return Stat{PPID: ppid, Comm: s[open+1 : r], CPU: time.Duration(ut+st) * time.Second / 100}, nil
 }
