@@ -20,7 +20,6 @@ import (
 	"strings"
 	"time"
 
-	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/client-go/kubernetes"
@@ -69,16 +68,8 @@ func run(n int, only string) error {
 		return err
 	}
 	ctx := context.Background()
-	for _, ns := range []string{"plain", "governed"} {
-		if err := k8s.Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: ns, Labels: map[string]string{"bench": ns}}}); err != nil {
-			return err
-		}
-	}
-	idx := &v1alpha1.SeccompProfileIndex{ObjectMeta: metav1.ObjectMeta{Name: v1alpha1.ProfileIndexName}, Installed: ","}
-	for i := 0; i < indexSize; i++ {
-		idx.Installed += fmt.Sprintf("profile-%04d,", i)
-	}
-	if err := k8s.Create(ctx, idx); err != nil {
+	idx, err := podcreate.Prepare(ctx, k8s, indexSize)
+	if err != nil {
 		return err
 	}
 	p := &v1alpha1.SeccompPolicy{

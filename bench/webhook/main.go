@@ -107,16 +107,7 @@ func run(bin string, n int, rates []int, dur time.Duration, indexSize int) error
 		return err
 	}
 	ctx := context.Background()
-	for _, ns := range []string{"plain", "governed", "seccomp-operator"} {
-		if err := k8s.Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: ns, Labels: map[string]string{"bench": ns}}}); err != nil {
-			return err
-		}
-	}
-	idx := &v1alpha1.SeccompProfileIndex{ObjectMeta: metav1.ObjectMeta{Name: v1alpha1.ProfileIndexName}, Installed: ","}
-	for i := 0; i < indexSize; i++ {
-		idx.Installed += fmt.Sprintf("profile-%04d,", i)
-	}
-	if err := k8s.Create(ctx, idx); err != nil {
+	if _, err := podcreate.Prepare(ctx, k8s, indexSize, "seccomp-operator"); err != nil {
 		return err
 	}
 	if err := k8s.Create(ctx, &v1alpha1.SeccompPolicy{

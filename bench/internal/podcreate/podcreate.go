@@ -7,12 +7,15 @@ import (
 	"context"
 	"fmt"
 	"net"
+	"strings"
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/utils/ptr"
 	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	"github.com/seccomp-operator/seccomp-operator/api/v1alpha1"
 )
 
 // Namespaces the measurement alternates between.
@@ -70,4 +73,26 @@ func FreePort() (int, error) {
 	}
 	defer l.Close()
 	return l.Addr().(*net.TCPAddr).Port, nil
+}
+
+// Prepare creates the two namespaces (labelled bench=<name>, which is what
+// the benchmarks' policies select), any extra namespaces, and a
+// SeccompProfileIndex listing profile-0000 … profile-<indexSize-1> as
+// installed, the names Alternate's pods use; it returns the index.
+func Prepare(ctx context.Context, k8s client.Client, indexSize int, extra ...string) (*v1alpha1.SeccompProfileIndex, error) {
+	for _, ns := range append([]string{Plain, Governed}, extra...) {
+		if err := k8s.Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: ns, Labels: map[string]string{"bench": ns}}}); err != nil {
+			return nil, fmt.Errorf("namespace %s: %w", ns, err)
+		}
+	}
+	var installed strings.Builder
+	installed.WriteString(",")
+	for i := 0; i < indexSize; i++ {
+		fmt.Fprintf(&installed, "profile-%04d,", i)
+	}
+	idx := &v1alpha1.SeccompProfileIndex{ObjectMeta: metav1.ObjectMeta{Name: v1alpha1.ProfileIndexName}, Installed: installed.String()}
+	if err := k8s.Create(ctx, idx); err != nil {
+		return nil, fmt.Errorf("profile index: %w", err)
+	}
+	return idx, nil
 }
