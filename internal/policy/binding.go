@@ -223,49 +223,55 @@ func imageRegexp(pattern string) string {
 	return "^" + strings.Join(parts, ".*") + "$"
 }
 
-// bindingFor is the binding (in precedence order) that binds a container
-// of a pod with the given labels, or nil: chosenCEL in Go.
-func bindingFor(sorted []*v1alpha1.ProfileBinding, podLabels map[string]string, c *corev1.Container) (*v1alpha1.ProfileBinding, error) {
-	for _, b := range sorted {
-		ok, err := bindingMatches(b, podLabels, c)
-		if err != nil {
-			return nil, err
-		}
-		if ok {
-			return b, nil
-		}
-	}
-	return nil, nil
+// matcher is a ProfileBinding with its image patterns and pod selector
+// compiled once per decision, not once per container: chosenCEL in Go.
+type matcher struct {
+	b      *v1alpha1.ProfileBinding
+	images []*regexp.Regexp
+	sel    labels.Selector // nil: every pod
 }
 
-func bindingMatches(b *v1alpha1.ProfileBinding, podLabels map[string]string, c *corev1.Container) (bool, error) {
-	if len(b.Spec.Images) > 0 {
-		hit := false
+// newMatchers compiles the bindings, in precedence order.
+func newMatchers(bindings []v1alpha1.ProfileBinding) ([]matcher, error) {
+	sorted := sortBindings(bindings)
+	out := make([]matcher, len(sorted))
+	for i, b := range sorted {
+		out[i].b = b
 		for _, img := range b.Spec.Images {
 			re, err := regexp.Compile(imageRegexp(img))
 			if err != nil {
-				return false, fmt.Errorf("ProfileBinding %s/%s: image %q: %w", b.Namespace, b.Name, img, err)
+				return nil, fmt.Errorf("ProfileBinding %s/%s: image %q: %w", b.Namespace, b.Name, img, err)
 			}
-			if c.Image != "" && re.MatchString(c.Image) {
-				hit = true
-				break
+			out[i].images = append(out[i].images, re)
+		}
+		if b.Spec.PodSelector != nil {
+			sel, err := metav1.LabelSelectorAsSelector(b.Spec.PodSelector)
+			if err != nil {
+				return nil, fmt.Errorf("ProfileBinding %s/%s: podSelector: %w", b.Namespace, b.Name, err)
 			}
-		}
-		if !hit {
-			return false, nil
+			out[i].sel = sel
 		}
 	}
-	if len(b.Spec.ContainerNames) > 0 && !slices.Contains(b.Spec.ContainerNames, c.Name) {
-		return false, nil
-	}
-	if b.Spec.PodSelector != nil {
-		sel, err := metav1.LabelSelectorAsSelector(b.Spec.PodSelector)
-		if err != nil {
-			return false, fmt.Errorf("ProfileBinding %s/%s: podSelector: %w", b.Namespace, b.Name, err)
+	return out, nil
+}
+
+// bindingFor is the first binding (in precedence order) that binds a
+// container of a pod with the given labels, or nil.
+func bindingFor(ms []matcher, podLabels map[string]string, c *corev1.Container) *v1alpha1.ProfileBinding {
+	for i := range ms {
+		if ms[i].matches(podLabels, c) {
+			return ms[i].b
 		}
-		if !sel.Matches(labels.Set(podLabels)) {
-			return false, nil
-		}
 	}
-	return true, nil
+	return nil
+}
+
+func (m *matcher) matches(podLabels map[string]string, c *corev1.Container) bool {
+	if len(m.images) > 0 && (c.Image == "" || !slices.ContainsFunc(m.images, func(re *regexp.Regexp) bool { return re.MatchString(c.Image) })) {
+		return false
+	}
+	if len(m.b.Spec.ContainerNames) > 0 && !slices.Contains(m.b.Spec.ContainerNames, c.Name) {
+		return false
+	}
+	return m.sel == nil || m.sel.Matches(labels.Set(podLabels))
 }

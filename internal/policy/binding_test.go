@@ -24,11 +24,11 @@ func TestImagePatterns(t *testing.T) {
 		{"*", "", true},
 		{"quay.io/x@sha256:*", "quay.io/x@sha256:abc", true},
 	} {
-		b := &v1alpha1.ProfileBinding{Spec: v1alpha1.ProfileBindingSpec{ProfileName: "p", Images: []string{c.pattern}}}
-		got, err := bindingMatches(b, nil, &corev1.Container{Name: "c", Image: c.image})
+		ms, err := newMatchers([]v1alpha1.ProfileBinding{{Spec: v1alpha1.ProfileBindingSpec{ProfileName: "p", Images: []string{c.pattern}}}})
 		if err != nil {
 			t.Fatal(err)
 		}
+		got := ms[0].matches(nil, &corev1.Container{Name: "c", Image: c.image})
 		if c.image == "" {
 			c.match = false // a container without an image matches no image pattern (CEL: has(c.image))
 		}

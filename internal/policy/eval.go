@@ -154,8 +154,12 @@ func Evaluate(req Request, st State) (Decision, error) {
 				continue
 			}
 			name := e.profile[len(prefix) : len(e.profile)-len(nodepath.Ext)]
-			if why, ok := notInstalled(st.Index, name); ok {
-				m = append(m, e.kind+" "+e.name+": "+e.profile+": "+why)
+			switch installed, exists, why := indexState(st.Index, name); {
+			case installed:
+			case exists:
+				m = append(m, e.kind+" "+e.name+": "+e.profile+": SeccompProfile "+name+" is "+why)
+			default:
+				m = append(m, e.kind+" "+e.name+": "+e.profile+": no SeccompProfile "+name+" exists")
 			}
 		}
 		if len(m) > 0 {
@@ -165,17 +169,14 @@ func Evaluate(req Request, st State) (Decision, error) {
 	return d, nil
 }
 
-// notInstalled says why profile name is not installed on every node
-// ("SeccompProfile x is ...", "no SeccompProfile x exists"), or false
-// when it is.
-func notInstalled(index *v1alpha1.SeccompProfileIndex, name string) (string, bool) {
+// indexState is what the index says of profile name: installed on every
+// node; else whether it exists and, if so, why it is not installed.
+func indexState(index *v1alpha1.SeccompProfileIndex, name string) (installed, exists bool, why string) {
 	if strings.Contains(index.Installed, ","+name+",") {
-		return "", false
+		return true, true, ""
 	}
-	if why, ok := index.NotInstalled[name]; ok {
-		return "SeccompProfile " + name + " is " + why, true
-	}
-	return "no SeccompProfile " + name + " exists", true
+	why, exists = index.NotInstalled[name]
+	return false, exists, why
 }
 
 // bind writes the profiles of the namespace's ProfileBindings into the
@@ -191,15 +192,15 @@ func bind(pod *corev1.Pod, st State, d *Decision) error {
 	if len(mine) == 0 {
 		return nil
 	}
-	sorted := sortBindings(mine)
+	ms, err := newMatchers(mine)
+	if err != nil {
+		return err
+	}
 	var missing []string
-	each := func(kind string, cs []corev1.Container) error {
+	each := func(kind string, cs []corev1.Container) {
 		for i := range cs {
 			c := &cs[i]
-			b, err := bindingFor(sorted, pod.Labels, c)
-			if err != nil {
-				return err
-			}
+			b := bindingFor(ms, pod.Labels, c)
 			if b == nil {
 				continue
 			}
@@ -224,22 +225,18 @@ func bind(pod *corev1.Pod, st State, d *Decision) error {
 			if sp.Type != corev1.SeccompProfileTypeLocalhost || sp.LocalhostProfile == nil || *sp.LocalhostProfile != path || st.Index == nil {
 				continue
 			}
-			if why, ok := notInstalled(st.Index, b.Spec.ProfileName); ok {
-				why = strings.Replace(why, "SeccompProfile "+b.Spec.ProfileName+" is ", "which is ", 1)
-				if strings.HasPrefix(why, "no SeccompProfile") {
-					why = "which does not exist"
-				}
-				missing = append(missing, kind+" "+c.Name+": ProfileBinding "+b.Name+" binds SeccompProfile "+b.Spec.ProfileName+", "+why)
+			prefix := kind + " " + c.Name + ": ProfileBinding " + b.Name + " binds SeccompProfile " + b.Spec.ProfileName + ", "
+			switch installed, exists, why := indexState(st.Index, b.Spec.ProfileName); {
+			case installed:
+			case exists:
+				missing = append(missing, prefix+"which is "+why)
+			default:
+				missing = append(missing, prefix+"which does not exist")
 			}
 		}
-		return nil
 	}
-	if err := each("init container", pod.Spec.InitContainers); err != nil {
-		return err
-	}
-	if err := each("container", pod.Spec.Containers); err != nil {
-		return err
-	}
+	each("init container", pod.Spec.InitContainers)
+	each("container", pod.Spec.Containers)
 	d.BindingMissing = strings.Join(missing, "; ")
 	return nil
 }

@@ -137,7 +137,9 @@ func (h *Handler) Workloads() admission.Handler {
 		if err != nil || tmpl == nil {
 			return admission.Allowed("") // advice only: never block a workload on our error
 		}
-		pod := &corev1.Pod{ObjectMeta: *tmpl.ObjectMeta.DeepCopy(), Spec: *tmpl.Spec.DeepCopy()}
+		// The template was decoded for this request alone, and Evaluate
+		// works on its own copy: no copy here.
+		pod := &corev1.Pod{ObjectMeta: tmpl.ObjectMeta, Spec: tmpl.Spec}
 		pod.Namespace = req.Namespace
 		st, nsLabels, err := h.state(ctx, req.Namespace)
 		if err != nil {
@@ -149,8 +151,8 @@ func (h *Handler) Workloads() admission.Handler {
 		}
 		msgs := d.Messages()
 		for i, m := range msgs {
-			if d.Policy != "" && strings.HasPrefix(m, "SeccompPolicy "+d.Policy+": ") {
-				m = "SeccompPolicy " + d.Policy + ", for the pods of this " + req.Kind.Kind + ": " + strings.TrimPrefix(m, "SeccompPolicy "+d.Policy+": ")
+			if rest, ok := strings.CutPrefix(m, "SeccompPolicy "+d.Policy+": "); ok && d.Policy != "" {
+				m = "SeccompPolicy " + d.Policy + ", for the pods of this " + req.Kind.Kind + ": " + rest
 			} else {
 				m = "for the pods of this " + req.Kind.Kind + ": " + m
 			}
