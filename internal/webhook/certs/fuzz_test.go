@@ -1,0 +1,35 @@
+package certs
+
+import (
+	"context"
+	"testing"
+
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+)
+
+// FuzzSecretContents: whatever the Secret holds (anyone with write access
+// to it can put anything there), Sync ends with a certificate for the DNS
+// names that verifies against the bundle it publishes, and never fails or
+// panics on the contents.
+//
+// The seeds in testdata/fuzz/FuzzSecretContents are a Secret as a first
+// Sync at testStart writes it (a throwaway test CA and key, valid around
+// 2030 only), and mixes of its parts. They are files, not generated at
+// run time: every fuzz worker must see the same seeds.
+func FuzzSecretContents(f *testing.F) {
+	f.Add([]byte("-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n"), []byte{}, []byte("garbage"), []byte("-----BEGIN EC PRIVATE KEY-----\n"), []byte{})
+	f.Fuzz(func(t *testing.T, ca, caKey, cert, key, bundle []byte) {
+		c := newFakeClient(nil, &corev1.Secret{
+			ObjectMeta: metav1.ObjectMeta{Namespace: testNS, Name: testSecret},
+			Data:       map[string][]byte{CAFile: ca, CAKeyFile: caKey, CertFile: cert, KeyFile: key, BundleFile: bundle},
+		})
+		s := newSource(c, &clock{t: testStart})
+		if err := s.Sync(context.Background()); err != nil {
+			t.Fatalf("Sync over fuzzed contents: %v", err)
+		}
+		if err := verify(leaf(t, s), s.CABundle(), testStart); err != nil {
+			t.Fatalf("the certificate served does not verify against the bundle: %v", err)
+		}
+	})
+}
