@@ -50,6 +50,7 @@ import (
 	"github.com/seccomp-operator/seccomp-operator/api/v1alpha1"
 	"github.com/seccomp-operator/seccomp-operator/bench/internal/podcreate"
 	"github.com/seccomp-operator/seccomp-operator/bench/internal/stats"
+	"github.com/seccomp-operator/seccomp-operator/internal/controller"
 	"github.com/seccomp-operator/seccomp-operator/internal/nodepath"
 	"github.com/seccomp-operator/seccomp-operator/internal/render"
 	"github.com/seccomp-operator/seccomp-operator/pkg/seccomp/syscalls"
@@ -65,6 +66,7 @@ var (
 	diskDir    = flag.String("disk", "/var/tmp", "directory on a real disk for the single-agent install")
 	workers    = flag.Int("create-workers", 32, "concurrent create requests")
 	timeout    = flag.Duration("timeout", 5*time.Minute, "give up waiting for convergence after this long")
+	agentArgs  = flag.String("agent-args", "", "extra arguments of every agent, space-separated (e.g. \"--gc-percent=100\" to compare)")
 	agentProcs = flag.Int("agent-gomaxprocs", 0, "GOMAXPROCS of each agent (0: Go's default); 1 used about a third less agent CPU in one run, within the noise of another")
 	nameStart  = "bench-"
 )
@@ -188,6 +190,7 @@ func run() error {
 		node := fmt.Sprintf("bench-node-%03d", i)
 		roots[i] = filepath.Join(work, node)
 		args := []string{"--node-name=" + node, "--kubelet-root=" + roots[i], "--metrics-bind-address=0", "--health-probe-bind-address=0"}
+		args = append(args, strings.Fields(*agentArgs)...)
 		if i == 0 && os.Getenv("SCALE_PPROF") != "" {
 			args = append(args, "--pprof-bind-address="+os.Getenv("SCALE_PPROF"))
 		}
@@ -258,7 +261,7 @@ func run() error {
 	want := map[string]render.Prepared{}
 	hashes := map[string]string{}
 	for _, o := range objs {
-		prep, err := render.Prepare(ctx, c, o, []string{"x86_64", "aarch64"})
+		prep, err := render.Prepare(ctx, controller.BaseLookup(c), o, []string{"x86_64", "aarch64"})
 		if err != nil || prep.Problem != "" {
 			return fmt.Errorf("render %s: %v %s", o.Name, err, prep.Problem)
 		}

@@ -1,104 +1,120 @@
 // Command agent is the seccomp-operator's node agent (one per node, as a
 // DaemonSet): it installs every SeccompProfile under the kubelet's seccomp
 // root and reports the node's state.
+//
+// It is built on client-go alone (no controller-runtime), which keeps its
+// resident memory, paid on every node, low: see docs/benchmarks.md §4.
 package main
 
 import (
+	"context"
 	"flag"
+	"log/slog"
 	"os"
+	"os/signal"
 	goruntime "runtime"
 	"runtime/debug"
+	"syscall"
 	"time"
 
-	corev1 "k8s.io/api/core/v1"
-	"k8s.io/apimachinery/pkg/runtime"
-	ctrl "sigs.k8s.io/controller-runtime"
-	"sigs.k8s.io/controller-runtime/pkg/healthz"
-	"sigs.k8s.io/controller-runtime/pkg/log/zap"
-	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
+	"github.com/go-logr/logr"
+	"k8s.io/client-go/tools/clientcmd"
+	"k8s.io/klog/v2"
 
-	"github.com/seccomp-operator/seccomp-operator/api/v1alpha1"
 	"github.com/seccomp-operator/seccomp-operator/internal/agent"
 	"github.com/seccomp-operator/seccomp-operator/pkg/seccomp/syscalls"
 )
 
 func main() {
-	var nodeName, kubeletRoot, metricsAddr, probeAddr, pprofAddr, arch string
+	var nodeName, kubeletRoot, kubeconfig, metricsAddr, probeAddr, pprofAddr, arch string
 	var resync, minStatus time.Duration
 	var memLimit int64
+	var verbosity, gcPercent int
 	flag.StringVar(&nodeName, "node-name", os.Getenv("NODE_NAME"), "name of this node (default $NODE_NAME)")
 	flag.StringVar(&kubeletRoot, "kubelet-root", "/var/lib/kubelet", "the kubelet's --root-dir; profiles go to <root>/seccomp")
+	flag.StringVar(&kubeconfig, "kubeconfig", "", "kubeconfig file (default: $KUBECONFIG, the in-cluster service account, then ~/.kube/config)")
 	flag.StringVar(&metricsAddr, "metrics-bind-address", ":8080", "address of the Prometheus metrics endpoint (0 disables it)")
 	flag.StringVar(&probeAddr, "health-probe-bind-address", ":8081", "address of the health and readiness probes (0 disables them)")
 	flag.StringVar(&pprofAddr, "pprof-bind-address", "0", "address of the Go profiling endpoint (0 disables it)")
 	flag.StringVar(&arch, "arch", goruntime.GOARCH, "the node's architecture; profiles are compiled for its family before they are installed")
 	flag.DurationVar(&resync, "resync-interval", time.Minute, "full resync of the profile files even without events (drift the file watch missed)")
-	flag.Int64Var(&memLimit, "memory-limit", 0, "soft limit of the Go runtime's memory in bytes, 0 for none (GOMEMLIMIT wins when set); a limit close to the live heap keeps RSS lower but makes the GC run constantly during bulk applies")
+	flag.Int64Var(&memLimit, "memory-limit", 0, "soft limit of the Go runtime's memory in bytes; 0: automatic, 26 MiB or 3 times the live heap, whichever is higher; -1: none (GOMEMLIMIT wins when set)")
 	flag.DurationVar(&minStatus, "min-status-interval", agent.DefaultMinStatusInterval, "minimum time between two writes of the node state")
-	opts := zap.Options{}
-	opts.BindFlags(flag.CommandLine)
+	flag.IntVar(&gcPercent, "gc-percent", 50, "the Go collector's GOGC (GOGC wins when set): heap growth allowed over the live heap before a collection; Go's default of 100 cost about 7 MiB more RSS at 1000 profiles")
+	flag.IntVar(&verbosity, "v", 0, "log verbosity (1 logs every pass that changed files)")
 	flag.Parse()
-	ctrl.SetLogger(zap.New(zap.UseFlagOptions(&opts)))
-	log := ctrl.Log.WithName("agent")
 
-	if os.Getenv("GOMEMLIMIT") == "" && memLimit > 0 {
-		debug.SetMemoryLimit(memLimit)
+	log := logr.FromSlogHandler(slog.NewJSONHandler(os.Stderr, &slog.HandlerOptions{Level: slog.Level(-verbosity)})).WithName("agent")
+	klog.SetLogger(log.WithName("client-go"))
+	fail := func(err error, msg string, kv ...any) {
+		log.Error(err, msg, kv...)
+		os.Exit(1)
+	}
+	var afterPass func()
+	if os.Getenv("GOMEMLIMIT") == "" {
+		switch {
+		case memLimit > 0:
+			debug.SetMemoryLimit(memLimit)
+		case memLimit == 0:
+			afterPass = agent.AutoMemoryLimit(agent.DefaultMemoryFloor)
+			afterPass()
+		}
+	}
+	if os.Getenv("GOGC") == "" {
+		debug.SetGCPercent(gcPercent)
 	}
 	if nodeName == "" {
-		log.Error(nil, "no node name: set --node-name or $NODE_NAME")
-		os.Exit(2)
+		fail(nil, "no node name: set --node-name or $NODE_NAME")
 	}
 	a, ok := syscalls.Get(arch)
 	if !ok {
-		log.Error(nil, "unknown architecture", "arch", arch)
-		os.Exit(2)
+		fail(nil, "unknown architecture", "arch", arch)
 	}
-	// Only the types the agent reads: registering all of client-go's
-	// costs megabytes of resident memory on every node.
-	scheme := runtime.NewScheme()
-	if err := corev1.AddToScheme(scheme); err != nil {
-		log.Error(err, "register core types")
-		os.Exit(1)
-	}
-	if err := v1alpha1.AddToScheme(scheme); err != nil {
-		log.Error(err, "register seccomp-operator types")
-		os.Exit(1)
-	}
-	mgr, err := ctrl.NewManager(ctrl.GetConfigOrDie(), ctrl.Options{
-		Scheme:                 scheme,
-		Cache:                  agent.CacheOptions(nodeName),
-		Metrics:                metricsserver.Options{BindAddress: metricsAddr},
-		HealthProbeBindAddress: probeAddr,
-		PprofBindAddress:       pprofAddr,
-	})
+	rules := clientcmd.NewDefaultClientConfigLoadingRules()
+	rules.ExplicitPath = kubeconfig
+	cfg, err := clientcmd.NewNonInteractiveDeferredLoadingClientConfig(rules, &clientcmd.ConfigOverrides{}).ClientConfig()
 	if err != nil {
-		log.Error(err, "create manager")
-		os.Exit(1)
+		fail(err, "load the cluster's client configuration")
+	}
+	cfg.QPS, cfg.Burst = 20, 30
+	cluster, err := agent.NewKubeCluster(cfg, nodeName)
+	if err != nil {
+		fail(err, "create the cluster clients")
 	}
 	r := &agent.NodeReconciler{
-		Client:            mgr.GetClient(),
-		APIReader:         mgr.GetAPIReader(),
+		Cluster:           cluster,
 		Installer:         &agent.Installer{Root: kubeletRoot},
 		NodeName:          nodeName,
 		Family:            a.Native,
 		MinStatusInterval: minStatus,
+		AfterPass:         afterPass,
 		Log:               log,
 	}
-	if err := r.SetupWithManager(mgr, resync); err != nil {
-		log.Error(err, "set up the node reconciler")
-		os.Exit(1)
+
+	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
+	defer stop()
+	serveErrs := make(chan error, 3)
+	if err := agent.Serve(ctx, metricsAddr, agent.MetricsHandler(), serveErrs); err != nil {
+		fail(err, "serve metrics")
 	}
-	if err := mgr.AddHealthzCheck("healthz", healthz.Ping); err != nil {
-		log.Error(err, "add health check")
-		os.Exit(1)
+	if err := agent.Serve(ctx, probeAddr, agent.ProbeHandler(cluster.Synced), serveErrs); err != nil {
+		fail(err, "serve probes")
 	}
-	if err := mgr.AddReadyzCheck("readyz", healthz.Ping); err != nil {
-		log.Error(err, "add readiness check")
-		os.Exit(1)
+	if err := agent.Serve(ctx, pprofAddr, agent.PprofHandler(), serveErrs); err != nil {
+		fail(err, "serve pprof")
 	}
+	failed := make(chan error, 1)
+	go func() {
+		failed <- <-serveErrs
+		stop()
+	}()
 	log.Info("starting", "node", nodeName, "kubeletRoot", kubeletRoot, "family", a.Native)
-	if err := mgr.Start(ctrl.SetupSignalHandler()); err != nil {
-		log.Error(err, "run agent")
-		os.Exit(1)
+	if err := r.Run(ctx, resync); err != nil {
+		fail(err, "run agent")
+	}
+	select {
+	case err := <-failed:
+		fail(err, "endpoint failed")
+	default:
 	}
 }

@@ -9,6 +9,7 @@ package agent
 import (
 	"bufio"
 	"bytes"
+	"crypto/sha256"
 	"errors"
 	"fmt"
 	"io"
@@ -60,8 +61,8 @@ type Installer struct {
 
 	mu sync.Mutex
 
-	// known remembers, per rel path, the content last written or verified
-	// and the file's identity (inode, size, mtime, ctime, mode) right after. A
+	// known remembers, per rel path, the digest of the content last
+	// written or verified and the file's identity (inode, size, mtime, ctime, mode) right after. A
 	// pass whose desired content is unchanged and whose file still has that
 	// identity skips reading the file: at 1000 profiles a pass costs 1000
 	// stats instead of 1000 reads. Anything that rewrites, replaces,
@@ -81,8 +82,9 @@ type Installer struct {
 }
 
 type knownFile struct {
-	content []byte
-	id      fileID
+	size int
+	sum  [sha256.Size]byte
+	id   fileID
 	// writing marks a write in flight: the file watch may report its
 	// rename before remember records the new identity.
 	writing bool
@@ -103,26 +105,42 @@ func statID(p string) (fileID, bool) {
 	return fileID{dev: uint64(st.Dev), ino: st.Ino, size: uint64(st.Size), mtimeNs: uint64(st.Mtim.Nano()), ctimeNs: uint64(st.Ctim.Nano()), mode: st.Mode}, true
 }
 
-// unchanged reports whether rel is known to hold content and its file has
-// not changed since.
-func (i *Installer) unchanged(rel, p string, content []byte) bool {
+// File is a desired file: the size and SHA-256 of its content, and how to
+// get the content when the file has to be written. Comparing needs only the
+// digest, so the agent keeps the digest of every installed profile in memory
+// and produces the bytes again for the rare rewrite (drift repair) instead
+// of holding all contents.
+type File struct {
+	Size    int
+	Sum     [sha256.Size]byte
+	Content func() ([]byte, error)
+}
+
+// FileOf is a File whose content is at hand.
+func FileOf(content []byte) File {
+	return File{Size: len(content), Sum: sha256.Sum256(content), Content: func() ([]byte, error) { return content, nil }}
+}
+
+// unchanged reports whether rel is known to hold f's content and its file
+// has not changed since.
+func (i *Installer) unchanged(rel, p string, f File) bool {
 	i.knownMu.Lock()
 	k, ok := i.known[rel]
 	i.knownMu.Unlock()
-	if !ok || k.writing || len(k.content) != len(content) || !bytes.Equal(k.content, content) {
+	if !ok || k.writing || k.size != f.Size || k.sum != f.Sum {
 		return false
 	}
 	id, ok := statID(p)
 	return ok && id == k.id
 }
 
-func (i *Installer) remember(rel, p string, content []byte) {
+func (i *Installer) remember(rel, p string, f File) {
 	id, ok := statID(p)
 	if !ok {
 		i.forget(rel)
 		return
 	}
-	i.setKnown(rel, knownFile{content: content, id: id})
+	i.setKnown(rel, knownFile{size: f.Size, sum: f.Sum, id: id})
 }
 
 func (i *Installer) setKnown(rel string, k knownFile) {
@@ -235,6 +253,11 @@ func validateTarget(rel string) error {
 // when the file already does. The write is atomic: readers see either the
 // previous file or the complete new one.
 func (i *Installer) Install(rel string, content []byte) (changed bool, err error) {
+	return i.InstallFile(rel, FileOf(content))
+}
+
+// InstallFile is Install with the content given as a File.
+func (i *Installer) InstallFile(rel string, f File) (changed bool, err error) {
 	if err := validateTarget(rel); err != nil {
 		return false, fmt.Errorf("install: %w", err)
 	}
@@ -255,24 +278,33 @@ func (i *Installer) Install(rel string, content []byte) (changed bool, err error
 			}
 		}
 	}
-	return i.install(rel, content, true)
+	return i.install(rel, f, true)
 }
 
 // install is Install without validation, locking or marker bookkeeping.
 // syncDir=false leaves the directory fsync to the caller, which lets Sync
 // fsync each directory once after many renames.
-func (i *Installer) install(rel string, content []byte, syncDir bool) (bool, error) {
+func (i *Installer) install(rel string, f File, syncDir bool) (bool, error) {
 	p := i.abs(rel)
-	if i.unchanged(rel, p, content) {
+	if i.unchanged(rel, p, f) {
 		return false, nil
 	}
-	same, err := hasContent(p, content)
+	same, err := hasContent(p, f)
 	if err != nil {
 		return false, fmt.Errorf("install %s: %w", rel, err)
 	}
 	if same {
-		i.remember(rel, p, content)
+		i.remember(rel, p, f)
 		return false, nil
+	}
+	content, err := f.Content()
+	if err != nil {
+		return false, fmt.Errorf("install %s: %w", rel, err)
+	}
+	if len(content) != f.Size || sha256.Sum256(content) != f.Sum {
+		// A caller whose content changed since it computed the digest:
+		// writing it would record a digest the file does not have.
+		return false, fmt.Errorf("install %s: content does not match its digest", rel)
 	}
 	if err := i.mkdirs(filepath.Dir(p)); err != nil {
 		return false, fmt.Errorf("install %s: %w", rel, err)
@@ -282,49 +314,39 @@ func (i *Installer) install(rel string, content []byte, syncDir bool) (bool, err
 		i.forget(rel)
 		return false, fmt.Errorf("install %s: %w", rel, err)
 	}
-	i.remember(rel, p, content)
+	i.remember(rel, p, f)
 	return true, nil
 }
 
 // hasContent reports whether p is a regular file (not a symlink: the kubelet
 // would follow it to content we do not control) with mode FileMode holding
-// exactly content.
-func hasContent(p string, content []byte) (bool, error) {
-	f, err := os.OpenFile(p, os.O_RDONLY|syscall.O_NOFOLLOW|syscall.O_NONBLOCK, 0)
+// exactly f's content (same size and SHA-256).
+func hasContent(p string, f File) (bool, error) {
+	fd, err := os.OpenFile(p, os.O_RDONLY|syscall.O_NOFOLLOW|syscall.O_NONBLOCK, 0)
 	if err != nil {
 		if errors.Is(err, fs.ErrNotExist) || errors.Is(err, syscall.ELOOP) {
 			return false, nil
 		}
 		return false, err
 	}
-	defer f.Close()
-	st, err := f.Stat()
+	defer fd.Close()
+	st, err := fd.Stat()
 	if err != nil {
 		return false, err
 	}
-	if !st.Mode().IsRegular() || st.Mode().Perm() != FileMode || st.Size() != int64(len(content)) {
+	if !st.Mode().IsRegular() || st.Mode().Perm() != FileMode || st.Size() != int64(f.Size) {
 		return false, nil
 	}
-	// Compare in chunks rather than reading the whole file: the idle
-	// resync compares every profile, and a full-size buffer per file
+	// Hash through a small buffer rather than reading the whole file: the
+	// idle resync compares every profile, and a full-size buffer per file
 	// would make it allocate as much as all profiles together.
+	h := sha256.New()
 	var buf [16 << 10]byte
-	off := 0
-	for {
-		n, err := f.Read(buf[:])
-		if n > 0 {
-			if off+n > len(content) || !bytes.Equal(buf[:n], content[off:off+n]) {
-				return false, nil
-			}
-			off += n
-		}
-		if errors.Is(err, io.EOF) {
-			return off == len(content), nil
-		}
-		if err != nil {
-			return false, err
-		}
+	n, err := io.CopyBuffer(h, io.LimitReader(fd, int64(f.Size)+1), buf[:])
+	if err != nil {
+		return false, err
 	}
+	return n == int64(f.Size) && bytes.Equal(h.Sum(nil), f.Sum[:]), nil
 }
 
 // mkdirs creates dir and its missing parents with DirMode (independent of the
@@ -460,6 +482,15 @@ func (i *Installer) remove(rel string) error {
 // inUse may be nil (nothing in use). Errors on single files do not stop the
 // others; they are joined in the returned error.
 func (i *Installer) Sync(desired map[string][]byte, inUse func(rel string) bool) (Result, error) {
+	files := make(map[string]File, len(desired))
+	for rel, content := range desired {
+		files[rel] = FileOf(content)
+	}
+	return i.SyncFiles(files, inUse)
+}
+
+// SyncFiles is Sync with the desired contents given as Files.
+func (i *Installer) SyncFiles(desired map[string]File, inUse func(rel string) bool) (Result, error) {
 	var res Result
 	for rel := range desired {
 		if err := validateTarget(rel); err != nil {
@@ -712,7 +743,7 @@ func (i *Installer) writeMarker(m map[string]bool) error {
 	if err := i.mkdirs(i.operatorDir()); err != nil {
 		return fmt.Errorf("write marker: %w", err)
 	}
-	if same, err := hasContent(i.markerPath(), []byte(b.String())); err == nil && same {
+	if same, err := hasContent(i.markerPath(), FileOf([]byte(b.String()))); err == nil && same {
 		return nil
 	}
 	if err := writeAtomic(i.markerPath(), []byte(b.String()), true); err != nil {

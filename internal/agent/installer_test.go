@@ -431,3 +431,31 @@ func TestSyncSeesSameSizeEditWithMtimeRestored(t *testing.T) {
 		t.Fatalf("second pass: %+v %v", res, err)
 	}
 }
+
+// A File is compared by its digest and its content is asked for only when
+// the file must be written; content that does not match the digest is
+// refused, and the file on disk stays as it was.
+func TestInstallFileAsksForContentOnlyToWrite(t *testing.T) {
+	in := newInstaller(t)
+	rel := nodepath.ProfilePath("web")
+	want := []byte(`{"defaultAction":"SCMP_ACT_ERRNO"}` + "\n")
+	calls := 0
+	f := FileOf(want)
+	f.Content = func() ([]byte, error) { calls++; return want, nil }
+	if changed, err := in.InstallFile(rel, f); err != nil || !changed || calls != 1 {
+		t.Fatalf("first install: changed=%v err=%v content asked %d times", changed, err, calls)
+	}
+	in.ForgetKnown() // force a read of the file: equal digest, no content needed
+	if changed, err := in.InstallFile(rel, f); err != nil || changed || calls != 1 {
+		t.Fatalf("unchanged file: changed=%v err=%v content asked %d times", changed, err, calls)
+	}
+
+	other := FileOf([]byte(`{"defaultAction":"SCMP_ACT_LOG"}` + "\n"))
+	other.Content = func() ([]byte, error) { return []byte(`{"defaultAction":"SCMP_ACT_ALLOW"}` + "\n"), nil }
+	if _, err := in.InstallFile(rel, other); err == nil || !strings.Contains(err.Error(), "digest") {
+		t.Fatalf("content not matching its digest: err=%v", err)
+	}
+	if got := readRel(t, in, rel); !bytes.Equal(got, want) {
+		t.Fatalf("file changed by a refused write: %q", got)
+	}
+}

@@ -2,10 +2,14 @@ package agent
 
 import (
 	"github.com/prometheus/client_golang/prometheus"
-	"sigs.k8s.io/controller-runtime/pkg/metrics"
+	"github.com/prometheus/client_golang/prometheus/collectors"
 
 	"github.com/seccomp-operator/seccomp-operator/api/v1alpha1"
 )
+
+// Registry holds the agent's metrics, with the Go runtime's and the
+// process's (memory, CPU, open files); cmd/agent serves it.
+var Registry = prometheus.NewRegistry()
 
 var (
 	syncSeconds = prometheus.NewHistogram(prometheus.HistogramOpts{
@@ -28,7 +32,8 @@ var (
 )
 
 func init() {
-	metrics.Registry.MustRegister(syncSeconds, fileWrites, statusWrites, nodeProfiles)
+	Registry.MustRegister(syncSeconds, fileWrites, statusWrites, nodeProfiles,
+		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 }
 
 func setProfileGauge(states []v1alpha1.NodeProfileState) {

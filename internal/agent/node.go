@@ -2,6 +2,7 @@ package agent
 
 import (
 	"context"
+	"crypto/sha256"
 	"encoding/json"
 	"fmt"
 	"slices"
@@ -11,21 +12,8 @@ import (
 	"unicode/utf8"
 
 	"github.com/go-logr/logr"
-	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/apimachinery/pkg/types"
-	"k8s.io/client-go/util/workqueue"
-	ctrl "sigs.k8s.io/controller-runtime"
-	"sigs.k8s.io/controller-runtime/pkg/builder"
-	"sigs.k8s.io/controller-runtime/pkg/client"
-	"sigs.k8s.io/controller-runtime/pkg/controller"
-	"sigs.k8s.io/controller-runtime/pkg/event"
-	"sigs.k8s.io/controller-runtime/pkg/handler"
-	"sigs.k8s.io/controller-runtime/pkg/manager"
-	"sigs.k8s.io/controller-runtime/pkg/predicate"
-	"sigs.k8s.io/controller-runtime/pkg/reconcile"
-	"sigs.k8s.io/controller-runtime/pkg/source"
 
 	"github.com/seccomp-operator/seccomp-operator/api/v1alpha1"
 	"github.com/seccomp-operator/seccomp-operator/internal/nodepath"
@@ -60,13 +48,9 @@ const DefaultBatchDelay = 250 * time.Millisecond
 // memoized per profile version, so a pass over unchanged profiles only
 // compares files.
 type NodeReconciler struct {
-	// Client reads profiles, pods and the node state from the manager's
-	// cache (which the caller scopes to this node's pods and state) and
-	// writes the node state.
-	Client client.Client
-	// APIReader reads the Node object uncached (one Get when the node
-	// state is created), so the agent needs no watch on every node.
-	APIReader client.Reader
+	// Cluster serves profiles, the node's pods and its state from watch
+	// caches, and writes the state.
+	Cluster   Cluster
 	Installer *Installer
 	NodeName  string
 	// Family is the node's architecture family (e.g. "x86_64"): profiles
@@ -78,106 +62,52 @@ type NodeReconciler struct {
 	// (DefaultBatchDelay when 0): 1000 profiles created together then cost
 	// a few passes, not 1000.
 	BatchDelay time.Duration
-	Log        logr.Logger
+	// AfterPass, if set, runs after every pass (cmd/agent adjusts the
+	// memory limit there: AutoMemoryLimit).
+	AfterPass func()
+	Log       logr.Logger
 
 	mu        sync.Mutex
 	prepared  map[string]preparedEntry
 	lastWrite time.Time
-	trigger   chan event.GenericEvent
+	trigger   func()
 	// written is the list the agent last wrote, writtenRV the version the
 	// apiserver returned for it, previous the list that was stored before.
 	written, previous []v1alpha1.NodeProfileState
 	writtenRV         string
 }
 
+// preparedEntry is what a node keeps of a rendered profile: the digest of
+// its content, or why it cannot be installed. The content itself is kept
+// only until the pass that rendered it has written it (about 5 KiB per
+// profile, 5 MiB at 1000 profiles, on every node); a later rewrite renders
+// it again.
 type preparedEntry struct {
-	key  string // the resource versions of the profile and its bases
-	prep render.Prepared
-}
-
-// SetupWithManager registers the reconciler, the file watch (drift repair
-// within seconds, and a full resync every resync as a safety net) and a first
-// pass at start.
-func (r *NodeReconciler) SetupWithManager(mgr ctrl.Manager, resync time.Duration) error {
-	if r.MinStatusInterval == 0 {
-		r.MinStatusInterval = DefaultMinStatusInterval
-	}
-	if r.BatchDelay == 0 {
-		r.BatchDelay = DefaultBatchDelay
-	}
-	r.prepared = map[string]preparedEntry{}
-	r.trigger = make(chan event.GenericEvent, 1)
-	r.Trigger() // first pass, even with no profiles: it creates the node state
-	// Every event asks for the one pass of this node, a little later: the
-	// delaying queue keeps a single pending entry, so a burst is one pass.
-	later := func(q workqueue.TypedRateLimitingInterface[reconcile.Request]) { q.AddAfter(r.request(), r.BatchDelay) }
-	toNode := handler.Funcs{
-		CreateFunc: func(_ context.Context, _ event.CreateEvent, q workqueue.TypedRateLimitingInterface[reconcile.Request]) {
-			later(q)
-		},
-		UpdateFunc: func(_ context.Context, _ event.UpdateEvent, q workqueue.TypedRateLimitingInterface[reconcile.Request]) {
-			later(q)
-		},
-		DeleteFunc: func(_ context.Context, _ event.DeleteEvent, q workqueue.TypedRateLimitingInterface[reconcile.Request]) {
-			later(q)
-		},
-	}
-	if err := mgr.Add(manager.RunnableFunc(func(ctx context.Context) error {
-		return r.Installer.Watch(ctx, resync, r.Trigger)
-	})); err != nil {
-		return fmt.Errorf("add file watch: %w", err)
-	}
-	return ctrl.NewControllerManagedBy(mgr).
-		Named("node").
-		// The manager writes each profile's status as nodes install it;
-		// those writes change nothing on a node, so only spec (generation)
-		// and label changes, creations and deletions start a pass.
-		Watches(&v1alpha1.SeccompProfile{}, toNode, builder.WithPredicates(
-			predicate.Or(predicate.GenerationChangedPredicate{}, predicate.LabelChangedPredicate{}))).
-		Watches(&corev1.Pod{}, toNode).
-		Watches(&v1alpha1.SeccompNodeStatus{}, toNode).
-		// A single key: the default per-item backoff (up to 1000 s) would
-		// leave a node unrepaired for minutes after a few failures.
-		WithOptions(controller.Options{RateLimiter: workqueue.NewTypedItemExponentialFailureRateLimiter[reconcile.Request](100*time.Millisecond, 30*time.Second)}).
-		WatchesRawSource(source.Channel(r.trigger, handler.Funcs{
-			GenericFunc: func(_ context.Context, _ event.GenericEvent, q workqueue.TypedRateLimitingInterface[reconcile.Request]) {
-				q.Add(r.request())
-			},
-		})).
-		Complete(r)
-}
-
-// Trigger asks for a pass (used by the file watch). It never blocks: one
-// pending trigger is enough.
-func (r *NodeReconciler) Trigger() {
-	select {
-	case r.trigger <- event.GenericEvent{Object: &v1alpha1.SeccompNodeStatus{ObjectMeta: metav1.ObjectMeta{Name: r.NodeName}}}:
-	default:
-	}
-}
-
-func (r *NodeReconciler) request() reconcile.Request {
-	return reconcile.Request{NamespacedName: types.NamespacedName{Name: r.NodeName}}
+	key     string // the resource versions of the profile and its bases
+	hash    string // render.Hash of the content
+	problem string
+	size    int
+	sum     [sha256.Size]byte
+	content []byte // nil once written
 }
 
 // Reconcile makes one full pass for the node.
-func (r *NodeReconciler) Reconcile(ctx context.Context, _ reconcile.Request) (ctrl.Result, error) {
+// It returns how long to wait before the next pass when the node state
+// could not be written yet (the minimum interval between writes), else 0.
+func (r *NodeReconciler) Reconcile(ctx context.Context) (time.Duration, error) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	start := time.Now()
 	defer func() { syncSeconds.Observe(time.Since(start).Seconds()) }()
 
-	var list v1alpha1.SeccompProfileList
 	// Read-only use of cached objects: no copy of 1000 profiles per pass.
-	if err := r.Client.List(ctx, &list, client.UnsafeDisableDeepCopy); err != nil {
-		return ctrl.Result{}, fmt.Errorf("list profiles: %w", err)
-	}
-	byName := make(map[string]*v1alpha1.SeccompProfile, len(list.Items))
-	for i := range list.Items {
-		byName[list.Items[i].Name] = &list.Items[i]
+	profiles := r.Cluster.Profiles()
+	byName := make(map[string]*v1alpha1.SeccompProfile, len(profiles))
+	for _, sp := range profiles {
+		byName[sp.Name] = sp
 	}
 
-	desired := map[string][]byte{}
+	desired := map[string]File{}
 	keep := map[string]bool{}        // files of profiles now refused: keep the last good version
 	owner := map[string]string{}     // rel path -> profile name
 	pathsOf := map[string][]string{} // profile name -> its rel paths
@@ -193,20 +123,21 @@ func (r *NodeReconciler) Reconcile(ctx context.Context, _ reconcile.Request) (ct
 		}
 		prep, err := r.prepare(ctx, sp, byName)
 		if err != nil {
-			return ctrl.Result{}, err
+			return 0, err
 		}
-		if prep.Problem != "" {
+		if prep.problem != "" {
 			for _, p := range paths {
 				keep[p] = true
 			}
 			states = append(states, v1alpha1.NodeProfileState{Name: name, State: v1alpha1.InstallStateFailed,
-				Message: truncate("refused, not installed: " + prep.Problem)})
+				Message: truncate("refused, not installed: " + prep.problem)})
 			continue
 		}
+		f := File{Size: prep.size, Sum: prep.sum, Content: r.contentOf(ctx, sp, byName)}
 		for _, p := range paths {
-			desired[p] = prep.Content
+			desired[p] = f
 		}
-		states = append(states, v1alpha1.NodeProfileState{Name: name, State: v1alpha1.InstallStateInstalled, ContentHash: prep.Hash})
+		states = append(states, v1alpha1.NodeProfileState{Name: name, State: v1alpha1.InstallStateInstalled, ContentHash: prep.hash})
 	}
 
 	for name := range r.prepared {
@@ -215,11 +146,14 @@ func (r *NodeReconciler) Reconcile(ctx context.Context, _ reconcile.Request) (ct
 		}
 	}
 
-	inUse, err := r.inUse(ctx)
-	if err != nil {
-		return ctrl.Result{}, err
+	inUse := r.inUse()
+	res, syncErr := r.Installer.SyncFiles(desired, func(rel string) bool { return keep[rel] || inUse[rel] != "" })
+	for name, e := range r.prepared {
+		if e.content != nil {
+			e.content = nil // written (or to be rendered again for the retry)
+			r.prepared[name] = e
+		}
 	}
-	res, syncErr := r.Installer.Sync(desired, func(rel string) bool { return keep[rel] || inUse[rel] != "" })
 	fileWrites.WithLabelValues("install").Add(float64(len(res.Installed)))
 	fileWrites.WithLabelValues("remove").Add(float64(len(res.Removed)))
 	if len(res.Installed) > 0 || len(res.Removed) > 0 {
@@ -265,27 +199,45 @@ func (r *NodeReconciler) Reconcile(ctx context.Context, _ reconcile.Request) (ct
 	slices.SortFunc(states, func(a, b v1alpha1.NodeProfileState) int { return strings.Compare(a.Name, b.Name) })
 	setProfileGauge(states)
 
-	result, werr := r.writeState(ctx, states)
+	after, werr := r.writeState(ctx, states)
 	if syncErr != nil {
 		// Retried with backoff; the state already says which files failed.
-		return ctrl.Result{}, fmt.Errorf("sync profile files: %w", syncErr)
+		return 0, fmt.Errorf("sync profile files: %w", syncErr)
 	}
-	return result, werr
+	return after, werr
 }
 
 // prepare renders sp for this node, memoized by the resource versions of sp
 // and its bases: a pass over unchanged profiles compiles nothing.
-func (r *NodeReconciler) prepare(ctx context.Context, sp *v1alpha1.SeccompProfile, byName map[string]*v1alpha1.SeccompProfile) (render.Prepared, error) {
+func (r *NodeReconciler) prepare(ctx context.Context, sp *v1alpha1.SeccompProfile, byName map[string]*v1alpha1.SeccompProfile) (preparedEntry, error) {
 	key := chainKey(sp, byName)
 	if e, ok := r.prepared[sp.Name]; ok && e.key == key {
-		return e.prep, nil
+		return e, nil
 	}
-	prep, err := render.Prepare(ctx, mapReader(byName), sp, []string{r.Family})
+	prep, err := render.Prepare(ctx, render.MapLookup(byName), sp, []string{r.Family})
 	if err != nil {
-		return render.Prepared{}, fmt.Errorf("prepare profile %s: %w", sp.Name, err)
+		return preparedEntry{}, fmt.Errorf("prepare profile %s: %w", sp.Name, err)
 	}
-	r.prepared[sp.Name] = preparedEntry{key: key, prep: prep}
-	return prep, nil
+	e := preparedEntry{key: key, hash: prep.Hash, problem: prep.Problem, size: len(prep.Content), sum: sha256.Sum256(prep.Content), content: prep.Content}
+	r.prepared[sp.Name] = e
+	return e, nil
+}
+
+// contentOf gives sp's content for a write: the bytes prepare rendered in
+// this pass, or else rendered again from the same versions (byName is the
+// pass's own list, so the digest still matches).
+func (r *NodeReconciler) contentOf(ctx context.Context, sp *v1alpha1.SeccompProfile, byName map[string]*v1alpha1.SeccompProfile) func() ([]byte, error) {
+	if e := r.prepared[sp.Name]; e.content != nil {
+		content := e.content
+		return func() ([]byte, error) { return content, nil }
+	}
+	return func() ([]byte, error) {
+		b, err := render.Content(ctx, render.MapLookup(byName), sp)
+		if err != nil {
+			return nil, fmt.Errorf("render profile %s again: %w", sp.Name, err)
+		}
+		return b, nil
+	}
 }
 
 // chainKey identifies a profile's rendered content: its version and those of
@@ -311,14 +263,9 @@ func chainKey(sp *v1alpha1.SeccompProfile, byName map[string]*v1alpha1.SeccompPr
 
 // inUse maps each localhost profile path referenced by a pod on this node
 // that has not terminated to one such pod ("namespace/name").
-func (r *NodeReconciler) inUse(ctx context.Context) (map[string]string, error) {
-	var pods corev1.PodList
-	if err := r.Client.List(ctx, &pods, client.UnsafeDisableDeepCopy); err != nil {
-		return nil, fmt.Errorf("list pods: %w", err)
-	}
+func (r *NodeReconciler) inUse() map[string]string {
 	out := map[string]string{}
-	for i := range pods.Items {
-		p := &pods.Items[i]
+	for _, p := range r.Cluster.Pods() {
 		// The cache is scoped to this node; the check keeps a wider cache
 		// (a misconfiguration) from pinning other nodes' files here.
 		if p.Spec.NodeName != r.NodeName || podprofile.Terminated(p) {
@@ -330,7 +277,7 @@ func (r *NodeReconciler) inUse(ctx context.Context) (map[string]string, error) {
 			}
 		}
 	}
-	return out, nil
+	return out
 }
 
 // writeState creates or updates the node's state when it differs from what
@@ -342,19 +289,8 @@ func (r *NodeReconciler) inUse(ctx context.Context) (map[string]string, error) {
 // Writes are merge patches without a resourceVersion precondition, since the
 // agent is the only writer and always sends the whole list; an update
 // against a stale cache would only fail with a conflict and back off.
-func (r *NodeReconciler) writeState(ctx context.Context, states []v1alpha1.NodeProfileState) (ctrl.Result, error) {
-	// A list, not a Get: the cache holds only this node's state, and a
-	// list can skip copying its 1000 entries (read-only use below).
-	var list v1alpha1.SeccompNodeStatusList
-	if err := r.Client.List(ctx, &list, client.UnsafeDisableDeepCopy); err != nil {
-		return ctrl.Result{}, fmt.Errorf("read node state %s: %w", r.NodeName, err)
-	}
-	var cur *v1alpha1.SeccompNodeStatus
-	for k := range list.Items {
-		if list.Items[k].Name == r.NodeName {
-			cur = &list.Items[k]
-		}
-	}
+func (r *NodeReconciler) writeState(ctx context.Context, states []v1alpha1.NodeProfileState) (time.Duration, error) {
+	cur := r.Cluster.NodeState() // read-only
 	exists := cur != nil
 	var stored []v1alpha1.NodeProfileState
 	if exists {
@@ -376,32 +312,35 @@ func (r *NodeReconciler) writeState(ctx context.Context, states []v1alpha1.NodeP
 		}
 	}
 	if exists && sameStates(stored, states) {
-		return ctrl.Result{}, nil // nothing changed: no write
+		return 0, nil // nothing changed: no write
 	}
 	if wait := r.MinStatusInterval - time.Since(r.lastWrite); wait > 0 {
-		return ctrl.Result{RequeueAfter: wait}, nil
+		return wait, nil
 	}
-	obj := &v1alpha1.SeccompNodeStatus{ObjectMeta: metav1.ObjectMeta{Name: r.NodeName}, Status: v1alpha1.NodeState{Profiles: states}}
-	var err error
+	var (
+		saved *v1alpha1.SeccompNodeStatus
+		err   error
+	)
 	if !exists {
 		// Absent from the cache: deleted (recreate it), or created by us
 		// so recently that the cache has not seen it (then the create
 		// fails and the list is patched instead).
+		obj := &v1alpha1.SeccompNodeStatus{ObjectMeta: metav1.ObjectMeta{Name: r.NodeName}, Status: v1alpha1.NodeState{Profiles: states}}
 		r.setOwner(ctx, obj)
-		err = r.Client.Create(ctx, obj)
+		saved, err = r.Cluster.CreateNodeState(ctx, obj)
 		if apierrors.IsAlreadyExists(err) {
-			err = r.patchState(ctx, obj, states)
+			saved, err = r.patchState(ctx, states)
 		}
 	} else {
-		err = r.patchState(ctx, obj, states)
+		saved, err = r.patchState(ctx, states)
 	}
 	if err != nil {
-		return ctrl.Result{}, fmt.Errorf("write node state %s: %w", r.NodeName, err)
+		return 0, fmt.Errorf("write node state %s: %w", r.NodeName, err)
 	}
-	r.previous, r.written, r.writtenRV = stored, states, obj.ResourceVersion
+	r.previous, r.written, r.writtenRV = stored, states, saved.ResourceVersion
 	r.lastWrite = time.Now()
 	statusWrites.Inc()
-	return ctrl.Result{}, nil
+	return 0, nil
 }
 
 // sameStates compares two lists entry by entry (the apiserver stores times
@@ -420,25 +359,22 @@ func sameStates(a, b []v1alpha1.NodeProfileState) bool {
 	return true
 }
 
-// patchState replaces the node state's list with a merge patch; obj receives
+// patchState replaces the node state's list with a merge patch and returns
 // the stored object.
-func (r *NodeReconciler) patchState(ctx context.Context, obj *v1alpha1.SeccompNodeStatus, states []v1alpha1.NodeProfileState) error {
+func (r *NodeReconciler) patchState(ctx context.Context, states []v1alpha1.NodeProfileState) (*v1alpha1.SeccompNodeStatus, error) {
 	body, err := json.Marshal(map[string]any{"status": map[string]any{"profiles": states}})
 	if err != nil {
-		return err
+		return nil, err
 	}
-	return r.Client.Patch(ctx, obj, client.RawPatch(types.MergePatchType, body))
+	return r.Cluster.PatchNodeState(ctx, body)
 }
 
 // setOwner makes the Node own its state, so the garbage collector removes
 // the state of a node that leaves the cluster. Without a Node object (a
 // simulated node) the state simply has no owner.
 func (r *NodeReconciler) setOwner(ctx context.Context, obj *v1alpha1.SeccompNodeStatus) {
-	if r.APIReader == nil {
-		return
-	}
-	var node corev1.Node
-	if err := r.APIReader.Get(ctx, types.NamespacedName{Name: r.NodeName}, &node); err != nil {
+	node, err := r.Cluster.Node(ctx)
+	if err != nil {
 		if !apierrors.IsNotFound(err) {
 			r.Log.Info("cannot read the Node; its state gets no owner", "error", err.Error())
 		}
@@ -481,24 +417,4 @@ func truncate(s string) string {
 		cut--
 	}
 	return s[:cut] + "…"
-}
-
-// mapReader serves Flatten's base lookups from the pass's profile list.
-type mapReader map[string]*v1alpha1.SeccompProfile
-
-func (m mapReader) Get(_ context.Context, key client.ObjectKey, obj client.Object, _ ...client.GetOption) error {
-	sp, ok := m[key.Name]
-	if !ok {
-		return apierrors.NewNotFound(v1alpha1.GroupVersion.WithResource("seccompprofiles").GroupResource(), key.Name)
-	}
-	out, ok := obj.(*v1alpha1.SeccompProfile)
-	if !ok {
-		return fmt.Errorf("mapReader: unexpected %T", obj)
-	}
-	sp.DeepCopyInto(out)
-	return nil
-}
-
-func (m mapReader) List(context.Context, client.ObjectList, ...client.ListOption) error {
-	return fmt.Errorf("mapReader: List is not supported")
 }

@@ -1,21 +1,22 @@
 package agent
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
 	"os"
+	"strconv"
 	"testing"
 
 	"github.com/go-logr/logr"
 	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/apimachinery/pkg/runtime"
-	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/utils/ptr"
-	"sigs.k8s.io/controller-runtime/pkg/client/fake"
-	"sigs.k8s.io/controller-runtime/pkg/reconcile"
 
 	"github.com/seccomp-operator/seccomp-operator/api/v1alpha1"
 	"github.com/seccomp-operator/seccomp-operator/internal/nodepath"
+	"github.com/seccomp-operator/seccomp-operator/internal/render"
 	"github.com/seccomp-operator/seccomp-operator/pkg/seccomp/predefined"
 )
 
@@ -24,9 +25,6 @@ import (
 // entry for the profile. (The cluster paths are in test/integration.)
 func TestNodeStateHasOneEntryPerProfile(t *testing.T) {
 	ctx := context.Background()
-	scheme := runtime.NewScheme()
-	_ = corev1.AddToScheme(scheme)
-	_ = v1alpha1.AddToScheme(scheme)
 	p, ok := predefined.Get("webapp")
 	if !ok {
 		t.Fatal("no webapp profile")
@@ -41,20 +39,19 @@ func TestNodeStateHasOneEntryPerProfile(t *testing.T) {
 		Spec: corev1.PodSpec{NodeName: "n1", Containers: []corev1.Container{{Name: "c", SecurityContext: &corev1.SecurityContext{
 			SeccompProfile: &corev1.SeccompProfile{Type: corev1.SeccompProfileTypeLocalhost, LocalhostProfile: ptr.To(alias)}}}}},
 	}
-	c := fake.NewClientBuilder().WithScheme(scheme).WithObjects(sp, pod).Build()
-	r := &NodeReconciler{Client: c, Installer: &Installer{Root: t.TempDir()}, NodeName: "n1", Family: "x86_64", Log: logr.Discard(),
+	c := &memCluster{profiles: []*v1alpha1.SeccompProfile{sp}, pods: []*corev1.Pod{pod}}
+	r := &NodeReconciler{Cluster: c, Installer: &Installer{Root: t.TempDir()}, NodeName: "n1", Family: "x86_64", Log: logr.Discard(),
 		prepared: map[string]preparedEntry{}}
 	pass := func() v1alpha1.SeccompNodeStatus {
 		t.Helper()
 		r.lastWrite = r.lastWrite.AddDate(-1, 0, 0) // no rate limit in this test
-		if _, err := r.Reconcile(ctx, reconcile.Request{}); err != nil {
+		if _, err := r.Reconcile(ctx); err != nil {
 			t.Fatal(err)
 		}
-		var ns v1alpha1.SeccompNodeStatus
-		if err := c.Get(ctx, types.NamespacedName{Name: "n1"}, &ns); err != nil {
-			t.Fatal(err)
+		if c.state == nil {
+			t.Fatal("no node state written")
 		}
-		return ns
+		return *c.state
 	}
 	ns := pass()
 	if len(ns.Status.Profiles) != 1 || ns.Status.Profiles[0].State != v1alpha1.InstallStateInstalled {
@@ -66,14 +63,10 @@ func TestNodeStateHasOneEntryPerProfile(t *testing.T) {
 		}
 	}
 
-	var cur v1alpha1.SeccompProfile
-	if err := c.Get(ctx, types.NamespacedName{Name: "webapp"}, &cur); err != nil {
-		t.Fatal(err)
-	}
+	cur := sp.DeepCopy()
 	delete(cur.Labels, v1alpha1.LabelPredefined)
-	if err := c.Update(ctx, &cur); err != nil {
-		t.Fatal(err)
-	}
+	cur.ResourceVersion = "2"
+	c.profiles = []*v1alpha1.SeccompProfile{cur}
 	ns = pass()
 	if len(ns.Status.Profiles) != 1 || ns.Status.Profiles[0].Name != "webapp" || ns.Status.Profiles[0].State != v1alpha1.InstallStateInstalled {
 		t.Fatalf("want one Installed entry for webapp, got %+v", ns.Status.Profiles)
@@ -83,11 +76,97 @@ func TestNodeStateHasOneEntryPerProfile(t *testing.T) {
 	}
 
 	// The pod ends: the alias goes.
-	if err := c.Delete(ctx, pod); err != nil {
-		t.Fatal(err)
-	}
+	c.pods = nil
 	pass()
 	if _, err := os.Stat(nodepath.Abs(r.Installer.Root, alias)); !os.IsNotExist(err) {
 		t.Fatalf("alias still there after the pod ended: %v", err)
+	}
+}
+
+// memCluster is an in-memory Cluster for unit tests: the lists are what the
+// test sets, writes land in state.
+type memCluster struct {
+	profiles []*v1alpha1.SeccompProfile
+	pods     []*corev1.Pod
+	state    *v1alpha1.SeccompNodeStatus
+	rv       int
+}
+
+func (m *memCluster) Start(context.Context, func()) error    { return nil }
+func (m *memCluster) Profiles() []*v1alpha1.SeccompProfile   { return m.profiles }
+func (m *memCluster) Pods() []*corev1.Pod                    { return m.pods }
+func (m *memCluster) NodeState() *v1alpha1.SeccompNodeStatus { return m.state }
+func (m *memCluster) Node(context.Context) (*corev1.Node, error) {
+	return nil, apierrors.NewNotFound(corev1.Resource("nodes"), "n1")
+}
+
+func (m *memCluster) CreateNodeState(_ context.Context, obj *v1alpha1.SeccompNodeStatus) (*v1alpha1.SeccompNodeStatus, error) {
+	if m.state != nil {
+		return nil, apierrors.NewAlreadyExists(v1alpha1.GroupVersion.WithResource("seccompnodestatuses").GroupResource(), obj.Name)
+	}
+	m.rv++
+	m.state = obj.DeepCopy()
+	m.state.ResourceVersion = strconv.Itoa(m.rv)
+	return m.state.DeepCopy(), nil
+}
+
+func (m *memCluster) PatchNodeState(_ context.Context, mergePatch []byte) (*v1alpha1.SeccompNodeStatus, error) {
+	var patch struct {
+		Status v1alpha1.NodeState `json:"status"`
+	}
+	if err := json.Unmarshal(mergePatch, &patch); err != nil {
+		return nil, err
+	}
+	m.rv++
+	m.state.Status.Profiles = patch.Status.Profiles
+	m.state.ResourceVersion = strconv.Itoa(m.rv)
+	return m.state.DeepCopy(), nil
+}
+
+// After a pass the node keeps only the digest of each profile; a file deleted
+// by hand is then written again from a fresh rendering, byte for byte what
+// the node state's hash says.
+func TestNodeRewritesAFileWhoseContentItNoLongerHolds(t *testing.T) {
+	ctx := context.Background()
+	p, ok := predefined.Get("webapp")
+	if !ok {
+		t.Fatal("no webapp profile")
+	}
+	sp := &v1alpha1.SeccompProfile{
+		ObjectMeta: metav1.ObjectMeta{Name: "app", ResourceVersion: "1"},
+		Spec:       v1alpha1.SpecFromProfile(p.Profile),
+	}
+	c := &memCluster{profiles: []*v1alpha1.SeccompProfile{sp}}
+	r := &NodeReconciler{Cluster: c, Installer: &Installer{Root: t.TempDir()}, NodeName: "n1", Family: "x86_64", Log: logr.Discard(),
+		prepared: map[string]preparedEntry{}}
+	file := nodepath.Abs(r.Installer.Root, nodepath.ProfilePath("app"))
+	pass := func() {
+		t.Helper()
+		r.lastWrite = r.lastWrite.AddDate(-1, 0, 0)
+		if _, err := r.Reconcile(ctx); err != nil {
+			t.Fatal(err)
+		}
+	}
+	pass()
+	first, err := os.ReadFile(file)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if e := r.prepared["app"]; e.content != nil || e.hash == "" {
+		t.Fatalf("after the pass the node should keep the digest only: %+v", e)
+	}
+	if err := os.Remove(file); err != nil {
+		t.Fatal(err)
+	}
+	pass()
+	again, err := os.ReadFile(file)
+	if err != nil {
+		t.Fatalf("not restored: %v", err)
+	}
+	if !bytes.Equal(first, again) {
+		t.Fatal("restored content differs from the first install")
+	}
+	if got, want := render.Hash(again), c.state.Status.Profiles[0].ContentHash; got != want {
+		t.Fatalf("file hash %s, node state says %s", got, want)
 	}
 }

@@ -191,7 +191,7 @@ func (r *ProfileReconciler) Reconcile(ctx context.Context, req ctrl.Request) (ct
 	var hash string
 	if sp.Spec.Disabled {
 		cond.Status, cond.Reason, cond.Message = metav1.ConditionFalse, ReasonDisabled, "spec.disabled is true: the profile is not installed on nodes"
-	} else if prep, err := render.Prepare(ctx, r.Client, &sp, hostFamilies); err != nil {
+	} else if prep, err := render.Prepare(ctx, BaseLookup(r.Client), &sp, hostFamilies); err != nil {
 		return ctrl.Result{}, err
 	} else if prep.Problem != "" {
 		cond.Status, cond.Reason, cond.Message = metav1.ConditionFalse, ReasonInvalid, prep.Problem
@@ -319,4 +319,16 @@ func (r *ProfileReconciler) aggregate(ctx context.Context, name, hash string, st
 	}
 	meta.SetStatusCondition(&status.Conditions, c)
 	return nil
+}
+
+// BaseLookup reads base profiles through a controller-runtime reader (the
+// manager's cache), for render.Prepare and render.Flatten.
+func BaseLookup(c client.Reader) render.Lookup {
+	return func(ctx context.Context, name string) (*v1alpha1.SeccompProfile, error) {
+		var sp v1alpha1.SeccompProfile
+		if err := c.Get(ctx, client.ObjectKey{Name: name}, &sp); err != nil {
+			return nil, err
+		}
+		return &sp, nil
+	}
 }

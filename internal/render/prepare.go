@@ -6,8 +6,6 @@ import (
 	"strings"
 
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
-	"k8s.io/apimachinery/pkg/types"
-	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/seccomp-operator/seccomp-operator/api/v1alpha1"
 	"github.com/seccomp-operator/seccomp-operator/pkg/seccomp/bpf"
@@ -27,14 +25,22 @@ type Prepared struct {
 	Problem string
 }
 
-// Prepare flattens sp through the profiles c can read, validates the result,
+// Lookup reads a base profile by name. A profile that does not exist is an
+// error for which apierrors.IsNotFound is true; any other error means it
+// could not be read. The result is only read, never modified. (A function
+// rather than controller-runtime's client.Reader keeps this package, and so
+// the node agent, free of controller-runtime and the client-go type
+// registry it pulls in.)
+type Lookup func(ctx context.Context, name string) (*v1alpha1.SeccompProfile, error)
+
+// Prepare flattens sp through the profiles lookup can read, validates the result,
 // compiles it for every family in families that the profile covers (at least
 // one must be), and renders it. The manager prepares for every node
 // architecture it supports; an agent for its own. Infrastructure errors
 // (reading a base failed) are returned as err; everything wrong with the
 // profile itself is a Problem, so callers can report it and move on.
-func Prepare(ctx context.Context, c client.Reader, sp *v1alpha1.SeccompProfile, families []string) (Prepared, error) {
-	flat, err := Flatten(ctx, c, sp)
+func Prepare(ctx context.Context, lookup Lookup, sp *v1alpha1.SeccompProfile, families []string) (Prepared, error) {
+	flat, err := Flatten(ctx, lookup, sp)
 	if err != nil {
 		if isLookupError(err) {
 			return Prepared{}, err
@@ -68,6 +74,17 @@ func Prepare(ctx context.Context, c client.Reader, sp *v1alpha1.SeccompProfile, 
 	return Prepared{Content: b, Hash: Hash(b)}, nil
 }
 
+// Content renders sp again, without the validation and compilation Prepare
+// did: for a caller that prepared the same versions of sp and its bases
+// before, kept only the digest, and needs the bytes again.
+func Content(ctx context.Context, lookup Lookup, sp *v1alpha1.SeccompProfile) ([]byte, error) {
+	flat, err := Flatten(ctx, lookup, sp)
+	if err != nil {
+		return nil, err
+	}
+	return Render(sp.Spec.Mode, flat)
+}
+
 func coversFamily(p *profile.Profile, fam string) bool {
 	for _, a := range syscalls.Family(fam) {
 		for _, n := range p.Architectures {
@@ -91,22 +108,22 @@ func isLookupError(err error) bool {
 	return ok
 }
 
-// Flatten resolves sp's inheritance chain through the profiles c can read.
-func Flatten(ctx context.Context, c client.Reader, sp *v1alpha1.SeccompProfile) (*profile.Profile, error) {
+// Flatten resolves sp's inheritance chain through the profiles lookup can read.
+func Flatten(ctx context.Context, lookup Lookup, sp *v1alpha1.SeccompProfile) (*profile.Profile, error) {
 	nodes := map[string]profile.Node{sp.Name: nodeOf(sp)}
 	var readErr error
 	p, err := profile.Flatten(sp.Name, func(name string) (profile.Node, bool) {
 		if n, ok := nodes[name]; ok {
 			return n, true
 		}
-		var base v1alpha1.SeccompProfile
-		if err := c.Get(ctx, types.NamespacedName{Name: name}, &base); err != nil {
+		base, err := lookup(ctx, name)
+		if err != nil {
 			if !apierrors.IsNotFound(err) {
 				readErr = err
 			}
 			return profile.Node{}, false
 		}
-		nodes[name] = nodeOf(&base)
+		nodes[name] = nodeOf(base)
 		return nodes[name], true
 	})
 	if readErr != nil {
@@ -117,4 +134,15 @@ func Flatten(ctx context.Context, c client.Reader, sp *v1alpha1.SeccompProfile) 
 
 func nodeOf(sp *v1alpha1.SeccompProfile) profile.Node {
 	return profile.Node{Name: sp.Name, Base: sp.Spec.BaseProfileName, Profile: sp.Spec.ToProfile()}
+}
+
+// MapLookup serves lookups from profiles already read (an informer's list),
+// without copying them.
+func MapLookup(byName map[string]*v1alpha1.SeccompProfile) Lookup {
+	return func(_ context.Context, name string) (*v1alpha1.SeccompProfile, error) {
+		if sp, ok := byName[name]; ok {
+			return sp, nil
+		}
+		return nil, apierrors.NewNotFound(v1alpha1.GroupVersion.WithResource("seccompprofiles").GroupResource(), name)
+	}
 }

@@ -15,18 +15,15 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/types"
-	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
 	"k8s.io/client-go/rest"
 	"k8s.io/utils/ptr"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
-	"sigs.k8s.io/controller-runtime/pkg/config"
-	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
 
 	"github.com/seccomp-operator/seccomp-operator/api/v1alpha1"
 	"github.com/seccomp-operator/seccomp-operator/internal/agent"
+	"github.com/seccomp-operator/seccomp-operator/internal/controller"
 	"github.com/seccomp-operator/seccomp-operator/internal/nodepath"
 	"github.com/seccomp-operator/seccomp-operator/internal/render"
 )
@@ -43,37 +40,23 @@ type testAgent struct {
 func startAgent(t *testing.T, restCfg *rest.Config, node, family string) *testAgent {
 	t.Helper()
 	a := &testAgent{node: node, root: t.TempDir()}
-	scheme := runtime.NewScheme()
-	_ = clientgoscheme.AddToScheme(scheme)
-	_ = v1alpha1.AddToScheme(scheme)
-	mgr, err := ctrl.NewManager(restCfg, ctrl.Options{
-		Scheme:                 scheme,
-		Cache:                  agent.CacheOptions(node),
-		Metrics:                metricsserver.Options{BindAddress: "0"},
-		HealthProbeBindAddress: "0",
-		// Several agents share this process; in production each is alone.
-		Controller: config.Controller{SkipNameValidation: ptr.To(true)},
-	})
+	cluster, err := agent.NewKubeCluster(restCfg, node)
 	if err != nil {
 		t.Fatal(err)
 	}
 	r := &agent.NodeReconciler{
-		Client:            mgr.GetClient(),
-		APIReader:         mgr.GetAPIReader(),
+		Cluster:           cluster,
 		Installer:         &agent.Installer{Root: a.root},
 		NodeName:          node,
 		Family:            family,
 		MinStatusInterval: 200 * time.Millisecond,
 		Log:               ctrl.Log.WithName("agent").WithValues("node", node),
 	}
-	if err := r.SetupWithManager(mgr, 2*time.Second); err != nil {
-		t.Fatal(err)
-	}
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
-		if err := mgr.Start(ctx); err != nil {
+		if err := r.Run(ctx, 2*time.Second); err != nil {
 			t.Errorf("agent %s: %v", node, err)
 		}
 	}()
@@ -103,7 +86,7 @@ func rendered(t *testing.T, name string) render.Prepared {
 	if err := k8s.Get(context.Background(), types.NamespacedName{Name: name}, &sp); err != nil {
 		t.Fatal(err)
 	}
-	prep, err := render.Prepare(context.Background(), k8s, &sp, []string{"x86_64"})
+	prep, err := render.Prepare(context.Background(), controller.BaseLookup(k8s), &sp, []string{"x86_64"})
 	if err != nil || prep.Problem != "" {
 		t.Fatalf("render %s: %v %s", name, err, prep.Problem)
 	}

@@ -11,6 +11,7 @@ import (
 	"k8s.io/apimachinery/pkg/types"
 
 	"github.com/seccomp-operator/seccomp-operator/api/v1alpha1"
+	"github.com/seccomp-operator/seccomp-operator/internal/controller"
 	"github.com/seccomp-operator/seccomp-operator/internal/render"
 )
 
@@ -21,7 +22,7 @@ func renderedHash(t *testing.T, name string) string {
 	if err := k8s.Get(context.Background(), types.NamespacedName{Name: name}, &sp); err != nil {
 		t.Fatal(err)
 	}
-	flat, err := render.Flatten(context.Background(), k8s, &sp)
+	flat, err := render.Flatten(context.Background(), controller.BaseLookup(k8s), &sp)
 	if err != nil {
 		t.Fatal(err)
 	}
