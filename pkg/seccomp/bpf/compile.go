@@ -277,7 +277,9 @@ func knownOp(op profile.Operator) bool {
 func entry(m map[uint32]*sysRules, nr uint32, name string) *sysRules {
 	r, ok := m[nr]
 	if !ok {
-		r = &sysRules{name: name, seen: map[string]bool{}}
+		// seen is made by the first conditional rule: most syscalls
+		// have none, and a map each was most of a compile's garbage.
+		r = &sysRules{name: name}
 		m[nr] = r
 	}
 	return r
@@ -309,6 +311,9 @@ func addMuxRule(m map[uint32]*sysRules, nr uint32, name string, idx int, ret uin
 
 func (r *sysRules) addCond(c condRule) {
 	key := fmt.Sprint(c.ret, c.args)
+	if r.seen == nil {
+		r.seen = map[string]bool{}
+	}
 	if !r.seen[key] {
 		r.seen[key] = true
 		r.conds = append(r.conds, c)

@@ -76,7 +76,11 @@ type interval struct {
 
 // runs returns the group's partition of the 32-bit syscall-number space.
 func (c *compiler) runs(g *group) ([]run, error) {
-	var ivs []interval
+	n := 1
+	for i := range g.abis {
+		n += len(g.rules[i])
+	}
+	ivs := make([]interval, 0, n)
 	for i, abi := range g.abis {
 		for nr, r := range g.rules[i] {
 			ivs = append(ivs, interval{nr, nr, c.leafFor(abi, r)})
@@ -85,8 +89,8 @@ func (c *compiler) runs(g *group) ([]run, error) {
 	ivs = append(ivs, x32Filter(g)...)
 	sort.Slice(ivs, func(a, b int) bool { return ivs[a].lo < ivs[b].lo })
 	def := retLeaf(c.defRet)
-	var out []run
-	next := uint64(0) // first number not yet covered
+	out := make([]run, 0, 2*len(ivs)+1) // each interval and the gap before it, at most
+	next := uint64(0)                   // first number not yet covered
 	for _, iv := range ivs {
 		if uint64(iv.lo) < next {
 			return nil, fmt.Errorf("internal error: syscall number %#x covered twice", iv.lo)

@@ -353,8 +353,31 @@ func (v *validator) overlaps(abis []*syscalls.Arch) {
 	if len(abis) == 0 {
 		return
 	}
-	byKey := map[key][]ruleRef{}
-	var order []key
+	// All (ABI, number, rule name) triples in one compact slice, grouped
+	// below by the order in which each (ABI, number) first appears: a
+	// slice of full references per key made validation allocate ~90 KiB
+	// per profile, which node agents pay for every profile they install.
+	type ref struct {
+		abi     *syscalls.Arch
+		name    string
+		ord     int32 // first-appearance order of (abi, number)
+		rule    int32
+		nameIdx int32 // index in names, or -1 for the legacy name field
+		muxArgs int32 // -1: the rule's own args; else an index in muxArgs
+	}
+	type ruleInfo struct {
+		act  Action
+		data uint
+		cond bool // has includes or excludes
+	}
+	names := 0
+	for i := range v.p.Syscalls {
+		names += len(v.p.Syscalls[i].Names) + 1
+	}
+	ordOf := make(map[key]int32, names*len(abis))
+	all := make([]ref, 0, names*len(abis))
+	info := make([]ruleInfo, len(v.p.Syscalls))
+	var muxArgs [][]Arg
 	identical := map[int]bool{}
 	for i := range v.p.Syscalls {
 		s := &v.p.Syscalls[i]
@@ -372,29 +395,32 @@ func (v *validator) overlaps(abis []*syscalls.Arch) {
 		if err != nil {
 			continue // reported by rule()
 		}
-		cond := !s.Includes.IsEmpty() || !s.Excludes.IsEmpty()
+		info[i] = ruleInfo{act: act, data: data, cond: !s.Includes.IsEmpty() || !s.Excludes.IsEmpty()}
 		for ni, n := range s.AllNames() {
-			nameIdx := ni
+			nameIdx := int32(ni)
 			if ni >= len(s.Names) {
 				nameIdx = -1
 			}
 			for _, a := range ruleABIs(s, abis) {
-				add := func(nr int, args []Arg, mux bool) {
+				add := func(nr int, mux int32) {
 					k := key{a, nr}
-					if _, seen := byKey[k]; !seen {
-						order = append(order, k)
+					ord, seen := ordOf[k]
+					if !seen {
+						ord = int32(len(ordOf))
+						ordOf[k] = ord
 					}
-					byKey[k] = append(byKey[k], ruleRef{idx: i, nameIdx: nameIdx, name: n, act: act, data: data, args: args, conditional: cond, mux: mux})
+					all = append(all, ref{abi: a, name: n, ord: ord, rule: int32(i), nameIdx: nameIdx, muxArgs: mux})
 				}
 				if nr, ok := a.Lookup(n); ok {
-					add(nr, s.Args, false)
+					add(nr, -1)
 				}
 				// On ABIs that multiplex (x86 socketcall, ipc), the rule
 				// also applies to the multiplexer with argument 0 equal
 				// to the call number, and can overlap rules on it.
 				if mux, call, ok := Multiplexed(a, n); ok {
 					if nr, ok := a.Lookup(mux); ok {
-						add(nr, MultiplexedArgs(s.Args, call), true)
+						muxArgs = append(muxArgs, MultiplexedArgs(s.Args, call))
+						add(nr, int32(len(muxArgs)-1))
 					}
 				}
 			}
@@ -409,8 +435,35 @@ func (v *validator) overlaps(abis []*syscalls.Arch) {
 		reported[k] = true
 		v.out = append(v.out, Issue{Field: field, Value: value, Message: msg, Severity: sev})
 	}
-	for _, k := range order {
-		refs := byKey[k]
+	// Group by key in first-appearance order, keeping each key's rules in
+	// profile order (a counting sort: stable, no comparisons).
+	start := make([]int, len(ordOf)+1)
+	for _, r := range all {
+		start[r.ord+1]++
+	}
+	for o := 1; o < len(start); o++ {
+		start[o] += start[o-1]
+	}
+	pos := slices.Clone(start)
+	grouped := make([]int32, len(all))
+	for i, r := range all {
+		grouped[pos[r.ord]] = int32(i)
+		pos[r.ord]++
+	}
+	refs := make([]ruleRef, 0, 8)
+	for o := 0; o < len(ordOf); o++ {
+		group := grouped[start[o]:start[o+1]]
+		abi := all[group[0]].abi
+		refs = refs[:0]
+		for _, i := range group {
+			r := &all[i]
+			in := &info[r.rule]
+			args, mux := v.p.Syscalls[r.rule].Args, r.muxArgs >= 0
+			if mux {
+				args = muxArgs[r.muxArgs]
+			}
+			refs = append(refs, ruleRef{idx: int(r.rule), nameIdx: int(r.nameIdx), name: r.name, act: in.act, data: in.data, args: args, conditional: in.cond, mux: mux})
+		}
 		// Evaluate's precedence: the first unconditional rule decides.
 		first := -1
 		for i, r := range refs {
@@ -435,7 +488,7 @@ func (v *validator) overlaps(abis []*syscalls.Arch) {
 					}
 					continue // same verdict, other comparisons: the rules OR
 				}
-				if first >= 0 || Disjoint(a.args, b.args, k.abi.Bits) {
+				if first >= 0 || Disjoint(a.args, b.args, abi.Bits) {
 					continue
 				}
 				if a.conditional || b.conditional {
@@ -443,7 +496,7 @@ func (v *validator) overlaps(abis []*syscalls.Arch) {
 					continue
 				}
 				report(SeverityError, b.field(), name, fmt.Sprintf("conflicting rules: syscalls[%d] (%s%s) and syscalls[%d] (%s%s) can both match",
-					a.idx, verdict(a), viaMux(a, k.abi), b.idx, verdict(b), viaMux(b, k.abi)))
+					a.idx, verdict(a), viaMux(a, abi), b.idx, verdict(b), viaMux(b, abi)))
 			}
 		}
 	}
