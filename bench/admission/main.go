@@ -20,10 +20,13 @@ import (
 	"strings"
 	"time"
 
+	admissionv1 "k8s.io/api/admissionregistration/v1"
+	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/client-go/kubernetes"
 	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
+	"k8s.io/utils/ptr"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/envtest"
 
@@ -38,6 +41,7 @@ func main() {
 	flag.IntVar(&indexSize, "index", 1000, "profiles in the index")
 	flag.StringVar(&cpuProfile, "apiserver-cpuprofile", "", "write a 10 s CPU profile of kube-apiserver, taken while the pods are created, to this file (go tool pprof)")
 	flag.BoolVar(&literal, "installed-literal", false, "experiment: write the installed set into the installed check's expression instead of reading it from params")
+	flag.BoolVar(&configMapParams, "index-configmap", false, "experiment: the installed check reads the installed set from a ConfigMap (a typed built-in param kind) instead of the SeccompProfileIndex custom resource")
 	only := flag.String("only", "", "apply only one of the policy's admission policies: mutating, allowed or installed (to see what each costs)")
 	flag.Parse()
 	if err := run(*pods, *only); err != nil {
@@ -47,9 +51,10 @@ func main() {
 }
 
 var (
-	indexSize  int
-	cpuProfile string
-	literal    bool
+	indexSize       int
+	cpuProfile      string
+	literal         bool
+	configMapParams bool
 )
 
 func run(n int, only string) error {
@@ -92,6 +97,26 @@ func run(n int, only string) error {
 		for i := range objs.Installed.Spec.Variables {
 			v := &objs.Installed.Spec.Variables[i]
 			v.Expression = strings.ReplaceAll(v.Expression, "(has(params.installed) ? params.installed : '')", strconv.Quote(idx.Installed))
+			v.Expression = strings.ReplaceAll(v.Expression, "(has(params.notInstalled) ? params.notInstalled : {})", "{'':''}")
+		}
+	}
+	if configMapParams {
+		// The experiment: the same set in a ConfigMap. The apiserver
+		// holds built-in params as typed objects, which CEL reads lazily;
+		// a custom resource is unstructured and converted whole per
+		// request (docs/benchmarks.md section 6).
+		const ns, name = "seccomp-operator", "seccomp-profile-index"
+		if err := k8s.Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: ns}}); err != nil {
+			return err
+		}
+		if err := k8s.Create(ctx, &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: ns}, Data: map[string]string{"installed": idx.Installed}}); err != nil {
+			return err
+		}
+		objs.Installed.Spec.ParamKind = &admissionv1.ParamKind{APIVersion: "v1", Kind: "ConfigMap"}
+		objs.InstalledBind.Spec.ParamRef = &admissionv1.ParamRef{Name: name, Namespace: ns, ParameterNotFoundAction: ptr.To(admissionv1.AllowAction)}
+		for i := range objs.Installed.Spec.Variables {
+			v := &objs.Installed.Spec.Variables[i]
+			v.Expression = strings.ReplaceAll(v.Expression, "(has(params.installed) ? params.installed : '')", "params.data.installed")
 			v.Expression = strings.ReplaceAll(v.Expression, "(has(params.notInstalled) ? params.notInstalled : {})", "{'':''}")
 		}
 	}
