@@ -25,14 +25,7 @@ import (
 // entry for the profile. (The cluster paths are in test/integration.)
 func TestNodeStateHasOneEntryPerProfile(t *testing.T) {
 	ctx := context.Background()
-	p, ok := predefined.Get("webapp")
-	if !ok {
-		t.Fatal("no webapp profile")
-	}
-	sp := &v1alpha1.SeccompProfile{
-		ObjectMeta: metav1.ObjectMeta{Name: "webapp", Labels: map[string]string{v1alpha1.LabelPredefined: "true"}, ResourceVersion: "1"},
-		Spec:       v1alpha1.SpecFromProfile(p.Profile),
-	}
+	sp, p := webappProfile(t, "webapp", map[string]string{v1alpha1.LabelPredefined: "true"})
 	alias := nodepath.PredefinedAliasPath(p.File)
 	pod := &corev1.Pod{
 		ObjectMeta: metav1.ObjectMeta{Name: "web", Namespace: "default"},
@@ -128,14 +121,7 @@ func (m *memCluster) PatchNodeState(_ context.Context, mergePatch []byte) (*v1al
 // the node state's hash says.
 func TestNodeRewritesAFileWhoseContentItNoLongerHolds(t *testing.T) {
 	ctx := context.Background()
-	p, ok := predefined.Get("webapp")
-	if !ok {
-		t.Fatal("no webapp profile")
-	}
-	sp := &v1alpha1.SeccompProfile{
-		ObjectMeta: metav1.ObjectMeta{Name: "app", ResourceVersion: "1"},
-		Spec:       v1alpha1.SpecFromProfile(p.Profile),
-	}
+	sp, _ := webappProfile(t, "app", nil)
 	c := &memCluster{profiles: []*v1alpha1.SeccompProfile{sp}}
 	r := &NodeReconciler{Cluster: c, Installer: &Installer{Root: t.TempDir()}, NodeName: "n1", Family: "x86_64", Log: logr.Discard(),
 		prepared: map[string]preparedEntry{}}
@@ -169,4 +155,18 @@ func TestNodeRewritesAFileWhoseContentItNoLongerHolds(t *testing.T) {
 	if got, want := render.Hash(again), c.state.Status.Profiles[0].ContentHash; got != want {
 		t.Fatalf("file hash %s, node state says %s", got, want)
 	}
+}
+
+// webappProfile is a SeccompProfile named name with the predefined webapp
+// profile's spec, at resource version 1.
+func webappProfile(t *testing.T, name string, labels map[string]string) (*v1alpha1.SeccompProfile, predefined.Predefined) {
+	t.Helper()
+	p, ok := predefined.Get("webapp")
+	if !ok {
+		t.Fatal("no webapp profile")
+	}
+	return &v1alpha1.SeccompProfile{
+		ObjectMeta: metav1.ObjectMeta{Name: name, Labels: labels, ResourceVersion: "1"},
+		Spec:       v1alpha1.SpecFromProfile(p.Profile),
+	}, p
 }
