@@ -126,9 +126,7 @@ func (c *KubeCluster) Start(ctx context.Context, changed func()) error {
 	profileChanges := toolscache.ResourceEventHandlerFuncs{
 		AddFunc: func(any) { changed() },
 		UpdateFunc: func(oldObj, newObj any) {
-			o, ok1 := oldObj.(*v1alpha1.SeccompProfile)
-			n, ok2 := newObj.(*v1alpha1.SeccompProfile)
-			if !ok1 || !ok2 || o.Generation != n.Generation || !equalLabels(o.Labels, n.Labels) {
+			if profileChanged(oldObj, newObj) {
 				changed()
 			}
 		},
@@ -152,6 +150,15 @@ func (c *KubeCluster) Start(ctx context.Context, changed func()) error {
 // Synced reports whether the first lists have arrived (readiness).
 func (c *KubeCluster) Synced() bool {
 	return c.profiles.HasSynced() && c.pods.HasSynced() && c.nodeState.HasSynced()
+}
+
+// profileChanged tells whether a profile update matters to a node: its spec
+// (generation) or labels changed. The manager's status writes, about one per
+// profile during a rollout, do not.
+func profileChanged(oldObj, newObj any) bool {
+	o, ok1 := oldObj.(*v1alpha1.SeccompProfile)
+	n, ok2 := newObj.(*v1alpha1.SeccompProfile)
+	return !ok1 || !ok2 || o.Generation != n.Generation || !equalLabels(o.Labels, n.Labels)
 }
 
 func equalLabels(a, b map[string]string) bool {
