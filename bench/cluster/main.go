@@ -22,6 +22,7 @@ import (
 	"slices"
 	"time"
 
+	"go.uber.org/zap/zapcore"
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/meta"
@@ -30,7 +31,9 @@ import (
 	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
 	"k8s.io/client-go/tools/clientcmd"
 	"k8s.io/utils/ptr"
+	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/log/zap"
 
 	"github.com/seccomp-operator/seccomp-operator/api/v1alpha1"
 	"github.com/seccomp-operator/seccomp-operator/bench/internal/stats"
@@ -43,6 +46,9 @@ func main() {
 	tries := flag.Int("tries", 50, "tries per series")
 	kubeconfig := flag.String("kubeconfig", os.Getenv("KUBECONFIG"), "kubeconfig of the make up cluster")
 	flag.Parse()
+	// Errors only: without a logger controller-runtime prints a stack
+	// trace the first time its client logs (an apiserver warning).
+	ctrl.SetLogger(zap.New(zap.WriteTo(os.Stderr), zap.Level(zapcore.ErrorLevel)))
 	if err := run(*tries, *kubeconfig); err != nil {
 		fmt.Fprintf(os.Stderr, "bench-cluster: %v\n", err)
 		os.Exit(1)
