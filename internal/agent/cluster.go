@@ -3,6 +3,7 @@ package agent
 import (
 	"context"
 	"fmt"
+	"maps"
 
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -141,7 +142,7 @@ func (c *KubeCluster) Start(ctx context.Context, changed func()) error {
 		}
 		go h.inf.RunWithContext(ctx)
 	}
-	if !toolscache.WaitForCacheSync(ctx.Done(), c.profiles.HasSynced, c.pods.HasSynced, c.nodeState.HasSynced) {
+	if !toolscache.WaitForCacheSync(ctx.Done(), c.Synced) {
 		return fmt.Errorf("watch profiles, pods and node state of %s: %w", c.nodeName, context.Cause(ctx))
 	}
 	return nil
@@ -158,19 +159,7 @@ func (c *KubeCluster) Synced() bool {
 func profileChanged(oldObj, newObj any) bool {
 	o, ok1 := oldObj.(*v1alpha1.SeccompProfile)
 	n, ok2 := newObj.(*v1alpha1.SeccompProfile)
-	return !ok1 || !ok2 || o.Generation != n.Generation || !equalLabels(o.Labels, n.Labels)
-}
-
-func equalLabels(a, b map[string]string) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for k, v := range a {
-		if w, ok := b[k]; !ok || w != v {
-			return false
-		}
-	}
-	return true
+	return !ok1 || !ok2 || o.Generation != n.Generation || !maps.Equal(o.Labels, n.Labels)
 }
 
 func (c *KubeCluster) Profiles() []*v1alpha1.SeccompProfile {
@@ -228,16 +217,25 @@ var (
 // last-applied copy doubles an object) and managed fields are never read on
 // a node.
 func trimProfile(obj any) (any, error) {
-	sp, ok := obj.(*v1alpha1.SeccompProfile)
+	return trimAs(obj, func(sp *v1alpha1.SeccompProfile) any {
+		out := &v1alpha1.SeccompProfile{TypeMeta: sp.TypeMeta, Spec: sp.Spec}
+		out.Name, out.UID, out.ResourceVersion, out.Generation, out.Labels = sp.Name, sp.UID, sp.ResourceVersion, sp.Generation, sp.Labels
+		return out
+	})
+}
+
+// trimAs applies trim to obj when it is a T, passes a deletion tombstone
+// through unchanged, and refuses anything else.
+func trimAs[T any](obj any, trim func(T) any) (any, error) {
+	t, ok := obj.(T)
 	if !ok {
 		if _, tomb := obj.(toolscache.DeletedFinalStateUnknown); tomb {
 			return obj, nil
 		}
-		return nil, fmt.Errorf("trim profile: unexpected %T", obj)
+		var want T
+		return nil, fmt.Errorf("trim: unexpected %T, want %T", obj, want)
 	}
-	out := &v1alpha1.SeccompProfile{TypeMeta: sp.TypeMeta, Spec: sp.Spec}
-	out.Name, out.UID, out.ResourceVersion, out.Generation, out.Labels = sp.Name, sp.UID, sp.ResourceVersion, sp.Generation, sp.Labels
-	return out, nil
+	return trim(t), nil
 }
 
 // trimNodeState drops the managed fields (rewritten by the apiserver on
@@ -252,35 +250,30 @@ func trimNodeState(obj any) (any, error) {
 // trimPod keeps what podprofile reads: annotations, node name, phase and the
 // security contexts (pod and every container).
 func trimPod(obj any) (any, error) {
-	pod, ok := obj.(*corev1.Pod)
-	if !ok {
-		if _, tomb := obj.(toolscache.DeletedFinalStateUnknown); tomb {
-			return obj, nil
+	return trimAs(obj, func(pod *corev1.Pod) any {
+		out := &corev1.Pod{TypeMeta: pod.TypeMeta}
+		out.Name, out.Namespace, out.UID, out.ResourceVersion = pod.Name, pod.Namespace, pod.UID, pod.ResourceVersion
+		out.Annotations = pod.Annotations
+		out.Spec.NodeName = pod.Spec.NodeName
+		out.Spec.SecurityContext = pod.Spec.SecurityContext
+		out.Status.Phase = pod.Status.Phase
+		trim := func(cs []corev1.Container) []corev1.Container {
+			if len(cs) == 0 {
+				return nil
+			}
+			t := make([]corev1.Container, len(cs))
+			for i, c := range cs {
+				t[i] = corev1.Container{Name: c.Name, SecurityContext: c.SecurityContext}
+			}
+			return t
 		}
-		return nil, fmt.Errorf("trim pod: unexpected %T", obj)
-	}
-	out := &corev1.Pod{TypeMeta: pod.TypeMeta}
-	out.Name, out.Namespace, out.UID, out.ResourceVersion = pod.Name, pod.Namespace, pod.UID, pod.ResourceVersion
-	out.Annotations = pod.Annotations
-	out.Spec.NodeName = pod.Spec.NodeName
-	out.Spec.SecurityContext = pod.Spec.SecurityContext
-	out.Status.Phase = pod.Status.Phase
-	trim := func(cs []corev1.Container) []corev1.Container {
-		if len(cs) == 0 {
-			return nil
+		out.Spec.InitContainers = trim(pod.Spec.InitContainers)
+		out.Spec.Containers = trim(pod.Spec.Containers)
+		for _, e := range pod.Spec.EphemeralContainers {
+			var t corev1.EphemeralContainer
+			t.Name, t.SecurityContext = e.Name, e.SecurityContext
+			out.Spec.EphemeralContainers = append(out.Spec.EphemeralContainers, t)
 		}
-		t := make([]corev1.Container, len(cs))
-		for i, c := range cs {
-			t[i] = corev1.Container{Name: c.Name, SecurityContext: c.SecurityContext}
-		}
-		return t
-	}
-	out.Spec.InitContainers = trim(pod.Spec.InitContainers)
-	out.Spec.Containers = trim(pod.Spec.Containers)
-	for _, e := range pod.Spec.EphemeralContainers {
-		var t corev1.EphemeralContainer
-		t.Name, t.SecurityContext = e.Name, e.SecurityContext
-		out.Spec.EphemeralContainers = append(out.Spec.EphemeralContainers, t)
-	}
-	return out, nil
+		return out
+	})
 }

@@ -5,6 +5,7 @@ import (
 
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	toolscache "k8s.io/client-go/tools/cache"
 
 	"github.com/seccomp-operator/seccomp-operator/api/v1alpha1"
 )
@@ -58,5 +59,18 @@ func TestTrimProfileKeepsWhatRenderingReads(t *testing.T) {
 	}
 	if out.Annotations != nil || out.ManagedFields != nil || out.Status.NodesTotal != 0 {
 		t.Fatalf("kept what no node reads: %+v", out)
+	}
+}
+
+// A deletion tombstone passes the trims unchanged; any other type is an error.
+func TestTrimsPassTombstonesAndRefuseOtherTypes(t *testing.T) {
+	tomb := toolscache.DeletedFinalStateUnknown{Key: "p"}
+	for name, trim := range map[string]toolscache.TransformFunc{"profile": trimProfile, "pod": trimPod} {
+		if got, err := trim(tomb); err != nil || got != any(tomb) {
+			t.Errorf("%s: tombstone gave %v, %v", name, got, err)
+		}
+		if _, err := trim(&corev1.Node{}); err == nil {
+			t.Errorf("%s: no error for a Node", name)
+		}
 	}
 }

@@ -218,7 +218,7 @@ func (r *NodeReconciler) prepare(ctx context.Context, sp *v1alpha1.SeccompProfil
 	if err != nil {
 		return preparedEntry{}, fmt.Errorf("prepare profile %s: %w", sp.Name, err)
 	}
-	e := preparedEntry{key: key, hash: prep.Hash, problem: prep.Problem, size: len(prep.Content), sum: sha256.Sum256(prep.Content), content: prep.Content}
+	e := preparedEntry{key: key, hash: prep.Hash, problem: prep.Problem, size: len(prep.Content), sum: prep.Sum, content: prep.Content}
 	r.prepared[sp.Name] = e
 	return e, nil
 }

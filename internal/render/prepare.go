@@ -2,6 +2,7 @@ package render
 
 import (
 	"context"
+	"crypto/sha256"
 	"fmt"
 	"strings"
 
@@ -17,7 +18,9 @@ import (
 type Prepared struct {
 	// Content is what nodes install (nil when Problem is set).
 	Content []byte
-	// Hash is Hash(Content).
+	// Sum is the SHA-256 of Content, Hash its form in node states
+	// (Hash(Content)).
+	Sum  [sha256.Size]byte
 	Hash string
 	// Problem names everything that keeps the profile from being
 	// installed: an inheritance error, validation errors, or what the
@@ -71,7 +74,8 @@ func Prepare(ctx context.Context, lookup Lookup, sp *v1alpha1.SeccompProfile, fa
 	if err != nil {
 		return Prepared{Problem: err.Error()}, nil
 	}
-	return Prepared{Content: b, Hash: Hash(b)}, nil
+	sum := sha256.Sum256(b)
+	return Prepared{Content: b, Sum: sum, Hash: HashOfSum(sum)}, nil
 }
 
 // Content renders sp again, without the validation and compilation Prepare

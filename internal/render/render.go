@@ -26,13 +26,18 @@ func Render(mode v1alpha1.Mode, flattened *profile.Profile) ([]byte, error) {
 	if err != nil {
 		return nil, fmt.Errorf("render profile: %w", err)
 	}
-	// Agents keep the rendering of every profile: drop the encoder's
-	// spare capacity (up to half of each buffer) by copying into an exact-size slice.
+	// An agent holds the renderings of a whole pass (all profiles, on a
+	// bulk apply) until it has written them: drop the encoder's spare
+	// capacity (up to half of each buffer) by copying into an exact-size slice.
 	return bytes.Clone(b), nil
 }
 
 // Hash is the content hash nodes report for rendered bytes.
 func Hash(rendered []byte) string {
-	sum := sha256.Sum256(rendered)
+	return HashOfSum(sha256.Sum256(rendered))
+}
+
+// HashOfSum is Hash for bytes whose SHA-256 is sum.
+func HashOfSum(sum [sha256.Size]byte) string {
 	return "sha256:" + hex.EncodeToString(sum[:])
 }
