@@ -300,6 +300,7 @@ func run() error {
 	}
 	slices.Sort(lat)
 	filesDone := lastInstall.Sub(tApply)
+	cpuFiles := cpuByComponent()
 	reqAfter, err := apiserverRequests(ctx, kube)
 	if err != nil {
 		return err
@@ -310,9 +311,11 @@ func run() error {
 		logf("profile statuses: %d of %d report Installed on all nodes", w.profilesInstalled(*nodes), len(objs))
 	}
 	aggregateDone := time.Since(tApply)
+	cpuRollout := cpuByComponent()
 
 	// Idle: nothing changes, nothing may be written.
 	time.Sleep(5 * time.Second)
+	cpuIdleBefore := cpuByComponent()
 	idleBefore, err := apiserverRequests(ctx, kube)
 	if err != nil {
 		return err
@@ -327,8 +330,7 @@ func run() error {
 	idleDelta := idleAfter.sub(idleBefore)
 	idleMutations := idleDelta.mutations()
 
-	// CPU used from the first create to convergence, by component.
-	cpuRollout := cpuByComponent()
+	cpuIdleAfter := cpuByComponent()
 
 	// Memory.
 	mgrRSS := vmHWM(mgr.cmd.Process.Pid)
@@ -387,9 +389,9 @@ func run() error {
 	fmt.Printf("| apiserver requests per profile (all clients, rollout) | %.1f (%d total) | |\n", float64(reqDelta.total())/float64(len(objs)), reqDelta.total())
 	fmt.Printf("| writes in %v idle: node states / profiles / apiserver mutations | %d / %d / %d | 0 |\n", *idle, idleNodeWrites, idleProfileWrites, idleMutations)
 	fmt.Printf("| one agent, %d profiles on the real disk (%s, fsync) | %v | |\n", len(objs), fs, diskLast.Sub(tDisk).Round(time.Millisecond))
-	fmt.Printf("\nCPU seconds from the first create to every file verified (2 cores = 2 s per second):\n\n| component | CPU s |\n|---|---|\n")
+	fmt.Printf("\nCPU seconds by component (2 cores = 2 s per second): from the first create until every file was verified, until every profile's status said Installed everywhere, and during the %v idle window:\n\n| component | to files verified | to statuses complete | idle |\n|---|---|---|---|\n", *idle)
 	for _, k := range []string{"kube-apiserver", "etcd", "manager", "agent", "scale"} {
-		fmt.Printf("| %s | %.1f |\n", k, cpuRollout[k]-cpuBefore[k])
+		fmt.Printf("| %s | %.1f | %.1f | %.1f |\n", k, cpuFiles[k]-cpuBefore[k], cpuRollout[k]-cpuBefore[k], cpuIdleAfter[k]-cpuIdleBefore[k])
 	}
 	fmt.Printf("\nApiserver mutations during the idle window (the apiserver renews its own identity lease every 10 s):\n\n| resource | verb | requests |\n|---|---|---|\n")
 	for _, k := range idleDelta.keys() {

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -83,7 +84,7 @@ type NodeReconciler struct {
 // profile, 5 MiB at 1000 profiles, on every node); a later rewrite renders
 // it again.
 type preparedEntry struct {
-	key     string // the resource versions of the profile and its bases
+	key     string // chainKey: the spec versions of the profile and its bases
 	hash    string // render.Hash of the content
 	problem string
 	size    int
@@ -207,8 +208,8 @@ func (r *NodeReconciler) Reconcile(ctx context.Context) (time.Duration, error) {
 	return after, werr
 }
 
-// prepare renders sp for this node, memoized by the resource versions of sp
-// and its bases: a pass over unchanged profiles compiles nothing.
+// prepare renders sp for this node, memoized by the spec versions of sp and
+// its bases: a pass over unchanged profiles compiles nothing.
 func (r *NodeReconciler) prepare(ctx context.Context, sp *v1alpha1.SeccompProfile, byName map[string]*v1alpha1.SeccompProfile) (preparedEntry, error) {
 	key := chainKey(sp, byName)
 	if e, ok := r.prepared[sp.Name]; ok && e.key == key {
@@ -240,14 +241,16 @@ func (r *NodeReconciler) contentOf(ctx context.Context, sp *v1alpha1.SeccompProf
 	}
 }
 
-// chainKey identifies a profile's rendered content: its version and those of
-// its bases, up to a cycle or a missing base (which then re-renders when
-// the base appears).
+// chainKey identifies a profile's rendered content: the spec version
+// (object UID and generation) of the profile and of its bases, up to a cycle
+// or a missing base (which then re-renders when the base appears). Not the
+// resource version: the manager's status writes change that on every
+// profile as nodes report, and rendering reads only the spec.
 func chainKey(sp *v1alpha1.SeccompProfile, byName map[string]*v1alpha1.SeccompProfile) string {
 	var b strings.Builder
 	seen := map[string]bool{}
 	for cur := sp; ; {
-		b.WriteString(cur.Name + "@" + cur.ResourceVersion + "/")
+		b.WriteString(cur.Name + "@" + string(cur.UID) + ":" + strconv.FormatInt(cur.Generation, 10) + "/")
 		seen[cur.Name] = true
 		base := cur.Spec.BaseProfileName
 		if base == "" || seen[base] {

@@ -170,3 +170,39 @@ func webappProfile(t *testing.T, name string, labels map[string]string) (*v1alph
 		Spec:       v1alpha1.SpecFromProfile(p.Profile),
 	}, p
 }
+
+// The render memo follows spec versions: the manager's status writes (a new
+// resource version, same generation) re-render nothing; a new generation of
+// the profile or of its base, or a profile recreated under the same name, do.
+func TestChainKeyFollowsSpecVersions(t *testing.T) {
+	base := &v1alpha1.SeccompProfile{ObjectMeta: metav1.ObjectMeta{Name: "base", UID: "u-base", Generation: 1, ResourceVersion: "10"}}
+	child := &v1alpha1.SeccompProfile{ObjectMeta: metav1.ObjectMeta{Name: "child", UID: "u-child", Generation: 1, ResourceVersion: "11"},
+		Spec: v1alpha1.SeccompProfileSpec{BaseProfileName: "base"}}
+	key := func() string {
+		return chainKey(child, map[string]*v1alpha1.SeccompProfile{"base": base, "child": child})
+	}
+	k0 := key()
+
+	child.ResourceVersion, base.ResourceVersion = "12", "13" // status writes
+	if k := key(); k != k0 {
+		t.Fatalf("status-only change altered the key: %q -> %q", k0, k)
+	}
+	base.Generation = 2
+	k1 := key()
+	if k1 == k0 {
+		t.Fatal("a new generation of the base kept the key")
+	}
+	child.Generation = 2
+	k2 := key()
+	if k2 == k1 {
+		t.Fatal("a new generation of the profile kept the key")
+	}
+	child.UID = "u-child-2" // deleted and created again: generation starts over
+	child.Generation = 2
+	if k := key(); k == k2 {
+		t.Fatal("a recreated profile kept the key")
+	}
+	if k := chainKey(child, map[string]*v1alpha1.SeccompProfile{"child": child}); k == key() {
+		t.Fatal("a missing base kept the key")
+	}
+}
