@@ -45,7 +45,7 @@ func (c *compiler) leafFor(abi *syscalls.Arch, r *sysRules) leaf {
 		b.groupSingleVerdict()
 	}
 	b.key = fmt.Sprintf("args:%d:%t:%#x:%v:%v:%#x", b.bits, b.bigEndian, c.defRet, b.rules, b.eqSets, b.eqRet)
-	return leaf{key: b.key, block: b}
+	return leaf{block: b}
 }
 
 // groupSingleVerdict moves single equalities into eqSets and sorts the rest.

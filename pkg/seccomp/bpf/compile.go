@@ -214,8 +214,13 @@ type condRule struct {
 
 // collect gathers the rules of abi by syscall number, checking them.
 func (c *compiler) collect(p *profile.Profile, abi *syscalls.Arch) (map[uint32]*sysRules, []string, error) {
-	out := map[uint32]*sysRules{}
-	skipped := map[string]bool{}
+	n := 0
+	for i := range p.Syscalls {
+		n += len(p.Syscalls[i].Names) + 1
+	}
+	rs := ruleSet{m: make(map[uint32]*sysRules, n), slab: make([]sysRules, 0, n)}
+	out := rs.m
+	var skipped map[string]bool
 	for i := range p.Syscalls {
 		s := &p.Syscalls[i]
 		ret, err := ActionRet(s.Action, s.ErrnoRet)
@@ -228,14 +233,17 @@ func (c *compiler) collect(p *profile.Profile, abi *syscalls.Arch) (map[uint32]*
 		for _, name := range s.AllNames() {
 			nr, direct := abi.Lookup(name)
 			if direct {
-				addRule(out, uint32(nr), name, i, ret, s.Args)
+				rs.add(uint32(nr), name, i, ret, s.Args)
 			}
 			mux, call, muxed := profile.Multiplexed(abi, name)
 			if muxed {
 				muxNr, _ := abi.Lookup(mux)
-				addMuxRule(out, uint32(muxNr), mux, i, ret, profile.MultiplexedArgs(s.Args, call))
+				rs.addMux(uint32(muxNr), mux, i, ret, profile.MultiplexedArgs(s.Args, call))
 			}
 			if !direct && !muxed {
+				if skipped == nil {
+					skipped = map[string]bool{}
+				}
 				skipped[name] = true
 			}
 		}
@@ -274,23 +282,36 @@ func knownOp(op profile.Operator) bool {
 	return false
 }
 
-func entry(m map[uint32]*sysRules, nr uint32, name string) *sysRules {
-	r, ok := m[nr]
+// ruleSet is one ABI's rules by syscall number. The entries live in one
+// slab sized for the profile's names (the entry of a multiplexer beyond it
+// is allocated on its own): one allocation, not one per syscall.
+type ruleSet struct {
+	m    map[uint32]*sysRules
+	slab []sysRules
+}
+
+func (rs *ruleSet) entry(nr uint32, name string) *sysRules {
+	r, ok := rs.m[nr]
 	if !ok {
 		// seen is made by the first conditional rule: most syscalls
 		// have none, and a map each was most of a compile's garbage.
-		r = &sysRules{name: name}
-		m[nr] = r
+		if len(rs.slab) < cap(rs.slab) {
+			rs.slab = append(rs.slab, sysRules{name: name})
+			r = &rs.slab[len(rs.slab)-1]
+		} else {
+			r = &sysRules{name: name}
+		}
+		rs.m[nr] = r
 	}
 	return r
 }
 
-// addRule records a rule naming syscall nr. As in libseccomp, the first
+// add records a rule naming syscall nr. As in libseccomp, the first
 // unconditional rule for a syscall decides it: later rules for it, and
 // earlier conditional ones, do not matter (CRI-O's default profile relies on
 // this: setns is in its big allow list and again in a deny rule).
-func addRule(m map[uint32]*sysRules, nr uint32, name string, idx int, ret uint32, args []profile.Arg) {
-	r := entry(m, nr, name)
+func (rs *ruleSet) add(nr uint32, name string, idx int, ret uint32, args []profile.Arg) {
+	r := rs.entry(nr, name)
 	if len(args) == 0 {
 		if !r.always {
 			r.always, r.ret = true, ret
@@ -300,13 +321,13 @@ func addRule(m map[uint32]*sysRules, nr uint32, name string, idx int, ret uint32
 	r.addCond(condRule{args: args, ret: ret, src: idx})
 }
 
-// addMuxRule records the rule libseccomp derives for a multiplexer from a
+// addMux records the rule libseccomp derives for a multiplexer from a
 // rule on a socket or IPC syscall. Such rules may carry verdicts other than
 // the multiplexer's own rules (socket allowed, bind denied): the first
 // matching rule in profile order decides, an unconditional rule on the
 // multiplexer overrides them all, as in libseccomp.
-func addMuxRule(m map[uint32]*sysRules, nr uint32, name string, idx int, ret uint32, args []profile.Arg) {
-	entry(m, nr, name).addCond(condRule{args: args, ret: ret, src: idx, derived: true})
+func (rs *ruleSet) addMux(nr uint32, name string, idx int, ret uint32, args []profile.Arg) {
+	rs.entry(nr, name).addCond(condRule{args: args, ret: ret, src: idx, derived: true})
 }
 
 func (r *sysRules) addCond(c condRule) {

@@ -55,7 +55,7 @@ func (c *compiler) emitGroup(e *emitter, g *group) (target, error) {
 	}
 	leaves := func(l leaf) target {
 		if l.block != nil {
-			return blocks[l.key]
+			return blocks[l.block.key]
 		}
 		return retTarget(l.ret)
 	}

@@ -1,8 +1,10 @@
 package bpf
 
 import (
+	"cmp"
 	"fmt"
 	"math/bits"
+	"slices"
 	"sort"
 
 	"github.com/seccomp-operator/seccomp-operator/pkg/seccomp/syscalls"
@@ -52,14 +54,25 @@ func addToGroup(gs []*group, abi *syscalls.Arch, rules map[uint32]*sysRules) []*
 }
 
 // leaf is what the tree decides for a syscall number: a RET value, or an
-// argument block (which ends in RETs).
+// argument block (which ends in RETs). Two blocks with the same key compile
+// to the same code.
 type leaf struct {
-	key   string
 	ret   uint32
 	block *argBlock
 }
 
-func retLeaf(ret uint32) leaf { return leaf{key: fmt.Sprintf("ret:%#x", ret), ret: ret} }
+// retLeaf is a RET leaf. RET leaves compare by value: a profile has a few
+// hundred of them, and formatting a key string each was a tenth of a
+// compile.
+func retLeaf(ret uint32) leaf { return leaf{ret: ret} }
+
+// same reports whether l and o decide the same for every input.
+func (l leaf) same(o leaf) bool {
+	if l.block == nil || o.block == nil {
+		return l.block == nil && o.block == nil && l.ret == o.ret
+	}
+	return l.block.key == o.block.key
+}
 
 // run is a maximal range of syscall numbers with the same leaf.
 type run struct {
@@ -87,7 +100,7 @@ func (c *compiler) runs(g *group) ([]run, error) {
 		}
 	}
 	ivs = append(ivs, x32Filter(g)...)
-	sort.Slice(ivs, func(a, b int) bool { return ivs[a].lo < ivs[b].lo })
+	slices.SortFunc(ivs, func(a, b interval) int { return cmp.Compare(a.lo, b.lo) })
 	def := retLeaf(c.defRet)
 	out := make([]run, 0, 2*len(ivs)+1) // each interval and the gap before it, at most
 	next := uint64(0)                   // first number not yet covered
@@ -109,7 +122,7 @@ func (c *compiler) runs(g *group) ([]run, error) {
 }
 
 func appendRun(rs []run, r run) []run {
-	if n := len(rs); n > 0 && rs[n-1].leaf.key == r.leaf.key {
+	if n := len(rs); n > 0 && rs[n-1].leaf.same(r.leaf) {
 		rs[n-1].hi = r.hi
 		return rs
 	}
@@ -153,7 +166,7 @@ func weigh(rs []run, g *group) {
 			}
 		}
 	}
-	sort.Slice(hot, func(a, b int) bool { return hot[a] < hot[b] })
+	slices.Sort(hot)
 	h := 0
 	for i := range rs {
 		rs[i].weight = 1

@@ -237,21 +237,29 @@ func (v *validator) rule(i int, abis []*syscalls.Arch) {
 		v.err(base+".names", "", "no syscall names")
 	}
 	checked := ruleABIs(s, abis)
-	seen := map[string]string{}
-	check := func(field, n string) {
+	// Field paths are built only for an issue: a rule names up to
+	// hundreds of syscalls, and node agents validate every profile.
+	fieldOf := func(j int) string {
+		if j < 0 {
+			return base + ".name"
+		}
+		return base + ".names[" + strconv.Itoa(j) + "]"
+	}
+	seen := make(map[string]int, len(s.Names)+1)
+	check := func(j int, n string) {
 		if n == "" {
-			v.err(field, n, "empty syscall name")
+			v.err(fieldOf(j), n, "empty syscall name")
 			return
 		}
 		if !isSyscallName(n) {
-			v.err(field, n, "not a syscall name (want [a-z0-9_]+)")
+			v.err(fieldOf(j), n, "not a syscall name (want [a-z0-9_]+)")
 			return
 		}
 		if prev, dup := seen[n]; dup {
-			v.note(field, n, "duplicate of %s", prev)
+			v.note(fieldOf(j), n, "duplicate of %s", fieldOf(prev))
 			return
 		}
-		seen[n] = field
+		seen[n] = j
 		if len(checked) == 0 {
 			return
 		}
@@ -267,19 +275,19 @@ func (v *validator) rule(i int, abis []*syscalls.Arch) {
 				// Multi-arch profiles (Docker's, CRI-O's, containerd's)
 				// list every ABI's syscalls in one rule; libseccomp skips
 				// a name on ABIs that lack it.
-				v.note(field, n, "no such syscall on %s (only on %s): skipped", strings.Join(missing, ", "), strings.Join(elsewhere, ", "))
+				v.note(fieldOf(j), n, "no such syscall on %s (only on %s): skipped", strings.Join(missing, ", "), strings.Join(elsewhere, ", "))
 				return
 			}
-			v.err(field, n, "unknown syscall on %s", strings.Join(missing, ", "))
+			v.err(fieldOf(j), n, "unknown syscall on %s", strings.Join(missing, ", "))
 		case len(missing) > 0:
-			v.note(field, n, "skipped on %s (no such syscall there)", strings.Join(missing, ", "))
+			v.note(fieldOf(j), n, "skipped on %s (no such syscall there)", strings.Join(missing, ", "))
 		}
 	}
 	for j, n := range s.Names {
-		check(fmt.Sprintf("%s.names[%d]", base, j), n)
+		check(j, n)
 	}
 	if s.Name != "" {
-		check(base+".name", s.Name)
+		check(-1, s.Name)
 	}
 	for j, a := range s.Args {
 		field := fmt.Sprintf("%s.args[%d]", base, j)
