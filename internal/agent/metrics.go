@@ -21,6 +21,10 @@ var (
 		Name: "seccomp_operator_agent_file_operations_total",
 		Help: "Profile files written (install, including drift repair) or removed by the node agent.",
 	}, []string{"op"})
+	renders = prometheus.NewCounter(prometheus.CounterOpts{
+		Name: "seccomp_operator_agent_renders_total",
+		Help: "Profiles flattened, validated and compiled by the node agent (once per spec version of a profile and its bases; a rewrite of a file whose digest is known re-renders without compiling and is not counted).",
+	})
 	statusWrites = prometheus.NewCounter(prometheus.CounterOpts{
 		Name: "seccomp_operator_agent_node_state_writes_total",
 		Help: "Writes of the node's SeccompNodeStatus (a steady node makes none).",
@@ -32,7 +36,7 @@ var (
 )
 
 func init() {
-	Registry.MustRegister(syncSeconds, fileWrites, statusWrites, nodeProfiles,
+	Registry.MustRegister(syncSeconds, fileWrites, renders, statusWrites, nodeProfiles,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 }
 

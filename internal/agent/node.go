@@ -68,10 +68,11 @@ type NodeReconciler struct {
 	AfterPass func()
 	Log       logr.Logger
 
-	mu        sync.Mutex
-	prepared  map[string]preparedEntry
-	lastWrite time.Time
-	trigger   func()
+	mu          sync.Mutex
+	prepared    map[string]preparedEntry
+	passRenders int // profiles rendered in the current pass (for the log)
+	lastWrite   time.Time
+	trigger     func()
 	// written is the list the agent last wrote, writtenRV the version the
 	// apiserver returned for it, previous the list that was stored before.
 	written, previous []v1alpha1.NodeProfileState
@@ -157,9 +158,11 @@ func (r *NodeReconciler) Reconcile(ctx context.Context) (time.Duration, error) {
 	}
 	fileWrites.WithLabelValues("install").Add(float64(len(res.Installed)))
 	fileWrites.WithLabelValues("remove").Add(float64(len(res.Removed)))
-	if len(res.Installed) > 0 || len(res.Removed) > 0 {
-		r.Log.V(1).Info("synced profile files", "installed", len(res.Installed), "removed", len(res.Removed), "deferred", len(res.Deferred))
+	if len(res.Installed) > 0 || len(res.Removed) > 0 || r.passRenders > 0 {
+		r.Log.V(1).Info("synced profile files", "profiles", len(byName), "rendered", r.passRenders,
+			"installed", len(res.Installed), "removed", len(res.Removed), "deferred", len(res.Deferred))
 	}
+	r.passRenders = 0
 
 	for k := range states {
 		st := &states[k]
@@ -215,6 +218,8 @@ func (r *NodeReconciler) prepare(ctx context.Context, sp *v1alpha1.SeccompProfil
 	if e, ok := r.prepared[sp.Name]; ok && e.key == key {
 		return e, nil
 	}
+	renders.Inc()
+	r.passRenders++
 	prep, err := render.Prepare(ctx, render.MapLookup(byName), sp, []string{r.Family})
 	if err != nil {
 		return preparedEntry{}, fmt.Errorf("prepare profile %s: %w", sp.Name, err)

@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"github.com/go-logr/logr"
+	"github.com/prometheus/client_golang/prometheus/testutil"
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -204,5 +205,42 @@ func TestChainKeyFollowsSpecVersions(t *testing.T) {
 	}
 	if k := chainKey(child, map[string]*v1alpha1.SeccompProfile{"child": child}); k == key() {
 		t.Fatal("a missing base kept the key")
+	}
+}
+
+// Through full passes: the manager's status write (new resource version,
+// same generation) renders nothing; a spec change renders the profile again.
+func TestNodeRendersOncePerSpecVersion(t *testing.T) {
+	ctx := context.Background()
+	sp, _ := webappProfile(t, "app", nil)
+	sp.UID, sp.Generation = "u1", 1
+	c := &memCluster{profiles: []*v1alpha1.SeccompProfile{sp}}
+	r := &NodeReconciler{Cluster: c, Installer: &Installer{Root: t.TempDir()}, NodeName: "n1", Family: "x86_64", Log: logr.Discard(),
+		prepared: map[string]preparedEntry{}}
+	rendersIn := func() float64 {
+		t.Helper()
+		before := testutil.ToFloat64(renders)
+		r.lastWrite = r.lastWrite.AddDate(-1, 0, 0)
+		if _, err := r.Reconcile(ctx); err != nil {
+			t.Fatal(err)
+		}
+		return testutil.ToFloat64(renders) - before
+	}
+	if n := rendersIn(); n != 1 {
+		t.Fatalf("first pass rendered %v profiles, want 1", n)
+	}
+	status := sp.DeepCopy()
+	status.ResourceVersion = "2"
+	status.Status.Conditions = []metav1.Condition{{Type: "Ready", Status: metav1.ConditionTrue}}
+	c.profiles = []*v1alpha1.SeccompProfile{status}
+	if n := rendersIn(); n != 0 {
+		t.Fatalf("a status-only update rendered %v profiles, want 0", n)
+	}
+	spec := status.DeepCopy()
+	spec.ResourceVersion, spec.Generation = "3", 2
+	spec.Spec.Syscalls = spec.Spec.Syscalls[:len(spec.Spec.Syscalls)-1]
+	c.profiles = []*v1alpha1.SeccompProfile{spec}
+	if n := rendersIn(); n != 1 {
+		t.Fatalf("a spec change rendered %v profiles, want 1", n)
 	}
 }
