@@ -67,7 +67,7 @@ var (
 	workers    = flag.Int("create-workers", 32, "concurrent create requests")
 	timeout    = flag.Duration("timeout", 5*time.Minute, "give up waiting for convergence after this long")
 	agentArgs  = flag.String("agent-args", "", "extra arguments of every agent, space-separated (e.g. \"--gc-percent=100\" to compare)")
-	agentProcs = flag.Int("agent-gomaxprocs", 0, "GOMAXPROCS of each agent (0: Go's default); 1 used about a third less agent CPU in one run, within the noise of another")
+	agentProcs = flag.Int("agent-gomaxprocs", 0, "GOMAXPROCS of each agent, as the GOMAXPROCS variable (0: the agent's own default, --max-procs=1; pass -agent-args=--max-procs=0 for Go's default)")
 	nameStart  = "bench-"
 )
 

@@ -4,9 +4,11 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"os"
 	"strconv"
 	"testing"
+	"time"
 
 	"github.com/go-logr/logr"
 	"github.com/prometheus/client_golang/prometheus/testutil"
@@ -242,5 +244,48 @@ func TestNodeRendersOncePerSpecVersion(t *testing.T) {
 	c.profiles = []*v1alpha1.SeccompProfile{spec}
 	if n := rendersIn(); n != 1 {
 		t.Fatalf("a spec change rendered %v profiles, want 1", n)
+	}
+}
+
+// A node state's writes are spaced by one interval per 250 entries: a node
+// with 1000 profiles writes at most every 4 s during a burst, a small one
+// every second.
+func TestStatusIntervalGrowsWithTheState(t *testing.T) {
+	r := &NodeReconciler{MinStatusInterval: time.Second}
+	for _, c := range []struct {
+		entries int
+		want    time.Duration
+	}{{0, time.Second}, {1, time.Second}, {250, time.Second}, {251, 2 * time.Second}, {1000, 4 * time.Second}} {
+		if got := r.statusInterval(c.entries); got != c.want {
+			t.Errorf("statusInterval(%d) = %v, want %v", c.entries, got, c.want)
+		}
+	}
+
+	// Through passes: a node of 300 profiles writes its state; then one
+	// profile goes 1.5 s after that write: the write waits (2 s apart
+	// for 300 entries), and goes out once 2 s have passed.
+	ctx := context.Background()
+	c := &memCluster{}
+	for i := range 300 {
+		sp, _ := webappProfile(t, fmt.Sprintf("p%03d", i), nil)
+		c.profiles = append(c.profiles, sp)
+	}
+	r = &NodeReconciler{Cluster: c, Installer: &Installer{Root: t.TempDir()}, NodeName: "n1", Family: "x86_64", Log: logr.Discard(),
+		MinStatusInterval: time.Second, prepared: map[string]preparedEntry{}}
+	if _, err := r.Reconcile(ctx); err != nil || c.state == nil || len(c.state.Status.Profiles) != 300 {
+		t.Fatalf("first pass: err %v, state %v", err, c.state != nil)
+	}
+	c.profiles = c.profiles[:299]
+	r.lastWrite = time.Now().Add(-1500 * time.Millisecond)
+	wait, err := r.Reconcile(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n := len(c.state.Status.Profiles); n != 300 || wait <= 0 || wait > 500*time.Millisecond {
+		t.Fatalf("1.5 s after the last write: %d entries stored, wait %v; want the 300 still stored and a wait of at most 0.5 s", n, wait)
+	}
+	r.lastWrite = time.Now().Add(-2 * time.Second)
+	if wait, err = r.Reconcile(ctx); err != nil || wait != 0 || len(c.state.Status.Profiles) != 299 {
+		t.Fatalf("2 s after the last write: wait %v, err %v, %d entries stored", wait, err, len(c.state.Status.Profiles))
 	}
 }
