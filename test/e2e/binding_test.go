@@ -82,8 +82,15 @@ func TestProfileBindingConfinesByImage(t *testing.T) {
 		t.Errorf("mkdir under the bound profile: %q, want EPERM", got)
 	}
 
-	err := k8s.Create(ctx, plain("legacy", map[string]string{"app": "legacy"}))
-	if err == nil || !strings.Contains(err.Error(), "container probe: ProfileBinding legacy-apps binds SeccompProfile e2e-nowhere-"+suffix+", which does not exist") {
+	// The apiserver loads the validating policy on its own, possibly after
+	// the mutating one the wait above saw: wait for the refusal too.
+	want := "container probe: ProfileBinding legacy-apps binds SeccompProfile e2e-nowhere-" + suffix + ", which does not exist"
+	var err error
+	eventually(t, 30*time.Second, "a pod bound to a missing profile refused", func() bool {
+		err = k8s.Create(ctx, plain("legacy", map[string]string{"app": "legacy"}), client.DryRunAll)
+		return err != nil && strings.Contains(err.Error(), want)
+	})
+	if err = k8s.Create(ctx, plain("legacy", map[string]string{"app": "legacy"})); err == nil || !strings.Contains(err.Error(), want) {
 		t.Errorf("a pod bound to a missing profile: %v", err)
 	}
 }
