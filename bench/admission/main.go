@@ -85,7 +85,7 @@ func run(n int, only string) error {
 			AllowedProfiles:   []v1alpha1.AllowedProfile{"RuntimeDefault", "profile-*"},
 		},
 	}
-	objs, err := policy.Compile(p, []v1alpha1.SeccompPolicy{*p}, "seccomp-operator")
+	objs, err := policy.Compile(p, []v1alpha1.SeccompPolicy{*p}, "seccomp-operator", nil)
 	if err != nil {
 		return err
 	}

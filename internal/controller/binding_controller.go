@@ -100,11 +100,15 @@ func (r *BindingReconciler) Reconcile(ctx context.Context, req reconcile.Request
 		name := policy.BindingsName(ns)
 		m, mb := &admissionv1.MutatingAdmissionPolicy{}, &admissionv1.MutatingAdmissionPolicyBinding{}
 		v, vb := &admissionv1.ValidatingAdmissionPolicy{}, &admissionv1.ValidatingAdmissionPolicyBinding{}
+		tname := policy.BindingsTemplatesName(ns)
+		t, tb := &admissionv1.ValidatingAdmissionPolicy{}, &admissionv1.ValidatingAdmissionPolicyBinding{}
 		if _, err := applyObjects(ctx, r.Client, nil, "ProfileBindings of "+ns, []owned{
 			{m, name, orNil(o.Mutating != nil, o.Mutating), func() { m.Spec = o.Mutating.Spec }, true},
 			{mb, name, orNil(o.MutatingBinding != nil, o.MutatingBinding), func() { mb.Spec = o.MutatingBinding.Spec }, false},
 			{v, name, orNil(o.Installed != nil, o.Installed), func() { v.Spec = o.Installed.Spec }, true},
 			{vb, name, orNil(o.InstalledBind != nil, o.InstalledBind), func() { vb.Spec = o.InstalledBind.Spec }, false},
+			{t, tname, orNil(o.Templates != nil, o.Templates), func() { t.Spec = o.Templates.Spec }, true},
+			{tb, tname, orNil(o.TemplatesBind != nil, o.TemplatesBind), func() { tb.Spec = o.TemplatesBind.Spec }, false},
 		}); err != nil {
 			return reconcile.Result{}, err
 		}

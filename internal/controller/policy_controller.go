@@ -3,6 +3,7 @@ package controller
 import (
 	"context"
 	"fmt"
+	"slices"
 
 	admissionv1 "k8s.io/api/admissionregistration/v1"
 	"k8s.io/apimachinery/pkg/api/equality"
@@ -63,7 +64,9 @@ func (r *PolicyReconciler) SetupWithManager(mgr ctrl.Manager) error {
 	b := ctrl.NewControllerManagedBy(mgr).
 		For(&v1alpha1.SeccompPolicy{}).
 		// Precedence: any policy's change may change every other's objects.
-		Watches(&v1alpha1.SeccompPolicy{}, all)
+		Watches(&v1alpha1.SeccompPolicy{}, all).
+		// The template checks apply the ProfileBindings of every namespace.
+		Watches(&v1alpha1.ProfileBinding{}, all)
 	if r.NativeAPI {
 		b = b.Owns(&admissionv1.MutatingAdmissionPolicy{}).
 			Owns(&admissionv1.MutatingAdmissionPolicyBinding{}).
@@ -86,9 +89,14 @@ func (r *PolicyReconciler) Reconcile(ctx context.Context, req reconcile.Request)
 	if err := r.List(ctx, &list); err != nil {
 		return reconcile.Result{}, fmt.Errorf("list policies: %w", err)
 	}
+	var bindings v1alpha1.ProfileBindingList
+	if err := r.List(ctx, &bindings); err != nil {
+		return reconcile.Result{}, fmt.Errorf("list ProfileBindings: %w", err)
+	}
+	live := slices.DeleteFunc(bindings.Items, func(b v1alpha1.ProfileBinding) bool { return !b.DeletionTimestamp.IsZero() })
 	status := p.Status.DeepCopy()
 	status.ObservedGeneration = p.Generation
-	objs, err := policy.Compile(&p, list.Items, r.OperatorNamespace)
+	objs, err := policy.Compile(&p, list.Items, r.OperatorNamespace, live)
 	if err != nil {
 		meta.SetStatusCondition(&status.Conditions, metav1.Condition{Type: v1alpha1.ConditionReady,
 			Status: metav1.ConditionFalse, Reason: ReasonNotCompiled, Message: err.Error(), ObservedGeneration: p.Generation})

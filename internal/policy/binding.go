@@ -25,6 +25,13 @@ const LabelBindingNamespace = "seccomp-operator.dev/bindings-of"
 // the ProfileBindings of namespace.
 func BindingsName(namespace string) string { return "seccomp-operator-bindings." + namespace }
 
+// BindingsTemplatesName names the validating policy (and its binding) that
+// warns about workload templates in namespace whose bound profile is
+// missing or not installed.
+func BindingsTemplatesName(namespace string) string {
+	return "seccomp-operator-bindings-templates." + namespace
+}
+
 // BindingPrecedes reports whether binding a takes precedence over b where
 // both match a container: higher priority, then the name that sorts first.
 func BindingPrecedes(a, b *v1alpha1.ProfileBinding) bool {
@@ -43,6 +50,10 @@ type BindingObjects struct {
 	MutatingBinding *admissionv1.MutatingAdmissionPolicyBinding
 	Installed       *admissionv1.ValidatingAdmissionPolicy
 	InstalledBind   *admissionv1.ValidatingAdmissionPolicyBinding
+	// Templates says the same of the pod templates of workloads, as a
+	// warning (never refused: the pods are).
+	Templates     *admissionv1.ValidatingAdmissionPolicy
+	TemplatesBind *admissionv1.ValidatingAdmissionPolicyBinding
 }
 
 // CompileBindings compiles the ProfileBindings of namespace (all of them,
@@ -99,22 +110,31 @@ func CompileBindings(namespace string, bindings []v1alpha1.ProfileBinding) (Bind
 	}
 
 	// bound: [kind, container, binding, profile] for each container that
-	// carries the profile its binding chose (after the mutation above).
-	entries := func(field, kind string) string {
-		l := "object.spec." + field
-		carries := "has(c.securityContext) && has(c.securityContext.seccompProfile) && c.securityContext.seccompProfile.type == 'Localhost' && " +
+	// carries the profile its binding chose: after the mutation above for
+	// a pod; for a template, the containers the mutation will give it
+	// (free) and those that name it themselves.
+	entries := func(spec, field, kind string, template bool) string {
+		l := spec + "." + field
+		sets := "has(c.securityContext) && has(c.securityContext.seccompProfile)"
+		carries := sets + " && c.securityContext.seccompProfile.type == 'Localhost' && " +
 			"has(c.securityContext.seccompProfile.localhostProfile) && " + chosenPath("c") + " != '' && c.securityContext.seccompProfile.localhostProfile == " + chosenPath("c")
+		if template {
+			carries = "(" + free + " && " + chosenPath("c") + " != '') || (" + carries + ")"
+		}
 		return fmt.Sprintf("(has(%s) ? %s.filter(c, %s).map(c, [%s, string(c.name), %s, %s]) : [])",
 			l, l, carries, quote(kind), chosenName("c"), profileOfPath(chosenPath("c")))
 	}
 	installed := "(has(params.installed) ? params.installed : '')"
 	reasons := "(has(params.notInstalled) ? params.notInstalled : {})"
-	vvars := append(slices.Clone(vars),
-		admissionv1.Variable{Name: "bound", Expression: entries("initContainers", "init container") + " + " + entries("containers", "container")},
-		admissionv1.Variable{Name: "missing", Expression: "variables.bound.filter(e, !" + installed + ".contains(',' + e[3] + ',')).map(e, " +
-			"e[0] + ' ' + e[1] + ': ProfileBinding ' + e[2] + ' binds SeccompProfile ' + e[3] + ', ' + " +
-			"(e[3] in " + reasons + " ? 'which is ' + string(" + reasons + "[e[3]]) : 'which does not exist'))"},
-	)
+	missing := func(spec string, template bool) []admissionv1.Variable {
+		return []admissionv1.Variable{
+			{Name: "bound", Expression: entries(spec, "initContainers", "init container", template) + " + " + entries(spec, "containers", "container", template)},
+			{Name: "missing", Expression: "variables.bound.filter(e, !" + installed + ".contains(',' + e[3] + ',')).map(e, " +
+				"e[0] + ' ' + e[1] + ': ProfileBinding ' + e[2] + ' binds SeccompProfile ' + e[3] + ', ' + " +
+				"(e[3] in " + reasons + " ? 'which is ' + string(" + reasons + "[e[3]]) : 'which does not exist'))"},
+		}
+	}
+	vvars := append(slices.Clone(vars), missing("object.spec", false)...)
 	o.Installed = &admissionv1.ValidatingAdmissionPolicy{
 		ObjectMeta: metav1.ObjectMeta{Name: name, Labels: objLabels},
 		Spec: admissionv1.ValidatingAdmissionPolicySpec{
@@ -131,6 +151,26 @@ func CompileBindings(namespace string, bindings []v1alpha1.ProfileBinding) (Bind
 	}
 	o.InstalledBind = binding(name, objLabels, nil, admissionv1.Deny, true)
 	o.InstalledBind.Spec.MatchResources = nsMatch.DeepCopy()
+
+	tname := BindingsTemplatesName(namespace)
+	tvars := append(slices.Clone(templateSource.prelude), templateLabels,
+		admissionv1.Variable{Name: "annotations", Expression: "has(variables.template.metadata.annotations) ? variables.template.metadata.annotations : {}"})
+	tvars = append(tvars, missing(templateSource.spec, true)...)
+	o.Templates = &admissionv1.ValidatingAdmissionPolicy{
+		ObjectMeta: metav1.ObjectMeta{Name: tname, Labels: objLabels},
+		Spec: admissionv1.ValidatingAdmissionPolicySpec{
+			ParamKind:        &admissionv1.ParamKind{APIVersion: v1alpha1.GroupVersion.String(), Kind: "SeccompProfileIndex"},
+			MatchConstraints: &admissionv1.MatchResources{ResourceRules: workloadRules()},
+			Variables:        tvars,
+			Validations: []admissionv1.Validation{{
+				Expression:        "size(variables.missing) == 0",
+				MessageExpression: "'for the pods of this ' + request.kind.kind + ': ' + variables.missing.join('; ')",
+			}},
+			FailurePolicy: ptr.To(admissionv1.Ignore), // advice must never block a workload
+		},
+	}
+	o.TemplatesBind = binding(tname, objLabels, nil, admissionv1.Warn, true)
+	o.TemplatesBind.Spec.MatchResources = nsMatch.DeepCopy()
 	return o, nil
 }
 

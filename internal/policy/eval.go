@@ -77,6 +77,22 @@ func (d Decision) Messages() []string {
 	return out
 }
 
+// TemplateMessages are the verdicts on the pod template of a workload of
+// kind, worded as the template checks word them: the governing policy's
+// (which follow its mode: warnings, or audit annotations in audit mode) and
+// the bindings' (always a warning: their pods are always refused).
+func (d Decision) TemplateMessages(kind string) (policy []string, bindings string) {
+	for _, m := range []string{d.Violations, d.Missing} {
+		if rest, ok := strings.CutPrefix(m, "SeccompPolicy "+d.Policy+": "); ok && d.Policy != "" {
+			policy = append(policy, "SeccompPolicy "+d.Policy+", for the pods of this "+kind+": "+rest)
+		}
+	}
+	if d.BindingMissing != "" {
+		bindings = "for the pods of this " + kind + ": " + d.BindingMissing
+	}
+	return policy, bindings
+}
+
 // Evaluate decides a pod admission the way the compiled admission policies
 // do, in Go: for the fallback webhook, `seccompctl audit` and reports, and
 // so that tests can run one case table through both and prove they agree.

@@ -12,6 +12,7 @@ package policy
 
 import (
 	"fmt"
+	"maps"
 	"slices"
 	"strconv"
 	"strings"
@@ -43,6 +44,10 @@ type source struct {
 	specInline string
 	// prelude are variables spec and meta need.
 	prelude []admissionv1.Variable
+	// bound, when set, is the CEL of the operator path a ProfileBinding
+	// gives container c ("" when none does): templates are judged as the
+	// pods created from them will be, after the bindings' mutation.
+	bound func(c string) string
 }
 
 var (
@@ -53,6 +58,9 @@ var (
 	templateSource = source{spec: "variables.template.spec", meta: "variables.template.metadata",
 		specInline: templateInline + ".spec",
 		prelude:    []admissionv1.Variable{{Name: "template", Expression: templateInline}}}
+	// templateLabels are the labels of the template's pods, which
+	// ProfileBindings' pod selectors read (bindingMatchCEL).
+	templateLabels = admissionv1.Variable{Name: "podLabels", Expression: "has(variables.template.metadata.labels) ? variables.template.metadata.labels : {}"}
 )
 
 // Objects are the admission objects of one policy; a nil pair means the
@@ -90,8 +98,10 @@ func Precedes(a, b *v1alpha1.SeccompPolicy) bool {
 }
 
 // Compile returns the admission objects for p, given every policy in the
-// cluster (for precedence) and the operator's namespace (always exempt).
-func Compile(p *v1alpha1.SeccompPolicy, all []v1alpha1.SeccompPolicy, operatorNamespace string) (Objects, error) {
+// cluster (for precedence), the operator's namespace (always exempt) and the
+// ProfileBindings of every namespace (the workload-template check applies
+// them, as the pods' own admission will).
+func Compile(p *v1alpha1.SeccompPolicy, all []v1alpha1.SeccompPolicy, operatorNamespace string, bindings []v1alpha1.ProfileBinding) (Objects, error) {
 	conds := matchConditions(p, operatorNamespace, podSource)
 	gov, err := governs(p, all)
 	if err != nil {
@@ -170,15 +180,48 @@ func Compile(p *v1alpha1.SeccompPolicy, all []v1alpha1.SeccompPolicy, operatorNa
 	}
 	o.InstalledBind = binding(name, labels, nsSel, action(p.Spec.Mode), true)
 
-	o.Templates, o.TemplatesBind = templates(p, gov, operatorNamespace, nsSel, labels)
+	o.Templates, o.TemplatesBind = templates(p, gov, operatorNamespace, nsSel, labels, bindings)
 	return o, nil
+}
+
+// boundCEL is the CEL of the operator path the ProfileBindings of the
+// request's namespace give container c, "" when none does; nil when there
+// are no bindings. A namespace whose bindings do not compile is left out:
+// its pods are not bound either (the binding's status says why).
+func boundCEL(bindings []v1alpha1.ProfileBinding) func(c string) string {
+	byNS := map[string][]v1alpha1.ProfileBinding{}
+	for _, b := range bindings {
+		byNS[b.Namespace] = append(byNS[b.Namespace], b)
+	}
+	type nsChain struct {
+		ns   string
+		path func(string) string
+	}
+	var chains []nsChain
+	for _, ns := range slices.Sorted(maps.Keys(byNS)) {
+		path, _, err := chosenCEL(byNS[ns])
+		if err != nil {
+			continue
+		}
+		chains = append(chains, nsChain{ns, path})
+	}
+	if len(chains) == 0 {
+		return nil
+	}
+	return func(c string) string {
+		out := "''"
+		for i := len(chains) - 1; i >= 0; i-- {
+			out = "(request.namespace == " + quote(chains[i].ns) + " ? " + chains[i].path(c) + " : " + out + ")"
+		}
+		return out
+	}
 }
 
 // templates compiles the workload-template policy: the allowed list and
 // the installed check on the template's pods, where a pod-level profile
 // the template leaves unset counts as the policy's default (the pods will
 // get it at creation).
-func templates(p *v1alpha1.SeccompPolicy, gov, operatorNamespace string, nsSel *metav1.LabelSelector, labels map[string]string) (*admissionv1.ValidatingAdmissionPolicy, *admissionv1.ValidatingAdmissionPolicyBinding) {
+func templates(p *v1alpha1.SeccompPolicy, gov, operatorNamespace string, nsSel *metav1.LabelSelector, labels map[string]string, bindings []v1alpha1.ProfileBinding) (*admissionv1.ValidatingAdmissionPolicy, *admissionv1.ValidatingAdmissionPolicyBinding) {
 	def := ""
 	if d := p.Spec.DefaultProfile; d != nil {
 		def = d.Type
@@ -186,7 +229,11 @@ func templates(p *v1alpha1.SeccompPolicy, gov, operatorNamespace string, nsSel *
 			def = "localhost/" + localhostPath(d)
 		}
 	}
-	vars := append(commonVariables(gov, templateSource, def), judgedVariable(templateSource), missingVariable())
+	src := templateSource
+	if src.bound = boundCEL(bindings); src.bound != nil {
+		src.prelude = append(slices.Clone(src.prelude), templateLabels)
+	}
+	vars := append(commonVariables(gov, src, def), judgedVariable(src), missingVariable())
 	prefix := quote("SeccompPolicy "+p.Name+", for the pods of this ") + " + request.kind.kind + ': '"
 	validations := []admissionv1.Validation{{
 		Expression:        "!variables.governs || size(variables.missing) == 0",
@@ -199,26 +246,16 @@ func templates(p *v1alpha1.SeccompPolicy, gov, operatorNamespace string, nsSel *
 			MessageExpression: prefix + " + 'seccomp profile not allowed for ' + variables.violations.join('; ') + " + quote(" (allowed: "+allowedList(p)+")"),
 		})
 	}
-	workloads := func(group string, resources ...string) admissionv1.NamedRuleWithOperations {
-		return admissionv1.NamedRuleWithOperations{RuleWithOperations: admissionv1.RuleWithOperations{
-			Operations: []admissionv1.OperationType{admissionv1.Create, admissionv1.Update},
-			Rule: admissionv1.Rule{APIGroups: []string{group}, APIVersions: []string{"v1"}, Resources: resources,
-				Scope: ptr.To(admissionv1.NamespacedScope)},
-		}}
-	}
 	name := TemplatesName(p.Name)
 	vap := &admissionv1.ValidatingAdmissionPolicy{
 		ObjectMeta: metav1.ObjectMeta{Name: name, Labels: labels},
 		Spec: admissionv1.ValidatingAdmissionPolicySpec{
-			ParamKind: &admissionv1.ParamKind{APIVersion: v1alpha1.GroupVersion.String(), Kind: "SeccompProfileIndex"},
-			MatchConstraints: &admissionv1.MatchResources{ResourceRules: []admissionv1.NamedRuleWithOperations{
-				workloads("apps", "deployments", "statefulsets", "daemonsets", "replicasets"),
-				workloads("batch", "jobs", "cronjobs"),
-			}},
-			MatchConditions: matchConditions(p, operatorNamespace, templateSource),
-			Variables:       vars,
-			Validations:     validations,
-			FailurePolicy:   ptr.To(admissionv1.Ignore), // advice must never block a workload
+			ParamKind:        &admissionv1.ParamKind{APIVersion: v1alpha1.GroupVersion.String(), Kind: "SeccompProfileIndex"},
+			MatchConstraints: &admissionv1.MatchResources{ResourceRules: workloadRules()},
+			MatchConditions:  matchConditions(p, operatorNamespace, templateSource),
+			Variables:        vars,
+			Validations:      validations,
+			FailurePolicy:    ptr.To(admissionv1.Ignore), // advice must never block a workload
 		},
 	}
 	act := admissionv1.Warn
@@ -227,6 +264,22 @@ func templates(p *v1alpha1.SeccompPolicy, gov, operatorNamespace string, nsSel *
 	}
 	bind := binding(name, labels, nsSel, act, true)
 	return vap, bind
+}
+
+// workloadRules match CREATE and UPDATE of the workloads whose pod
+// templates are checked.
+func workloadRules() []admissionv1.NamedRuleWithOperations {
+	workloads := func(group string, resources ...string) admissionv1.NamedRuleWithOperations {
+		return admissionv1.NamedRuleWithOperations{RuleWithOperations: admissionv1.RuleWithOperations{
+			Operations: []admissionv1.OperationType{admissionv1.Create, admissionv1.Update},
+			Rule: admissionv1.Rule{APIGroups: []string{group}, APIVersions: []string{"v1"}, Resources: resources,
+				Scope: ptr.To(admissionv1.NamespacedScope)},
+		}}
+	}
+	return []admissionv1.NamedRuleWithOperations{
+		workloads("apps", "deployments", "statefulsets", "daemonsets", "replicasets"),
+		workloads("batch", "jobs", "cronjobs"),
+	}
 }
 
 // binding binds the validating policy name to the namespaces nsSel
@@ -398,13 +451,21 @@ func annotationForm(v string) string {
 }
 
 // containerForm is the effective profile of container c (a CEL variable
-// bound to a container of any kind), "" meaning the node's default.
-func containerForm(c string) string {
+// bound to a container of any kind), "" meaning the node's default. With
+// bound (see source), a container that sets neither the field nor the
+// container annotation gets its binding's profile, as the bindings'
+// mutation writes it into the field.
+func containerForm(c string, bound func(string) string) string {
 	ann := "string(variables.annotations[" + quote(podprofile.ContainerAnnotationPrefix) + " + " + c + ".name])"
-	return fmt.Sprintf("(has(%s.securityContext) && has(%s.securityContext.seccompProfile) ? %s : "+
-		"(%s + %s.name in variables.annotations && %s != '' ? %s : variables.podProfile))",
-		c, c, fieldForm(c+".securityContext.seccompProfile"),
-		quote(podprofile.ContainerAnnotationPrefix), c, annotationForm(ann), annotationForm(ann))
+	field := fieldForm(c + ".securityContext.seccompProfile")
+	key := quote(podprofile.ContainerAnnotationPrefix) + " + " + c + ".name in variables.annotations"
+	if bound == nil {
+		return fmt.Sprintf("(has(%s.securityContext) && has(%s.securityContext.seccompProfile) ? %s : (%s && %s != '' ? %s : variables.podProfile))",
+			c, c, field, key, annotationForm(ann), annotationForm(ann))
+	}
+	b := bound(c)
+	return fmt.Sprintf("(has(%s.securityContext) && has(%s.securityContext.seccompProfile) ? %s : (%s ? (%s != '' ? %s : variables.podProfile) : (%s != '' ? 'localhost/' + %s : variables.podProfile)))",
+		c, c, field, key, annotationForm(ann), annotationForm(ann), b, b)
 }
 
 // mutations translate legacy annotations into the fields (the kubelet
@@ -512,7 +573,7 @@ func localhostPath(d *v1alpha1.PolicyProfile) string {
 func judgedVariable(src source) admissionv1.Variable {
 	entries := func(list, kind string) string {
 		l := src.spec + "." + list
-		return fmt.Sprintf("(has(%s) ? %s.map(c, [%s, string(c.name), string(%s)]) : [])", l, l, quote(kind), containerForm("c"))
+		return fmt.Sprintf("(has(%s) ? %s.map(c, [%s, string(c.name), string(%s)]) : [])", l, l, quote(kind), containerForm("c", src.bound))
 	}
 	all := entries("initContainers", "init container") + " + " + entries("containers", "container")
 	if src.spec != podSource.spec {

@@ -23,7 +23,7 @@ func TestCompileShapes(t *testing.T) {
 	def := pol("d", 0, metav1.LabelSelector{}, func(s *v1alpha1.SeccompPolicySpec) {
 		s.DefaultProfile = &v1alpha1.PolicyProfile{Type: "Localhost", ProfileName: "webapp"}
 	})
-	o, err := Compile(&def, []v1alpha1.SeccompPolicy{def}, "seccomp-operator")
+	o, err := Compile(&def, []v1alpha1.SeccompPolicy{def}, "seccomp-operator", nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -44,7 +44,7 @@ func TestCompileShapes(t *testing.T) {
 		a := pol("a", 0, metav1.LabelSelector{}, func(s *v1alpha1.SeccompPolicySpec) {
 			s.AllowedProfiles, s.Mode = []v1alpha1.AllowedProfile{"RuntimeDefault"}, mode
 		})
-		o, err := Compile(&a, nil, "")
+		o, err := Compile(&a, nil, "", nil)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -85,7 +85,7 @@ func TestPrecedenceIsAVariable(t *testing.T) {
 		t.Errorf("governs(high) = %s, want true (nothing precedes it)", g)
 	}
 	bad := pol("bad", 9, metav1.LabelSelector{MatchExpressions: []metav1.LabelSelectorRequirement{{Key: "k", Operator: "Near"}}}, nil)
-	if _, err := Compile(&low, []v1alpha1.SeccompPolicy{low, bad}, ""); err == nil || !strings.Contains(err.Error(), "policy bad") {
+	if _, err := Compile(&low, []v1alpha1.SeccompPolicy{low, bad}, "", nil); err == nil || !strings.Contains(err.Error(), "policy bad") {
 		t.Errorf("an invalid selector of a preceding policy: %v", err)
 	}
 }
@@ -105,5 +105,59 @@ func TestAllowedCEL(t *testing.T) {
 		if got := allowedCEL(c.allowed, "v"); got != c.want {
 			t.Errorf("%v: %s, want %s", c.allowed, got, c.want)
 		}
+	}
+}
+
+// The template check applies the ProfileBindings of the request's
+// namespace; a namespace whose bindings do not compile is left out (its
+// pods are not bound either), and without bindings nothing changes.
+func TestTemplateCheckAppliesBindings(t *testing.T) {
+	a := pol("a", 0, metav1.LabelSelector{}, func(s *v1alpha1.SeccompPolicySpec) {
+		s.AllowedProfiles = []v1alpha1.AllowedProfile{"RuntimeDefault"}
+	})
+	bindings := []v1alpha1.ProfileBinding{
+		{ObjectMeta: metav1.ObjectMeta{Name: "web", Namespace: "shop"}, Spec: v1alpha1.ProfileBindingSpec{ProfileName: "webapp", Images: []string{"nginx*"}}},
+		{ObjectMeta: metav1.ObjectMeta{Name: "bad", Namespace: "broken"}, Spec: v1alpha1.ProfileBindingSpec{ProfileName: "webapp",
+			PodSelector: &metav1.LabelSelector{MatchExpressions: []metav1.LabelSelectorRequirement{{Key: "k", Operator: "Near"}}}}},
+	}
+	judged := func(o Objects) (string, bool) {
+		var expr string
+		labels := false
+		for _, v := range o.Templates.Spec.Variables {
+			switch v.Name {
+			case "judged":
+				expr = v.Expression
+			case "podLabels":
+				labels = true
+			}
+		}
+		return expr, labels
+	}
+	plain, err := Compile(&a, nil, "", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if expr, labels := judged(plain); labels || strings.Contains(expr, "request.namespace") {
+		t.Errorf("without bindings the template check should not look for any: labels %v, %s", labels, expr)
+	}
+	bound, err := Compile(&a, nil, "", bindings)
+	if err != nil {
+		t.Fatal(err)
+	}
+	expr, labels := judged(bound)
+	if !labels || !strings.Contains(expr, `request.namespace == "shop"`) || !strings.Contains(expr, `"operator/webapp.json"`) {
+		t.Errorf("the template check does not apply shop's binding: labels %v, %s", labels, expr)
+	}
+	if strings.Contains(expr, `"broken"`) {
+		t.Errorf("a namespace whose bindings do not compile is in the template check: %s", expr)
+	}
+
+	o, err := CompileBindings("shop", bindings[:1])
+	if err != nil {
+		t.Fatal(err)
+	}
+	if o.Templates == nil || o.TemplatesBind == nil || *o.Templates.Spec.FailurePolicy != admissionv1.Ignore ||
+		len(o.TemplatesBind.Spec.ValidationActions) != 1 || o.TemplatesBind.Spec.ValidationActions[0] != admissionv1.Warn {
+		t.Fatalf("bindings' template check: want a warning that never blocks: %+v", o.TemplatesBind)
 	}
 }

@@ -39,14 +39,16 @@ func TestProfileBindingObjectsLifecycle(t *testing.T) {
 		c := status()
 		return c != nil && c.Status == metav1.ConditionFalse && c.Reason == "ProfileMissing"
 	})
-	objs := func() []client.Object {
-		return []client.Object{&admissionv1.MutatingAdmissionPolicy{}, &admissionv1.MutatingAdmissionPolicyBinding{},
-			&admissionv1.ValidatingAdmissionPolicy{}, &admissionv1.ValidatingAdmissionPolicyBinding{}}
+	tname := policy.BindingsTemplatesName("bind-life")
+	objs := func() map[client.Object]string {
+		return map[client.Object]string{&admissionv1.MutatingAdmissionPolicy{}: name, &admissionv1.MutatingAdmissionPolicyBinding{}: name,
+			&admissionv1.ValidatingAdmissionPolicy{}: name, &admissionv1.ValidatingAdmissionPolicyBinding{}: name,
+			&admissionv1.ValidatingAdmissionPolicy{}: tname, &admissionv1.ValidatingAdmissionPolicyBinding{}: tname}
 	}
 	all := func(present bool) func() bool {
 		return func() bool {
-			for _, o := range objs() {
-				err := k8s.Get(ctx, client.ObjectKey{Name: name}, o)
+			for o, n := range objs() {
+				err := k8s.Get(ctx, client.ObjectKey{Name: n}, o)
 				if present && err != nil || !present && !apierrors.IsNotFound(err) {
 					return false
 				}
@@ -54,7 +56,7 @@ func TestProfileBindingObjectsLifecycle(t *testing.T) {
 			return true
 		}
 	}
-	eventually(t, "the four admission objects of the namespace's bindings", all(true))
+	eventually(t, "the six admission objects of the namespace's bindings (pods and templates)", all(true))
 
 	// Deleted → restored; edited → restored.
 	if err := k8s.Delete(ctx, &admissionv1.MutatingAdmissionPolicy{ObjectMeta: metav1.ObjectMeta{Name: name}}); err != nil {

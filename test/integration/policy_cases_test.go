@@ -10,11 +10,13 @@ import (
 	"testing"
 	"time"
 
+	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
 	nodev1 "k8s.io/api/node/v1"
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/util/rand"
+	"k8s.io/client-go/rest"
 	"k8s.io/utils/ptr"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
@@ -178,7 +180,8 @@ func runPolicyCaseTable(t *testing.T) {
 	// report the disagreements of the last run if they never do.
 	var problems []string
 	for deadline := time.Now().Add(20 * time.Second); ; time.Sleep(500 * time.Millisecond) {
-		problems = runCases(t, cases, nsLabels, policy.State{Policies: all.Items, Bindings: allBindings(t), Index: &index, OperatorNamespace: operatorNamespace})
+		st := policy.State{Policies: all.Items, Bindings: allBindings(t), Index: &index, OperatorNamespace: operatorNamespace}
+		problems = append(runCases(t, cases, nsLabels, st), runTemplateCases(t, cases, nsLabels, st)...)
 		if len(problems) == 0 || time.Now().After(deadline) {
 			break
 		}
@@ -236,6 +239,69 @@ func runCases(t *testing.T, cases []policyCase, nsLabels map[string]map[string]s
 		if apiErr == nil {
 			if got, wantP := profiles(out), profiles(want.Pod); got != wantP {
 				problems = append(problems, fmt.Sprintf("%s: profiles after admission %s, Go says %s", c.name, got, wantP))
+			}
+		}
+	}
+	return problems
+}
+
+// runTemplateCases runs each case's pod as the template of a Deployment
+// (dry run) and returns where the apiserver's warnings and Go's template
+// verdicts (Decision.TemplateMessages, as the fallback webhook words them)
+// disagree. Bindings apply to templates as to the pods made from them.
+func runTemplateCases(t *testing.T, cases []policyCase, nsLabels map[string]map[string]string, st policy.State) []string {
+	w := &warningRecorder{}
+	c := rest.CopyConfig(cfg)
+	c.WarningHandler = w
+	cl, err := client.New(c, client.Options{Scheme: k8s.Scheme()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var problems []string
+	for _, tc := range cases {
+		pod := restrictedPod(tc.ns, "tmpl-"+rand.String(5))
+		if tc.mutate != nil {
+			tc.mutate(pod)
+		}
+		if pod.Labels == nil {
+			pod.Labels = map[string]string{}
+		}
+		pod.Labels["case-template"] = "yes" // the Deployment's selector
+		want, err := policy.Evaluate(policy.Request{Pod: pod, NamespaceLabels: withName(nsLabels[tc.ns], tc.ns), Username: "system:admin"}, st)
+		if err != nil {
+			t.Fatalf("%s: Evaluate: %v", tc.name, err)
+		}
+		pmsgs, bmsg := want.TemplateMessages("Deployment")
+		var expect []string
+		if want.Mode != v1alpha1.PolicyModeAudit {
+			expect = append(expect, pmsgs...)
+		}
+		if bmsg != "" {
+			expect = append(expect, bmsg)
+		}
+		dep := &appsv1.Deployment{
+			ObjectMeta: metav1.ObjectMeta{Namespace: tc.ns, Name: pod.Name},
+			Spec: appsv1.DeploymentSpec{
+				Selector: &metav1.LabelSelector{MatchLabels: map[string]string{"case-template": "yes"}},
+				Template: corev1.PodTemplateSpec{ObjectMeta: metav1.ObjectMeta{Labels: pod.Labels, Annotations: pod.Annotations}, Spec: pod.Spec},
+			},
+		}
+		w.take()
+		if err := cl.Create(context.Background(), dep, client.DryRunAll); err != nil {
+			problems = append(problems, fmt.Sprintf("template %s: the Deployment was refused: %v", tc.name, err))
+			continue
+		}
+		// Not ours: Pod Security's and the legacy-annotation warnings.
+		said := slices.DeleteFunc(w.take(), func(m string) bool {
+			return strings.Contains(m, "would violate PodSecurity") || strings.Contains(m, ".annotations[")
+		})
+		if len(said) != len(expect) {
+			problems = append(problems, fmt.Sprintf("template %s: the apiserver warned %q, Go says %q", tc.name, said, expect))
+			continue
+		}
+		for _, m := range expect {
+			if !slices.ContainsFunc(said, func(s string) bool { return strings.Contains(s, m) }) {
+				problems = append(problems, fmt.Sprintf("template %s: the apiserver did not say Go's message\n  go:  %s\n  api: %q", tc.name, m, said))
 			}
 		}
 	}

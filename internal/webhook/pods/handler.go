@@ -149,20 +149,16 @@ func (h *Handler) Workloads() admission.Handler {
 		if err != nil {
 			return admission.Allowed("")
 		}
-		msgs := d.Messages()
-		for i, m := range msgs {
-			if rest, ok := strings.CutPrefix(m, "SeccompPolicy "+d.Policy+": "); ok && d.Policy != "" {
-				m = "SeccompPolicy " + d.Policy + ", for the pods of this " + req.Kind.Kind + ": " + rest
-			} else {
-				m = "for the pods of this " + req.Kind.Kind + ": " + m
-			}
-			msgs[i] = m
-		}
+		msgs, bound := d.TemplateMessages(req.Kind.Kind)
 		mode := d.Mode
 		if mode == v1alpha1.PolicyModeEnforce {
 			mode = v1alpha1.PolicyModeWarn
 		}
-		return verdicts(admission.Allowed(""), mode, msgs)
+		resp := verdicts(admission.Allowed(""), mode, msgs)
+		if bound != "" {
+			resp.Warnings = append(resp.Warnings, bound)
+		}
+		return resp
 	})
 }
 
