@@ -373,13 +373,7 @@ func TestConfigDefault(t *testing.T) {
 	// (the manager meets "restricted" without a warning, the namespace lets
 	// the agent's hostPath in) and the agent's system-node-critical priority
 	// class outside kube-system.
-	warnings := &warningRecorder{}
-	wcfg := rest.CopyConfig(cfg)
-	wcfg.WarningHandler = warnings
-	wc, err := client.New(wcfg, client.Options{Scheme: k8s.Scheme()})
-	if err != nil {
-		t.Fatal(err)
-	}
+	wc, warnings := warningClient(t)
 	for _, p := range []struct {
 		name           string
 		spec           corev1.PodSpec

@@ -188,13 +188,7 @@ func TestFallbackWebhook(t *testing.T) {
 					SecurityContext: &corev1.SecurityContext{SeccompProfile: &corev1.SeccompProfile{Type: corev1.SeccompProfileTypeUnconfined}}}}},
 			}},
 	}
-	w := &warningRecorder{}
-	wc := rest.CopyConfig(cfg)
-	wc.WarningHandler = w
-	wcl, err := client.New(wc, client.Options{Scheme: k8s.Scheme()})
-	if err != nil {
-		t.Fatal(err)
-	}
+	wcl, w := warningClient(t)
 	if err := wcl.Create(ctx, dep, client.DryRunAll); err != nil {
 		t.Fatalf("a Deployment must never be refused for its template: %v", err)
 	}

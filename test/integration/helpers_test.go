@@ -12,6 +12,8 @@ import (
 	"testing"
 	"time"
 
+	"k8s.io/client-go/rest"
+	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/envtest"
 )
 
@@ -44,6 +46,20 @@ func (w *warningRecorder) HandleWarningHeader(_ int, _ string, text string) {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	w.msgs = append(w.msgs, text)
+}
+
+// warningClient is a client of the package's apiserver (cfg) whose
+// warnings land in the returned recorder.
+func warningClient(t *testing.T) (client.Client, *warningRecorder) {
+	t.Helper()
+	w := &warningRecorder{}
+	c := rest.CopyConfig(cfg)
+	c.WarningHandler = w
+	cl, err := client.New(c, client.Options{Scheme: k8s.Scheme()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return cl, w
 }
 
 // take returns the warnings so far and forgets them.

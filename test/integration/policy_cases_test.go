@@ -16,7 +16,6 @@ import (
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/util/rand"
-	"k8s.io/client-go/rest"
 	"k8s.io/utils/ptr"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
@@ -250,13 +249,7 @@ func runCases(t *testing.T, cases []policyCase, nsLabels map[string]map[string]s
 // verdicts (Decision.TemplateMessages, as the fallback webhook words them)
 // disagree. Bindings apply to templates as to the pods made from them.
 func runTemplateCases(t *testing.T, cases []policyCase, nsLabels map[string]map[string]string, st policy.State) []string {
-	w := &warningRecorder{}
-	c := rest.CopyConfig(cfg)
-	c.WarningHandler = w
-	cl, err := client.New(c, client.Options{Scheme: k8s.Scheme()})
-	if err != nil {
-		t.Fatal(err)
-	}
+	cl, w := warningClient(t)
 	var problems []string
 	for _, tc := range cases {
 		pod := restrictedPod(tc.ns, "tmpl-"+rand.String(5))

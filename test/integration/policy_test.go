@@ -15,7 +15,6 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/client-go/rest"
 	"k8s.io/utils/ptr"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
@@ -74,15 +73,9 @@ func restrictedPod(ns, name string) *corev1.Pod {
 // the error and the warnings.
 func dryRun(t *testing.T, pod *corev1.Pod) (*corev1.Pod, error, []string) {
 	t.Helper()
-	w := &warningRecorder{}
-	c := rest.CopyConfig(cfg)
-	c.WarningHandler = w
-	cl, err := client.New(c, client.Options{Scheme: k8s.Scheme()})
-	if err != nil {
-		t.Fatal(err)
-	}
+	cl, w := warningClient(t)
 	out := pod.DeepCopy()
-	err = cl.Create(context.Background(), out, client.DryRunAll)
+	err := cl.Create(context.Background(), out, client.DryRunAll)
 	return out, err, w.take()
 }
 
@@ -428,13 +421,7 @@ func TestPolicyTemplateWarnings(t *testing.T) {
 			AllowedProfiles:   []v1alpha1.AllowedProfile{"RuntimeDefault", "tmpl-*"},
 		},
 	})
-	w := &warningRecorder{}
-	c := rest.CopyConfig(cfg)
-	c.WarningHandler = w
-	cl, err := client.New(c, client.Options{Scheme: k8s.Scheme()})
-	if err != nil {
-		t.Fatal(err)
-	}
+	cl, w := warningClient(t)
 	template := func(restart corev1.RestartPolicy, sp *corev1.SeccompProfile) corev1.PodTemplateSpec {
 		return corev1.PodTemplateSpec{
 			ObjectMeta: metav1.ObjectMeta{Labels: map[string]string{"app": "x"}},

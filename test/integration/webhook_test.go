@@ -10,9 +10,7 @@ import (
 
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/types"
-	"k8s.io/client-go/rest"
 	"k8s.io/client-go/util/retry"
-	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/envtest"
 
 	"github.com/seccomp-operator/seccomp-operator/api/v1alpha1"
@@ -98,13 +96,7 @@ func TestWebhookAdmitsChildBeforeBase(t *testing.T) {
 }
 
 func TestWebhookReturnsNotesAsWarnings(t *testing.T) {
-	w := &warningRecorder{}
-	c := rest.CopyConfig(cfg)
-	c.WarningHandler = w
-	wc, err := client.New(c, client.Options{Scheme: k8s.Scheme()})
-	if err != nil {
-		t.Fatal(err)
-	}
+	wc, w := warningClient(t)
 	sp := newProfile("wh-notes", "", allow("read"), allow("read"))
 	if err := wc.Create(context.Background(), sp); err != nil {
 		t.Fatal(err)
