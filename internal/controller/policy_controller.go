@@ -104,6 +104,9 @@ func (r *PolicyReconciler) Reconcile(ctx context.Context, req reconcile.Request)
 	}
 	ready := metav1.Condition{Type: v1alpha1.ConditionReady, Status: metav1.ConditionTrue, Reason: ReasonCompiledToNative,
 		ObservedGeneration: p.Generation, Message: "enforced by the apiserver through its admission policies"}
+	if objs.Note != "" {
+		ready.Message += "; " + objs.Note
+	}
 	if r.Webhook {
 		objs = policy.Objects{} // none: removes what the native path left
 		ready.Reason, ready.Message = ReasonFallbackWebhook, "enforced by the manager's fallback admission webhook"

@@ -79,6 +79,9 @@ type Objects struct {
 	// users learn at kubectl apply, not from a ReplicaSet's events.
 	Templates     *admissionv1.ValidatingAdmissionPolicy
 	TemplatesBind *admissionv1.ValidatingAdmissionPolicyBinding
+	// Note is what the policy's status should add to Ready ("" for
+	// nothing): a limit the compiled objects ran into.
+	Note string
 }
 
 // MutatingName and ValidatingName name a policy's admission objects (each
@@ -180,15 +183,22 @@ func Compile(p *v1alpha1.SeccompPolicy, all []v1alpha1.SeccompPolicy, operatorNa
 	}
 	o.InstalledBind = binding(name, labels, nsSel, action(p.Spec.Mode), true)
 
-	o.Templates, o.TemplatesBind = templates(p, gov, operatorNamespace, nsSel, labels, bindings)
+	o.Templates, o.TemplatesBind, o.Note = templates(p, gov, operatorNamespace, nsSel, labels, bindings)
 	return o, nil
 }
 
+// templateBindingsBudget bounds the binding chain the template check
+// carries (characters of one copy; the check holds four): CEL refuses an
+// expression of more than 100,000 code points, and a refused template
+// check would leave the whole policy unapplied. About 100 bindings fit.
+const templateBindingsBudget = 20000
+
 // boundCEL is the CEL of the operator path the ProfileBindings of the
 // request's namespace give container c, "" when none does; nil when there
-// are no bindings. A namespace whose bindings do not compile is left out:
-// its pods are not bound either (the binding's status says why).
-func boundCEL(bindings []v1alpha1.ProfileBinding) func(c string) string {
+// are no bindings, or when they exceed templateBindingsBudget (then note
+// says so). A namespace whose bindings do not compile is left out: its
+// pods are not bound either (the binding's status says why).
+func boundCEL(bindings []v1alpha1.ProfileBinding) (bound func(c string) string, note string) {
 	byNS := map[string][]v1alpha1.ProfileBinding{}
 	for _, b := range bindings {
 		byNS[b.Namespace] = append(byNS[b.Namespace], b)
@@ -206,22 +216,26 @@ func boundCEL(bindings []v1alpha1.ProfileBinding) func(c string) string {
 		chains = append(chains, nsChain{ns, path})
 	}
 	if len(chains) == 0 {
-		return nil
+		return nil, ""
 	}
-	return func(c string) string {
+	bound = func(c string) string {
 		out := "''"
 		for i := len(chains) - 1; i >= 0; i-- {
 			out = "(request.namespace == " + quote(chains[i].ns) + " ? " + chains[i].path(c) + " : " + out + ")"
 		}
 		return out
 	}
+	if n := len(bound("c")); n > templateBindingsBudget {
+		return nil, fmt.Sprintf("the workload-template check judges templates without the ProfileBindings: the %d bindings need %d characters of CEL, more than its budget of %d", len(bindings), n, templateBindingsBudget)
+	}
+	return bound, ""
 }
 
 // templates compiles the workload-template policy: the allowed list and
 // the installed check on the template's pods, where a pod-level profile
 // the template leaves unset counts as the policy's default (the pods will
 // get it at creation).
-func templates(p *v1alpha1.SeccompPolicy, gov, operatorNamespace string, nsSel *metav1.LabelSelector, labels map[string]string, bindings []v1alpha1.ProfileBinding) (*admissionv1.ValidatingAdmissionPolicy, *admissionv1.ValidatingAdmissionPolicyBinding) {
+func templates(p *v1alpha1.SeccompPolicy, gov, operatorNamespace string, nsSel *metav1.LabelSelector, labels map[string]string, bindings []v1alpha1.ProfileBinding) (*admissionv1.ValidatingAdmissionPolicy, *admissionv1.ValidatingAdmissionPolicyBinding, string) {
 	def := ""
 	if d := p.Spec.DefaultProfile; d != nil {
 		def = d.Type
@@ -230,7 +244,8 @@ func templates(p *v1alpha1.SeccompPolicy, gov, operatorNamespace string, nsSel *
 		}
 	}
 	src := templateSource
-	if src.bound = boundCEL(bindings); src.bound != nil {
+	var note string
+	if src.bound, note = boundCEL(bindings); src.bound != nil {
 		src.prelude = append(slices.Clone(src.prelude), templateLabels)
 	}
 	vars := append(commonVariables(gov, src, def), judgedVariable(src), missingVariable())
@@ -263,7 +278,7 @@ func templates(p *v1alpha1.SeccompPolicy, gov, operatorNamespace string, nsSel *
 		act = admissionv1.Audit
 	}
 	bind := binding(name, labels, nsSel, act, true)
-	return vap, bind
+	return vap, bind, note
 }
 
 // workloadRules match CREATE and UPDATE of the workloads whose pod

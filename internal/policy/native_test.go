@@ -1,8 +1,10 @@
 package policy
 
 import (
+	"fmt"
 	"strings"
 	"testing"
+	"unicode/utf8"
 
 	admissionv1 "k8s.io/api/admissionregistration/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -159,5 +161,49 @@ func TestTemplateCheckAppliesBindings(t *testing.T) {
 	if o.Templates == nil || o.TemplatesBind == nil || *o.Templates.Spec.FailurePolicy != admissionv1.Ignore ||
 		len(o.TemplatesBind.Spec.ValidationActions) != 1 || o.TemplatesBind.Spec.ValidationActions[0] != admissionv1.Warn {
 		t.Fatalf("bindings' template check: want a warning that never blocks: %+v", o.TemplatesBind)
+	}
+}
+
+// CEL refuses an expression of more than 100,000 code points, and a
+// refused template check would leave the whole policy unapplied: the
+// binding chain stays within its budget, and past it the template check
+// goes without bindings and the policy's note says so.
+func TestTemplateCheckBindingsBudget(t *testing.T) {
+	a := pol("a", 0, metav1.LabelSelector{}, func(s *v1alpha1.SeccompPolicySpec) {
+		s.AllowedProfiles = []v1alpha1.AllowedProfile{"RuntimeDefault"}
+	})
+	bindings := func(n int) []v1alpha1.ProfileBinding {
+		var out []v1alpha1.ProfileBinding
+		for i := range n {
+			out = append(out, v1alpha1.ProfileBinding{
+				ObjectMeta: metav1.ObjectMeta{Name: fmt.Sprintf("b%d", i), Namespace: fmt.Sprintf("ns%d", i/3)},
+				Spec: v1alpha1.ProfileBindingSpec{ProfileName: fmt.Sprintf("x-%d", i), Images: []string{fmt.Sprintf("registry.example/team/app-%d:*", i)},
+					PodSelector: &metav1.LabelSelector{MatchLabels: map[string]string{"app": fmt.Sprintf("a%d", i)}}},
+			})
+		}
+		return out
+	}
+	longest := func(o Objects) int {
+		n := 0
+		for _, v := range o.Templates.Spec.Variables {
+			n = max(n, utf8.RuneCountInString(v.Expression))
+		}
+		return n
+	}
+	for _, n := range []int{1, 50, 100} {
+		o, err := Compile(&a, nil, "", bindings(n))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if o.Note != "" || longest(o) >= 100000 {
+			t.Errorf("%d bindings: note %q, longest expression %d code points", n, o.Note, longest(o))
+		}
+	}
+	o, err := Compile(&a, nil, "", bindings(150))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(o.Note, "without the ProfileBindings") || longest(o) >= 20000 {
+		t.Errorf("150 bindings: note %q, longest expression %d code points; want the template check without bindings", o.Note, longest(o))
 	}
 }
