@@ -17,6 +17,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/rest"
+	"k8s.io/client-go/util/retry"
 	"k8s.io/utils/ptr"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
@@ -148,14 +149,7 @@ func TestAgentsInstallFlattenedProfiles(t *testing.T) {
 	})
 
 	// A change to the base re-renders the child on every node.
-	var base v1alpha1.SeccompProfile
-	if err := k8s.Get(ctx, types.NamespacedName{Name: "agt-base"}, &base); err != nil {
-		t.Fatal(err)
-	}
-	base.Spec.Syscalls = append(base.Spec.Syscalls, allow("close"))
-	if err := k8s.Update(ctx, &base); err != nil {
-		t.Fatal(err)
-	}
+	updateProfile(t, "agt-base", func(sp *v1alpha1.SeccompProfile) { sp.Spec.Syscalls = append(sp.Spec.Syscalls, allow("close")) })
 	eventually(t, "base change reaches the child's files", func() bool {
 		return strings.Contains(string(agents[2].read(nodepath.ProfilePath("agt-child"))), `"close"`)
 	})
@@ -170,14 +164,7 @@ func TestAgentsInstallFlattenedProfiles(t *testing.T) {
 	}
 
 	// Disabling removes the file (no pod uses it).
-	var child v1alpha1.SeccompProfile
-	if err := k8s.Get(ctx, types.NamespacedName{Name: "agt-child"}, &child); err != nil {
-		t.Fatal(err)
-	}
-	child.Spec.Disabled = true
-	if err := k8s.Update(ctx, &child); err != nil {
-		t.Fatal(err)
-	}
+	updateProfile(t, "agt-child", func(sp *v1alpha1.SeccompProfile) { sp.Spec.Disabled = true })
 	eventually(t, "disabled profile removed from every node", func() bool {
 		for _, a := range agents {
 			if _, err := os.Stat(a.path(nodepath.ProfilePath("agt-child"))); err == nil {
@@ -329,5 +316,21 @@ func TestAgentIdleMakesNoWrites(t *testing.T) {
 	}
 	if leftovers, _ := filepath.Glob(filepath.Join(a.root, "seccomp", "*", agent.TempPrefix+"*")); len(leftovers) > 0 {
 		t.Fatalf("temporary files left: %v", leftovers)
+	}
+}
+
+// updateProfile changes the spec of profile name, reading it again when the
+// manager's status write came in between (a conflict).
+func updateProfile(t *testing.T, name string, change func(*v1alpha1.SeccompProfile)) {
+	t.Helper()
+	if err := retry.RetryOnConflict(retry.DefaultRetry, func() error {
+		var sp v1alpha1.SeccompProfile
+		if err := k8s.Get(context.Background(), types.NamespacedName{Name: name}, &sp); err != nil {
+			return err
+		}
+		change(&sp)
+		return k8s.Update(context.Background(), &sp)
+	}); err != nil {
+		t.Fatalf("update profile %s: %v", name, err)
 	}
 }
