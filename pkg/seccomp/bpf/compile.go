@@ -214,10 +214,7 @@ type condRule struct {
 
 // collect gathers the rules of abi by syscall number, checking them.
 func (c *compiler) collect(p *profile.Profile, abi *syscalls.Arch) (map[uint32]*sysRules, []string, error) {
-	n := 0
-	for i := range p.Syscalls {
-		n += len(p.Syscalls[i].Names) + 1
-	}
+	n := p.NameCount()
 	rs := ruleSet{m: make(map[uint32]*sysRules, n), slab: make([]sysRules, 0, n)}
 	out := rs.m
 	var skipped map[string]bool

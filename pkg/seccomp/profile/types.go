@@ -92,6 +92,17 @@ type Syscall struct {
 	Excludes *Filter  `json:"excludes,omitempty"`
 }
 
+// NameCount bounds how many syscall names p's rules give (each rule's names
+// plus room for its legacy name): the size of per-name tables that
+// validation and compilation build.
+func (p *Profile) NameCount() int {
+	n := 0
+	for i := range p.Syscalls {
+		n += len(p.Syscalls[i].Names) + 1
+	}
+	return n
+}
+
 // AllNames returns Names plus the legacy Name, if set.
 func (s *Syscall) AllNames() []string {
 	if s.Name == "" {

@@ -378,10 +378,7 @@ func (v *validator) overlaps(abis []*syscalls.Arch) {
 		data uint
 		cond bool // has includes or excludes
 	}
-	names := 0
-	for i := range v.p.Syscalls {
-		names += len(v.p.Syscalls[i].Names) + 1
-	}
+	names := v.p.NameCount()
 	ordOf := make(map[key]int32, names*len(abis))
 	all := make([]ref, 0, names*len(abis))
 	info := make([]ruleInfo, len(v.p.Syscalls))
