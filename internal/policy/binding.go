@@ -77,8 +77,8 @@ func CompileBindings(namespace string, bindings []v1alpha1.ProfileBinding) (Bind
 	// namespace) scopes the objects to it.
 	nsMatch := &admissionv1.MatchResources{NamespaceSelector: &metav1.LabelSelector{MatchLabels: map[string]string{corev1.LabelMetadataName: namespace}}}
 	vars := []admissionv1.Variable{
-		{Name: "podLabels", Expression: "has(object.metadata.labels) ? object.metadata.labels : {}"},
-		{Name: "annotations", Expression: "has(object.metadata.annotations) ? object.metadata.annotations : {}"},
+		mapVariable("podLabels", podSource.meta+".labels"),
+		mapVariable("annotations", podSource.meta+".annotations"),
 	}
 
 	free := "!(has(c.securityContext) && has(c.securityContext.seccompProfile)) && !((" + quote(podprofile.ContainerAnnotationPrefix) + " + c.name) in variables.annotations)"
@@ -154,7 +154,7 @@ func CompileBindings(namespace string, bindings []v1alpha1.ProfileBinding) (Bind
 
 	tname := BindingsTemplatesName(namespace)
 	tvars := append(slices.Clone(templateSource.prelude), templateLabels,
-		admissionv1.Variable{Name: "annotations", Expression: "has(variables.template.metadata.annotations) ? variables.template.metadata.annotations : {}"})
+		mapVariable("annotations", templateSource.meta+".annotations"))
 	tvars = append(tvars, missing(templateSource.spec, true)...)
 	o.Templates = &admissionv1.ValidatingAdmissionPolicy{
 		ObjectMeta: metav1.ObjectMeta{Name: tname, Labels: objLabels},

@@ -60,7 +60,7 @@ var (
 		prelude:    []admissionv1.Variable{{Name: "template", Expression: templateInline}}}
 	// templateLabels are the labels of the template's pods, which
 	// ProfileBindings' pod selectors read (bindingMatchCEL).
-	templateLabels = admissionv1.Variable{Name: "podLabels", Expression: "has(variables.template.metadata.labels) ? variables.template.metadata.labels : {}"}
+	templateLabels = mapVariable("podLabels", templateSource.meta+".labels")
 )
 
 // Objects are the admission objects of one policy; a nil pair means the
@@ -447,11 +447,17 @@ func selectorCEL(sel *metav1.LabelSelector, labels, has string) (string, error) 
 func commonVariables(governs string, src source, def string) []admissionv1.Variable {
 	return append(slices.Clone(src.prelude),
 		admissionv1.Variable{Name: "governs", Expression: governs},
-		admissionv1.Variable{Name: "annotations", Expression: "has(" + src.meta + ".annotations) ? " + src.meta + ".annotations : {}"},
+		mapVariable("annotations", src.meta+".annotations"),
 		admissionv1.Variable{Name: "podProfile", Expression: "has(" + src.spec + ".securityContext) && has(" + src.spec + ".securityContext.seccompProfile) ? " +
 			fieldForm(src.spec+".securityContext.seccompProfile") + " : " +
 			"(" + quote(podprofile.PodAnnotation) + " in variables.annotations ? " + annotationForm("string(variables.annotations["+quote(podprofile.PodAnnotation)+"])") + " : " + quote(def) + ")"},
 	)
+}
+
+// mapVariable is a variable holding the map field (labels, annotations), or
+// an empty map when the object has none.
+func mapVariable(name, field string) admissionv1.Variable {
+	return admissionv1.Variable{Name: name, Expression: "has(" + field + ") ? " + field + " : {}"}
 }
 
 // fieldForm turns a seccompProfile field into the normal form.
