@@ -82,9 +82,10 @@ func compile(p *profile.Profile, opts Options) (*Program, error) {
 	if opts.Notify {
 		prog.Flags |= unix.SECCOMP_FILTER_FLAG_NEW_LISTENER
 	}
+	ids := nameIDs(p)
 	var groups []*group
 	for _, abi := range abis {
-		rules, skipped, err := c.collect(p, abi)
+		rules, skipped, err := c.collect(p, abi, ids)
 		if err != nil {
 			return nil, err
 		}
@@ -212,8 +213,26 @@ type condRule struct {
 	derived bool // derived by libseccomp's socketcall/ipc multiplexing
 }
 
-// collect gathers the rules of abi by syscall number, checking them.
-func (c *compiler) collect(p *profile.Profile, abi *syscalls.Arch) (map[uint32]*sysRules, []string, error) {
+// nameIDs returns the syscall ID of every name of p's rules, in the order
+// of Syscall.AllNames, rule after rule (-1 for a name no table knows): one
+// string hash per name for all the ABIs a compile covers.
+func nameIDs(p *profile.Profile) []syscalls.ID {
+	out := make([]syscalls.ID, 0, p.NameCount())
+	for i := range p.Syscalls {
+		for _, name := range p.Syscalls[i].AllNames() {
+			id, ok := syscalls.IDOf(name)
+			if !ok {
+				id = -1
+			}
+			out = append(out, id)
+		}
+	}
+	return out
+}
+
+// collect gathers the rules of abi by syscall number, checking them; ids
+// are nameIDs(p).
+func (c *compiler) collect(p *profile.Profile, abi *syscalls.Arch, ids []syscalls.ID) (map[uint32]*sysRules, []string, error) {
 	n := p.NameCount()
 	rs := ruleSet{m: make(map[uint32]*sysRules, n), slab: make([]sysRules, 0, n)}
 	out := rs.m
@@ -228,14 +247,19 @@ func (c *compiler) collect(p *profile.Profile, abi *syscalls.Arch) (map[uint32]*
 			return nil, nil, err
 		}
 		for _, name := range s.AllNames() {
-			nr, direct := abi.Lookup(name)
-			if direct {
-				rs.add(uint32(nr), name, i, ret, s.Args)
-			}
-			mux, call, muxed := profile.Multiplexed(abi, name)
-			if muxed {
-				muxNr, _ := abi.Lookup(mux)
-				rs.addMux(uint32(muxNr), mux, i, ret, profile.MultiplexedArgs(s.Args, call))
+			id := ids[0]
+			ids = ids[1:]
+			var direct, muxed bool
+			if id >= 0 {
+				var nr int
+				if nr, direct = abi.Nr(id); direct {
+					rs.add(uint32(nr), name, i, ret, s.Args)
+				}
+				var m profile.Mux
+				if m, muxed = profile.MultiplexedID(abi, id); muxed {
+					muxNr, _ := abi.Nr(m.ID)
+					rs.addMux(uint32(muxNr), m.Name, i, ret, profile.MultiplexedArgs(s.Args, m.Call))
+				}
 			}
 			if !direct && !muxed {
 				if skipped == nil {

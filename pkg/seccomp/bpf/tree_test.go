@@ -80,7 +80,7 @@ func countRuns(t *testing.T, p *profile.Profile) int {
 	}
 	var gs []*group
 	for _, abi := range abis {
-		rules, _, err := c.collect(p, abi)
+		rules, _, err := c.collect(p, abi, nameIDs(p))
 		if err != nil {
 			t.Fatal(err)
 		}

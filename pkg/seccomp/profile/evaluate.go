@@ -291,17 +291,47 @@ var muxCalls = map[string]struct {
 // being dropped (libseccomp overwrites them) and the others kept. ok is false
 // when abi has no multiplexer or name is not multiplexed.
 func Multiplexed(abi *syscalls.Arch, name string) (mux string, call uint64, ok bool) {
-	if abi == nil || !muxABIs[abi.Name] {
+	id, known := syscalls.IDOf(name)
+	if !known {
 		return "", 0, false
 	}
-	m, ok := muxCalls[name]
-	if !ok {
-		return "", 0, false
+	m, ok := MultiplexedID(abi, id)
+	return m.Name, m.Call, ok
+}
+
+// Mux is the multiplexer a socket or SysV IPC syscall goes through on ABIs
+// that have one: its name and ID, and the call number argument 0 carries.
+type Mux struct {
+	Name string
+	ID   syscalls.ID
+	Call uint64
+}
+
+// muxByID is muxCalls by syscall ID (a zero Mux where there is none): the
+// validator and the compiler ask for every name on every ABI.
+var muxByID = func() []Mux {
+	out := make([]Mux, syscalls.IDCount())
+	for n, m := range muxCalls {
+		id, ok1 := syscalls.IDOf(n)
+		muxID, ok2 := syscalls.IDOf(m.mux)
+		if !ok1 || !ok2 {
+			panic(fmt.Sprintf("multiplexed syscall %s or %s is in no syscall table", n, m.mux))
+		}
+		out[id] = Mux{Name: m.mux, ID: muxID, Call: m.call}
 	}
-	if _, has := abi.Lookup(m.mux); !has {
-		return "", 0, false
+	return out
+}()
+
+// MultiplexedID is Multiplexed by syscall ID.
+func MultiplexedID(abi *syscalls.Arch, id syscalls.ID) (Mux, bool) {
+	m := muxByID[id]
+	if m.Name == "" || abi == nil || !muxABIs[abi.Name] {
+		return Mux{}, false
 	}
-	return m.mux, m.call, true
+	if _, has := abi.Nr(m.ID); !has {
+		return Mux{}, false
+	}
+	return m, true
 }
 
 // MultiplexedArgs returns the comparisons of a rule on a multiplexed syscall

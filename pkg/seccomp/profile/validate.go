@@ -264,8 +264,9 @@ func (v *validator) rule(i int, abis []*syscalls.Arch) {
 			return
 		}
 		var missing []string
+		id, known := syscalls.IDOf(n)
 		for _, a := range checked {
-			if _, ok := a.Lookup(n); !ok {
+			if _, ok := a.Nr(id); !known || !ok {
 				missing = append(missing, a.Name)
 			}
 		}
@@ -354,10 +355,6 @@ func (r ruleRef) field() string {
 // overlaps reports duplicated, shadowed and conflicting rules per syscall
 // number and ABI, following Evaluate's precedence.
 func (v *validator) overlaps(abis []*syscalls.Arch) {
-	type key struct {
-		abi *syscalls.Arch
-		nr  int
-	}
 	if len(abis) == 0 {
 		return
 	}
@@ -365,11 +362,12 @@ func (v *validator) overlaps(abis []*syscalls.Arch) {
 	// below by the order in which each (ABI, number) first appears: a
 	// slice of full references per key made validation allocate ~90 KiB
 	// per profile, which node agents pay for every profile they install.
+	// ref is pointer-free (the ABI an index into tableABIs, the name found
+	// again through rule and nameIdx), so the collector never scans it.
 	type ref struct {
-		abi     *syscalls.Arch
-		name    string
 		ord     int32 // first-appearance order of (abi, number)
 		rule    int32
+		abi     int32
 		nameIdx int32 // index in names, or -1 for the legacy name field
 		muxArgs int32 // -1: the rule's own args; else an index in muxArgs
 	}
@@ -379,8 +377,35 @@ func (v *validator) overlaps(abis []*syscalls.Arch) {
 		cond bool // has includes or excludes
 	}
 	names := v.p.NameCount()
-	ordOf := make(map[key]int32, names*len(abis))
+	// ordOf[base[abi]+slot] is 1 + the first-appearance order of (abi,
+	// syscall number): a dense table, pointer-free, instead of a map keyed
+	// by (abi, number) that each profile allocated and the collector
+	// scanned.
+	// (A rule's includes.arches can name ABIs beyond abis: ruleABIs.)
+	tableABIs := slices.Clone(abis)
+	bases := make([]int, len(abis))
+	slots := 0
+	for k, a := range abis {
+		bases[k] = slots
+		slots += a.Slots()
+	}
+	ordOf := make([]int32, slots)
+	abiIndex := func(a *syscalls.Arch) int {
+		if k := slices.Index(tableABIs, a); k >= 0 {
+			return k
+		}
+		tableABIs, bases = append(tableABIs, a), append(bases, len(ordOf))
+		ordOf = append(ordOf, make([]int32, a.Slots())...)
+		return len(bases) - 1
+	}
+	groups := int32(0)
 	all := make([]ref, 0, names*len(abis))
+	nameOf := func(r *ref) string {
+		if r.nameIdx < 0 {
+			return v.p.Syscalls[r.rule].Name
+		}
+		return v.p.Syscalls[r.rule].Names[r.nameIdx]
+	}
 	info := make([]ruleInfo, len(v.p.Syscalls))
 	var muxArgs [][]Arg
 	identical := map[int]bool{}
@@ -406,26 +431,30 @@ func (v *validator) overlaps(abis []*syscalls.Arch) {
 			if ni >= len(s.Names) {
 				nameIdx = -1
 			}
+			id, known := syscalls.IDOf(n)
+			if !known {
+				continue // on no ABI at all: reported by rule()
+			}
 			for _, a := range ruleABIs(s, abis) {
-				add := func(nr int, mux int32) {
-					k := key{a, nr}
-					ord, seen := ordOf[k]
-					if !seen {
-						ord = int32(len(ordOf))
-						ordOf[k] = ord
+				ai := abiIndex(a)
+				add := func(slot int, mux int32) {
+					k := bases[ai] + slot
+					if ordOf[k] == 0 {
+						groups++
+						ordOf[k] = groups
 					}
-					all = append(all, ref{abi: a, name: n, ord: ord, rule: int32(i), nameIdx: nameIdx, muxArgs: mux})
+					all = append(all, ref{abi: int32(ai), ord: ordOf[k] - 1, rule: int32(i), nameIdx: nameIdx, muxArgs: mux})
 				}
-				if nr, ok := a.Lookup(n); ok {
-					add(nr, -1)
+				if slot, ok := a.Slot(id); ok {
+					add(slot, -1)
 				}
 				// On ABIs that multiplex (x86 socketcall, ipc), the rule
 				// also applies to the multiplexer with argument 0 equal
 				// to the call number, and can overlap rules on it.
-				if mux, call, ok := Multiplexed(a, n); ok {
-					if nr, ok := a.Lookup(mux); ok {
-						muxArgs = append(muxArgs, MultiplexedArgs(s.Args, call))
-						add(nr, int32(len(muxArgs)-1))
+				if m, ok := MultiplexedID(a, id); ok {
+					if slot, ok := a.Slot(m.ID); ok {
+						muxArgs = append(muxArgs, MultiplexedArgs(s.Args, m.Call))
+						add(slot, int32(len(muxArgs)-1))
 					}
 				}
 			}
@@ -442,7 +471,7 @@ func (v *validator) overlaps(abis []*syscalls.Arch) {
 	}
 	// Group by key in first-appearance order, keeping each key's rules in
 	// profile order (a counting sort: stable, no comparisons).
-	start := make([]int, len(ordOf)+1)
+	start := make([]int, groups+1)
 	for _, r := range all {
 		start[r.ord+1]++
 	}
@@ -456,9 +485,9 @@ func (v *validator) overlaps(abis []*syscalls.Arch) {
 		pos[r.ord]++
 	}
 	refs := make([]ruleRef, 0, 8)
-	for o := 0; o < len(ordOf); o++ {
+	for o := 0; o < int(groups); o++ {
 		group := grouped[start[o]:start[o+1]]
-		abi := all[group[0]].abi
+		abi := tableABIs[all[group[0]].abi]
 		refs = refs[:0]
 		for _, i := range group {
 			r := &all[i]
@@ -467,7 +496,7 @@ func (v *validator) overlaps(abis []*syscalls.Arch) {
 			if mux {
 				args = muxArgs[r.muxArgs]
 			}
-			refs = append(refs, ruleRef{idx: int(r.rule), nameIdx: int(r.nameIdx), name: r.name, act: in.act, data: in.data, args: args, conditional: in.cond, mux: mux})
+			refs = append(refs, ruleRef{idx: int(r.rule), nameIdx: int(r.nameIdx), name: nameOf(r), act: in.act, data: in.data, args: args, conditional: in.cond, mux: mux})
 		}
 		// Evaluate's precedence: the first unconditional rule decides.
 		first := -1

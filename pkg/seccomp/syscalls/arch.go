@@ -45,7 +45,54 @@ type Arch struct {
 	byName map[string]int
 	byNr   map[int]string
 	sorted []entry
+	// byID and slotByID are indexed by ID, -1 where a has no such
+	// syscall: the number, and the number's index among a's distinct
+	// numbers (aliases share a slot).
+	byID, slotByID []int32
+	slots          int
 }
+
+// ID identifies a syscall name across every table: its index in the sorted
+// union of the tables' names. Validation and compilation look each name of a
+// profile up on up to five ABIs; with IDOf once per name, each further
+// lookup (Arch.Nr, Arch.Slot) is an array read instead of a string hash.
+type ID int32
+
+var (
+	idNames []string
+	idOf    map[string]ID
+)
+
+// IDOf returns the ID of a syscall name that some table knows.
+func IDOf(name string) (ID, bool) {
+	id, ok := idOf[name]
+	return id, ok
+}
+
+// IDCount is the number of IDs: every ID is in [0, IDCount()).
+func IDCount() int { return len(idNames) }
+
+// Nr returns the number of the syscall id on a, with x32's bit included;
+// Nr(IDOf(n)) equals Lookup(n).
+func (a *Arch) Nr(id ID) (int, bool) {
+	if a.byID == nil || a.byID[id] < 0 {
+		return 0, false
+	}
+	return int(a.byID[id]), true
+}
+
+// Slot returns a dense index of the number of the syscall id on a: names
+// that share a number (aliases) share a slot, and 0 <= slot < a.Slots(). It
+// lets a caller keep per-number data in a slice instead of a map.
+func (a *Arch) Slot(id ID) (int, bool) {
+	if a.slotByID == nil || a.slotByID[id] < 0 {
+		return 0, false
+	}
+	return int(a.slotByID[id]), true
+}
+
+// Slots is the number of distinct syscall numbers in a's table.
+func (a *Arch) Slots() int { return a.slots }
 
 // SCMP returns the OCI / libseccomp name, e.g. "SCMP_ARCH_X86_64".
 func (a *Arch) SCMP() string { return "SCMP_ARCH_" + strings.ToUpper(a.Name) }
@@ -134,6 +181,32 @@ func init() {
 				a.byNr[e.nr] = e.name
 			}
 		}
+	}
+	idNames = Names(WithTables()...)
+	idOf = make(map[string]ID, len(idNames))
+	for i, n := range idNames {
+		idOf[n] = ID(i)
+	}
+	for _, a := range all {
+		if !a.HasTable {
+			continue
+		}
+		a.byID = make([]int32, len(idNames))
+		a.slotByID = make([]int32, len(idNames))
+		for i := range a.byID {
+			a.byID[i], a.slotByID[i] = -1, -1
+		}
+		slotOf := make(map[int]int32, len(a.sorted))
+		for _, e := range a.sorted {
+			slot, ok := slotOf[e.nr]
+			if !ok {
+				slot = int32(len(slotOf))
+				slotOf[e.nr] = slot
+			}
+			id := idOf[e.name]
+			a.byID[id], a.slotByID[id] = int32(e.nr), slot
+		}
+		a.slots = len(slotOf)
 	}
 }
 

@@ -78,3 +78,49 @@ func TestARMPrivateSyscalls(t *testing.T) {
 		t.Errorf("arm sync_file_range2 = %d, want the number of arm_sync_file_range (%d)", alias, orig)
 	}
 }
+
+// TestIDs checks the ID lookups against the name lookups on every table:
+// the same numbers, and slots that are equal exactly when numbers are.
+func TestIDs(t *testing.T) {
+	for _, a := range WithTables() {
+		slotNr := map[int]int{}
+		for _, s := range a.Syscalls() {
+			id, ok := IDOf(s.Name)
+			if !ok {
+				t.Fatalf("%s: IDOf(%s) unknown", a.Name, s.Name)
+			}
+			if nr, ok := a.Nr(id); !ok || nr != s.Nr {
+				t.Errorf("%s: Nr(IDOf(%s)) = %d, %v; want %d", a.Name, s.Name, nr, ok, s.Nr)
+			}
+			slot, ok := a.Slot(id)
+			if !ok || slot < 0 || slot >= a.Slots() {
+				t.Fatalf("%s: Slot(%s) = %d, %v; want in [0, %d)", a.Name, s.Name, slot, ok, a.Slots())
+			}
+			if nr, seen := slotNr[slot]; seen && nr != s.Nr {
+				t.Errorf("%s: slot %d holds numbers %d and %d", a.Name, slot, nr, s.Nr)
+			}
+			slotNr[slot] = s.Nr
+		}
+		if len(slotNr) != a.Slots() {
+			t.Errorf("%s: %d distinct numbers in %d slots", a.Name, len(slotNr), a.Slots())
+		}
+	}
+	x86, arm := MustGet("x86_64"), MustGet("arm")
+	id, _ := IDOf("arch_prctl")
+	if _, ok := MustGet("aarch64").Nr(id); ok {
+		t.Error("aarch64 has no arch_prctl")
+	}
+	if nr, ok := x86.Nr(id); !ok || nr != 158 {
+		t.Errorf("x86_64 arch_prctl = %d, %v; want 158", nr, ok)
+	}
+	a1, _ := IDOf("sync_file_range2")
+	a2, _ := IDOf("arm_sync_file_range")
+	s1, _ := arm.Slot(a1)
+	s2, _ := arm.Slot(a2)
+	if s1 != s2 {
+		t.Errorf("arm aliases sync_file_range2 and arm_sync_file_range in slots %d and %d", s1, s2)
+	}
+	if _, ok := IDOf("no_such_syscall"); ok {
+		t.Error("IDOf(no_such_syscall) known")
+	}
+}
