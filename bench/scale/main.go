@@ -12,6 +12,11 @@
 //
 // `make bench-scale` runs it. It is a benchmark, not a test: it prints
 // numbers and the targets; docs/benchmarks.md records them.
+//
+// For looking inside a run: SCALE_KEEP=1 keeps the work directory (logs,
+// kubeconfig) in /dev/shm; SCALE_PPROF=host:port makes agent 0 serve Go
+// profiles there (and waits 60 s at the end); SCALE_APISERVER_PROFILE=file
+// writes a 60 s CPU profile of kube-apiserver from the first create.
 package main
 
 import (
@@ -229,6 +234,20 @@ func run() error {
 	if err != nil {
 		return err
 	}
+	// SCALE_APISERVER_PROFILE=file: a 60 s CPU profile of kube-apiserver
+	// from the first create (go tool pprof), to see where its share goes.
+	apiProfiled := make(chan error, 1)
+	if f := os.Getenv("SCALE_APISERVER_PROFILE"); f != "" {
+		go func() {
+			data, err := kube.RESTClient().Get().AbsPath("/debug/pprof/profile").Param("seconds", "60").DoRaw(ctx)
+			if err == nil {
+				err = os.WriteFile(f, data, 0o644)
+			}
+			apiProfiled <- err
+		}()
+	} else {
+		apiProfiled <- nil
+	}
 	created := make([]time.Time, len(objs))
 	next := make(chan int)
 	var wg sync.WaitGroup
@@ -368,6 +387,9 @@ func run() error {
 	}
 	fs := fsType(diskRoot)
 
+	if err := <-apiProfiled; err != nil {
+		return fmt.Errorf("kube-apiserver CPU profile: %w", err)
+	}
 	if os.Getenv("SCALE_PPROF") != "" {
 		logf("pausing 60 s: agent 0 serves pprof on %s", os.Getenv("SCALE_PPROF"))
 		time.Sleep(60 * time.Second)
