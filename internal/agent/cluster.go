@@ -2,6 +2,7 @@ package agent
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"maps"
 
@@ -33,11 +34,15 @@ type Cluster interface {
 	Pods() []*corev1.Pod
 	// NodeState is the node's SeccompNodeStatus as last seen, nil if none.
 	NodeState() *v1alpha1.SeccompNodeStatus
-	// CreateNodeState creates obj and returns the stored object.
-	CreateNodeState(ctx context.Context, obj *v1alpha1.SeccompNodeStatus) (*v1alpha1.SeccompNodeStatus, error)
+	// CreateNodeState creates obj and returns the stored resource version.
+	CreateNodeState(ctx context.Context, obj *v1alpha1.SeccompNodeStatus) (string, error)
+	// UpdateNodeState replaces the node's state with obj if its resource
+	// version is still obj's (else a conflict error) and returns the
+	// stored resource version.
+	UpdateNodeState(ctx context.Context, obj *v1alpha1.SeccompNodeStatus) (string, error)
 	// PatchNodeState applies a JSON merge patch to the node's state and
-	// returns the stored object.
-	PatchNodeState(ctx context.Context, mergePatch []byte) (*v1alpha1.SeccompNodeStatus, error)
+	// returns the stored resource version.
+	PatchNodeState(ctx context.Context, mergePatch []byte) (string, error)
 	// Node reads the Node object (uncached: one read when the state is
 	// created, so the agent needs no watch on nodes).
 	Node(ctx context.Context) (*corev1.Node, error)
@@ -188,16 +193,38 @@ func (c *KubeCluster) NodeState() *v1alpha1.SeccompNodeStatus {
 	return st
 }
 
-func (c *KubeCluster) CreateNodeState(ctx context.Context, obj *v1alpha1.SeccompNodeStatus) (*v1alpha1.SeccompNodeStatus, error) {
-	out := &v1alpha1.SeccompNodeStatus{}
-	err := c.seccomp.Post().Resource("seccompnodestatuses").Body(obj).Do(ctx).Into(out)
-	return out, err
+// metadataOnly asks the apiserver to answer a write with the object's
+// metadata only: a node state with 1000 profiles is ~150 KB, which the
+// apiserver would otherwise encode, and the agent decode, on every write,
+// for the one field the agent reads back (the resource version).
+const metadataOnly = "application/json;as=PartialObjectMetadata;g=meta.k8s.io;v=v1"
+
+func (c *KubeCluster) CreateNodeState(ctx context.Context, obj *v1alpha1.SeccompNodeStatus) (string, error) {
+	return resourceVersion(c.seccomp.Post().SetHeader("Accept", metadataOnly).Resource("seccompnodestatuses").Body(obj).Do(ctx))
 }
 
-func (c *KubeCluster) PatchNodeState(ctx context.Context, mergePatch []byte) (*v1alpha1.SeccompNodeStatus, error) {
-	out := &v1alpha1.SeccompNodeStatus{}
-	err := c.seccomp.Patch(types.MergePatchType).Resource("seccompnodestatuses").Name(c.nodeName).Body(mergePatch).Do(ctx).Into(out)
-	return out, err
+func (c *KubeCluster) UpdateNodeState(ctx context.Context, obj *v1alpha1.SeccompNodeStatus) (string, error) {
+	return resourceVersion(c.seccomp.Put().SetHeader("Accept", metadataOnly).Resource("seccompnodestatuses").Name(obj.Name).Body(obj).Do(ctx))
+}
+
+func (c *KubeCluster) PatchNodeState(ctx context.Context, mergePatch []byte) (string, error) {
+	return resourceVersion(c.seccomp.Patch(types.MergePatchType).SetHeader("Accept", metadataOnly).Resource("seccompnodestatuses").Name(c.nodeName).Body(mergePatch).Do(ctx))
+}
+
+// resourceVersion reads the resource version from a metadataOnly answer.
+func resourceVersion(res rest.Result) (string, error) {
+	raw, err := res.Raw()
+	if err != nil {
+		return "", err
+	}
+	var m metav1.PartialObjectMetadata
+	if err := json.Unmarshal(raw, &m); err != nil {
+		return "", fmt.Errorf("decode the apiserver's answer: %w", err)
+	}
+	if m.ResourceVersion == "" {
+		return "", fmt.Errorf("the apiserver's answer has no resource version: %.200s", raw)
+	}
+	return m.ResourceVersion, nil
 }
 
 func (c *KubeCluster) Node(ctx context.Context) (*corev1.Node, error) {

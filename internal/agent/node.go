@@ -311,21 +311,27 @@ func (r *NodeReconciler) statusInterval(entries int) time.Duration {
 // What the agent wrote last is remembered: right after a write the cache
 // still holds the previous version for a while (longer on a busy
 // apiserver), and comparing with it would write the same state again.
-// Writes are merge patches without a resourceVersion precondition, since the
-// agent is the only writer and always sends the whole list; an update
-// against a stale cache would only fail with a conflict and back off.
+//
+// A write is an update (PUT) at the resource version the agent last wrote
+// or saw: the agent is the only writer and always sends the whole list, and
+// an update spares the apiserver what a merge patch costs it on a ~150 KB
+// object (encoding the stored object, merging, decoding the result: about
+// half of its work per write in the 100-node benchmark). If anyone else
+// wrote in between, the update conflicts and the list is written with a
+// merge patch instead, which needs no precondition and keeps their fields.
 func (r *NodeReconciler) writeState(ctx context.Context, states []v1alpha1.NodeProfileState) (time.Duration, error) {
 	cur := r.Cluster.NodeState() // read-only
 	exists := cur != nil
 	var stored []v1alpha1.NodeProfileState
+	var rv string
 	if exists {
-		stored = cur.Status.Profiles
+		stored, rv = cur.Status.Profiles, cur.ResourceVersion
 	}
 	if exists && r.written != nil && cur.ResourceVersion != r.writtenRV && sameStates(cur.Status.Profiles, r.previous) {
 		// The cache still holds what was there before our last write:
 		// compare with what we wrote. (A change by anyone else shows a
 		// different content, which is then compared and overwritten.)
-		stored = r.written
+		stored, rv = r.written, r.writtenRV
 	}
 	now := metav1.Now().Rfc3339Copy() // the precision the apiserver stores
 	for k := range states {
@@ -343,7 +349,7 @@ func (r *NodeReconciler) writeState(ctx context.Context, states []v1alpha1.NodeP
 		return wait, nil
 	}
 	var (
-		saved *v1alpha1.SeccompNodeStatus
+		saved string
 		err   error
 	)
 	if !exists {
@@ -357,12 +363,19 @@ func (r *NodeReconciler) writeState(ctx context.Context, states []v1alpha1.NodeP
 			saved, err = r.patchState(ctx, states)
 		}
 	} else {
-		saved, err = r.patchState(ctx, states)
+		// The cached metadata, without managed fields (trimmed, and the
+		// apiserver keeps the stored ones when an update sends none).
+		obj := &v1alpha1.SeccompNodeStatus{ObjectMeta: *cur.ObjectMeta.DeepCopy(), Status: v1alpha1.NodeState{Profiles: states}}
+		obj.ResourceVersion, obj.ManagedFields = rv, nil
+		saved, err = r.Cluster.UpdateNodeState(ctx, obj)
+		if apierrors.IsConflict(err) {
+			saved, err = r.patchState(ctx, states)
+		}
 	}
 	if err != nil {
 		return 0, fmt.Errorf("write node state %s: %w", r.NodeName, err)
 	}
-	r.previous, r.written, r.writtenRV = stored, states, saved.ResourceVersion
+	r.previous, r.written, r.writtenRV = stored, states, saved
 	r.lastWrite = time.Now()
 	statusWrites.Inc()
 	return 0, nil
@@ -385,11 +398,11 @@ func sameStates(a, b []v1alpha1.NodeProfileState) bool {
 }
 
 // patchState replaces the node state's list with a merge patch and returns
-// the stored object.
-func (r *NodeReconciler) patchState(ctx context.Context, states []v1alpha1.NodeProfileState) (*v1alpha1.SeccompNodeStatus, error) {
+// the stored resource version.
+func (r *NodeReconciler) patchState(ctx context.Context, states []v1alpha1.NodeProfileState) (string, error) {
 	body, err := json.Marshal(map[string]any{"status": map[string]any{"profiles": states}})
 	if err != nil {
-		return nil, err
+		return "", err
 	}
 	return r.Cluster.PatchNodeState(ctx, body)
 }

@@ -80,43 +80,119 @@ func TestNodeStateHasOneEntryPerProfile(t *testing.T) {
 }
 
 // memCluster is an in-memory Cluster for unit tests: the lists are what the
-// test sets, writes land in state.
+// test sets, writes land in state. cached, when set, is what NodeState
+// returns instead of state (a watch cache that lags behind).
 type memCluster struct {
 	profiles []*v1alpha1.SeccompProfile
 	pods     []*corev1.Pod
 	state    *v1alpha1.SeccompNodeStatus
+	cached   *v1alpha1.SeccompNodeStatus
 	rv       int
+	writes   map[string]int // by verb: create, update, conflict, patch
 }
 
-func (m *memCluster) Start(context.Context, func()) error    { return nil }
-func (m *memCluster) Profiles() []*v1alpha1.SeccompProfile   { return m.profiles }
-func (m *memCluster) Pods() []*corev1.Pod                    { return m.pods }
-func (m *memCluster) NodeState() *v1alpha1.SeccompNodeStatus { return m.state }
+func (m *memCluster) Start(context.Context, func()) error  { return nil }
+func (m *memCluster) Profiles() []*v1alpha1.SeccompProfile { return m.profiles }
+func (m *memCluster) Pods() []*corev1.Pod                  { return m.pods }
+func (m *memCluster) NodeState() *v1alpha1.SeccompNodeStatus {
+	if m.cached != nil {
+		return m.cached
+	}
+	return m.state
+}
 func (m *memCluster) Node(context.Context) (*corev1.Node, error) {
 	return nil, apierrors.NewNotFound(corev1.Resource("nodes"), "n1")
 }
 
-func (m *memCluster) CreateNodeState(_ context.Context, obj *v1alpha1.SeccompNodeStatus) (*v1alpha1.SeccompNodeStatus, error) {
-	if m.state != nil {
-		return nil, apierrors.NewAlreadyExists(v1alpha1.GroupVersion.WithResource("seccompnodestatuses").GroupResource(), obj.Name)
+func (m *memCluster) count(verb string) {
+	if m.writes == nil {
+		m.writes = map[string]int{}
 	}
-	m.rv++
-	m.state = obj.DeepCopy()
-	m.state.ResourceVersion = strconv.Itoa(m.rv)
-	return m.state.DeepCopy(), nil
+	m.writes[verb]++
 }
 
-func (m *memCluster) PatchNodeState(_ context.Context, mergePatch []byte) (*v1alpha1.SeccompNodeStatus, error) {
+func (m *memCluster) stored() string {
+	m.rv++
+	m.state.ResourceVersion = strconv.Itoa(m.rv)
+	return m.state.ResourceVersion
+}
+
+func (m *memCluster) CreateNodeState(_ context.Context, obj *v1alpha1.SeccompNodeStatus) (string, error) {
+	if m.state != nil {
+		return "", apierrors.NewAlreadyExists(v1alpha1.GroupVersion.WithResource("seccompnodestatuses").GroupResource(), obj.Name)
+	}
+	m.count("create")
+	m.state = obj.DeepCopy()
+	return m.stored(), nil
+}
+
+func (m *memCluster) UpdateNodeState(_ context.Context, obj *v1alpha1.SeccompNodeStatus) (string, error) {
+	if obj.ResourceVersion != m.state.ResourceVersion {
+		m.count("conflict")
+		return "", apierrors.NewConflict(v1alpha1.GroupVersion.WithResource("seccompnodestatuses").GroupResource(), obj.Name, fmt.Errorf("stale"))
+	}
+	m.count("update")
+	m.state = obj.DeepCopy()
+	return m.stored(), nil
+}
+
+func (m *memCluster) PatchNodeState(_ context.Context, mergePatch []byte) (string, error) {
 	var patch struct {
 		Status v1alpha1.NodeState `json:"status"`
 	}
 	if err := json.Unmarshal(mergePatch, &patch); err != nil {
-		return nil, err
+		return "", err
 	}
-	m.rv++
+	m.count("patch")
 	m.state.Status.Profiles = patch.Status.Profiles
-	m.state.ResourceVersion = strconv.Itoa(m.rv)
-	return m.state.DeepCopy(), nil
+	return m.stored(), nil
+}
+
+// The node state is written with updates at the version the agent knows;
+// when someone else wrote in between, the update conflicts and a merge
+// patch writes the list without losing their change.
+func TestNodeStateUpdatesAndFallsBackToPatch(t *testing.T) {
+	ctx := context.Background()
+	sp, _ := webappProfile(t, "app", nil)
+	c := &memCluster{profiles: []*v1alpha1.SeccompProfile{sp}}
+	r := &NodeReconciler{Cluster: c, Installer: &Installer{Root: t.TempDir()}, NodeName: "n1", Family: "x86_64", Log: logr.Discard(),
+		prepared: map[string]preparedEntry{}}
+	pass := func() {
+		t.Helper()
+		r.lastWrite = r.lastWrite.AddDate(-1, 0, 0)
+		if _, err := r.Reconcile(ctx); err != nil {
+			t.Fatal(err)
+		}
+	}
+	pass() // creates
+	other := sp.DeepCopy()
+	other.Name, other.UID = "other", "uid-other"
+	c.profiles = append(c.profiles, other)
+	pass() // updates at the version it created
+	if c.writes["create"] != 1 || c.writes["update"] != 1 || c.writes["patch"] != 0 {
+		t.Fatalf("writes = %v, want one create, then one update", c.writes)
+	}
+
+	// Someone labels the state; the agent's cache has not seen it yet.
+	c.cached = c.state.DeepCopy()
+	c.state.Labels = map[string]string{"team": "infra"}
+	c.stored()
+	c.profiles = c.profiles[:1]
+	pass()
+	if c.writes["conflict"] != 1 || c.writes["patch"] != 1 {
+		t.Fatalf("writes = %v, want a conflict, then a patch", c.writes)
+	}
+	if c.state.Labels["team"] != "infra" || len(c.state.Status.Profiles) != 1 || c.state.Status.Profiles[0].Name != "app" {
+		t.Fatalf("state after the patch: labels %v, profiles %+v", c.state.Labels, c.state.Status.Profiles)
+	}
+
+	// Caught up: updates again.
+	c.cached = nil
+	c.profiles = append(c.profiles, other)
+	pass()
+	if c.writes["update"] != 2 || c.writes["conflict"] != 1 {
+		t.Fatalf("writes = %v, want a second update once the cache caught up", c.writes)
+	}
 }
 
 // After a pass the node keeps only the digest of each profile; a file deleted
