@@ -88,7 +88,14 @@ type NodeReconciler struct {
 	// apiserver returned for it, previous the list that was stored before.
 	written, previous []v1alpha1.NodeProfileState
 	writtenRV         string
+	// ownRVs are the versions of the agent's recent writes: a cache that
+	// holds one of them, but not the last, lags behind the agent's own
+	// writes (several at once on a busy apiserver).
+	ownRVs []string
 }
+
+// ownRVsKept bounds NodeReconciler.ownRVs.
+const ownRVsKept = 8
 
 // preparedEntry is what a node keeps of a rendered profile: the digest of
 // its content, or why it cannot be installed. The content itself is kept
@@ -327,10 +334,12 @@ func (r *NodeReconciler) writeState(ctx context.Context, states []v1alpha1.NodeP
 	if exists {
 		stored, rv = cur.Status.Profiles, cur.ResourceVersion
 	}
-	if exists && r.written != nil && cur.ResourceVersion != r.writtenRV && sameStates(cur.Status.Profiles, r.previous) {
-		// The cache still holds what was there before our last write:
-		// compare with what we wrote. (A change by anyone else shows a
-		// different content, which is then compared and overwritten.)
+	if exists && r.written != nil && cur.ResourceVersion != r.writtenRV &&
+		(sameStates(cur.Status.Profiles, r.previous) || slices.Contains(r.ownRVs, cur.ResourceVersion)) {
+		// The cache still holds what was there before our last write, or
+		// an earlier write of ours: compare with what we wrote. (A change
+		// by anyone else shows a different content, which is then
+		// compared and overwritten.)
 		stored, rv = r.written, r.writtenRV
 	}
 	now := metav1.Now().Rfc3339Copy() // the precision the apiserver stores
@@ -376,6 +385,9 @@ func (r *NodeReconciler) writeState(ctx context.Context, states []v1alpha1.NodeP
 		return 0, fmt.Errorf("write node state %s: %w", r.NodeName, err)
 	}
 	r.previous, r.written, r.writtenRV = stored, states, saved
+	if r.ownRVs = append(r.ownRVs, saved); len(r.ownRVs) > ownRVsKept {
+		r.ownRVs = slices.Delete(r.ownRVs, 0, len(r.ownRVs)-ownRVsKept)
+	}
 	r.lastWrite = time.Now()
 	statusWrites.Inc()
 	return 0, nil

@@ -15,6 +15,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/utils/ptr"
 
 	"github.com/seccomp-operator/seccomp-operator/api/v1alpha1"
@@ -192,6 +193,19 @@ func TestNodeStateUpdatesAndFallsBackToPatch(t *testing.T) {
 	pass()
 	if c.writes["update"] != 2 || c.writes["conflict"] != 1 {
 		t.Fatalf("writes = %v, want a second update once the cache caught up", c.writes)
+	}
+
+	// The cache lags two and three writes behind the agent's own: still
+	// updates, no conflict.
+	c.cached = c.state.DeepCopy()
+	for k, name := range []string{"third", "fourth", "fifth"} {
+		p := sp.DeepCopy()
+		p.Name, p.UID = name, types.UID("uid-"+name)
+		c.profiles = append(c.profiles, p)
+		pass()
+		if c.writes["update"] != 3+k || c.writes["conflict"] != 1 {
+			t.Fatalf("writes = %v after %s, want only updates while the cache lags our own writes", c.writes, name)
+		}
 	}
 }
 
