@@ -91,9 +91,9 @@ func NewKubeCluster(cfg *rest.Config, nodeName string) (*KubeCluster, error) {
 		nodeName:  nodeName,
 		seccomp:   seccomp,
 		core:      core,
-		profiles:  informer(seccomp, "seccompprofiles", fields.Everything(), &v1alpha1.SeccompProfile{}, trimProfile),
-		pods:      informer(core, "pods", fields.OneTermEqualSelector("spec.nodeName", nodeName), &corev1.Pod{}, trimPod),
-		nodeState: informer(seccomp, "seccompnodestatuses", byName, &v1alpha1.SeccompNodeStatus{}, trimNodeState),
+		profiles:  informer(profileListWatch(seccomp), &v1alpha1.SeccompProfile{}, trimProfile),
+		pods:      informer(listWatch(core, "pods", fields.OneTermEqualSelector("spec.nodeName", nodeName)), &corev1.Pod{}, trimPod),
+		nodeState: informer(listWatch(seccomp, "seccompnodestatuses", byName), &v1alpha1.SeccompNodeStatus{}, trimNodeState),
 	}
 	return c, nil
 }
@@ -113,8 +113,12 @@ func restClient(cfg *rest.Config, gv schema.GroupVersion, apiPath string, codecs
 	return rest.RESTClientFor(c)
 }
 
-func informer(c *rest.RESTClient, resource string, sel fields.Selector, example runtime.Object, trim toolscache.TransformFunc) toolscache.SharedIndexInformer {
-	inf := toolscache.NewSharedIndexInformer(toolscache.NewListWatchFromClient(c, resource, metav1.NamespaceAll, sel), example, 0, toolscache.Indexers{})
+func listWatch(c *rest.RESTClient, resource string, sel fields.Selector) *toolscache.ListWatch {
+	return toolscache.NewListWatchFromClient(c, resource, metav1.NamespaceAll, sel)
+}
+
+func informer(lw toolscache.ListerWatcher, example runtime.Object, trim toolscache.TransformFunc) toolscache.SharedIndexInformer {
+	inf := toolscache.NewSharedIndexInformer(lw, example, 0, toolscache.Indexers{})
 	// SetTransform fails only once the informer runs.
 	utilruntime.Must(inf.SetTransform(trim))
 	return inf
