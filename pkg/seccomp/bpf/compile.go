@@ -4,7 +4,9 @@ import (
 	"encoding/binary"
 	"fmt"
 	"runtime"
+	"slices"
 	"sort"
+	"sync"
 
 	"golang.org/x/sys/unix"
 
@@ -70,7 +72,9 @@ func compile(p *profile.Profile, opts Options) (*Program, error) {
 	if err != nil {
 		return nil, err
 	}
-	c := &compiler{notify: opts.Notify}
+	pooled := scratchPool.Get().(*scratch)
+	c := &compiler{notify: opts.Notify, scratch: *pooled}
+	defer func() { c.release(pooled) }()
 	if c.defRet, err = ActionRet(p.DefaultAction, p.DefaultErrnoRet); err != nil {
 		return nil, fmt.Errorf("defaultAction: %w", err)
 	}
@@ -84,8 +88,8 @@ func compile(p *profile.Profile, opts Options) (*Program, error) {
 	}
 	ids := nameIDs(p)
 	var groups []*group
-	for _, abi := range abis {
-		rules, skipped, err := c.collect(p, abi, ids)
+	for i, abi := range abis {
+		rules, skipped, err := c.collect(p, abi, i, ids)
 		if err != nil {
 			return nil, err
 		}
@@ -186,6 +190,50 @@ func flags(names []string) (uint, error) {
 type compiler struct {
 	notify bool
 	defRet uint32
+	scratch
+}
+
+// scratch is a compile's working memory, reused by the next compile: node
+// agents compile every profile they install, and these buffers were half
+// of what a compile allocated, all of it garbage once the program is
+// emitted.
+type scratch struct {
+	sets   []ruleSet // one per ABI, in compile order
+	ivBuf  []interval
+	runBuf []run
+}
+
+var scratchPool = sync.Pool{New: func() any { return new(scratch) }}
+
+// ruleSetFor returns the i-th ABI's rule set, emptied, with room for n
+// syscalls.
+func (s *scratch) ruleSetFor(i, n int) *ruleSet {
+	for len(s.sets) <= i {
+		s.sets = append(s.sets, ruleSet{})
+	}
+	rs := &s.sets[i]
+	if rs.m == nil {
+		rs.m = make(map[uint32]*sysRules, n)
+	} else {
+		clear(rs.m)
+	}
+	// The slab's old entries are overwritten whole before use (entry),
+	// so nothing of a previous compile shows through.
+	rs.slab = slices.Grow(rs.slab[:0], n)
+	return rs
+}
+
+// release drops s's references into the compiled profile and puts it back
+// into the pool as into.
+func (s *scratch) release(into *scratch) {
+	for i := range s.sets {
+		clear(s.sets[i].m)
+		clear(s.sets[i].slab[:cap(s.sets[i].slab)])
+	}
+	clear(s.ivBuf[:cap(s.ivBuf)])
+	clear(s.runBuf[:cap(s.runBuf)])
+	*into = *s
+	scratchPool.Put(into)
 }
 
 // verdict applies Options.Notify to a rule's or the default action's value.
@@ -230,11 +278,11 @@ func nameIDs(p *profile.Profile) []syscalls.ID {
 	return out
 }
 
-// collect gathers the rules of abi by syscall number, checking them; ids
-// are nameIDs(p).
-func (c *compiler) collect(p *profile.Profile, abi *syscalls.Arch, ids []syscalls.ID) (map[uint32]*sysRules, []string, error) {
-	n := p.NameCount()
-	rs := ruleSet{m: make(map[uint32]*sysRules, n), slab: make([]sysRules, 0, n)}
+// collect gathers the rules of abi, the compile's i-th ABI, by syscall
+// number, checking them; ids are nameIDs(p). The map lives in c's scratch
+// until the compile ends.
+func (c *compiler) collect(p *profile.Profile, abi *syscalls.Arch, i int, ids []syscalls.ID) (map[uint32]*sysRules, []string, error) {
+	rs := c.ruleSetFor(i, p.NameCount())
 	out := rs.m
 	var skipped map[string]bool
 	for i := range p.Syscalls {

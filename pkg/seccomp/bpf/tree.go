@@ -93,7 +93,7 @@ func (c *compiler) runs(g *group) ([]run, error) {
 	for i := range g.abis {
 		n += len(g.rules[i])
 	}
-	ivs := make([]interval, 0, n)
+	ivs := slices.Grow(c.ivBuf[:0], n)
 	for i, abi := range g.abis {
 		for nr, r := range g.rules[i] {
 			ivs = append(ivs, interval{nr, nr, c.leafFor(abi, r)})
@@ -102,8 +102,9 @@ func (c *compiler) runs(g *group) ([]run, error) {
 	ivs = append(ivs, x32Filter(g)...)
 	slices.SortFunc(ivs, func(a, b interval) int { return cmp.Compare(a.lo, b.lo) })
 	def := retLeaf(c.defRet)
-	out := make([]run, 0, 2*len(ivs)+1) // each interval and the gap before it, at most
-	next := uint64(0)                   // first number not yet covered
+	c.ivBuf = ivs                                  // reused by the next group
+	out := slices.Grow(c.runBuf[:0], 2*len(ivs)+1) // each interval and the gap before it, at most
+	next := uint64(0)                              // first number not yet covered
 	for _, iv := range ivs {
 		if uint64(iv.lo) < next {
 			return nil, fmt.Errorf("internal error: syscall number %#x covered twice", iv.lo)
@@ -118,6 +119,7 @@ func (c *compiler) runs(g *group) ([]run, error) {
 		out = appendRun(out, run{lo: uint32(next), hi: 0xffffffff, leaf: def})
 	}
 	weigh(out, g)
+	c.runBuf = out // valid until the next group's runs
 	return out, nil
 }
 

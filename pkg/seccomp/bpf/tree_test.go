@@ -79,8 +79,8 @@ func countRuns(t *testing.T, p *profile.Profile) int {
 		t.Fatal(err)
 	}
 	var gs []*group
-	for _, abi := range abis {
-		rules, _, err := c.collect(p, abi, nameIDs(p))
+	for i, abi := range abis {
+		rules, _, err := c.collect(p, abi, i, nameIDs(p))
 		if err != nil {
 			t.Fatal(err)
 		}

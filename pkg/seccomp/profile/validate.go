@@ -6,6 +6,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 
 	"github.com/seccomp-operator/seccomp-operator/pkg/seccomp/syscalls"
 )
@@ -352,6 +353,28 @@ func (r ruleRef) field() string {
 	return fmt.Sprintf("syscalls[%d].names[%d]", r.idx, r.nameIdx)
 }
 
+// overlapRef is one (ABI, number, rule name) of a profile in overlaps. It
+// is pointer-free (the ABI an index, the name found again through rule and
+// nameIdx), so the collector never scans it.
+type overlapRef struct {
+	ord     int32 // first-appearance order of (abi, number)
+	rule    int32
+	abi     int32
+	nameIdx int32 // index in names, or -1 for the legacy name field
+	muxArgs int32 // -1: the rule's own args; else an index in muxArgs
+}
+
+// overlapScratch is overlaps' working memory, reused by the next
+// validation: node agents validate every profile they install, and these
+// tables were most of what a validation allocated.
+type overlapScratch struct {
+	all                 []overlapRef
+	ordOf, grouped      []int32
+	bases, start, place []int
+}
+
+var overlapPool = sync.Pool{New: func() any { return new(overlapScratch) }}
+
 // overlaps reports duplicated, shadowed and conflicting rules per syscall
 // number and ABI, following Evaluate's precedence.
 func (v *validator) overlaps(abis []*syscalls.Arch) {
@@ -362,15 +385,6 @@ func (v *validator) overlaps(abis []*syscalls.Arch) {
 	// below by the order in which each (ABI, number) first appears: a
 	// slice of full references per key made validation allocate ~90 KiB
 	// per profile, which node agents pay for every profile they install.
-	// ref is pointer-free (the ABI an index into tableABIs, the name found
-	// again through rule and nameIdx), so the collector never scans it.
-	type ref struct {
-		ord     int32 // first-appearance order of (abi, number)
-		rule    int32
-		abi     int32
-		nameIdx int32 // index in names, or -1 for the legacy name field
-		muxArgs int32 // -1: the rule's own args; else an index in muxArgs
-	}
 	type ruleInfo struct {
 		act  Action
 		data uint
@@ -382,14 +396,17 @@ func (v *validator) overlaps(abis []*syscalls.Arch) {
 	// by (abi, number) that each profile allocated and the collector
 	// scanned.
 	// (A rule's includes.arches can name ABIs beyond abis: ruleABIs.)
+	sc := overlapPool.Get().(*overlapScratch)
+	defer overlapPool.Put(sc)
 	tableABIs := slices.Clone(abis)
-	bases := make([]int, len(abis))
+	bases := sc.bases[:0]
 	slots := 0
-	for k, a := range abis {
-		bases[k] = slots
+	for _, a := range abis {
+		bases = append(bases, slots)
 		slots += a.Slots()
 	}
-	ordOf := make([]int32, slots)
+	ordOf := slices.Grow(sc.ordOf[:0], slots)[:slots]
+	clear(ordOf)
 	abiIndex := func(a *syscalls.Arch) int {
 		if k := slices.Index(tableABIs, a); k >= 0 {
 			return k
@@ -399,8 +416,9 @@ func (v *validator) overlaps(abis []*syscalls.Arch) {
 		return len(bases) - 1
 	}
 	groups := int32(0)
-	all := make([]ref, 0, names*len(abis))
-	nameOf := func(r *ref) string {
+	all := slices.Grow(sc.all[:0], names*len(abis))
+	defer func() { sc.all, sc.ordOf, sc.bases = all, ordOf, bases }()
+	nameOf := func(r *overlapRef) string {
 		if r.nameIdx < 0 {
 			return v.p.Syscalls[r.rule].Name
 		}
@@ -443,7 +461,7 @@ func (v *validator) overlaps(abis []*syscalls.Arch) {
 						groups++
 						ordOf[k] = groups
 					}
-					all = append(all, ref{abi: int32(ai), ord: ordOf[k] - 1, rule: int32(i), nameIdx: nameIdx, muxArgs: mux})
+					all = append(all, overlapRef{abi: int32(ai), ord: ordOf[k] - 1, rule: int32(i), nameIdx: nameIdx, muxArgs: mux})
 				}
 				if slot, ok := a.Slot(id); ok {
 					add(slot, -1)
@@ -471,15 +489,17 @@ func (v *validator) overlaps(abis []*syscalls.Arch) {
 	}
 	// Group by key in first-appearance order, keeping each key's rules in
 	// profile order (a counting sort: stable, no comparisons).
-	start := make([]int, groups+1)
+	start := slices.Grow(sc.start[:0], int(groups)+1)[:groups+1]
+	clear(start)
 	for _, r := range all {
 		start[r.ord+1]++
 	}
 	for o := 1; o < len(start); o++ {
 		start[o] += start[o-1]
 	}
-	pos := slices.Clone(start)
-	grouped := make([]int32, len(all))
+	pos := append(sc.place[:0], start...)
+	grouped := slices.Grow(sc.grouped[:0], len(all))[:len(all)]
+	defer func() { sc.start, sc.place, sc.grouped = start, pos, grouped }()
 	for i, r := range all {
 		grouped[pos[r.ord]] = int32(i)
 		pos[r.ord]++
