@@ -2,6 +2,7 @@ package nodepath
 
 import (
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 )
@@ -83,4 +84,19 @@ func TestAbs(t *testing.T) {
 			Abs("/root", rel)
 		}()
 	}
+}
+
+var dns1123Subdomain = regexp.MustCompile(`^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$`)
+
+// FuzzValidateName holds the hand-written DNS-1123 subdomain check to the
+// regular expression it replaced.
+func FuzzValidateName(f *testing.F) {
+	for _, s := range []string{"", "a", "web-app", "a.b", "a..b", ".a", "a.", "-a", "a-", "a.-b", "a-.b", "A", "a_b", "1.2.3", "x/y", "é", "a.b-c.d0"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		if got, want := isDNS1123Subdomain(s), s != "" && dns1123Subdomain.MatchString(s); got != want {
+			t.Fatalf("isDNS1123Subdomain(%q) = %v, the expression says %v", s, got, want)
+		}
+	})
 }
