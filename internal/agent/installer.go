@@ -79,6 +79,14 @@ type Installer struct {
 	// believes exist (listed by the last complete Sync, then kept up to
 	// date by its own installs and removals). Guarded by mu.
 	present map[string]bool
+
+	// watched holds the directories Watch currently watches (guarded by
+	// knownMu). A known file in one of them needs no stat to be trusted:
+	// any change to it is an event, and Watch then forgets the file. A
+	// pass over 1000 unchanged profiles otherwise spent a quarter of its
+	// time in 1000 lstat calls, and a rollout makes a pass every few
+	// hundred milliseconds.
+	watched map[string]bool
 }
 
 type knownFile struct {
@@ -130,8 +138,34 @@ func (i *Installer) unchanged(rel, p string, f File) bool {
 	if !ok || k.writing || k.size != f.Size || k.sum != f.Sum {
 		return false
 	}
+	if i.isWatched(filepath.Dir(p)) {
+		return true
+	}
 	id, ok := statID(p)
 	return ok && id == k.id
+}
+
+func (i *Installer) isWatched(dir string) bool {
+	i.knownMu.Lock()
+	defer i.knownMu.Unlock()
+	return i.watched[dir]
+}
+
+// forgetIn forgets the known files in the directory dir.
+func (i *Installer) forgetIn(dir string) {
+	i.knownMu.Lock()
+	defer i.knownMu.Unlock()
+	for rel := range i.known {
+		if filepath.Dir(i.abs(rel)) == dir {
+			delete(i.known, rel)
+		}
+	}
+}
+
+func (i *Installer) setWatched(dirs map[string]bool) {
+	i.knownMu.Lock()
+	i.watched = dirs
+	i.knownMu.Unlock()
 }
 
 func (i *Installer) remember(rel, p string, f File) {
@@ -183,7 +217,8 @@ func (i *Installer) setFast() {
 // the installer wrote and still has the identity it had after that write
 // (the event is the installer's own rename); unknown is true when the file
 // is not one the installer knows (a stray file appeared, or a file it
-// removed), which needs a complete Sync to be seen.
+// removed), which needs a complete Sync to be seen. A known file changed by
+// someone else is forgotten, so that the next Sync reads it again.
 func (i *Installer) ownEvent(abs string) (ours, unknown bool) {
 	rel, err := filepath.Rel(nodepath.SeccompRoot(i.Root), abs)
 	if err != nil {
@@ -199,8 +234,11 @@ func (i *Installer) ownEvent(abs string) (ours, unknown bool) {
 	if k.writing {
 		return true, false
 	}
-	id, exists := statID(abs)
-	return exists && id == k.id, false
+	if id, exists := statID(abs); exists && id == k.id {
+		return true, false
+	}
+	i.forget(rel)
+	return false, false
 }
 
 // Result says what a Sync did. Installed, Removed and Deferred hold rel paths

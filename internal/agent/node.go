@@ -15,6 +15,7 @@ import (
 	"github.com/go-logr/logr"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/types"
 
 	"github.com/seccomp-operator/seccomp-operator/api/v1alpha1"
 	"github.com/seccomp-operator/seccomp-operator/internal/nodepath"
@@ -103,7 +104,11 @@ const ownRVsKept = 8
 // profile, 5 MiB at 1000 profiles, on every node); a later rewrite renders
 // it again.
 type preparedEntry struct {
-	key     string // chainKey: the spec versions of the profile and its bases
+	key string // chainKey: the spec versions of the profile and its bases
+	// uid and gen are the profile's own spec version, enough to know a
+	// profile without a base unchanged without building its key.
+	uid     types.UID
+	gen     int64
 	hash    string // render.Hash of the content
 	problem string
 	size    int
@@ -127,11 +132,14 @@ func (r *NodeReconciler) Reconcile(ctx context.Context) (time.Duration, error) {
 		byName[sp.Name] = sp
 	}
 
-	desired := map[string]File{}
-	keep := map[string]bool{}        // files of profiles now refused: keep the last good version
-	owner := map[string]string{}     // rel path -> profile name
-	pathsOf := map[string][]string{} // profile name -> its rel paths
-	var states []v1alpha1.NodeProfileState
+	// Sized up front: a pass runs every few hundred milliseconds during a
+	// rollout, and growing these maps was most of what a pass allocated.
+	n := len(byName)
+	desired := make(map[string]File, n)
+	keep := map[string]bool{}               // files of profiles now refused: keep the last good version
+	owner := make(map[string]string, n)     // rel path -> profile name
+	pathsOf := make(map[string][]string, n) // profile name -> its rel paths
+	states := make([]v1alpha1.NodeProfileState, 0, n)
 	for name, sp := range byName {
 		if sp.Spec.Disabled {
 			continue
@@ -232,8 +240,14 @@ func (r *NodeReconciler) Reconcile(ctx context.Context) (time.Duration, error) {
 // prepare renders sp for this node, memoized by the spec versions of sp and
 // its bases: a pass over unchanged profiles compiles nothing.
 func (r *NodeReconciler) prepare(ctx context.Context, sp *v1alpha1.SeccompProfile, byName map[string]*v1alpha1.SeccompProfile) (preparedEntry, error) {
+	e, ok := r.prepared[sp.Name]
+	if ok && sp.Spec.BaseProfileName == "" && e.uid == sp.UID && e.gen == sp.Generation {
+		// No base, and the same spec version (so no base then either):
+		// the key would be the same, no need to build it.
+		return e, nil
+	}
 	key := chainKey(sp, byName)
-	if e, ok := r.prepared[sp.Name]; ok && e.key == key {
+	if ok && e.key == key {
 		return e, nil
 	}
 	renders.Inc()
@@ -242,7 +256,7 @@ func (r *NodeReconciler) prepare(ctx context.Context, sp *v1alpha1.SeccompProfil
 	if err != nil {
 		return preparedEntry{}, fmt.Errorf("prepare profile %s: %w", sp.Name, err)
 	}
-	e := preparedEntry{key: key, hash: prep.Hash, problem: prep.Problem, size: len(prep.Content), sum: prep.Sum, content: prep.Content}
+	e = preparedEntry{key: key, uid: sp.UID, gen: sp.Generation, hash: prep.Hash, problem: prep.Problem, size: len(prep.Content), sum: prep.Sum, content: prep.Content}
 	r.prepared[sp.Name] = e
 	return e, nil
 }

@@ -32,6 +32,7 @@ func (i *Installer) Watch(ctx context.Context, interval time.Duration, onDrift f
 		return fmt.Errorf("watch profiles: %w", err)
 	}
 	defer w.Close()
+	defer i.setWatched(nil) // unwatched files are trusted only after a stat
 
 	// The operator directory is created up front so that it can be watched
 	// before the first profile arrives.
@@ -130,7 +131,16 @@ func (i *Installer) refreshWatches(w *fsnotify.Watcher) {
 			// A failure here (e.g. the directory vanished again) is
 			// retried at the next refresh; the periodic resync covers
 			// the gap.
-			_ = w.Add(d)
+			if w.Add(d) == nil {
+				// Its files may have changed while it was not
+				// watched: verify them once before trusting them.
+				i.forgetIn(d)
+			}
 		}
 	}
+	watched := map[string]bool{}
+	for _, d := range w.WatchList() {
+		watched[d] = true
+	}
+	i.setWatched(watched)
 }

@@ -3,6 +3,7 @@ package agent
 import (
 	"context"
 	"os"
+	"path/filepath"
 	"testing"
 	"time"
 
@@ -114,4 +115,34 @@ func TestWatchPeriodicResync(t *testing.T) {
 	// Nothing installed yet and no file event will come: the safety-net
 	// tick alone must install it.
 	waitRepair(t, results, a, 2*time.Second)
+}
+
+// Files in watched directories are trusted without a stat on every pass;
+// what makes that safe is that any change is an event, after which the
+// file is read again. A same-size edit and a chmod are repaired.
+func TestWatchedFilesAreTrustedUntilAnEvent(t *testing.T) {
+	in := newInstaller(t)
+	a := nodepath.ProfilePath("a")
+	desired := map[string][]byte{a: []byte("aaaa\n"), webappAlias: []byte("webapp\n")}
+	if _, err := in.Sync(desired, nil); err != nil {
+		t.Fatal(err)
+	}
+	results := startWatch(t, in, time.Hour, desired)
+	time.Sleep(100 * time.Millisecond)
+	for _, rel := range []string{a, webappAlias} {
+		if !in.isWatched(filepath.Dir(nodepath.Abs(in.Root, rel))) {
+			t.Fatalf("the directory of %s is not marked watched", rel)
+		}
+	}
+	writeFile(t, nodepath.Abs(in.Root, a), []byte("bbbb\n")) // same size
+	waitRepair(t, results, a, 2*time.Second)
+	if err := os.Chmod(nodepath.Abs(in.Root, webappAlias), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	waitRepair(t, results, webappAlias, 2*time.Second)
+	for rel, want := range desired {
+		if got, err := os.ReadFile(nodepath.Abs(in.Root, rel)); err != nil || string(got) != string(want) {
+			t.Errorf("%s = %q, %v; want %q", rel, got, err, want)
+		}
+	}
 }
