@@ -39,7 +39,7 @@ func main() {
 	flag.StringVar(&arch, "arch", goruntime.GOARCH, "the node's architecture; profiles are compiled for its family before they are installed")
 	flag.DurationVar(&resync, "resync-interval", time.Minute, "full resync of the profile files even without events (drift the file watch missed)")
 	flag.Int64Var(&memLimit, "memory-limit", 0, "soft limit of the Go runtime's memory in bytes; 0: automatic, 26 MiB or 3 times the live heap, whichever is higher; -1: none (GOMEMLIMIT wins when set)")
-	flag.DurationVar(&minStatus, "min-status-interval", agent.DefaultMinStatusInterval, "minimum time between two writes of the node state, per 250 of its entries (a node with 1000 profiles writes at most every 4 intervals during a burst)")
+	flag.DurationVar(&minStatus, "min-status-interval", agent.DefaultMinStatusInterval, "minimum time between two writes of the node state, per 100 of its entries (a node with 1000 profiles writes at most every 10 intervals during a burst)")
 	flag.IntVar(&gcPercent, "gc-percent", 50, "the Go collector's GOGC (GOGC wins when set): heap growth allowed over the live heap before a collection; Go's default of 100 cost about 7 MiB more RSS at 1000 profiles")
 	flag.IntVar(&maxProcs, "max-procs", 1, "GOMAXPROCS (GOMAXPROCS wins when set); 0: Go's default (the CPUs, or a CPU limit rounded up to at least 2). Passes run one at a time; in the 100-node benchmark 1 gave 1-3 MiB less peak RSS than 2 (docs/benchmarks.md §4)")
 	flag.IntVar(&verbosity, "v", 0, "log verbosity (1 logs every pass that changed files)")

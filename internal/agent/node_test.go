@@ -337,23 +337,23 @@ func TestNodeRendersOncePerSpecVersion(t *testing.T) {
 	}
 }
 
-// A node state's writes are spaced by one interval per 250 entries: a node
-// with 1000 profiles writes at most every 4 s during a burst, a small one
+// A node state's writes are spaced by one interval per 100 entries: a node
+// with 1000 profiles writes at most every 10 s during a burst, a small one
 // every second.
 func TestStatusIntervalGrowsWithTheState(t *testing.T) {
 	r := &NodeReconciler{MinStatusInterval: time.Second}
 	for _, c := range []struct {
 		entries int
 		want    time.Duration
-	}{{0, time.Second}, {1, time.Second}, {250, time.Second}, {251, 2 * time.Second}, {1000, 4 * time.Second}} {
+	}{{0, time.Second}, {1, time.Second}, {100, time.Second}, {101, 2 * time.Second}, {1000, 10 * time.Second}} {
 		if got := r.statusInterval(c.entries); got != c.want {
 			t.Errorf("statusInterval(%d) = %v, want %v", c.entries, got, c.want)
 		}
 	}
 
 	// Through passes: a node of 300 profiles writes its state; then one
-	// profile goes 1.5 s after that write: the write waits (2 s apart
-	// for 300 entries), and goes out once 2 s have passed.
+	// profile goes 1.5 s after that write: the write waits (3 s apart
+	// for 300 entries), and goes out once 3 s have passed.
 	ctx := context.Background()
 	c := &memCluster{}
 	for i := range 300 {
@@ -371,11 +371,11 @@ func TestStatusIntervalGrowsWithTheState(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if n := len(c.state.Status.Profiles); n != 300 || wait <= 0 || wait > 500*time.Millisecond {
-		t.Fatalf("1.5 s after the last write: %d entries stored, wait %v; want the 300 still stored and a wait of at most 0.5 s", n, wait)
+	if n := len(c.state.Status.Profiles); n != 300 || wait <= 0 || wait > 1500*time.Millisecond {
+		t.Fatalf("1.5 s after the last write: %d entries stored, wait %v; want the 300 still stored and a wait of at most 1.5 s", n, wait)
 	}
-	r.lastWrite = time.Now().Add(-2 * time.Second)
+	r.lastWrite = time.Now().Add(-3 * time.Second)
 	if wait, err = r.Reconcile(ctx); err != nil || wait != 0 || len(c.state.Status.Profiles) != 299 {
-		t.Fatalf("2 s after the last write: wait %v, err %v, %d entries stored", wait, err, len(c.state.Status.Profiles))
+		t.Fatalf("3 s after the last write: wait %v, err %v, %d entries stored", wait, err, len(c.state.Status.Profiles))
 	}
 }
