@@ -149,22 +149,27 @@ func (m *memCluster) PatchNodeState(_ context.Context, mergePatch []byte) (strin
 	return m.stored(), nil
 }
 
+// testNode is node n1 of c with a fresh root, and a pass that ignores the
+// spacing of node-state writes.
+func testNode(t *testing.T, c *memCluster) (*NodeReconciler, func()) {
+	r := &NodeReconciler{Cluster: c, Installer: &Installer{Root: t.TempDir()}, NodeName: "n1", Family: "x86_64", Log: logr.Discard(),
+		prepared: map[string]preparedEntry{}}
+	return r, func() {
+		t.Helper()
+		r.lastWrite = r.lastWrite.AddDate(-1, 0, 0)
+		if _, err := r.Reconcile(context.Background()); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
 // The node state is written with updates at the version the agent knows;
 // when someone else wrote in between, the update conflicts and a merge
 // patch writes the list without losing their change.
 func TestNodeStateUpdatesAndFallsBackToPatch(t *testing.T) {
-	ctx := context.Background()
 	sp, _ := webappProfile(t, "app", nil)
 	c := &memCluster{profiles: []*v1alpha1.SeccompProfile{sp}}
-	r := &NodeReconciler{Cluster: c, Installer: &Installer{Root: t.TempDir()}, NodeName: "n1", Family: "x86_64", Log: logr.Discard(),
-		prepared: map[string]preparedEntry{}}
-	pass := func() {
-		t.Helper()
-		r.lastWrite = r.lastWrite.AddDate(-1, 0, 0)
-		if _, err := r.Reconcile(ctx); err != nil {
-			t.Fatal(err)
-		}
-	}
+	_, pass := testNode(t, c)
 	pass() // creates
 	other := sp.DeepCopy()
 	other.Name, other.UID = "other", "uid-other"
@@ -213,19 +218,10 @@ func TestNodeStateUpdatesAndFallsBackToPatch(t *testing.T) {
 // by hand is then written again from a fresh rendering, byte for byte what
 // the node state's hash says.
 func TestNodeRewritesAFileWhoseContentItNoLongerHolds(t *testing.T) {
-	ctx := context.Background()
 	sp, _ := webappProfile(t, "app", nil)
 	c := &memCluster{profiles: []*v1alpha1.SeccompProfile{sp}}
-	r := &NodeReconciler{Cluster: c, Installer: &Installer{Root: t.TempDir()}, NodeName: "n1", Family: "x86_64", Log: logr.Discard(),
-		prepared: map[string]preparedEntry{}}
+	r, pass := testNode(t, c)
 	file := nodepath.Abs(r.Installer.Root, nodepath.ProfilePath("app"))
-	pass := func() {
-		t.Helper()
-		r.lastWrite = r.lastWrite.AddDate(-1, 0, 0)
-		if _, err := r.Reconcile(ctx); err != nil {
-			t.Fatal(err)
-		}
-	}
 	pass()
 	first, err := os.ReadFile(file)
 	if err != nil {
