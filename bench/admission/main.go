@@ -24,13 +24,13 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
-	"k8s.io/client-go/kubernetes"
 	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
 	"k8s.io/utils/ptr"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/envtest"
 
 	"github.com/seccomp-operator/seccomp-operator/api/v1alpha1"
+	"github.com/seccomp-operator/seccomp-operator/bench/internal/apiprofile"
 	"github.com/seccomp-operator/seccomp-operator/bench/internal/podcreate"
 	"github.com/seccomp-operator/seccomp-operator/bench/internal/stats"
 	"github.com/seccomp-operator/seccomp-operator/internal/policy"
@@ -158,22 +158,7 @@ func run(n int, only string) error {
 	// Half the pods set nothing (defaulted), half name a profile (judged
 	// against the allowed list and the index); without the default, a
 	// pod must name one.
-	profiled := make(chan error, 1)
-	if cpuProfile != "" {
-		kube, err := kubernetes.NewForConfig(cfg)
-		if err != nil {
-			return err
-		}
-		go func() {
-			data, err := kube.RESTClient().Get().AbsPath("/debug/pprof/profile").Param("seconds", "10").DoRaw(ctx)
-			if err == nil {
-				err = os.WriteFile(cpuProfile, data, 0o644)
-			}
-			profiled <- err
-		}()
-	} else {
-		profiled <- nil
-	}
+	profiled := apiprofile.Start(ctx, cfg, 10*time.Second, cpuProfile)
 	lat, err := podcreate.Alternate(ctx, k8s, n, func(i int) string {
 		if i%2 == 1 || only == "allowed" {
 			return fmt.Sprintf("profile-%04d", i%indexSize)
@@ -184,7 +169,7 @@ func run(n int, only string) error {
 		return err
 	}
 	if err := <-profiled; err != nil {
-		return fmt.Errorf("kube-apiserver CPU profile: %w", err)
+		return err
 	}
 	fmt.Printf("pod create through kube-apiserver (envtest, persisted), %d pods per namespace, alternating; policies: %s\n", n, map[bool]string{true: "all", false: only}[only == ""])
 	for _, ns := range []string{"plain", "governed"} {

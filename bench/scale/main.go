@@ -53,6 +53,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/log/zap"
 
 	"github.com/seccomp-operator/seccomp-operator/api/v1alpha1"
+	"github.com/seccomp-operator/seccomp-operator/bench/internal/apiprofile"
 	"github.com/seccomp-operator/seccomp-operator/bench/internal/podcreate"
 	"github.com/seccomp-operator/seccomp-operator/bench/internal/stats"
 	"github.com/seccomp-operator/seccomp-operator/internal/controller"
@@ -236,18 +237,7 @@ func run() error {
 	}
 	// SCALE_APISERVER_PROFILE=file: a 60 s CPU profile of kube-apiserver
 	// from the first create (go tool pprof), to see where its share goes.
-	apiProfiled := make(chan error, 1)
-	if f := os.Getenv("SCALE_APISERVER_PROFILE"); f != "" {
-		go func() {
-			data, err := kube.RESTClient().Get().AbsPath("/debug/pprof/profile").Param("seconds", "60").DoRaw(ctx)
-			if err == nil {
-				err = os.WriteFile(f, data, 0o644)
-			}
-			apiProfiled <- err
-		}()
-	} else {
-		apiProfiled <- nil
-	}
+	apiProfiled := apiprofile.Start(ctx, cfg, 60*time.Second, os.Getenv("SCALE_APISERVER_PROFILE"))
 	created := make([]time.Time, len(objs))
 	next := make(chan int)
 	var wg sync.WaitGroup
@@ -388,7 +378,7 @@ func run() error {
 	fs := fsType(diskRoot)
 
 	if err := <-apiProfiled; err != nil {
-		return fmt.Errorf("kube-apiserver CPU profile: %w", err)
+		return err
 	}
 	if os.Getenv("SCALE_PPROF") != "" {
 		logf("pausing 60 s: agent 0 serves pprof on %s", os.Getenv("SCALE_PPROF"))
