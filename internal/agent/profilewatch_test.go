@@ -57,17 +57,25 @@ func eventJSON(t *testing.T, typ watch.EventType, obj runtime.Object) []byte {
 	return append(ev, '\n')
 }
 
-// clientGoDecode decodes a stream as client-go's REST client does.
-func clientGoDecode(t *testing.T, stream []byte) (watch.EventType, runtime.Object) {
-	t.Helper()
+// clientGoDecoder returns a function that decodes a stream as client-go's
+// REST client does.
+func clientGoDecoder(tb testing.TB) func(stream []byte) watch.Decoder {
+	tb.Helper()
 	codecs := serializer.NewCodecFactory(scheme)
 	info, ok := runtime.SerializerInfoForMediaType(codecs.WithoutConversion().SupportedMediaTypes(), runtime.ContentTypeJSON)
 	if !ok {
-		t.Fatal("no JSON serializer")
+		tb.Fatal("no JSON serializer")
 	}
-	fr := info.StreamSerializer.Framer.NewFrameReader(io.NopCloser(bytes.NewReader(stream)))
-	dec := restclientwatch.NewDecoder(streaming.NewDecoder(fr, info.StreamSerializer.Serializer), codecs.UniversalDeserializer())
-	typ, obj, err := dec.Decode()
+	return func(stream []byte) watch.Decoder {
+		fr := info.StreamSerializer.Framer.NewFrameReader(io.NopCloser(bytes.NewReader(stream)))
+		return restclientwatch.NewDecoder(streaming.NewDecoder(fr, info.StreamSerializer.Serializer), codecs.UniversalDeserializer())
+	}
+}
+
+// clientGoDecode decodes the first event of a stream as client-go does.
+func clientGoDecode(t *testing.T, stream []byte) (watch.EventType, runtime.Object) {
+	t.Helper()
+	typ, obj, err := clientGoDecoder(t)(stream).Decode()
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -199,37 +207,27 @@ func BenchmarkWatchDecode(b *testing.B) {
 	event := eventJSON(t, watch.Modified, sp)
 	const n = 64
 	stream := bytes.Repeat(event, n)
-	b.Run("client-go", func(b *testing.B) {
-		codecs := serializer.NewCodecFactory(scheme)
-		info, _ := runtime.SerializerInfoForMediaType(codecs.WithoutConversion().SupportedMediaTypes(), runtime.ContentTypeJSON)
-		b.SetBytes(int64(len(stream)))
-		for b.Loop() {
-			fr := info.StreamSerializer.Framer.NewFrameReader(io.NopCloser(bytes.NewReader(stream)))
-			dec := restclientwatch.NewDecoder(streaming.NewDecoder(fr, info.StreamSerializer.Serializer), codecs.UniversalDeserializer())
-			for range n {
-				_, obj, err := dec.Decode()
-				if err != nil {
-					b.Fatal(err)
-				}
-				if _, err := trimProfile(obj); err != nil {
-					b.Fatal(err)
-				}
-			}
-		}
-	})
-	b.Run("profileDecoder", func(b *testing.B) {
-		b.SetBytes(int64(len(stream)))
-		for b.Loop() {
-			d := newProfileDecoder(io.NopCloser(bytes.NewReader(stream)))
-			for range n {
-				_, obj, err := d.Decode()
-				if err != nil {
-					b.Fatal(err)
-				}
-				if _, err := trimProfile(obj); err != nil {
-					b.Fatal(err)
+	for _, c := range []struct {
+		name string
+		open func([]byte) watch.Decoder
+	}{
+		{"client-go", clientGoDecoder(b)},
+		{"profileDecoder", func(stream []byte) watch.Decoder { return newProfileDecoder(io.NopCloser(bytes.NewReader(stream))) }},
+	} {
+		b.Run(c.name, func(b *testing.B) {
+			b.SetBytes(int64(len(stream)))
+			for b.Loop() {
+				d := c.open(stream)
+				for range n {
+					_, obj, err := d.Decode()
+					if err != nil {
+						b.Fatal(err)
+					}
+					if _, err := trimProfile(obj); err != nil {
+						b.Fatal(err)
+					}
 				}
 			}
-		}
-	})
+		})
+	}
 }

@@ -29,13 +29,14 @@ const (
 	Ext = ".json"
 )
 
-// A SeccompProfile is a cluster-scoped object, so the apiserver only admits
-// DNS-1123 subdomain names. Accepting exactly that set keeps a name from ever
-// naming a hidden file, a parent directory or a nested path.
-// isDNS1123Subdomain matches
-// ^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$ by hand:
-// the agent checks every managed path on every pass, and the regular
-// expression was an eighth of a pass over 1000 unchanged profiles.
+// isDNS1123Subdomain reports whether s is a DNS-1123 subdomain name. A
+// SeccompProfile is a cluster-scoped object, so the apiserver only admits
+// such names; accepting exactly that set keeps a name from ever naming a
+// hidden file, a parent directory or a nested path.
+//
+// It matches ^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$
+// by hand: the agent checks every managed path on every pass, and the
+// regular expression was an eighth of a pass over 1000 unchanged profiles.
 // (FuzzValidateName holds it to the expression.)
 func isDNS1123Subdomain(s string) bool {
 	start := 0 // start of the current label
