@@ -91,11 +91,26 @@ func NewKubeCluster(cfg *rest.Config, nodeName string) (*KubeCluster, error) {
 		nodeName:  nodeName,
 		seccomp:   seccomp,
 		core:      core,
-		profiles:  informer(profileListWatch(seccomp), &v1alpha1.SeccompProfile{}, trimProfile),
 		pods:      informer(listWatch(core, "pods", fields.OneTermEqualSelector("spec.nodeName", nodeName)), &corev1.Pod{}, trimPod),
 		nodeState: informer(listWatch(seccomp, "seccompnodestatuses", byName), &v1alpha1.SeccompNodeStatus{}, trimNodeState),
 	}
+	c.profiles = informer(profileListWatch(seccomp, c.knownSpec), &v1alpha1.SeccompProfile{}, trimProfile)
 	return c, nil
+}
+
+// knownSpec is the profile informer's knownSpec: its cache is filled by
+// the same goroutine that decodes the watch, so it holds every earlier
+// event.
+func (c *KubeCluster) knownSpec(name string, uid types.UID, generation int64) (v1alpha1.SeccompProfileSpec, bool) {
+	o, ok, err := c.profiles.GetStore().GetByKey(name)
+	if err != nil || !ok {
+		return v1alpha1.SeccompProfileSpec{}, false
+	}
+	sp, ok := o.(*v1alpha1.SeccompProfile)
+	if !ok || sp.UID != uid || sp.Generation != generation || generation == 0 {
+		return v1alpha1.SeccompProfileSpec{}, false
+	}
+	return sp.Spec, true
 }
 
 func restClient(cfg *rest.Config, gv schema.GroupVersion, apiPath string, codecs serializer.CodecFactory, contentType string) (*rest.RESTClient, error) {
@@ -103,6 +118,12 @@ func restClient(cfg *rest.Config, gv schema.GroupVersion, apiPath string, codecs
 	c.GroupVersion = &gv
 	c.APIPath = apiPath
 	c.NegotiatedSerializer = codecs.WithoutConversion()
+	// No gzip: kube-apiserver compresses a watch stream per watcher and
+	// per flush, so with compression every profile event would be deflated
+	// once for each node (and inflated on each). Events are a few KB and
+	// an agent's traffic is small; the apiserver's CPU, shared by all
+	// nodes, is what a rollout is short of (docs/benchmarks.md section 4).
+	c.DisableCompression = true
 	if contentType != "" {
 		c.ContentType = contentType
 		c.AcceptContentTypes = contentType + "," + runtime.ContentTypeJSON

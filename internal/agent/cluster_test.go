@@ -1,10 +1,17 @@
 package agent
 
 import (
+	"context"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync"
 	"testing"
 
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/client-go/rest"
 	toolscache "k8s.io/client-go/tools/cache"
 
 	"github.com/seccomp-operator/seccomp-operator/api/v1alpha1"
@@ -71,6 +78,72 @@ func TestTrimsPassTombstonesAndRefuseOtherTypes(t *testing.T) {
 		}
 		if _, err := trim(&corev1.Node{}); err == nil {
 			t.Errorf("%s: no error for a Node", name)
+		}
+	}
+}
+
+// The agent's requests do not ask for gzip: the apiserver would otherwise
+// deflate every profile watch event once per node.
+func TestClientsDoNotAskForCompression(t *testing.T) {
+	var mu sync.Mutex
+	seen := map[string]string{}
+	srv := httptest.NewTLSServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		mu.Lock()
+		seen[r.URL.Path] = r.Header.Get("Accept-Encoding")
+		mu.Unlock()
+		w.Header().Set("Content-Type", "application/json")
+		_, _ = w.Write([]byte(`{"kind":"Node","apiVersion":"v1","metadata":{"name":"n1","resourceVersion":"1"}}`))
+	}))
+	defer srv.Close()
+	// TLS, as in a cluster: client-go uses Go's default transport, gzip
+	// and all, for a plain-HTTP config without TLS settings.
+	c, err := NewKubeCluster(&rest.Config{Host: srv.URL, TLSClientConfig: rest.TLSClientConfig{Insecure: true}}, "n1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.Node(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	// The answer is no node state, but the request is what matters.
+	_, _ = c.UpdateNodeState(context.Background(), &v1alpha1.SeccompNodeStatus{ObjectMeta: metav1.ObjectMeta{Name: "n1"}})
+	mu.Lock()
+	defer mu.Unlock()
+	if len(seen) != 2 {
+		t.Fatalf("requests: %v, want the node and the node state", seen)
+	}
+	for path, enc := range seen {
+		if strings.Contains(enc, "gzip") {
+			t.Errorf("%s: Accept-Encoding %q", path, enc)
+		}
+	}
+}
+
+// The decoder may reuse a cached spec only for the same object (UID) and
+// spec version (generation).
+func TestKnownSpecMatchesUIDAndGeneration(t *testing.T) {
+	c, err := NewKubeCluster(&rest.Config{Host: "https://127.0.0.1:1"}, "n1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	sp := &v1alpha1.SeccompProfile{ObjectMeta: metav1.ObjectMeta{Name: "p", UID: "u1", Generation: 2}}
+	sp.Spec.DefaultAction = "SCMP_ACT_LOG"
+	if err := c.profiles.GetStore().Add(sp); err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		name string
+		uid  types.UID
+		gen  int64
+		want bool
+	}{
+		{"p", "u1", 2, true},
+		{"p", "u1", 3, false},
+		{"p", "u2", 2, false},
+		{"q", "u1", 2, false},
+	} {
+		spec, ok := c.knownSpec(tc.name, tc.uid, tc.gen)
+		if ok != tc.want || ok && spec.DefaultAction != "SCMP_ACT_LOG" {
+			t.Errorf("%s/%s/%d: %v %+v, want %v", tc.name, tc.uid, tc.gen, ok, spec, tc.want)
 		}
 	}
 }

@@ -1,6 +1,7 @@
 package agent
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -33,7 +34,7 @@ import (
 // past without being built. (Lists, at start and after an expired watch,
 // keep client-go's decoding; with watch-list streaming, the default, the
 // initial state arrives as watch events too.)
-func profileListWatch(c *rest.RESTClient) *toolscache.ListWatch {
+func profileListWatch(c *rest.RESTClient, known knownSpec) *toolscache.ListWatch {
 	const resource = "seccompprofiles"
 	lw := toolscache.NewListWatchFromClient(c, resource, metav1.NamespaceAll, fields.Everything())
 	watchFn := func(ctx context.Context, opts metav1.ListOptions) (watch.Interface, error) {
@@ -42,7 +43,7 @@ func profileListWatch(c *rest.RESTClient) *toolscache.ListWatch {
 		if err != nil {
 			return nil, err
 		}
-		return watch.NewStreamWatcher(newProfileDecoder(body),
+		return watch.NewStreamWatcher(newProfileDecoder(body, known),
 			apierrors.NewClientErrorReporter(http.StatusInternalServerError, "GET", "ClientWatchDecoding")), nil
 	}
 	lw.WatchFuncWithContext = watchFn
@@ -50,17 +51,28 @@ func profileListWatch(c *rest.RESTClient) *toolscache.ListWatch {
 	return lw
 }
 
+// knownSpec returns the spec the node already holds for a profile's spec
+// version (name, UID and generation: a spec change always bumps the
+// generation), if it holds that version. The manager's status writes, as
+// many events as the creates during a rollout, then cost a node a scan of
+// the spec instead of building it again.
+type knownSpec func(name string, uid types.UID, generation int64) (v1alpha1.SeccompProfileSpec, bool)
+
 // profileDecoder decodes a JSON watch stream of SeccompProfiles
 // (watch.Decoder).
 type profileDecoder struct {
-	body io.ReadCloser
-	dec  *json.Decoder
+	body  io.ReadCloser
+	dec   *json.Decoder
+	known knownSpec // may be nil
+	// skip holds what is scanned past (status, managed fields, a known
+	// spec); reused, so skipping allocates nothing once it has grown.
+	skip json.RawMessage
 }
 
 var _ watch.Decoder = (*profileDecoder)(nil)
 
-func newProfileDecoder(body io.ReadCloser) *profileDecoder {
-	return &profileDecoder{body: body, dec: json.NewDecoder(body)}
+func newProfileDecoder(body io.ReadCloser, known knownSpec) *profileDecoder {
+	return &profileDecoder{body: body, dec: json.NewDecoder(body), known: known}
 }
 
 // wireMeta is the part of an object's metadata a node reads. Annotations
@@ -72,13 +84,6 @@ type wireMeta struct {
 	ResourceVersion string            `json:"resourceVersion"`
 	Generation      int64             `json:"generation"`
 	Labels          map[string]string `json:"labels"`
-}
-
-type wireProfile struct {
-	APIVersion string                      `json:"apiVersion"`
-	Kind       string                      `json:"kind"`
-	Metadata   wireMeta                    `json:"metadata"`
-	Spec       v1alpha1.SeccompProfileSpec `json:"spec"`
 }
 
 type wireBookmark struct {
@@ -117,12 +122,11 @@ func (d *profileDecoder) Decode() (watch.EventType, runtime.Object, error) {
 				}
 				continue
 			}
-			if obj, err = decodeEventObject(typ, d.dec.Decode); err != nil {
+			if obj, err = d.decodeEventObject(typ, d.dec); err != nil {
 				return "", nil, err
 			}
 		default:
-			var skip json.RawMessage
-			if err := d.dec.Decode(&skip); err != nil {
+			if err := d.dec.Decode(&d.skip); err != nil {
 				return "", nil, err
 			}
 		}
@@ -132,7 +136,7 @@ func (d *profileDecoder) Decode() (watch.EventType, runtime.Object, error) {
 	}
 	if obj == nil && raw != nil {
 		var err error
-		if obj, err = decodeEventObject(typ, func(v any) error { return json.Unmarshal(raw, v) }); err != nil {
+		if obj, err = d.decodeEventObject(typ, json.NewDecoder(bytes.NewReader(raw))); err != nil {
 			return "", nil, err
 		}
 	}
@@ -143,8 +147,10 @@ func (d *profileDecoder) Decode() (watch.EventType, runtime.Object, error) {
 }
 
 // delim reads the next token, which must be want.
-func (d *profileDecoder) delim(want json.Delim) error {
-	tok, err := d.dec.Token()
+func (d *profileDecoder) delim(want json.Delim) error { return delim(d.dec, want) }
+
+func delim(dec *json.Decoder, want json.Delim) error {
+	tok, err := dec.Token()
 	if err != nil {
 		return err // io.EOF at the end of the stream: the watch ended
 	}
@@ -154,22 +160,18 @@ func (d *profileDecoder) delim(want json.Delim) error {
 	return nil
 }
 
-// decodeEventObject decodes the object of an event of type typ with decode.
-func decodeEventObject(typ watch.EventType, decode func(any) error) (runtime.Object, error) {
+// decodeEventObject decodes the object of an event of type typ from dec.
+func (d *profileDecoder) decodeEventObject(typ watch.EventType, dec *json.Decoder) (runtime.Object, error) {
 	switch typ {
 	case watch.Added, watch.Modified, watch.Deleted:
-		var w wireProfile
-		if err := decode(&w); err != nil {
+		sp, err := d.decodeProfile(dec)
+		if err != nil {
 			return nil, fmt.Errorf("decode %s SeccompProfile: %w", typ, err)
 		}
-		sp := &v1alpha1.SeccompProfile{Spec: w.Spec}
-		sp.APIVersion, sp.Kind = w.APIVersion, w.Kind
-		m := w.Metadata
-		sp.Name, sp.UID, sp.ResourceVersion, sp.Generation, sp.Labels = m.Name, m.UID, m.ResourceVersion, m.Generation, m.Labels
 		return sp, nil
 	case watch.Bookmark:
 		var w wireBookmark
-		if err := decode(&w); err != nil {
+		if err := dec.Decode(&w); err != nil {
 			return nil, fmt.Errorf("decode bookmark: %w", err)
 		}
 		sp := &v1alpha1.SeccompProfile{}
@@ -177,12 +179,64 @@ func decodeEventObject(typ watch.EventType, decode func(any) error) (runtime.Obj
 		return sp, nil
 	case watch.Error:
 		st := &metav1.Status{}
-		if err := decode(st); err != nil {
+		if err := dec.Decode(st); err != nil {
 			return nil, fmt.Errorf("decode watch error: %w", err)
 		}
 		return st, nil
 	}
 	return nil, fmt.Errorf("got invalid watch event type: %q", typ)
+}
+
+// decodeProfile reads a profile object field by field, keeping what a node
+// keeps. The apiserver writes metadata before spec (keys in order), so the
+// spec version is known when the spec comes: a version the node holds is
+// scanned past and the held spec shared.
+func (d *profileDecoder) decodeProfile(dec *json.Decoder) (*v1alpha1.SeccompProfile, error) {
+	if err := delim(dec, '{'); err != nil {
+		return nil, err
+	}
+	sp := &v1alpha1.SeccompProfile{}
+	haveMeta := false
+	for dec.More() {
+		tok, err := dec.Token()
+		if err != nil {
+			return nil, err
+		}
+		switch key, _ := tok.(string); key {
+		case "apiVersion":
+			err = dec.Decode(&sp.APIVersion)
+		case "kind":
+			err = dec.Decode(&sp.Kind)
+		case "metadata":
+			var m wireMeta
+			if err = dec.Decode(&m); err == nil {
+				sp.Name, sp.UID, sp.ResourceVersion, sp.Generation, sp.Labels = m.Name, m.UID, m.ResourceVersion, m.Generation, m.Labels
+				haveMeta = true
+			}
+		case "spec":
+			if haveMeta && d.known != nil {
+				if spec, ok := d.known(sp.Name, sp.UID, sp.Generation); ok {
+					// Scanned, so a broken spec is still an error.
+					if err = dec.Decode(&d.skip); err == nil {
+						sp.Spec = spec
+					}
+					break
+				}
+			}
+			// Fresh, never into a shared spec (a repeated key).
+			sp.Spec = v1alpha1.SeccompProfileSpec{}
+			err = dec.Decode(&sp.Spec)
+		default:
+			err = dec.Decode(&d.skip)
+		}
+		if err != nil {
+			return nil, err
+		}
+	}
+	if err := delim(dec, '}'); err != nil {
+		return nil, err
+	}
+	return sp, nil
 }
 
 // Close ends the stream.

@@ -4,7 +4,9 @@ import (
 	"bytes"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
+	"slices"
 	"strings"
 	"testing"
 
@@ -14,6 +16,7 @@ import (
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/runtime/serializer"
 	"k8s.io/apimachinery/pkg/runtime/serializer/streaming"
+	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/apimachinery/pkg/watch"
 	restclientwatch "k8s.io/client-go/rest/watch"
 
@@ -93,7 +96,7 @@ func TestProfileDecoderMatchesClientGo(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		gotType, gotObj, err := newProfileDecoder(io.NopCloser(bytes.NewReader(stream))).Decode()
+		gotType, gotObj, err := newProfileDecoder(io.NopCloser(bytes.NewReader(stream)), nil).Decode()
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -126,7 +129,7 @@ func TestProfileDecoderStream(t *testing.T) {
 	stream = append(stream, eventJSON(t, watch.Bookmark, bm)...)
 	stream = append(stream, eventJSON(t, watch.Error, &gone)...)
 	stream = append(stream, objFirst...)
-	d := newProfileDecoder(io.NopCloser(bytes.NewReader(stream)))
+	d := newProfileDecoder(io.NopCloser(bytes.NewReader(stream)), nil)
 
 	typ, obj, err := d.Decode()
 	if err != nil || typ != watch.Added || obj.(*v1alpha1.SeccompProfile).Name != "web" {
@@ -158,6 +161,42 @@ func TestProfileDecoderStream(t *testing.T) {
 	}
 }
 
+// A spec version the node holds (a status write) is not built again: the
+// held spec is shared. Another version, or a spec that comes before the
+// metadata, is decoded.
+func TestProfileDecoderSharesKnownSpec(t *testing.T) {
+	sp := fullProfile()
+	held := v1alpha1.SeccompProfileSpec{DefaultAction: "SCMP_ACT_KILL_PROCESS"}
+	var asked []string
+	known := func(name string, uid types.UID, gen int64) (v1alpha1.SeccompProfileSpec, bool) {
+		asked = append(asked, fmt.Sprintf("%s/%s/%d", name, uid, gen))
+		return held, name == "web" && uid == "u-1" && gen == 3
+	}
+	newer := fullProfile()
+	newer.Generation = 4
+	specFirst := []byte(`{"type":"MODIFIED","object":{"spec":{"defaultAction":"SCMP_ACT_LOG"},"metadata":{"name":"web","uid":"u-1","generation":3}}}` + "\n")
+	stream := append(eventJSON(t, watch.Modified, sp), eventJSON(t, watch.Modified, newer)...)
+	stream = append(stream, specFirst...)
+	d := newProfileDecoder(io.NopCloser(bytes.NewReader(stream)), known)
+
+	for i, want := range []v1alpha1.Action{held.DefaultAction, sp.Spec.DefaultAction, "SCMP_ACT_LOG"} {
+		_, obj, err := d.Decode()
+		if err != nil {
+			t.Fatalf("event %d: %v", i, err)
+		}
+		p := obj.(*v1alpha1.SeccompProfile)
+		if p.Spec.DefaultAction != want {
+			t.Errorf("event %d: spec %+v, want default action %s", i, p.Spec, want)
+		}
+		if p.Name != "web" || p.UID != "u-1" || (i < 2 && p.Labels["team"] != "web") {
+			t.Errorf("event %d: metadata %+v", i, p.ObjectMeta)
+		}
+	}
+	if want := []string{"web/u-1/3", "web/u-1/4"}; !slices.Equal(asked, want) {
+		t.Errorf("asked about %v, want %v", asked, want)
+	}
+}
+
 // Broken input is an error, never a zero event passed on as a profile.
 func TestProfileDecoderRejectsBrokenEvents(t *testing.T) {
 	for name, in := range map[string]string{
@@ -167,7 +206,7 @@ func TestProfileDecoderRejectsBrokenEvents(t *testing.T) {
 		"truncated":      `{"type":"ADDED","object":{"metadata":{"name":"x"`,
 		"bad spec field": `{"type":"ADDED","object":{"spec":{"syscalls":"read"}}}`,
 	} {
-		if typ, obj, err := newProfileDecoder(io.NopCloser(strings.NewReader(in))).Decode(); err == nil {
+		if typ, obj, err := newProfileDecoder(io.NopCloser(strings.NewReader(in)), nil).Decode(); err == nil {
 			t.Errorf("%s: decoded as %s %+v, want an error", name, typ, obj)
 		}
 	}
@@ -178,8 +217,12 @@ func FuzzProfileDecoder(f *testing.F) {
 	f.Add([]byte(`{"type":"BOOKMARK","object":{"metadata":{"resourceVersion":"7","annotations":{"k8s.io/initial-events-end":"true"}}}}`))
 	f.Add([]byte(`{"type":"ERROR","object":{"kind":"Status","status":"Failure","code":410}}`))
 	f.Add([]byte(`{"object":{},"type":"DELETED"}{"type":"ADDED","object":{}}`))
+	// Odd generations are held: both ways of reading a spec are fuzzed.
+	known := func(_ string, _ types.UID, gen int64) (v1alpha1.SeccompProfileSpec, bool) {
+		return v1alpha1.SeccompProfileSpec{}, gen%2 == 1
+	}
 	f.Fuzz(func(t *testing.T, in []byte) {
-		d := newProfileDecoder(io.NopCloser(bytes.NewReader(in)))
+		d := newProfileDecoder(io.NopCloser(bytes.NewReader(in)), known)
 		for range 4 {
 			typ, obj, err := d.Decode()
 			if err != nil {
@@ -212,7 +255,14 @@ func BenchmarkWatchDecode(b *testing.B) {
 		open func([]byte) watch.Decoder
 	}{
 		{"client-go", clientGoDecoder(b)},
-		{"profileDecoder", func(stream []byte) watch.Decoder { return newProfileDecoder(io.NopCloser(bytes.NewReader(stream))) }},
+		{"profileDecoder", func(stream []byte) watch.Decoder {
+			return newProfileDecoder(io.NopCloser(bytes.NewReader(stream)), nil)
+		}},
+		// A status write: the node holds the spec version.
+		{"profileDecoder-spec-held", func(stream []byte) watch.Decoder {
+			held := func(string, types.UID, int64) (v1alpha1.SeccompProfileSpec, bool) { return sp.Spec, true }
+			return newProfileDecoder(io.NopCloser(bytes.NewReader(stream)), held)
+		}},
 	} {
 		b.Run(c.name, func(b *testing.B) {
 			b.SetBytes(int64(len(stream)))
