@@ -14,7 +14,7 @@ var Registry = prometheus.NewRegistry()
 var (
 	syncSeconds = prometheus.NewHistogram(prometheus.HistogramOpts{
 		Name:    "seccomp_operator_agent_sync_seconds",
-		Help:    "Time of one full pass of the node agent (render, write files, report state).",
+		Help:    "Time of one files pass of the node agent (render, write files; the node state is written apart).",
 		Buckets: prometheus.ExponentialBuckets(0.0005, 2, 16),
 	})
 	fileWrites = prometheus.NewCounterVec(prometheus.CounterOpts{

@@ -9,6 +9,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 	"unicode/utf8"
 
@@ -47,6 +48,9 @@ const statusEntriesPerInterval = 100
 // DefaultBatchDelay: see NodeReconciler.BatchDelay.
 const DefaultBatchDelay = 250 * time.Millisecond
 
+// DefaultPassInterval: see NodeReconciler.PassInterval.
+const DefaultPassInterval = time.Second
+
 // +kubebuilder:rbac:groups=seccomp-operator.dev,resources=seccompprofiles,verbs=get;list;watch
 // +kubebuilder:rbac:groups=seccomp-operator.dev,resources=seccompnodestatuses,verbs=get;list;watch;create;update;patch
 // +kubebuilder:rbac:groups="",resources=pods,verbs=get;list;watch
@@ -77,16 +81,39 @@ type NodeReconciler struct {
 	// (DefaultBatchDelay when 0): 1000 profiles created together then cost
 	// a few passes, not 1000.
 	BatchDelay time.Duration
+	// PassInterval is the least time between the starts of two passes
+	// that cluster events ask for (DefaultPassInterval when 0). A pass
+	// costs ~2 ms over 1000 unchanged profiles before it renders anything
+	// new; during a rollout events come every few milliseconds, and
+	// passes back to back made an agent's CPU 1.5 times what it needs
+	// (100-node benchmark, docs/benchmarks.md section 4). A repair of a
+	// file changed on disk does not wait.
+	PassInterval time.Duration
 	// AfterPass, if set, runs after every pass (cmd/agent adjusts the
 	// memory limit there: AutoMemoryLimit).
 	AfterPass func()
 	Log       logr.Logger
 
+	// mu serializes files passes (prepared, passRenders, the installer);
+	// stateMu node-state writes (the fields from lastWrite to ownRVs).
+	// They are separate so that files keep being installed while a write
+	// waits for a busy apiserver (seconds, in the 100-node benchmark).
 	mu          sync.Mutex
 	prepared    map[string]preparedEntry
 	passRenders int // profiles rendered in the current pass (for the log)
-	lastWrite   time.Time
 	trigger     func()
+	// lastPass is when the latest files pass started (Unix nanoseconds),
+	// read by the event handlers.
+	lastPass atomic.Int64
+
+	// pending is the state of the latest files pass, not written yet
+	// (pendingSeq counts the passes that set it).
+	pendingMu  sync.Mutex
+	pending    []v1alpha1.NodeProfileState
+	pendingSeq uint64
+
+	stateMu   sync.Mutex
+	lastWrite time.Time
 	// written is the list the agent last wrote, writtenRV the version the
 	// apiserver returned for it, previous the list that was stored before.
 	written, previous []v1alpha1.NodeProfileState
@@ -118,10 +145,30 @@ type preparedEntry struct {
 	content []byte // nil once written
 }
 
-// Reconcile makes one full pass for the node.
+// Reconcile makes one full pass for the node: its files, then its state.
 // It returns how long to wait before the next pass when the node state
 // could not be written yet (the minimum interval between writes), else 0.
+// (Run does the two halves on their own, so that a slow state write never
+// holds up files: syncFiles and writePending.)
 func (r *NodeReconciler) Reconcile(ctx context.Context) (time.Duration, error) {
+	states, syncErr := r.syncFiles(ctx)
+	if states == nil {
+		return 0, syncErr
+	}
+	r.stateMu.Lock()
+	after, werr := r.writeState(ctx, states)
+	r.stateMu.Unlock()
+	if syncErr != nil {
+		return 0, syncErr
+	}
+	return after, werr
+}
+
+// syncFiles converges the node's files on the profiles and returns the
+// node state that results, nil when it could not be computed (err says
+// why). A non-nil state comes with err when some files failed: the state
+// says which.
+func (r *NodeReconciler) syncFiles(ctx context.Context) ([]v1alpha1.NodeProfileState, error) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	start := time.Now()
@@ -153,7 +200,7 @@ func (r *NodeReconciler) Reconcile(ctx context.Context) (time.Duration, error) {
 		}
 		prep, err := r.prepare(ctx, sp, byName)
 		if err != nil {
-			return 0, err
+			return nil, err
 		}
 		if prep.problem != "" {
 			for _, p := range paths {
@@ -230,13 +277,44 @@ func (r *NodeReconciler) Reconcile(ctx context.Context) (time.Duration, error) {
 	}
 	slices.SortFunc(states, func(a, b v1alpha1.NodeProfileState) int { return strings.Compare(a.Name, b.Name) })
 	setProfileGauge(states)
-
-	after, werr := r.writeState(ctx, states)
 	if syncErr != nil {
-		// Retried with backoff; the state already says which files failed.
-		return 0, fmt.Errorf("sync profile files: %w", syncErr)
+		// Retried with backoff; the state says which files failed.
+		return states, fmt.Errorf("sync profile files: %w", syncErr)
 	}
-	return after, werr
+	return states, nil
+}
+
+// setPending hands the state of a files pass to the state writer; a newer
+// state replaces one not written yet.
+func (r *NodeReconciler) setPending(states []v1alpha1.NodeProfileState) {
+	r.pendingMu.Lock()
+	defer r.pendingMu.Unlock()
+	r.pending = states
+	r.pendingSeq++
+}
+
+// writePending writes the latest state of a files pass, if any, as
+// writeState does. The state stays pending until written (or found
+// unchanged), so a wait or an error leaves it for the next try.
+func (r *NodeReconciler) writePending(ctx context.Context) (time.Duration, error) {
+	r.pendingMu.Lock()
+	states, seq := r.pending, r.pendingSeq
+	r.pendingMu.Unlock()
+	if states == nil {
+		return 0, nil
+	}
+	r.stateMu.Lock()
+	after, err := r.writeState(ctx, slices.Clone(states))
+	r.stateMu.Unlock()
+	if err != nil || after > 0 {
+		return after, err
+	}
+	r.pendingMu.Lock()
+	if r.pendingSeq == seq {
+		r.pending = nil
+	}
+	r.pendingMu.Unlock()
+	return 0, nil
 }
 
 // prepare renders sp for this node, memoized by the spec versions of sp and

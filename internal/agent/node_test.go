@@ -6,7 +6,9 @@ import (
 	"encoding/json"
 	"fmt"
 	"os"
+	"slices"
 	"strconv"
+	"sync"
 	"testing"
 	"time"
 
@@ -373,5 +375,137 @@ func TestStatusIntervalGrowsWithTheState(t *testing.T) {
 	r.lastWrite = time.Now().Add(-3 * time.Second)
 	if wait, err = r.Reconcile(ctx); err != nil || wait != 0 || len(c.state.Status.Profiles) != 299 {
 		t.Fatalf("3 s after the last write: wait %v, err %v, %d entries stored", wait, err, len(c.state.Status.Profiles))
+	}
+}
+
+// blockingCluster is a memCluster, safe for Run's two workers, whose
+// node-state writes wait until release is closed.
+type blockingCluster struct {
+	mu      sync.Mutex
+	mem     memCluster
+	changed func()
+	release chan struct{}
+	writing chan struct{} // closed when the first write starts waiting
+	once    sync.Once
+}
+
+func (b *blockingCluster) Start(_ context.Context, changed func()) error {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	b.changed = changed
+	return nil
+}
+
+func (b *blockingCluster) Profiles() []*v1alpha1.SeccompProfile {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return slices.Clone(b.mem.profiles)
+}
+
+func (b *blockingCluster) Pods() []*corev1.Pod { return nil }
+
+func (b *blockingCluster) NodeState() *v1alpha1.SeccompNodeStatus {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.mem.state.DeepCopy()
+}
+
+func (b *blockingCluster) Node(ctx context.Context) (*corev1.Node, error) { return b.mem.Node(ctx) }
+
+func (b *blockingCluster) wait() {
+	b.once.Do(func() { close(b.writing) })
+	<-b.release
+}
+
+func (b *blockingCluster) CreateNodeState(ctx context.Context, obj *v1alpha1.SeccompNodeStatus) (string, error) {
+	b.wait()
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.mem.CreateNodeState(ctx, obj)
+}
+
+func (b *blockingCluster) UpdateNodeState(ctx context.Context, obj *v1alpha1.SeccompNodeStatus) (string, error) {
+	b.wait()
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.mem.UpdateNodeState(ctx, obj)
+}
+
+func (b *blockingCluster) PatchNodeState(ctx context.Context, patch []byte) (string, error) {
+	b.wait()
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.mem.PatchNodeState(ctx, patch)
+}
+
+// A node-state write that waits on a busy apiserver does not hold up
+// files: a profile created meanwhile is installed at once, and the state
+// written when the apiserver answers is the latest.
+func TestSlowStateWriteDoesNotDelayFiles(t *testing.T) {
+	a, _ := webappProfile(t, "a", nil)
+	b, _ := webappProfile(t, "b", nil)
+	c := &blockingCluster{mem: memCluster{profiles: []*v1alpha1.SeccompProfile{a}}, release: make(chan struct{}), writing: make(chan struct{})}
+	root := t.TempDir()
+	r := &NodeReconciler{Cluster: c, Installer: &Installer{Root: root}, NodeName: "n1", Family: "x86_64", Log: logr.Discard(),
+		MinStatusInterval: time.Millisecond, BatchDelay: time.Millisecond, PassInterval: time.Millisecond}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- r.Run(ctx, time.Hour) }()
+	var released sync.Once
+	release := func() { released.Do(func() { close(c.release) }) }
+	defer func() {
+		release() // a write that still waits would keep Run from returning
+		cancel()
+		if err := <-done; err != nil {
+			t.Error(err)
+		}
+	}()
+	installed := func(name string) bool {
+		_, err := os.Stat(nodepath.Abs(root, nodepath.ProfilePath(name)))
+		return err == nil
+	}
+	waitFor := func(what string, ok func() bool) {
+		t.Helper()
+		for deadline := time.Now().Add(10 * time.Second); !ok(); time.Sleep(5 * time.Millisecond) {
+			if time.Now().After(deadline) {
+				t.Fatalf("timed out waiting for %s", what)
+			}
+		}
+	}
+	<-c.writing
+	waitFor("a installed", func() bool { return installed("a") })
+
+	// The first write still waits; b arrives.
+	c.mu.Lock()
+	c.mem.profiles = append(c.mem.profiles, b)
+	changed := c.changed
+	c.mu.Unlock()
+	changed()
+	waitFor("b installed while the state write waits", func() bool { return installed("b") })
+	if st := c.NodeState(); st != nil {
+		t.Fatalf("state written before the apiserver answered: %+v", st)
+	}
+
+	release()
+	waitFor("a state with a and b", func() bool {
+		st := c.NodeState()
+		return st != nil && len(st.Status.Profiles) == 2
+	})
+}
+
+// Events wait BatchDelay, and passes they ask for start PassInterval apart.
+func TestEventDelayKeepsPassesApart(t *testing.T) {
+	r := &NodeReconciler{BatchDelay: 250 * time.Millisecond, PassInterval: time.Second}
+	now := time.Now()
+	if d := r.eventDelay(now); d != 250*time.Millisecond {
+		t.Errorf("before any pass: %v, want the batch delay", d)
+	}
+	r.lastPass.Store(now.Add(-100 * time.Millisecond).UnixNano())
+	if d := r.eventDelay(now); d != 900*time.Millisecond {
+		t.Errorf("100 ms after a pass started: %v, want 900ms", d)
+	}
+	r.lastPass.Store(now.Add(-5 * time.Second).UnixNano())
+	if d := r.eventDelay(now); d != 250*time.Millisecond {
+		t.Errorf("long after a pass: %v, want the batch delay", d)
 	}
 }

@@ -6,10 +6,17 @@ import (
 	"time"
 
 	"k8s.io/client-go/util/workqueue"
+
+	"github.com/seccomp-operator/seccomp-operator/api/v1alpha1"
 )
 
-// nodeKey is the queue's only key: every event asks for the node's one pass.
-const nodeKey = "node"
+// The queue's keys: nodeKey asks for a files pass (every event does),
+// stateKey for a write of the state that pass found. The queue never runs
+// one key twice at once, and Run's two workers run the two side by side.
+const (
+	nodeKey  = "node"
+	stateKey = "state"
+)
 
 // Run watches the cluster and the profile files and makes a pass after
 // every change, until ctx ends. Cluster events are batched (BatchDelay); a
@@ -23,10 +30,13 @@ func (r *NodeReconciler) Run(ctx context.Context, resync time.Duration) error {
 	if r.BatchDelay == 0 {
 		r.BatchDelay = DefaultBatchDelay
 	}
+	if r.PassInterval == 0 {
+		r.PassInterval = DefaultPassInterval
+	}
 	r.prepared = map[string]preparedEntry{}
-	// A single key: a per-item backoff that grows to minutes (client-go's
-	// default reaches 1000 s) would leave a node unrepaired for that long
-	// after a few failures.
+	// Backoff per key capped at 30 s: client-go's default grows to 1000 s,
+	// which would leave a node unrepaired for that long after a few
+	// failures.
 	q := workqueue.NewTypedRateLimitingQueueWithConfig(
 		workqueue.NewTypedItemExponentialFailureRateLimiter[string](100*time.Millisecond, 30*time.Second),
 		workqueue.TypedRateLimitingQueueConfig[string]{Name: "node"})
@@ -39,7 +49,7 @@ func (r *NodeReconciler) Run(ctx context.Context, resync time.Duration) error {
 
 	// The delaying queue keeps one pending entry, so a burst of events
 	// (1000 profiles created together) is a few passes, not 1000.
-	if err := r.Cluster.Start(ctx, func() { q.AddAfter(nodeKey, r.BatchDelay) }); err != nil {
+	if err := r.Cluster.Start(ctx, func() { q.AddAfter(nodeKey, r.eventDelay(time.Now())) }); err != nil {
 		if ctx.Err() != nil {
 			return nil // stopped while the first lists were loading
 		}
@@ -55,27 +65,51 @@ func (r *NodeReconciler) Run(ctx context.Context, resync time.Duration) error {
 		}
 	}()
 	q.Add(nodeKey) // the first pass, even with no profiles: it creates the node state
+	stateDone := make(chan struct{})
+	go func() {
+		defer close(stateDone)
+		for r.next(ctx, q) {
+		}
+	}()
 	for r.next(ctx, q) {
 	}
+	<-stateDone
 	<-watchDone
 	return watchErr
 }
 
-// next runs one pass for a queued request; false when the queue shut down.
+// next runs one queued request, a files pass or a state write; false when
+// the queue shut down.
 func (r *NodeReconciler) next(ctx context.Context, q workqueue.TypedRateLimitingInterface[string]) bool {
 	key, quit := q.Get()
 	if quit {
 		return false
 	}
 	defer q.Done(key)
-	after, err := r.Reconcile(ctx)
-	if r.AfterPass != nil {
-		r.AfterPass()
+	var (
+		after time.Duration
+		err   error
+		what  = "write node state"
+	)
+	if key == stateKey {
+		after, err = r.writePending(ctx)
+	} else {
+		what = "pass"
+		r.lastPass.Store(time.Now().UnixNano())
+		var states []v1alpha1.NodeProfileState
+		states, err = r.syncFiles(ctx)
+		if r.AfterPass != nil {
+			r.AfterPass()
+		}
+		if states != nil {
+			r.setPending(states)
+			q.Add(stateKey)
+		}
 	}
 	switch {
 	case err != nil:
 		if ctx.Err() == nil {
-			r.Log.Error(err, "pass failed; retrying")
+			r.Log.Error(err, what+" failed; retrying")
 		}
 		q.AddRateLimited(key)
 	case after > 0:
@@ -85,6 +119,18 @@ func (r *NodeReconciler) next(ctx context.Context, q workqueue.TypedRateLimiting
 		q.Forget(key)
 	}
 	return true
+}
+
+// eventDelay is how long a pass asked for by a cluster event at now waits:
+// BatchDelay, or longer to keep PassInterval since the last pass started.
+// (The queue keeps the earliest time asked for, and runs a key asked for
+// during its pass once that pass ends.)
+func (r *NodeReconciler) eventDelay(now time.Time) time.Duration {
+	wait := r.BatchDelay
+	if last := r.lastPass.Load(); last != 0 {
+		wait = max(wait, r.PassInterval-now.Sub(time.Unix(0, last)))
+	}
+	return wait
 }
 
 // Trigger asks for a pass now (the file watch calls it). It never blocks;
