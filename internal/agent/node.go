@@ -51,6 +51,9 @@ const DefaultBatchDelay = 250 * time.Millisecond
 // DefaultPassInterval: see NodeReconciler.PassInterval.
 const DefaultPassInterval = time.Second
 
+// passSpacing: see NodeReconciler.PassInterval.
+const passSpacing = 4
+
 // +kubebuilder:rbac:groups=seccomp-operator.dev,resources=seccompprofiles,verbs=get;list;watch
 // +kubebuilder:rbac:groups=seccomp-operator.dev,resources=seccompnodestatuses,verbs=get;list;watch;create;update;patch
 // +kubebuilder:rbac:groups="",resources=pods,verbs=get;list;watch
@@ -81,13 +84,17 @@ type NodeReconciler struct {
 	// (DefaultBatchDelay when 0): 1000 profiles created together then cost
 	// a few passes, not 1000.
 	BatchDelay time.Duration
-	// PassInterval is the least time between the starts of two passes
-	// that cluster events ask for (DefaultPassInterval when 0). A pass
-	// costs ~2 ms over 1000 unchanged profiles before it renders anything
-	// new; during a rollout events come every few milliseconds, and
-	// passes back to back made an agent's CPU 1.5 times what it needs
-	// (100-node benchmark, docs/benchmarks.md section 4). A repair of a
-	// file changed on disk does not wait.
+	// PassInterval bounds the spacing of passes that cluster events ask
+	// for (DefaultPassInterval when 0): the next starts passSpacing times
+	// the last one's duration after it started, at most PassInterval
+	// later. A pass costs ~2 ms over 1000 unchanged profiles before it
+	// renders anything new; during a rollout events come every few
+	// milliseconds, and on a CPU-starved node (the 100-node benchmark,
+	// docs/benchmarks.md section 4), where that pass takes a few hundred
+	// milliseconds of wall time, passes back to back made an agent's CPU
+	// 1.5 times what it needs. On a node with CPU to spare passes take
+	// milliseconds and only BatchDelay applies. A repair of a file
+	// changed on disk does not wait.
 	PassInterval time.Duration
 	// AfterPass, if set, runs after every pass (cmd/agent adjusts the
 	// memory limit there: AutoMemoryLimit).
@@ -102,9 +109,9 @@ type NodeReconciler struct {
 	prepared    map[string]preparedEntry
 	passRenders int // profiles rendered in the current pass (for the log)
 	trigger     func()
-	// lastPass is when the latest files pass started (Unix nanoseconds),
-	// read by the event handlers.
-	lastPass atomic.Int64
+	// lastPass is when the latest files pass started (Unix nanoseconds)
+	// and lastPassDur how long it took; read by the event handlers.
+	lastPass, lastPassDur atomic.Int64
 
 	// pending is the state of the latest files pass, not written yet
 	// (pendingSeq counts the passes that set it).

@@ -493,19 +493,28 @@ func TestSlowStateWriteDoesNotDelayFiles(t *testing.T) {
 	})
 }
 
-// Events wait BatchDelay, and passes they ask for start PassInterval apart.
-func TestEventDelayKeepsPassesApart(t *testing.T) {
+// Events wait BatchDelay; passes they ask for are spaced by passSpacing
+// times the last pass's duration, at most PassInterval.
+func TestEventDelaySpacesSlowPasses(t *testing.T) {
 	r := &NodeReconciler{BatchDelay: 250 * time.Millisecond, PassInterval: time.Second}
 	now := time.Now()
 	if d := r.eventDelay(now); d != 250*time.Millisecond {
 		t.Errorf("before any pass: %v, want the batch delay", d)
 	}
-	r.lastPass.Store(now.Add(-100 * time.Millisecond).UnixNano())
-	if d := r.eventDelay(now); d != 900*time.Millisecond {
-		t.Errorf("100 ms after a pass started: %v, want 900ms", d)
-	}
-	r.lastPass.Store(now.Add(-5 * time.Second).UnixNano())
-	if d := r.eventDelay(now); d != 250*time.Millisecond {
-		t.Errorf("long after a pass: %v, want the batch delay", d)
+	for _, tc := range []struct {
+		name          string
+		ago, duration time.Duration
+		want          time.Duration
+	}{
+		{"quick pass (an idle node)", 20 * time.Millisecond, 10 * time.Millisecond, 250 * time.Millisecond},
+		{"slow pass (a starved node)", 100 * time.Millisecond, 200 * time.Millisecond, 700 * time.Millisecond},
+		{"very slow pass: capped", 100 * time.Millisecond, 2 * time.Second, 900 * time.Millisecond},
+		{"long ago", 5 * time.Second, 2 * time.Second, 250 * time.Millisecond},
+	} {
+		r.lastPass.Store(now.Add(-tc.ago).UnixNano())
+		r.lastPassDur.Store(int64(tc.duration))
+		if d := r.eventDelay(now); d != tc.want {
+			t.Errorf("%s: %v, want %v", tc.name, d, tc.want)
+		}
 	}
 }

@@ -95,9 +95,11 @@ func (r *NodeReconciler) next(ctx context.Context, q workqueue.TypedRateLimiting
 		after, err = r.writePending(ctx)
 	} else {
 		what = "pass"
-		r.lastPass.Store(time.Now().UnixNano())
+		start := time.Now()
+		r.lastPass.Store(start.UnixNano())
 		var states []v1alpha1.NodeProfileState
 		states, err = r.syncFiles(ctx)
+		r.lastPassDur.Store(int64(time.Since(start)))
 		if r.AfterPass != nil {
 			r.AfterPass()
 		}
@@ -122,13 +124,15 @@ func (r *NodeReconciler) next(ctx context.Context, q workqueue.TypedRateLimiting
 }
 
 // eventDelay is how long a pass asked for by a cluster event at now waits:
-// BatchDelay, or longer to keep PassInterval since the last pass started.
-// (The queue keeps the earliest time asked for, and runs a key asked for
-// during its pass once that pass ends.)
+// BatchDelay, or longer to space passes by passSpacing times the last
+// one's duration, at most PassInterval, from its start. (The queue keeps
+// the earliest time asked for, and runs a key asked for during its pass
+// once that pass ends.)
 func (r *NodeReconciler) eventDelay(now time.Time) time.Duration {
 	wait := r.BatchDelay
 	if last := r.lastPass.Load(); last != 0 {
-		wait = max(wait, r.PassInterval-now.Sub(time.Unix(0, last)))
+		spacing := min(r.PassInterval, passSpacing*time.Duration(r.lastPassDur.Load()))
+		wait = max(wait, spacing-now.Sub(time.Unix(0, last)))
 	}
 	return wait
 }
