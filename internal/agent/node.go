@@ -162,9 +162,8 @@ func (r *NodeReconciler) Reconcile(ctx context.Context) (time.Duration, error) {
 	if states == nil {
 		return 0, syncErr
 	}
-	r.stateMu.Lock()
-	after, werr := r.writeState(ctx, states)
-	r.stateMu.Unlock()
+	r.setPending(states)
+	after, werr := r.writePending(ctx)
 	if syncErr != nil {
 		return 0, syncErr
 	}

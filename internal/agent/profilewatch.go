@@ -97,7 +97,7 @@ type wireBookmark struct {
 // apiserver writes the type first; an object that comes first is kept raw
 // and decoded once the type is known.
 func (d *profileDecoder) Decode() (watch.EventType, runtime.Object, error) {
-	if err := d.delim('{'); err != nil {
+	if err := delim(d.dec, '{'); err != nil {
 		return "", nil, err
 	}
 	var (
@@ -131,7 +131,7 @@ func (d *profileDecoder) Decode() (watch.EventType, runtime.Object, error) {
 			}
 		}
 	}
-	if err := d.delim('}'); err != nil {
+	if err := delim(d.dec, '}'); err != nil {
 		return "", nil, err
 	}
 	if obj == nil && raw != nil {
@@ -147,8 +147,6 @@ func (d *profileDecoder) Decode() (watch.EventType, runtime.Object, error) {
 }
 
 // delim reads the next token, which must be want.
-func (d *profileDecoder) delim(want json.Delim) error { return delim(d.dec, want) }
-
 func delim(dec *json.Decoder, want json.Delim) error {
 	tok, err := dec.Token()
 	if err != nil {

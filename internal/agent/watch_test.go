@@ -53,16 +53,23 @@ func waitRepair(t *testing.T, results <-chan Result, rel string, within time.Dur
 	}
 }
 
-func TestWatchRepairsDriftWithinSeconds(t *testing.T) {
+// installedAndWatched installs desired in a fresh root and watches it with
+// a one-hour resync: any repair seen afterwards comes from the event path.
+func installedAndWatched(t *testing.T, desired map[string][]byte) (*Installer, <-chan Result) {
+	t.Helper()
 	in := newInstaller(t)
-	a := nodepath.ProfilePath("a")
-	desired := map[string][]byte{a: []byte("a\n"), webappAlias: []byte("webapp\n")}
 	if _, err := in.Sync(desired, nil); err != nil {
 		t.Fatal(err)
 	}
-	// A one-hour interval: any repair seen below comes from the event path.
 	results := startWatch(t, in, time.Hour, desired)
 	time.Sleep(100 * time.Millisecond) // let the watches be added
+	return in, results
+}
+
+func TestWatchRepairsDriftWithinSeconds(t *testing.T) {
+	a := nodepath.ProfilePath("a")
+	desired := map[string][]byte{a: []byte("a\n"), webappAlias: []byte("webapp\n")}
+	in, results := installedAndWatched(t, desired)
 
 	start := time.Now()
 	writeFile(t, nodepath.Abs(in.Root, a), []byte("edited by hand"))
@@ -121,14 +128,9 @@ func TestWatchPeriodicResync(t *testing.T) {
 // what makes that safe is that any change is an event, after which the
 // file is read again. A same-size edit and a chmod are repaired.
 func TestWatchedFilesAreTrustedUntilAnEvent(t *testing.T) {
-	in := newInstaller(t)
 	a := nodepath.ProfilePath("a")
 	desired := map[string][]byte{a: []byte("aaaa\n"), webappAlias: []byte("webapp\n")}
-	if _, err := in.Sync(desired, nil); err != nil {
-		t.Fatal(err)
-	}
-	results := startWatch(t, in, time.Hour, desired)
-	time.Sleep(100 * time.Millisecond)
+	in, results := installedAndWatched(t, desired)
 	for _, rel := range []string{a, webappAlias} {
 		if !in.isWatched(filepath.Dir(nodepath.Abs(in.Root, rel))) {
 			t.Fatalf("the directory of %s is not marked watched", rel)
