@@ -301,7 +301,9 @@ func (r *NodeReconciler) setPending(states []v1alpha1.NodeProfileState) {
 
 // writePending writes the latest state of a files pass, if any, as
 // writeState does. The state stays pending until written (or found
-// unchanged), so a wait or an error leaves it for the next try.
+// unchanged), so a wait or an error leaves it for the next try. It is
+// passed without a copy: setPending only ever replaces the slice, and
+// writeState sets every entry's time on each try.
 func (r *NodeReconciler) writePending(ctx context.Context) (time.Duration, error) {
 	r.pendingMu.Lock()
 	states, seq := r.pending, r.pendingSeq
@@ -310,7 +312,7 @@ func (r *NodeReconciler) writePending(ctx context.Context) (time.Duration, error
 		return 0, nil
 	}
 	r.stateMu.Lock()
-	after, err := r.writeState(ctx, slices.Clone(states))
+	after, err := r.writeState(ctx, states)
 	r.stateMu.Unlock()
 	if err != nil || after > 0 {
 		return after, err
