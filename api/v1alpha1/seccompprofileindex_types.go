@@ -14,8 +14,10 @@ const ProfileIndexInstalled = "Installed"
 
 // SeccompProfileIndex is written by the manager alone: one object, named
 // "cluster", listing every SeccompProfile and whether it is installed on
-// every node. The admission policies compiled from SeccompPolicies read it
-// as their params, since CEL cannot list custom resources; it is its own
+// every node, since CEL cannot list custom resources. The manager compiles
+// it into the admission policies of SeccompPolicies and ProfileBindings (as
+// literals, rewritten when it changes); they read it as their params only
+// before it exists or when it is too large for a CEL literal. It is its own
 // kind (not a ConfigMap) because creating an admission policy with a param
 // kind requires read access to every object of that kind.
 // +kubebuilder:object:root=true
@@ -26,10 +28,9 @@ type SeccompProfileIndex struct {
 	metav1.ObjectMeta `json:"metadata,omitempty"`
 
 	// Installed lists the profiles installed on every node, sorted, each
-	// between commas: ",a,b,c,". One string rather than a map because the
-	// apiserver converts the params for every admission request: with a
-	// 1000-entry map that cost 3 ms per pod create, with the string a few
-	// microseconds (bench/admission).
+	// between commas: ",a,b,c,". One string rather than a map because,
+	// read as params, the object is converted for every admission request:
+	// with a 1000-entry map that cost 3 ms per pod create (bench/admission).
 	// +kubebuilder:validation:MaxLength=1048576
 	// +optional
 	Installed string `json:"installed,omitempty"`

@@ -1,7 +1,7 @@
 // Command admission measures what SeccompPolicy's native admission policies
 // add to pod creation: a real kube-apiserver + etcd (envtest), the objects
 // policy.Compile makes for a policy with a default, an allowed list and the
-// installed check (with a 1000-profile index as params), and N pod creates
+// installed check (carrying a 1000-profile index), and N pod creates
 // alternating between a namespace no policy governs and one the policy
 // does, so that drift affects both alike. Latency is the client's round
 // trip of each create (persisted, not a dry run).
@@ -16,8 +16,6 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
-	"strconv"
-	"strings"
 	"time"
 
 	admissionv1 "k8s.io/api/admissionregistration/v1"
@@ -39,8 +37,9 @@ import (
 func main() {
 	pods := flag.Int("pods", 500, "pods created per namespace")
 	flag.IntVar(&indexSize, "index", 1000, "profiles in the index")
+	flag.BoolVar(&floor, "floor", false, "reference: instead of the operator's policies, the smallest hand-written pair that does the defaulting job (a MutatingAdmissionPolicy writing RuntimeDefault into pods that set no pod-level profile, a ValidatingAdmissionPolicy whose one validation is true): what any native policy costs on this machine")
 	flag.StringVar(&cpuProfile, "apiserver-cpuprofile", "", "write a 10 s CPU profile of kube-apiserver, taken while the pods are created, to this file (go tool pprof)")
-	flag.BoolVar(&literal, "installed-literal", false, "experiment: write the installed set into the installed check's expression instead of reading it from params")
+	flag.BoolVar(&indexParams, "index-params", false, "the previous design: the installed check reads the index as params (the SeccompProfileIndex custom resource) on every request, instead of carrying it in its expression")
 	flag.BoolVar(&configMapParams, "index-configmap", false, "experiment: the installed check reads the installed set from a ConfigMap (a typed built-in param kind) instead of the SeccompProfileIndex custom resource")
 	only := flag.String("only", "", "apply only one of the policy's admission policies: mutating, allowed or installed (to see what each costs)")
 	flag.Parse()
@@ -53,8 +52,9 @@ func main() {
 var (
 	indexSize       int
 	cpuProfile      string
-	literal         bool
+	indexParams     bool
 	configMapParams bool
+	floor           bool
 )
 
 func run(n int, only string) error {
@@ -85,20 +85,15 @@ func run(n int, only string) error {
 			AllowedProfiles:   []v1alpha1.AllowedProfile{"RuntimeDefault", "profile-*"},
 		},
 	}
-	objs, err := policy.Compile(p, []v1alpha1.SeccompPolicy{*p}, "seccomp-operator", nil)
+	// As the manager compiles them: the index written into the installed
+	// check (-index-params and -index-configmap: read per request instead).
+	compiled := idx
+	if indexParams || configMapParams {
+		compiled = nil
+	}
+	objs, err := policy.Compile(p, []v1alpha1.SeccompPolicy{*p}, "seccomp-operator", nil, compiled)
 	if err != nil {
 		return err
-	}
-	if literal {
-		// The experiment: the installed set written into the installed
-		// check's expression instead of read from params per request.
-		objs.Installed.Spec.ParamKind = nil
-		objs.InstalledBind.Spec.ParamRef = nil
-		for i := range objs.Installed.Spec.Variables {
-			v := &objs.Installed.Spec.Variables[i]
-			v.Expression = strings.ReplaceAll(v.Expression, "(has(params.installed) ? params.installed : '')", strconv.Quote(idx.Installed))
-			v.Expression = strings.ReplaceAll(v.Expression, "(has(params.notInstalled) ? params.notInstalled : {})", "{'':''}")
-		}
 	}
 	if configMapParams {
 		// The experiment: the same set in a ConfigMap. The apiserver
@@ -115,15 +110,21 @@ func run(n int, only string) error {
 		objs.Installed.Spec.ParamKind = &admissionv1.ParamKind{APIVersion: "v1", Kind: "ConfigMap"}
 		objs.InstalledBind.Spec.ParamRef = &admissionv1.ParamRef{Name: name, Namespace: ns, ParameterNotFoundAction: ptr.To(admissionv1.AllowAction)}
 		for i := range objs.Installed.Spec.Variables {
-			v := &objs.Installed.Spec.Variables[i]
-			v.Expression = strings.ReplaceAll(v.Expression, "(has(params.installed) ? params.installed : '')", "params.data.installed")
-			v.Expression = strings.ReplaceAll(v.Expression, "(has(params.notInstalled) ? params.notInstalled : {})", "{'':''}")
+			switch v := &objs.Installed.Spec.Variables[i]; v.Name {
+			case "installed":
+				v.Expression = "params.data.installed"
+			case "notInstalled":
+				v.Expression = "{'':''}"
+			}
 		}
 	}
 	apply := map[string][]client.Object{
 		"mutating":  {objs.Mutating, objs.MutatingBinding},
 		"allowed":   {objs.Validating, objs.ValidatingBind},
 		"installed": {objs.Installed, objs.InstalledBind},
+	}
+	if floor {
+		apply = floorPolicies(objs) // with -only "", both; the probe below waits for the default
 	}
 	var create []client.Object
 	for k, v := range apply {
@@ -171,7 +172,11 @@ func run(n int, only string) error {
 	if err := <-profiled; err != nil {
 		return err
 	}
-	fmt.Printf("pod create through kube-apiserver (envtest, persisted), %d pods per namespace, alternating; policies: %s\n", n, map[bool]string{true: "all", false: only}[only == ""])
+	which := map[bool]string{true: "all", false: only}[only == ""]
+	if floor {
+		which = "the -floor reference pair"
+	}
+	fmt.Printf("pod create through kube-apiserver (envtest, persisted), %d pods per namespace, alternating; policies: %s\n", n, which)
 	for _, ns := range []string{"plain", "governed"} {
 		l := lat[ns]
 		slices.Sort(l)
@@ -180,6 +185,23 @@ func run(n int, only string) error {
 	a, b := lat["plain"], lat["governed"]
 	fmt.Printf("  added by the native policies: p50 %s, p99 %s\n", pct(b, 50)-pct(a, 50), pct(b, 99)-pct(a, 99))
 	return nil
+}
+
+// floorPolicies is the reference of -floor: a hand-written policy pair with
+// the same match constraints and namespace binding as the operator's, doing
+// the least a defaulting policy can (no legacy annotations, no containers,
+// no allowed list, no index).
+func floorPolicies(objs policy.Objects) map[string][]client.Object {
+	m := objs.Mutating.DeepCopy()
+	m.Spec.MatchConditions = []admissionv1.MatchCondition{{Name: "no-pod-profile",
+		Expression: "object.kind == 'Pod' && (!has(object.spec.securityContext) || !has(object.spec.securityContext.seccompProfile))"}}
+	m.Spec.Variables = nil
+	m.Spec.Mutations = []admissionv1.Mutation{{PatchType: admissionv1.PatchTypeApplyConfiguration,
+		ApplyConfiguration: &admissionv1.ApplyConfiguration{Expression: "Object{spec: Object.spec{securityContext: Object.spec.securityContext{seccompProfile: Object.spec.securityContext.seccompProfile{type: 'RuntimeDefault'}}}}"}}}
+	v := objs.Validating.DeepCopy()
+	v.Spec.MatchConditions, v.Spec.Variables = nil, nil
+	v.Spec.Validations = []admissionv1.Validation{{Expression: "true"}}
+	return map[string][]client.Object{"mutating": {m, objs.MutatingBinding}, "validating": {v, objs.ValidatingBind}}
 }
 
 func pct(sorted []time.Duration, p int) time.Duration {

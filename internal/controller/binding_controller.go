@@ -57,23 +57,18 @@ func (r *BindingReconciler) SetupWithManager(mgr ctrl.Manager) error {
 	})
 	// A profile's state is the bindings' ProfileInstalled condition.
 	byProfile := handler.EnqueueRequestsFromMapFunc(func(ctx context.Context, o client.Object) []reconcile.Request {
-		var list v1alpha1.ProfileBindingList
-		if err := r.List(ctx, &list); err != nil {
-			return nil
-		}
-		var reqs []reconcile.Request
-		for _, b := range list.Items {
-			req := reconcile.Request{NamespacedName: types.NamespacedName{Name: b.Namespace}}
-			if b.Spec.ProfileName == o.GetName() && !slices.Contains(reqs, req) {
-				reqs = append(reqs, req)
-			}
-		}
-		return reqs
+		return r.namespacesWith(ctx, func(b *v1alpha1.ProfileBinding) bool { return b.Spec.ProfileName == o.GetName() })
+	})
+	// The installed checks carry what the index says of the bound
+	// profiles (policy.CompileBindings): every namespace with bindings.
+	byIndex := handler.EnqueueRequestsFromMapFunc(func(ctx context.Context, _ client.Object) []reconcile.Request {
+		return r.namespacesWith(ctx, func(*v1alpha1.ProfileBinding) bool { return true })
 	})
 	b := ctrl.NewControllerManagedBy(mgr).
 		Named("profilebinding").
 		Watches(&v1alpha1.ProfileBinding{}, byNamespace).
-		Watches(&v1alpha1.SeccompProfile{}, byProfile)
+		Watches(&v1alpha1.SeccompProfile{}, byProfile).
+		Watches(&v1alpha1.SeccompProfileIndex{}, byIndex)
 	if r.NativeAPI {
 		b = b.Watches(&admissionv1.MutatingAdmissionPolicy{}, byLabel).
 			Watches(&admissionv1.MutatingAdmissionPolicyBinding{}, byLabel).
@@ -81,6 +76,23 @@ func (r *BindingReconciler) SetupWithManager(mgr ctrl.Manager) error {
 			Watches(&admissionv1.ValidatingAdmissionPolicyBinding{}, byLabel)
 	}
 	return b.Complete(r)
+}
+
+// namespacesWith are the keys of the namespaces that have a binding for
+// which keep holds.
+func (r *BindingReconciler) namespacesWith(ctx context.Context, keep func(*v1alpha1.ProfileBinding) bool) []reconcile.Request {
+	var list v1alpha1.ProfileBindingList
+	if err := r.List(ctx, &list); err != nil {
+		return nil
+	}
+	var reqs []reconcile.Request
+	for i := range list.Items {
+		req := reconcile.Request{NamespacedName: types.NamespacedName{Name: list.Items[i].Namespace}}
+		if keep(&list.Items[i]) && !slices.Contains(reqs, req) {
+			reqs = append(reqs, req)
+		}
+	}
+	return reqs
 }
 
 // Reconcile applies the admission objects of one namespace's bindings
@@ -92,7 +104,11 @@ func (r *BindingReconciler) Reconcile(ctx context.Context, req reconcile.Request
 		return reconcile.Result{}, fmt.Errorf("list the ProfileBindings of %s: %w", ns, err)
 	}
 	live := slices.DeleteFunc(slices.Clone(list.Items), func(b v1alpha1.ProfileBinding) bool { return !b.DeletionTimestamp.IsZero() })
-	o, compileErr := policy.CompileBindings(ns, live)
+	index, err := publishedIndex(ctx, r)
+	if err != nil {
+		return reconcile.Result{}, err
+	}
+	o, compileErr := policy.CompileBindings(ns, live, index)
 	if r.Webhook {
 		o = policy.BindingObjects{} // none: removes what the native path left
 	}

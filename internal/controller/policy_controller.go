@@ -66,7 +66,9 @@ func (r *PolicyReconciler) SetupWithManager(mgr ctrl.Manager) error {
 		// Precedence: any policy's change may change every other's objects.
 		Watches(&v1alpha1.SeccompPolicy{}, all).
 		// The template checks apply the ProfileBindings of every namespace.
-		Watches(&v1alpha1.ProfileBinding{}, all)
+		Watches(&v1alpha1.ProfileBinding{}, all).
+		// The installed checks carry the index (policy.Compile).
+		Watches(&v1alpha1.SeccompProfileIndex{}, all)
 	if r.NativeAPI {
 		b = b.Owns(&admissionv1.MutatingAdmissionPolicy{}).
 			Owns(&admissionv1.MutatingAdmissionPolicyBinding{}).
@@ -94,9 +96,13 @@ func (r *PolicyReconciler) Reconcile(ctx context.Context, req reconcile.Request)
 		return reconcile.Result{}, fmt.Errorf("list ProfileBindings: %w", err)
 	}
 	live := slices.DeleteFunc(bindings.Items, func(b v1alpha1.ProfileBinding) bool { return !b.DeletionTimestamp.IsZero() })
+	index, err := publishedIndex(ctx, r)
+	if err != nil {
+		return reconcile.Result{}, err
+	}
 	status := p.Status.DeepCopy()
 	status.ObservedGeneration = p.Generation
-	objs, err := policy.Compile(&p, list.Items, r.OperatorNamespace, live)
+	objs, err := policy.Compile(&p, list.Items, r.OperatorNamespace, live, index)
 	if err != nil {
 		meta.SetStatusCondition(&status.Conditions, metav1.Condition{Type: v1alpha1.ConditionReady,
 			Status: metav1.ConditionFalse, Reason: ReasonNotCompiled, Message: err.Error(), ObservedGeneration: p.Generation})

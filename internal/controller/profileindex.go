@@ -24,9 +24,10 @@ import (
 
 // ProfileIndexReconciler publishes which SeccompProfiles exist and whether
 // each is installed on every node, in the SeccompProfileIndex "cluster".
-// The admission policies read it as their params:
-// CEL cannot list custom resources, and a pod that names a profile no node
-// has would otherwise sit in ContainerCreating. One key for all profiles:
+// The admission policies carry it (policy.Compile; the policy and binding
+// reconcilers watch it) and the fallback webhook reads it: CEL cannot list
+// custom resources, and a pod that names a profile no node has would
+// otherwise sit in ContainerCreating. One key for all profiles:
 // bursts of status changes coalesce into one write.
 type ProfileIndexReconciler struct {
 	Client client.Client
@@ -124,4 +125,17 @@ func IndexValue(p *v1alpha1.SeccompProfile) string {
 		return v1alpha1.ProfileIndexInstalled
 	}
 	return "not installed on every node yet: " + inst.Message
+}
+
+// publishedIndex reads the SeccompProfileIndex, nil when there is none
+// yet: the admission policies then read it as params once it appears.
+func publishedIndex(ctx context.Context, c client.Reader) (*v1alpha1.SeccompProfileIndex, error) {
+	var idx v1alpha1.SeccompProfileIndex
+	switch err := c.Get(ctx, client.ObjectKey{Name: v1alpha1.ProfileIndexName}, &idx); {
+	case apierrors.IsNotFound(err):
+		return nil, nil
+	case err != nil:
+		return nil, fmt.Errorf("read the profile index: %w", err)
+	}
+	return &idx, nil
 }

@@ -61,11 +61,17 @@ type BindingObjects struct {
 // compile time, into one chain of conditions, so the apiserver's order of
 // evaluation cannot matter. The bindings apply to pod CREATE only: an
 // ephemeral container is added to a running pod by someone who names its
-// image on purpose.
-func CompileBindings(namespace string, bindings []v1alpha1.ProfileBinding) (BindingObjects, error) {
+// image on purpose. The installed checks carry what index (nil when none is
+// published yet) says of the bound profiles (see indexCEL).
+func CompileBindings(namespace string, bindings []v1alpha1.ProfileBinding, index *v1alpha1.SeccompProfileIndex) (BindingObjects, error) {
 	if len(bindings) == 0 {
 		return BindingObjects{}, nil
 	}
+	bound := make([]string, len(bindings))
+	for i := range bindings {
+		bound[i] = bindings[i].Spec.ProfileName
+	}
+	ix := indexOf(indexFor(index, bound))
 	chosenPath, chosenName, err := chosenCEL(bindings)
 	if err != nil {
 		return BindingObjects{}, err
@@ -124,21 +130,19 @@ func CompileBindings(namespace string, bindings []v1alpha1.ProfileBinding) (Bind
 		return fmt.Sprintf("(has(%s) ? %s.filter(c, %s).map(c, [%s, string(c.name), %s, %s]) : [])",
 			l, l, carries, quote(kind), chosenName("c"), profileOfPath(chosenPath("c")))
 	}
-	installed := "(has(params.installed) ? params.installed : '')"
-	reasons := "(has(params.notInstalled) ? params.notInstalled : {})"
+	installed, reasons := "variables.installed", "variables.notInstalled"
 	missing := func(spec string, template bool) []admissionv1.Variable {
-		return []admissionv1.Variable{
-			{Name: "bound", Expression: entries(spec, "initContainers", "init container", template) + " + " + entries(spec, "containers", "container", template)},
-			{Name: "missing", Expression: "variables.bound.filter(e, !" + installed + ".contains(',' + e[3] + ',')).map(e, " +
+		return append(ix.variables(),
+			admissionv1.Variable{Name: "bound", Expression: entries(spec, "initContainers", "init container", template) + " + " + entries(spec, "containers", "container", template)},
+			admissionv1.Variable{Name: "missing", Expression: "variables.bound.filter(e, !" + installed + ".contains(',' + e[3] + ',')).map(e, " +
 				"e[0] + ' ' + e[1] + ': ProfileBinding ' + e[2] + ' binds SeccompProfile ' + e[3] + ', ' + " +
-				"(e[3] in " + reasons + " ? 'which is ' + string(" + reasons + "[e[3]]) : 'which does not exist'))"},
-		}
+				"(e[3] in " + reasons + " ? 'which is ' + string(" + reasons + "[e[3]]) : 'which does not exist'))"})
 	}
 	vvars := append(slices.Clone(vars), missing("object.spec", false)...)
 	o.Installed = &admissionv1.ValidatingAdmissionPolicy{
 		ObjectMeta: metav1.ObjectMeta{Name: name, Labels: objLabels},
 		Spec: admissionv1.ValidatingAdmissionPolicySpec{
-			ParamKind:        &admissionv1.ParamKind{APIVersion: v1alpha1.GroupVersion.String(), Kind: "SeccompProfileIndex"},
+			ParamKind:        ix.paramKind(),
 			MatchConstraints: match.DeepCopy(),
 			Variables:        vvars,
 			Validations: []admissionv1.Validation{{
@@ -149,7 +153,7 @@ func CompileBindings(namespace string, bindings []v1alpha1.ProfileBinding) (Bind
 			FailurePolicy: ptr.To(admissionv1.Fail),
 		},
 	}
-	o.InstalledBind = binding(name, objLabels, nil, admissionv1.Deny, true)
+	o.InstalledBind = binding(name, objLabels, nil, admissionv1.Deny, ix.params)
 	o.InstalledBind.Spec.MatchResources = nsMatch.DeepCopy()
 
 	tname := BindingsTemplatesName(namespace)
@@ -159,7 +163,7 @@ func CompileBindings(namespace string, bindings []v1alpha1.ProfileBinding) (Bind
 	o.Templates = &admissionv1.ValidatingAdmissionPolicy{
 		ObjectMeta: metav1.ObjectMeta{Name: tname, Labels: objLabels},
 		Spec: admissionv1.ValidatingAdmissionPolicySpec{
-			ParamKind:        &admissionv1.ParamKind{APIVersion: v1alpha1.GroupVersion.String(), Kind: "SeccompProfileIndex"},
+			ParamKind:        ix.paramKind(),
 			MatchConstraints: &admissionv1.MatchResources{ResourceRules: workloadRules()},
 			Variables:        tvars,
 			Validations: []admissionv1.Validation{{
@@ -169,7 +173,7 @@ func CompileBindings(namespace string, bindings []v1alpha1.ProfileBinding) (Bind
 			FailurePolicy: ptr.To(admissionv1.Ignore), // advice must never block a workload
 		},
 	}
-	o.TemplatesBind = binding(tname, objLabels, nil, admissionv1.Warn, true)
+	o.TemplatesBind = binding(tname, objLabels, nil, admissionv1.Warn, ix.params)
 	o.TemplatesBind.Spec.MatchResources = nsMatch.DeepCopy()
 	return o, nil
 }

@@ -101,7 +101,7 @@ func TestBindings(t *testing.T) {
 	}
 	// The compiled chain lists the bindings of the namespace in the same
 	// precedence order.
-	o, err := CompileBindings("ns", bindings[:3])
+	o, err := CompileBindings("ns", bindings[:3], nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -110,7 +110,7 @@ func TestBindings(t *testing.T) {
 	if il < 0 || !(il < ia && ia < ib) {
 		t.Errorf("precedence chain out of order: legacy %d, web-a %d, web %d", il, ia, ib)
 	}
-	if o, _ := CompileBindings("ns", nil); o.Mutating != nil {
+	if o, _ := CompileBindings("ns", nil, nil); o.Mutating != nil {
 		t.Error("no bindings must compile to no objects")
 	}
 }

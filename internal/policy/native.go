@@ -101,10 +101,13 @@ func Precedes(a, b *v1alpha1.SeccompPolicy) bool {
 }
 
 // Compile returns the admission objects for p, given every policy in the
-// cluster (for precedence), the operator's namespace (always exempt) and the
+// cluster (for precedence), the operator's namespace (always exempt), the
 // ProfileBindings of every namespace (the workload-template check applies
-// them, as the pods' own admission will).
-func Compile(p *v1alpha1.SeccompPolicy, all []v1alpha1.SeccompPolicy, operatorNamespace string, bindings []v1alpha1.ProfileBinding) (Objects, error) {
+// them, as the pods' own admission will) and the profile index (nil when
+// none is published yet): the installed checks carry it in their
+// expressions (see indexCEL), so each index change rewrites them.
+func Compile(p *v1alpha1.SeccompPolicy, all []v1alpha1.SeccompPolicy, operatorNamespace string, bindings []v1alpha1.ProfileBinding, index *v1alpha1.SeccompProfileIndex) (Objects, error) {
+	ix := indexOf(index)
 	conds := matchConditions(p, operatorNamespace, podSource)
 	gov, err := governs(p, all)
 	if err != nil {
@@ -169,10 +172,10 @@ func Compile(p *v1alpha1.SeccompPolicy, all []v1alpha1.SeccompPolicy, operatorNa
 	o.Installed = &admissionv1.ValidatingAdmissionPolicy{
 		ObjectMeta: metav1.ObjectMeta{Name: name, Labels: labels},
 		Spec: admissionv1.ValidatingAdmissionPolicySpec{
-			ParamKind:        &admissionv1.ParamKind{APIVersion: v1alpha1.GroupVersion.String(), Kind: "SeccompProfileIndex"},
+			ParamKind:        ix.paramKind(),
 			MatchConstraints: match.DeepCopy(),
 			MatchConditions:  conds,
-			Variables:        installedVariables(gov, podSource, ""),
+			Variables:        installedVariables(gov, podSource, "", ix),
 			Validations: []admissionv1.Validation{{
 				Expression:        "!variables.governs || size(variables.missing) == 0",
 				MessageExpression: quote("SeccompPolicy "+p.Name+": ") + " + variables.missing.join('; ')",
@@ -181,9 +184,9 @@ func Compile(p *v1alpha1.SeccompPolicy, all []v1alpha1.SeccompPolicy, operatorNa
 			FailurePolicy: ptr.To(admissionv1.Fail),
 		},
 	}
-	o.InstalledBind = binding(name, labels, nsSel, action(p.Spec.Mode), true)
+	o.InstalledBind = binding(name, labels, nsSel, action(p.Spec.Mode), ix.params)
 
-	o.Templates, o.TemplatesBind, o.Note = templates(p, gov, operatorNamespace, nsSel, labels, bindings)
+	o.Templates, o.TemplatesBind, o.Note = templates(p, gov, operatorNamespace, nsSel, labels, bindings, ix)
 	return o, nil
 }
 
@@ -235,7 +238,7 @@ func boundCEL(bindings []v1alpha1.ProfileBinding) (bound func(c string) string, 
 // the installed check on the template's pods, where a pod-level profile
 // the template leaves unset counts as the policy's default (the pods will
 // get it at creation).
-func templates(p *v1alpha1.SeccompPolicy, gov, operatorNamespace string, nsSel *metav1.LabelSelector, labels map[string]string, bindings []v1alpha1.ProfileBinding) (*admissionv1.ValidatingAdmissionPolicy, *admissionv1.ValidatingAdmissionPolicyBinding, string) {
+func templates(p *v1alpha1.SeccompPolicy, gov, operatorNamespace string, nsSel *metav1.LabelSelector, labels map[string]string, bindings []v1alpha1.ProfileBinding, ix indexCEL) (*admissionv1.ValidatingAdmissionPolicy, *admissionv1.ValidatingAdmissionPolicyBinding, string) {
 	def := ""
 	if d := p.Spec.DefaultProfile; d != nil {
 		def = d.Type
@@ -248,7 +251,8 @@ func templates(p *v1alpha1.SeccompPolicy, gov, operatorNamespace string, nsSel *
 	if src.bound, note = boundCEL(bindings); src.bound != nil {
 		src.prelude = append(slices.Clone(src.prelude), templateLabels)
 	}
-	vars := append(commonVariables(gov, src, def), judgedVariable(src), missingVariable())
+	vars := append(commonVariables(gov, src, def), judgedVariable(src))
+	vars = append(append(vars, ix.variables()...), missingVariable())
 	prefix := quote("SeccompPolicy "+p.Name+", for the pods of this ") + " + request.kind.kind + ': '"
 	validations := []admissionv1.Validation{{
 		Expression:        "!variables.governs || size(variables.missing) == 0",
@@ -265,7 +269,7 @@ func templates(p *v1alpha1.SeccompPolicy, gov, operatorNamespace string, nsSel *
 	vap := &admissionv1.ValidatingAdmissionPolicy{
 		ObjectMeta: metav1.ObjectMeta{Name: name, Labels: labels},
 		Spec: admissionv1.ValidatingAdmissionPolicySpec{
-			ParamKind:        &admissionv1.ParamKind{APIVersion: v1alpha1.GroupVersion.String(), Kind: "SeccompProfileIndex"},
+			ParamKind:        ix.paramKind(),
 			MatchConstraints: &admissionv1.MatchResources{ResourceRules: workloadRules()},
 			MatchConditions:  matchConditions(p, operatorNamespace, templateSource),
 			Variables:        vars,
@@ -277,7 +281,7 @@ func templates(p *v1alpha1.SeccompPolicy, gov, operatorNamespace string, nsSel *
 	if p.Spec.Mode == v1alpha1.PolicyModeAudit {
 		act = admissionv1.Audit
 	}
-	bind := binding(name, labels, nsSel, act, true)
+	bind := binding(name, labels, nsSel, act, ix.params)
 	return vap, bind, note
 }
 
@@ -316,21 +320,23 @@ func binding(name string, labels map[string]string, nsSel *metav1.LabelSelector,
 	return b
 }
 
-// installedVariables: the common ones, the judged containers, and missing:
-// one message per container whose effective profile is an operator profile
-// ("localhost/operator/<name>.json") that the index does not list as
-// installed. Other localhost files are not the operator's to judge.
-func installedVariables(governs string, src source, def string) []admissionv1.Variable {
-	return append(commonVariables(governs, src, def), judgedVariable(src), missingVariable())
+// installedVariables: the common ones, the judged containers, the index
+// (ix), and missing: one message per container whose effective profile is
+// an operator profile ("localhost/operator/<name>.json") that the index
+// does not list as installed. Other localhost files are not the operator's
+// to judge.
+func installedVariables(governs string, src source, def string, ix indexCEL) []admissionv1.Variable {
+	vars := append(commonVariables(governs, src, def), judgedVariable(src))
+	return append(append(vars, ix.variables()...), missingVariable())
 }
 
 // missingVariable lists the judged containers whose operator profile the
-// index (params) does not list as installed, with the index's reason.
+// index (variables.installed) does not list as installed, with the
+// index's reason (variables.notInstalled).
 func missingVariable() admissionv1.Variable {
 	prefix := "localhost/" + nodepath.OperatorDir + "/"
 	nameOf := fmt.Sprintf("e[2].substring(%d, size(e[2]) - %d)", len(prefix), len(nodepath.Ext))
-	installed := "(has(params.installed) ? params.installed : '')"
-	reasons := "(has(params.notInstalled) ? params.notInstalled : {})"
+	installed, reasons := "variables.installed", "variables.notInstalled"
 	managed := fmt.Sprintf("e[2].startsWith(%s) && e[2].endsWith(%s) && size(e[2]) > %d", quote(prefix), quote(nodepath.Ext), len(prefix)+len(nodepath.Ext))
 	return admissionv1.Variable{Name: "missing", Expression: "variables.judged.filter(e, " + managed + " && !" + installed + ".contains(',' + " + nameOf + " + ','))" +
 		".map(e, e[0] + ' ' + e[1] + ': ' + e[2] + ': ' + (" + nameOf + " in " + reasons + " ? 'SeccompProfile ' + " + nameOf + " + ' is ' + string(" + reasons + "[" + nameOf + "]) : 'no SeccompProfile ' + " + nameOf + " + ' exists'))"}

@@ -25,7 +25,7 @@ func TestCompileShapes(t *testing.T) {
 	def := pol("d", 0, metav1.LabelSelector{}, func(s *v1alpha1.SeccompPolicySpec) {
 		s.DefaultProfile = &v1alpha1.PolicyProfile{Type: "Localhost", ProfileName: "webapp"}
 	})
-	o, err := Compile(&def, []v1alpha1.SeccompPolicy{def}, "seccomp-operator", nil)
+	o, err := Compile(&def, []v1alpha1.SeccompPolicy{def}, "seccomp-operator", nil, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -46,7 +46,7 @@ func TestCompileShapes(t *testing.T) {
 		a := pol("a", 0, metav1.LabelSelector{}, func(s *v1alpha1.SeccompPolicySpec) {
 			s.AllowedProfiles, s.Mode = []v1alpha1.AllowedProfile{"RuntimeDefault"}, mode
 		})
-		o, err := Compile(&a, nil, "", nil)
+		o, err := Compile(&a, nil, "", nil, nil)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -87,7 +87,7 @@ func TestPrecedenceIsAVariable(t *testing.T) {
 		t.Errorf("governs(high) = %s, want true (nothing precedes it)", g)
 	}
 	bad := pol("bad", 9, metav1.LabelSelector{MatchExpressions: []metav1.LabelSelectorRequirement{{Key: "k", Operator: "Near"}}}, nil)
-	if _, err := Compile(&low, []v1alpha1.SeccompPolicy{low, bad}, "", nil); err == nil || !strings.Contains(err.Error(), "policy bad") {
+	if _, err := Compile(&low, []v1alpha1.SeccompPolicy{low, bad}, "", nil, nil); err == nil || !strings.Contains(err.Error(), "policy bad") {
 		t.Errorf("an invalid selector of a preceding policy: %v", err)
 	}
 }
@@ -135,14 +135,14 @@ func TestTemplateCheckAppliesBindings(t *testing.T) {
 		}
 		return expr, labels
 	}
-	plain, err := Compile(&a, nil, "", nil)
+	plain, err := Compile(&a, nil, "", nil, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
 	if expr, labels := judged(plain); labels || strings.Contains(expr, "request.namespace") {
 		t.Errorf("without bindings the template check should not look for any: labels %v, %s", labels, expr)
 	}
-	bound, err := Compile(&a, nil, "", bindings)
+	bound, err := Compile(&a, nil, "", bindings, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -154,7 +154,7 @@ func TestTemplateCheckAppliesBindings(t *testing.T) {
 		t.Errorf("a namespace whose bindings do not compile is in the template check: %s", expr)
 	}
 
-	o, err := CompileBindings("shop", bindings[:1])
+	o, err := CompileBindings("shop", bindings[:1], nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -191,7 +191,7 @@ func TestTemplateCheckBindingsBudget(t *testing.T) {
 		return n
 	}
 	for _, n := range []int{1, 50, 100} {
-		o, err := Compile(&a, nil, "", bindings(n))
+		o, err := Compile(&a, nil, "", bindings(n), nil)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -199,7 +199,7 @@ func TestTemplateCheckBindingsBudget(t *testing.T) {
 			t.Errorf("%d bindings: note %q, longest expression %d code points", n, o.Note, longest(o))
 		}
 	}
-	o, err := Compile(&a, nil, "", bindings(150))
+	o, err := Compile(&a, nil, "", bindings(150), nil)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -19,6 +19,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/seccomp-operator/seccomp-operator/api/v1alpha1"
+	"github.com/seccomp-operator/seccomp-operator/internal/controller"
 	"github.com/seccomp-operator/seccomp-operator/internal/policy"
 )
 
@@ -338,6 +339,28 @@ func TestPolicyMissingOrNotInstalledProfile(t *testing.T) {
 	t.Cleanup(func() { _ = k8s.Delete(ctx, sp) })
 	admittedWithin(t, "a pod naming a profile not installed yet refused", uses(sp.Name), func(_ *corev1.Pod, err error, _ []string) bool {
 		return err != nil && strings.Contains(err.Error(), "SeccompProfile missing-test-pending is not installed on every node yet")
+	})
+	// Natively, the verdict came from the index compiled into the
+	// installed check, not read as params per request (policy.indexCEL).
+	var pol v1alpha1.SeccompPolicy
+	eventually(t, "the policy Ready", func() bool {
+		return k8s.Get(ctx, client.ObjectKey{Name: "missing-test"}, &pol) == nil &&
+			meta.FindStatusCondition(pol.Status.Conditions, v1alpha1.ConditionReady) != nil
+	})
+	var vap admissionv1.ValidatingAdmissionPolicy
+	eventually(t, "the installed check carries the index", func() bool {
+		if meta.FindStatusCondition(pol.Status.Conditions, v1alpha1.ConditionReady).Reason == controller.ReasonFallbackWebhook {
+			return true // the fallback webhook's path: no admission policies
+		}
+		if k8s.Get(ctx, client.ObjectKey{Name: policy.InstalledName("missing-test")}, &vap) != nil || vap.Spec.ParamKind != nil {
+			return false
+		}
+		for _, v := range vap.Spec.Variables {
+			if v.Name == "notInstalled" && strings.Contains(v.Expression, `"missing-test-pending": "not installed on every node yet`) {
+				return true
+			}
+		}
+		return false
 	})
 	// Another localhost file is not the operator's to judge.
 	other := restrictedPod("pol-missing", "other")

@@ -1,0 +1,102 @@
+package policy
+
+import (
+	"fmt"
+	"strings"
+	"testing"
+
+	admissionv1 "k8s.io/api/admissionregistration/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	"github.com/seccomp-operator/seccomp-operator/api/v1alpha1"
+)
+
+func variable(vars []admissionv1.Variable, name string) string {
+	for _, v := range vars {
+		if v.Name == name {
+			return v.Expression
+		}
+	}
+	return "<no variable " + name + ">"
+}
+
+// carriesIndex checks that each policy reads no params and carries the
+// index literals installed and notInstalled.
+func carriesIndex(t *testing.T, installed, notInstalled string, vaps ...*admissionv1.ValidatingAdmissionPolicy) {
+	t.Helper()
+	for _, v := range vaps {
+		if v.Spec.ParamKind != nil {
+			t.Errorf("%s: param kind %v, want none", v.Name, v.Spec.ParamKind)
+		}
+		if got := variable(v.Spec.Variables, "installed"); got != installed {
+			t.Errorf("%s: installed = %s, want %s", v.Name, got, installed)
+		}
+		if got := variable(v.Spec.Variables, "notInstalled"); got != notInstalled {
+			t.Errorf("%s: notInstalled = %s, want %s", v.Name, got, notInstalled)
+		}
+	}
+}
+
+// The installed checks carry a published index as literals and read no
+// params; without one, or with one too large for CEL, they read params.
+func TestCompileCarriesTheIndex(t *testing.T) {
+	a := pol("a", 0, metav1.LabelSelector{}, func(s *v1alpha1.SeccompPolicySpec) {
+		s.AllowedProfiles = []v1alpha1.AllowedProfile{"web-*"}
+	})
+	index := &v1alpha1.SeccompProfileIndex{Installed: ",web-a,web-b,", NotInstalled: map[string]string{"web-z": `invalid: "x"`, "web-c": "disabled"}}
+	o, err := Compile(&a, nil, "", nil, index)
+	if err != nil {
+		t.Fatal(err)
+	}
+	carriesIndex(t, `",web-a,web-b,"`, `{"web-c": "disabled", "web-z": "invalid: \"x\""}`, o.Installed, o.Templates)
+	for _, b := range []*admissionv1.ValidatingAdmissionPolicyBinding{o.InstalledBind, o.TemplatesBind} {
+		if b.Spec.ParamRef != nil {
+			t.Errorf("%s: param ref %v, want none", b.Name, b.Spec.ParamRef)
+		}
+	}
+
+	var big strings.Builder
+	big.WriteString(",")
+	for i := 0; big.Len() <= maxIndexLiteral; i++ {
+		fmt.Fprintf(&big, "profile-%06d,", i)
+	}
+	for name, idx := range map[string]*v1alpha1.SeccompProfileIndex{"none": nil, "too large": {Installed: big.String()}} {
+		o, err := Compile(&a, nil, "", nil, idx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if o.Installed.Spec.ParamKind == nil || o.InstalledBind.Spec.ParamRef == nil || o.TemplatesBind.Spec.ParamRef == nil {
+			t.Errorf("index %s: want the index as params", name)
+		}
+		if got := variable(o.Installed.Spec.Variables, "installed"); !strings.Contains(got, "params.installed") {
+			t.Errorf("index %s: installed = %s", name, got)
+		}
+	}
+}
+
+// A namespace's binding checks carry only what the index says of the
+// profiles its bindings name.
+func TestCompileBindingsCarryTheirProfiles(t *testing.T) {
+	b := func(name, profile string) v1alpha1.ProfileBinding {
+		pb := v1alpha1.ProfileBinding{ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: "ns"}}
+		pb.Spec.ProfileName, pb.Spec.ContainerNames = profile, []string{name}
+		return pb
+	}
+	index := &v1alpha1.SeccompProfileIndex{Installed: ",other,web,web-a,", NotInstalled: map[string]string{"legacy": "disabled", "unrelated": "disabled"}}
+	o, err := CompileBindings("ns", []v1alpha1.ProfileBinding{b("x", "web"), b("y", "legacy"), b("z", "gone"), b("w", "web")}, index)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Only the bound profiles web and legacy.
+	carriesIndex(t, `",web,"`, `{"legacy": "disabled"}`, o.Installed, o.Templates)
+	if o.InstalledBind.Spec.ParamRef != nil || o.TemplatesBind.Spec.ParamRef != nil {
+		t.Error("bindings with a published index: want no param ref")
+	}
+	o, err = CompileBindings("ns", []v1alpha1.ProfileBinding{b("x", "web")}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if o.Installed.Spec.ParamKind == nil || o.InstalledBind.Spec.ParamRef == nil {
+		t.Error("no index yet: want the index as params")
+	}
+}
