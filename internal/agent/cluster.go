@@ -28,7 +28,9 @@ type Cluster interface {
 	// arrived (or ctx ends); changed is called after every relevant
 	// change from then on, until ctx ends.
 	Start(ctx context.Context, changed func()) error
-	// Profiles lists every SeccompProfile, trimmed to what rendering reads.
+	// Profiles lists every SeccompProfile, trimmed to what rendering reads:
+	// a new slice, which the caller may reorder, of shared objects, which
+	// it must not modify.
 	Profiles() []*v1alpha1.SeccompProfile
 	// Pods lists the pods bound to the node, trimmed to their seccomp fields.
 	Pods() []*corev1.Pod

@@ -5,6 +5,7 @@ import (
 	"crypto/sha256"
 	"encoding/json"
 	"fmt"
+	"maps"
 	"slices"
 	"strconv"
 	"strings"
@@ -106,8 +107,10 @@ type NodeReconciler struct {
 	// They are separate so that files keep being installed while a write
 	// waits for a busy apiserver (seconds, in the 100-node benchmark).
 	mu          sync.Mutex
+	maps        passMaps
 	prepared    map[string]preparedEntry
-	passRenders int // profiles rendered in the current pass (for the log)
+	paths       map[string]pathsEntry // pathsOf
+	passRenders int                   // profiles rendered in the current pass (for the log)
 	trigger     func()
 	// lastPass is when the latest files pass started (Unix nanoseconds)
 	// and lastPassDur how long it took; read by the event handlers.
@@ -129,6 +132,32 @@ type NodeReconciler struct {
 	// holds one of them, but not the last, lags behind the agent's own
 	// writes (several at once on a busy apiserver).
 	ownRVs []string
+}
+
+// passMaps are a files pass's working maps, emptied after each pass and
+// kept for the next: at 1000 profiles, making them anew was half of what a
+// pass allocated, and a rollout runs a pass every few hundred milliseconds.
+type passMaps struct {
+	byName  map[string]*v1alpha1.SeccompProfile
+	desired map[string]File
+	keep    map[string]bool
+	owner   map[string]string   // rel path -> profile name
+	pathsOf map[string][]string // profile name -> its rel paths
+}
+
+// clear empties the maps (keeping their storage), so that they pin no
+// profile between passes; the first call makes them.
+func (m *passMaps) clear() {
+	if m.byName == nil {
+		m.byName, m.desired, m.keep = map[string]*v1alpha1.SeccompProfile{}, map[string]File{}, map[string]bool{}
+		m.owner, m.pathsOf = map[string]string{}, map[string][]string{}
+		return
+	}
+	clear(m.byName)
+	clear(m.desired)
+	clear(m.keep)
+	clear(m.owner)
+	clear(m.pathsOf)
 }
 
 // ownRVsKept bounds NodeReconciler.ownRVs.
@@ -181,25 +210,30 @@ func (r *NodeReconciler) syncFiles(ctx context.Context) ([]v1alpha1.NodeProfileS
 	defer func() { syncSeconds.Observe(time.Since(start).Seconds()) }()
 
 	// Read-only use of cached objects: no copy of 1000 profiles per pass.
+	// In name order, so that the states come out sorted: sorting the
+	// pointers costs less than sorting the states (~120 bytes each).
 	profiles := r.Cluster.Profiles()
-	byName := make(map[string]*v1alpha1.SeccompProfile, len(profiles))
+	slices.SortFunc(profiles, func(a, b *v1alpha1.SeccompProfile) int { return strings.Compare(a.Name, b.Name) })
+	m := &r.maps
+	if m.byName == nil {
+		m.clear() // makes them
+	}
+	defer m.clear()
+	byName := m.byName
 	for _, sp := range profiles {
 		byName[sp.Name] = sp
 	}
-
-	// Sized up front: a pass runs every few hundred milliseconds during a
-	// rollout, and growing these maps was most of what a pass allocated.
-	n := len(byName)
-	desired := make(map[string]File, n)
-	keep := map[string]bool{}               // files of profiles now refused: keep the last good version
-	owner := make(map[string]string, n)     // rel path -> profile name
-	pathsOf := make(map[string][]string, n) // profile name -> its rel paths
-	states := make([]v1alpha1.NodeProfileState, 0, n)
-	for name, sp := range byName {
+	desired := m.desired
+	keep := m.keep       // files of profiles now refused: keep the last good version
+	owner := m.owner     // rel path -> profile name
+	pathsOf := m.pathsOf // profile name -> its rel paths
+	states := make([]v1alpha1.NodeProfileState, 0, len(byName))
+	for _, sp := range profiles {
+		name := sp.Name
 		if sp.Spec.Disabled {
 			continue
 		}
-		paths := profilePaths(sp)
+		paths := r.pathsOf(sp)
 		pathsOf[name] = paths
 		for _, p := range paths {
 			owner[p] = name
@@ -223,11 +257,9 @@ func (r *NodeReconciler) syncFiles(ctx context.Context) ([]v1alpha1.NodeProfileS
 		states = append(states, v1alpha1.NodeProfileState{Name: name, State: v1alpha1.InstallStateInstalled, ContentHash: prep.hash})
 	}
 
-	for name := range r.prepared {
-		if _, ok := byName[name]; !ok {
-			delete(r.prepared, name)
-		}
-	}
+	gone := func(name string) bool { _, ok := byName[name]; return !ok }
+	maps.DeleteFunc(r.prepared, func(name string, _ preparedEntry) bool { return gone(name) })
+	maps.DeleteFunc(r.paths, func(name string, _ pathsEntry) bool { return gone(name) })
 
 	inUse := r.inUse()
 	res, syncErr := r.Installer.SyncFiles(desired, func(rel string) bool { return keep[rel] || inUse[rel] != "" })
@@ -261,10 +293,6 @@ func (r *NodeReconciler) syncFiles(ctx context.Context) ([]v1alpha1.NodeProfileS
 	// disabled. (A profile that still has an entry, e.g. a predefined one
 	// whose alias path alone is no longer wanted, keeps that entry: one
 	// entry per name.)
-	listed := make(map[string]bool, len(states))
-	for _, st := range states {
-		listed[st.Name] = true
-	}
 	removing := map[string]string{}
 	for _, rel := range res.Deferred {
 		if keep[rel] {
@@ -274,14 +302,16 @@ func (r *NodeReconciler) syncFiles(ctx context.Context) ([]v1alpha1.NodeProfileS
 		if !ok {
 			name, ok = nameOfPath(rel)
 		}
-		if ok && !listed[name] && removing[name] == "" {
+		if ok && !hasState(states, name) && removing[name] == "" {
 			removing[name] = fmt.Sprintf("deleted or disabled, but %s still references %s", inUse[rel], rel)
 		}
 	}
 	for name, msg := range removing {
 		states = append(states, v1alpha1.NodeProfileState{Name: name, State: v1alpha1.InstallStateRemoving, Message: truncate(msg)})
 	}
-	slices.SortFunc(states, func(a, b v1alpha1.NodeProfileState) int { return strings.Compare(a.Name, b.Name) })
+	if len(removing) > 0 {
+		slices.SortFunc(states, func(a, b v1alpha1.NodeProfileState) int { return strings.Compare(a.Name, b.Name) })
+	}
 	setProfileGauge(states)
 	if syncErr != nil {
 		// Retried with backoff; the state says which files failed.
@@ -533,6 +563,33 @@ func (r *NodeReconciler) setOwner(ctx context.Context, obj *v1alpha1.SeccompNode
 		return
 	}
 	obj.OwnerReferences = []metav1.OwnerReference{{APIVersion: "v1", Kind: "Node", Name: node.Name, UID: node.UID}}
+}
+
+// hasState reports whether states, sorted by name, has an entry for name.
+func hasState(states []v1alpha1.NodeProfileState, name string) bool {
+	_, found := slices.BinarySearchFunc(states, name, func(st v1alpha1.NodeProfileState, name string) int { return strings.Compare(st.Name, name) })
+	return found
+}
+
+// pathsOf is profilePaths(sp), kept from pass to pass (two allocations a
+// profile and pass otherwise); the predefined label can change without a
+// new generation, so it is part of what is kept.
+func (r *NodeReconciler) pathsOf(sp *v1alpha1.SeccompProfile) []string {
+	predef := sp.Labels[v1alpha1.LabelPredefined] == "true"
+	if e, ok := r.paths[sp.Name]; ok && e.predef == predef {
+		return e.paths
+	}
+	if r.paths == nil {
+		r.paths = map[string]pathsEntry{}
+	}
+	paths := profilePaths(sp)
+	r.paths[sp.Name] = pathsEntry{predef: predef, paths: paths}
+	return paths
+}
+
+type pathsEntry struct {
+	predef bool
+	paths  []string
 }
 
 // profilePaths lists the files a profile is installed at: operator/<name>.json,

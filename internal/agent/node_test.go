@@ -95,7 +95,7 @@ type memCluster struct {
 }
 
 func (m *memCluster) Start(context.Context, func()) error  { return nil }
-func (m *memCluster) Profiles() []*v1alpha1.SeccompProfile { return m.profiles }
+func (m *memCluster) Profiles() []*v1alpha1.SeccompProfile { return slices.Clone(m.profiles) }
 func (m *memCluster) Pods() []*corev1.Pod                  { return m.pods }
 func (m *memCluster) NodeState() *v1alpha1.SeccompNodeStatus {
 	if m.cached != nil {

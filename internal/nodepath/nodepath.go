@@ -137,7 +137,7 @@ func ValidateRel(rel string) error {
 	if path.IsAbs(rel) {
 		return fmt.Errorf("profile path %q: must be relative to the seccomp root", rel)
 	}
-	for _, el := range strings.Split(rel, "/") {
+	for el := range strings.SplitSeq(rel, "/") { // no allocation: agents check every path on every pass
 		if el == "" || strings.HasPrefix(el, ".") {
 			return fmt.Errorf("profile path %q: element %q is empty, \".\", \"..\" or hidden", rel, el)
 		}
@@ -151,7 +151,7 @@ func Abs(kubeletRoot, rel string) string {
 	if err := ValidateRel(rel); err != nil {
 		panic("nodepath.Abs: " + err.Error())
 	}
-	return filepath.Join(SeccompRoot(kubeletRoot), filepath.FromSlash(rel))
+	return filepath.Join(kubeletRoot, SeccompDir, filepath.FromSlash(rel))
 }
 
 // SeccompRoot returns <kubeletRoot>/seccomp.
