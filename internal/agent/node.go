@@ -88,7 +88,7 @@ type NodeReconciler struct {
 	// PassInterval bounds the spacing of passes that cluster events ask
 	// for (DefaultPassInterval when 0): the next starts passSpacing times
 	// the last one's duration after it started, at most PassInterval
-	// later. A pass costs ~2 ms over 1000 unchanged profiles before it
+	// later. A pass costs ~1 ms over 1000 unchanged profiles before it
 	// renders anything new; during a rollout events come every few
 	// milliseconds, and on a CPU-starved node (the 100-node benchmark,
 	// docs/benchmarks.md section 4), where that pass takes a few hundred
