@@ -643,10 +643,8 @@ func (i *Installer) SyncFiles(desired map[string]File, inUse func(rel string) bo
 			i.present[rel] = true
 		}
 	}
-	// (A file found unchanged is in present already: it was installed or
-	// verified by this installer, or listed by the full Sync above.)
-	for k, rel := range rels {
-		if installErrs[k] == nil && managedByDir(rel) {
+	for rel := range desired {
+		if _, failed := res.Failed[rel]; !failed && managedByDir(rel) {
 			i.present[rel] = true
 		}
 	}

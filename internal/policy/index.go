@@ -23,7 +23,7 @@ const maxIndexLiteral = 90000
 // Normally they are literals, compiled into the policy: the apiserver then
 // reads nothing per request. Reading the index as params, a custom
 // resource, makes the apiserver convert the whole object (JSON out and
-// back) on every pod create, 0.3 ms of the ~0.75 ms the policies added at
+// back) on every pod create: 0.3-0.4 ms of the ~1 ms the policies added at
 // p50 with 1000 profiles (docs/benchmarks.md section 6). The price is a
 // rewrite of the checks whenever the index changes (the controllers watch
 // it). Without an index yet, or one too large for literals, the checks
