@@ -2,6 +2,7 @@ package agent
 
 import (
 	"bytes"
+	"errors"
 	"fmt"
 	"io/fs"
 	"maps"
@@ -457,5 +458,30 @@ func TestInstallFileAsksForContentOnlyToWrite(t *testing.T) {
 	}
 	if got := readRel(t, in, rel); !bytes.Equal(got, want) {
 		t.Fatalf("file changed by a refused write: %q", got)
+	}
+}
+
+// A file installed on its own (InstallFile) and then found unchanged by a
+// fast Sync is still removed once no longer desired: the fast path must keep
+// the installer's list of present files complete.
+func TestFastSyncKeepsTrackOfUnchangedFiles(t *testing.T) {
+	in := newInstaller(t)
+	a, b := nodepath.ProfilePath("a"), nodepath.ProfilePath("b")
+	content := []byte(`{"defaultAction":"SCMP_ACT_ERRNO"}`)
+	if _, err := in.Sync(map[string][]byte{a: content}, nil); err != nil { // complete: later Syncs are fast
+		t.Fatal(err)
+	}
+	if _, err := in.Install(b, content); err != nil {
+		t.Fatal(err)
+	}
+	if res, err := in.Sync(map[string][]byte{a: content, b: content}, nil); err != nil || res.Unchanged != 2 {
+		t.Fatalf("Sync with b installed = %+v, %v; want both unchanged", res, err)
+	}
+	res, err := in.Sync(map[string][]byte{a: content}, nil)
+	if err != nil || !slices.Equal(res.Removed, []string{b}) {
+		t.Fatalf("Sync without b = %+v, %v; want b removed", res, err)
+	}
+	if _, err := os.Stat(in.abs(b)); !errors.Is(err, fs.ErrNotExist) {
+		t.Errorf("b still on disk: %v", err)
 	}
 }
