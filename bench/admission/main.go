@@ -124,7 +124,10 @@ func run(n int, only string) error {
 		"installed": {objs.Installed, objs.InstalledBind},
 	}
 	if floor {
-		apply = floorPolicies(objs) // with -only "", both; the probe below waits for the default
+		if only != "" && only != "mutating" {
+			return fmt.Errorf("-floor -only %q: the reference can only run whole or as its mutation (-only mutating)", only)
+		}
+		apply = floorPolicies(objs) // the probe below waits for its default
 	}
 	var create []client.Object
 	for k, v := range apply {

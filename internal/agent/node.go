@@ -141,23 +141,20 @@ type passMaps struct {
 	byName  map[string]*v1alpha1.SeccompProfile
 	desired map[string]File
 	keep    map[string]bool
-	owner   map[string]string   // rel path -> profile name
-	pathsOf map[string][]string // profile name -> its rel paths
+	owner   map[string]string // rel path -> profile name
 }
 
 // clear empties the maps (keeping their storage), so that they pin no
 // profile between passes; the first call makes them.
 func (m *passMaps) clear() {
 	if m.byName == nil {
-		m.byName, m.desired, m.keep = map[string]*v1alpha1.SeccompProfile{}, map[string]File{}, map[string]bool{}
-		m.owner, m.pathsOf = map[string]string{}, map[string][]string{}
+		m.byName, m.desired, m.keep, m.owner = map[string]*v1alpha1.SeccompProfile{}, map[string]File{}, map[string]bool{}, map[string]string{}
 		return
 	}
 	clear(m.byName)
 	clear(m.desired)
 	clear(m.keep)
 	clear(m.owner)
-	clear(m.pathsOf)
 }
 
 // ownRVsKept bounds NodeReconciler.ownRVs.
@@ -224,9 +221,8 @@ func (r *NodeReconciler) syncFiles(ctx context.Context) ([]v1alpha1.NodeProfileS
 		byName[sp.Name] = sp
 	}
 	desired := m.desired
-	keep := m.keep       // files of profiles now refused: keep the last good version
-	owner := m.owner     // rel path -> profile name
-	pathsOf := m.pathsOf // profile name -> its rel paths
+	keep := m.keep   // files of profiles now refused: keep the last good version
+	owner := m.owner // rel path -> profile name
 	states := make([]v1alpha1.NodeProfileState, 0, len(byName))
 	for _, sp := range profiles {
 		name := sp.Name
@@ -234,7 +230,6 @@ func (r *NodeReconciler) syncFiles(ctx context.Context) ([]v1alpha1.NodeProfileS
 			continue
 		}
 		paths := r.pathsOf(sp)
-		pathsOf[name] = paths
 		for _, p := range paths {
 			owner[p] = name
 		}
@@ -282,7 +277,7 @@ func (r *NodeReconciler) syncFiles(ctx context.Context) ([]v1alpha1.NodeProfileS
 		if st.State != v1alpha1.InstallStateInstalled {
 			continue
 		}
-		for _, p := range pathsOf[st.Name] {
+		for _, p := range r.paths[st.Name].paths { // this pass's pathsOf
 			if ferr := res.Failed[p]; ferr != nil {
 				st.State, st.ContentHash, st.Message = v1alpha1.InstallStateFailed, "", truncate(ferr.Error())
 				break
