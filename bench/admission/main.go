@@ -37,7 +37,9 @@ import (
 func main() {
 	pods := flag.Int("pods", 500, "pods created per namespace")
 	flag.IntVar(&indexSize, "index", 1000, "profiles in the index")
-	flag.BoolVar(&floor, "floor", false, "reference: instead of the operator's policies, the smallest hand-written pair that does the defaulting job (a MutatingAdmissionPolicy writing RuntimeDefault into pods that set no pod-level profile, a ValidatingAdmissionPolicy whose one validation is true): what any native policy costs on this machine")
+	flag.BoolVar(&floor, "floor", false, "reference: instead of the operator's policies, the smallest hand-written pair that does the defaulting job (a MutatingAdmissionPolicy whose JSON patch writes RuntimeDefault into pods that set no pod-level profile, a ValidatingAdmissionPolicy whose one validation is true): what any native policy costs on this machine")
+	flag.BoolVar(&floorApply, "floor-apply", false, "with -floor: the mutation as an apply configuration instead of a JSON patch")
+	flag.StringVar(&allocProfile, "apiserver-allocs", "", "write kube-apiserver's allocation profile before and after the pods are created to this file + .before and .after (go tool pprof -sample_index=alloc_space -base F.before kube-apiserver F.after)")
 	flag.StringVar(&cpuProfile, "apiserver-cpuprofile", "", "write a 10 s CPU profile of kube-apiserver, taken while the pods are created, to this file (go tool pprof)")
 	flag.BoolVar(&indexParams, "index-params", false, "the previous design: the installed check reads the index as params (the SeccompProfileIndex custom resource) on every request, instead of carrying it in its expression")
 	flag.BoolVar(&configMapParams, "index-configmap", false, "experiment: the installed check reads the installed set from a ConfigMap (a typed built-in param kind) instead of the SeccompProfileIndex custom resource")
@@ -55,6 +57,8 @@ var (
 	indexParams     bool
 	configMapParams bool
 	floor           bool
+	floorApply      bool
+	allocProfile    string
 )
 
 func run(n int, only string) error {
@@ -123,6 +127,14 @@ func run(n int, only string) error {
 		"allowed":   {objs.Validating, objs.ValidatingBind},
 		"installed": {objs.Installed, objs.InstalledBind},
 	}
+	if objs.Installed == nil {
+		// The allowed list and the installed check are one policy once
+		// the index is carried as literals (policy.Compile).
+		if only == "installed" {
+			return fmt.Errorf("-only installed: with the index as literals the installed check is in the allowed-list policy (-only allowed); apart only with -index-params")
+		}
+		delete(apply, "installed")
+	}
 	if floor {
 		if only != "" && only != "mutating" {
 			return fmt.Errorf("-floor -only %q: the reference can only run whole or as its mutation (-only mutating)", only)
@@ -162,6 +174,11 @@ func run(n int, only string) error {
 	// Half the pods set nothing (defaulted), half name a profile (judged
 	// against the allowed list and the index); without the default, a
 	// pod must name one.
+	if allocProfile != "" {
+		if err := apiprofile.Allocs(ctx, cfg, allocProfile+".before"); err != nil {
+			return err
+		}
+	}
 	profiled := apiprofile.Start(ctx, cfg, 10*time.Second, cpuProfile)
 	lat, err := podcreate.Alternate(ctx, k8s, n, func(i int) string {
 		if i%2 == 1 || only == "allowed" {
@@ -174,6 +191,11 @@ func run(n int, only string) error {
 	}
 	if err := <-profiled; err != nil {
 		return err
+	}
+	if allocProfile != "" {
+		if err := apiprofile.Allocs(ctx, cfg, allocProfile+".after"); err != nil {
+			return err
+		}
 	}
 	which := map[bool]string{true: "all", false: only}[only == ""]
 	if floor {
@@ -193,14 +215,20 @@ func run(n int, only string) error {
 // floorPolicies is the reference of -floor: a hand-written policy pair with
 // the same match constraints and namespace binding as the operator's, doing
 // the least a defaulting policy can (no legacy annotations, no containers,
-// no allowed list, no index).
+// no allowed list, no index), its mutation a JSON patch (-floor-apply: an
+// apply configuration, which costs the apiserver more, docs/benchmarks.md).
 func floorPolicies(objs policy.Objects) map[string][]client.Object {
 	m := objs.Mutating.DeepCopy()
 	m.Spec.MatchConditions = []admissionv1.MatchCondition{{Name: "no-pod-profile",
 		Expression: "object.kind == 'Pod' && (!has(object.spec.securityContext) || !has(object.spec.securityContext.seccompProfile))"}}
 	m.Spec.Variables = nil
-	m.Spec.Mutations = []admissionv1.Mutation{{PatchType: admissionv1.PatchTypeApplyConfiguration,
-		ApplyConfiguration: &admissionv1.ApplyConfiguration{Expression: "Object{spec: Object.spec{securityContext: Object.spec.securityContext{seccompProfile: Object.spec.securityContext.seccompProfile{type: 'RuntimeDefault'}}}}"}}}
+	m.Spec.Mutations = []admissionv1.Mutation{{PatchType: admissionv1.PatchTypeJSONPatch, JSONPatch: &admissionv1.JSONPatch{Expression: "has(object.spec.securityContext) ? " +
+		"[JSONPatch{op: 'add', path: '/spec/securityContext/seccompProfile', value: Object.spec.securityContext.seccompProfile{type: 'RuntimeDefault'}}] : " +
+		"[JSONPatch{op: 'add', path: '/spec/securityContext', value: Object.spec.securityContext{seccompProfile: Object.spec.securityContext.seccompProfile{type: 'RuntimeDefault'}}}]"}}}
+	if floorApply {
+		m.Spec.Mutations = []admissionv1.Mutation{{PatchType: admissionv1.PatchTypeApplyConfiguration,
+			ApplyConfiguration: &admissionv1.ApplyConfiguration{Expression: "Object{spec: Object.spec{securityContext: Object.spec.securityContext{seccompProfile: Object.spec.securityContext.seccompProfile{type: 'RuntimeDefault'}}}}"}}}
+	}
 	v := objs.Validating.DeepCopy()
 	v.Spec.MatchConditions, v.Spec.Variables = nil, nil
 	v.Spec.Validations = []admissionv1.Validation{{Expression: "true"}}
