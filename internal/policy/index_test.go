@@ -48,12 +48,25 @@ func TestCompileCarriesTheIndex(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	carriesIndex(t, `",web-a,web-b,"`, `{"web-c": "disabled", "web-z": "invalid: \"x\""}`, o.Installed, o.Templates)
-	for _, b := range []*admissionv1.ValidatingAdmissionPolicyBinding{o.InstalledBind, o.TemplatesBind} {
+	// With an allowed list, the list and the installed check are one
+	// policy; without one, the installed check is alone.
+	if o.Installed != nil || o.InstalledBind != nil || len(o.Validating.Spec.Validations) != 2 {
+		t.Fatalf("allowed list and index: want one validating policy with both checks, got %+v and %+v", o.Validating, o.Installed)
+	}
+	carriesIndex(t, `",web-a,web-b,"`, `{"web-c": "disabled", "web-z": "invalid: \"x\""}`, o.Validating, o.Templates)
+	for _, b := range []*admissionv1.ValidatingAdmissionPolicyBinding{o.ValidatingBind, o.TemplatesBind} {
 		if b.Spec.ParamRef != nil {
 			t.Errorf("%s: param ref %v, want none", b.Name, b.Spec.ParamRef)
 		}
 	}
+	noList := pol("b", 0, metav1.LabelSelector{}, nil)
+	if o, err = Compile(&noList, nil, "", nil, index); err != nil {
+		t.Fatal(err)
+	}
+	if o.Validating != nil || o.Installed == nil || o.InstalledBind.Spec.ParamRef != nil {
+		t.Fatalf("no allowed list: want the installed check alone, got %+v and %+v", o.Validating, o.Installed)
+	}
+	carriesIndex(t, `",web-a,web-b,"`, `{"web-c": "disabled", "web-z": "invalid: \"x\""}`, o.Installed)
 
 	var big strings.Builder
 	big.WriteString(",")
@@ -70,6 +83,11 @@ func TestCompileCarriesTheIndex(t *testing.T) {
 		}
 		if got := variable(o.Installed.Spec.Variables, "installed"); !strings.Contains(got, "params.installed") {
 			t.Errorf("index %s: installed = %s", name, got)
+		}
+		// A missing index skips the installed check's policy whole: the
+		// allowed list must not be in it.
+		if o.Validating == nil || o.Validating.Spec.ParamKind != nil || len(o.Validating.Spec.Validations) != 1 || len(o.Installed.Spec.Validations) != 1 {
+			t.Errorf("index %s: want the allowed list and the installed check in two policies", name)
 		}
 	}
 }

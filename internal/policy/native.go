@@ -18,6 +18,7 @@ import (
 	"strings"
 
 	admissionv1 "k8s.io/api/admissionregistration/v1"
+	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/utils/ptr"
 
@@ -108,7 +109,7 @@ func Precedes(a, b *v1alpha1.SeccompPolicy) bool {
 // expressions (see indexCEL), so each index change rewrites them.
 func Compile(p *v1alpha1.SeccompPolicy, all []v1alpha1.SeccompPolicy, operatorNamespace string, bindings []v1alpha1.ProfileBinding, index *v1alpha1.SeccompProfileIndex) (Objects, error) {
 	ix := indexOf(index)
-	conds := matchConditions(p, operatorNamespace, podSource)
+	conds := matchConditions(p, podSource)
 	gov, err := governs(p, all)
 	if err != nil {
 		return Objects{}, err
@@ -119,7 +120,7 @@ func Compile(p *v1alpha1.SeccompPolicy, all []v1alpha1.SeccompPolicy, operatorNa
 			podRule([]string{"pods/ephemeralcontainers"}, admissionv1.Update),
 		},
 	}
-	nsSel := p.Spec.NamespaceSelector.DeepCopy()
+	nsSel := namespaceSelector(p, operatorNamespace)
 	labels := map[string]string{LabelPolicy: p.Name, "app.kubernetes.io/managed-by": "seccomp-operator"}
 	var o Objects
 	// Every policy mutates: legacy annotations become fields, and the
@@ -133,7 +134,7 @@ func Compile(p *v1alpha1.SeccompPolicy, all []v1alpha1.SeccompPolicy, operatorNa
 				MatchConstraints:   match.DeepCopy(),
 				MatchConditions:    append(slices.Clone(conds), mayMutate()),
 				Variables:          commonVariables(gov, podSource, ""),
-				Mutations:          mutations(d),
+				Mutations:          mutations(d, gov),
 				FailurePolicy:      ptr.To(admissionv1.Fail),
 				ReinvocationPolicy: admissionv1.NeverReinvocationPolicy,
 			},
@@ -146,47 +147,60 @@ func Compile(p *v1alpha1.SeccompPolicy, all []v1alpha1.SeccompPolicy, operatorNa
 			},
 		}
 	}
-	if len(p.Spec.AllowedProfiles) > 0 {
-		name := ValidatingName(p.Name)
-		o.Validating = &admissionv1.ValidatingAdmissionPolicy{
+	// The allowed list and the installed check. Each validating policy the
+	// apiserver dispatches costs it an activation, its match conditions
+	// and its own evaluation of the shared variables, so once the index is
+	// carried as literals both checks are one policy (a third less
+	// allocated per pod create than two, bench/admission). While the
+	// installed check reads the index as params they stay apart: a missing
+	// index makes the apiserver skip that policy whole
+	// (parameterNotFoundAction Allow), and the allowed list must still hold.
+	installedCheck := admissionv1.Validation{
+		Expression:        governed(gov, "size(variables.missing) == 0"),
+		MessageExpression: quote("SeccompPolicy "+p.Name+": ") + " + variables.missing.join('; ')",
+		Reason:            ptr.To(metav1.StatusReasonForbidden),
+	}
+	// Audit mode needs no auditAnnotations of ours: the apiserver records a
+	// failed validation with action Audit in the audit event
+	// (validation.policy.admission.k8s.io/validation_failure, with the
+	// message).
+	vap := func(name string, vars []admissionv1.Variable, params *admissionv1.ParamKind, checks ...admissionv1.Validation) *admissionv1.ValidatingAdmissionPolicy {
+		return &admissionv1.ValidatingAdmissionPolicy{
 			ObjectMeta: metav1.ObjectMeta{Name: name, Labels: labels},
 			Spec: admissionv1.ValidatingAdmissionPolicySpec{
+				ParamKind:        params,
 				MatchConstraints: match.DeepCopy(),
 				MatchConditions:  conds,
-				Variables:        validationVariables(p, gov, podSource, ""),
-				Validations: []admissionv1.Validation{{
-					Expression:        "!variables.governs || size(variables.violations) == 0",
-					MessageExpression: messageExpression(p),
-					Reason:            ptr.To(metav1.StatusReasonForbidden),
-				}},
-				// Audit mode needs no auditAnnotations of ours: the apiserver
-				// records a failed validation with action Audit in the audit
-				// event (validation.policy.admission.k8s.io/validation_failure,
-				// with the message above).
-				FailurePolicy: ptr.To(admissionv1.Fail),
+				Variables:        vars,
+				Validations:      checks,
+				FailurePolicy:    ptr.To(admissionv1.Fail),
 			},
+		}
+	}
+	if len(p.Spec.AllowedProfiles) == 0 {
+		name := InstalledName(p.Name)
+		o.Installed = vap(name, installedVariables(gov, podSource, "", ix), ix.paramKind(), installedCheck)
+		o.InstalledBind = binding(name, labels, nsSel, action(p.Spec.Mode), ix.params)
+	} else {
+		allowedCheck := admissionv1.Validation{
+			Expression:        governed(gov, "size(variables.violations) == 0"),
+			MessageExpression: messageExpression(p),
+			Reason:            ptr.To(metav1.StatusReasonForbidden),
+		}
+		name := ValidatingName(p.Name)
+		if ix.params {
+			o.Validating = vap(name, validationVariables(p, gov, podSource, ""), nil, allowedCheck)
+			installed := InstalledName(p.Name)
+			o.Installed = vap(installed, installedVariables(gov, podSource, "", ix), ix.paramKind(), installedCheck)
+			o.InstalledBind = binding(installed, labels, nsSel, action(p.Spec.Mode), true)
+		} else {
+			vars := append(installedVariables(gov, podSource, "", ix), violationsVariable(p))
+			o.Validating = vap(name, vars, nil, allowedCheck, installedCheck)
 		}
 		o.ValidatingBind = binding(name, labels, nsSel, action(p.Spec.Mode), false)
 	}
-	name := InstalledName(p.Name)
-	o.Installed = &admissionv1.ValidatingAdmissionPolicy{
-		ObjectMeta: metav1.ObjectMeta{Name: name, Labels: labels},
-		Spec: admissionv1.ValidatingAdmissionPolicySpec{
-			ParamKind:        ix.paramKind(),
-			MatchConstraints: match.DeepCopy(),
-			MatchConditions:  conds,
-			Variables:        installedVariables(gov, podSource, "", ix),
-			Validations: []admissionv1.Validation{{
-				Expression:        "!variables.governs || size(variables.missing) == 0",
-				MessageExpression: quote("SeccompPolicy "+p.Name+": ") + " + variables.missing.join('; ')",
-				Reason:            ptr.To(metav1.StatusReasonForbidden),
-			}},
-			FailurePolicy: ptr.To(admissionv1.Fail),
-		},
-	}
-	o.InstalledBind = binding(name, labels, nsSel, action(p.Spec.Mode), ix.params)
 
-	o.Templates, o.TemplatesBind, o.Note = templates(p, gov, operatorNamespace, nsSel, labels, bindings, ix)
+	o.Templates, o.TemplatesBind, o.Note = templates(p, gov, nsSel, labels, bindings, ix)
 	return o, nil
 }
 
@@ -238,7 +252,7 @@ func boundCEL(bindings []v1alpha1.ProfileBinding) (bound func(c string) string, 
 // the installed check on the template's pods, where a pod-level profile
 // the template leaves unset counts as the policy's default (the pods will
 // get it at creation).
-func templates(p *v1alpha1.SeccompPolicy, gov, operatorNamespace string, nsSel *metav1.LabelSelector, labels map[string]string, bindings []v1alpha1.ProfileBinding, ix indexCEL) (*admissionv1.ValidatingAdmissionPolicy, *admissionv1.ValidatingAdmissionPolicyBinding, string) {
+func templates(p *v1alpha1.SeccompPolicy, gov string, nsSel *metav1.LabelSelector, labels map[string]string, bindings []v1alpha1.ProfileBinding, ix indexCEL) (*admissionv1.ValidatingAdmissionPolicy, *admissionv1.ValidatingAdmissionPolicyBinding, string) {
 	def := ""
 	if d := p.Spec.DefaultProfile; d != nil {
 		def = d.Type
@@ -255,13 +269,13 @@ func templates(p *v1alpha1.SeccompPolicy, gov, operatorNamespace string, nsSel *
 	vars = append(append(vars, ix.variables()...), missingVariable())
 	prefix := quote("SeccompPolicy "+p.Name+", for the pods of this ") + " + request.kind.kind + ': '"
 	validations := []admissionv1.Validation{{
-		Expression:        "!variables.governs || size(variables.missing) == 0",
+		Expression:        governed(gov, "size(variables.missing) == 0"),
 		MessageExpression: prefix + " + variables.missing.join('; ')",
 	}}
 	if len(p.Spec.AllowedProfiles) > 0 {
 		vars = append(vars, violationsVariable(p))
 		validations = append(validations, admissionv1.Validation{
-			Expression:        "!variables.governs || size(variables.violations) == 0",
+			Expression:        governed(gov, "size(variables.violations) == 0"),
 			MessageExpression: prefix + " + 'seccomp profile not allowed for ' + variables.violations.join('; ') + " + quote(" (allowed: "+allowedList(p)+")"),
 		})
 	}
@@ -271,7 +285,7 @@ func templates(p *v1alpha1.SeccompPolicy, gov, operatorNamespace string, nsSel *
 		Spec: admissionv1.ValidatingAdmissionPolicySpec{
 			ParamKind:        ix.paramKind(),
 			MatchConstraints: &admissionv1.MatchResources{ResourceRules: workloadRules()},
-			MatchConditions:  matchConditions(p, operatorNamespace, templateSource),
+			MatchConditions:  matchConditions(p, templateSource),
 			Variables:        vars,
 			Validations:      validations,
 			FailurePolicy:    ptr.To(admissionv1.Ignore), // advice must never block a workload
@@ -334,12 +348,32 @@ func installedVariables(governs string, src source, def string, ix indexCEL) []a
 // index (variables.installed) does not list as installed, with the
 // index's reason (variables.notInstalled).
 func missingVariable() admissionv1.Variable {
-	prefix := "localhost/" + nodepath.OperatorDir + "/"
-	nameOf := fmt.Sprintf("e[2].substring(%d, size(e[2]) - %d)", len(prefix), len(nodepath.Ext))
-	installed, reasons := "variables.installed", "variables.notInstalled"
-	managed := fmt.Sprintf("e[2].startsWith(%s) && e[2].endsWith(%s) && size(e[2]) > %d", quote(prefix), quote(nodepath.Ext), len(prefix)+len(nodepath.Ext))
-	return admissionv1.Variable{Name: "missing", Expression: "variables.judged.filter(e, " + managed + " && !" + installed + ".contains(',' + " + nameOf + " + ','))" +
+	nameOf, reasons := operatorName("e[2]"), "variables.notInstalled"
+	return admissionv1.Variable{Name: "missing", Expression: "variables.judged.filter(e, !" + installedCEL("e[2]") + ")" +
 		".map(e, e[0] + ' ' + e[1] + ': ' + e[2] + ': ' + (" + nameOf + " in " + reasons + " ? 'SeccompProfile ' + " + nameOf + " + ' is ' + string(" + reasons + "[" + nameOf + "]) : 'no SeccompProfile ' + " + nameOf + " + ' exists'))"}
+}
+
+// installedCEL holds when the effective profile v (a CEL string in the
+// normal form) is not an operator profile, or one the index
+// (variables.installed) lists as installed.
+func installedCEL(v string) string {
+	prefix := "localhost/" + nodepath.OperatorDir + "/"
+	managed := fmt.Sprintf("%s.startsWith(%s) && %s.endsWith(%s) && size(%s) > %d", v, quote(prefix), v, quote(nodepath.Ext), v, len(prefix)+len(nodepath.Ext))
+	return "(!(" + managed + ") || variables.installed.contains(',' + " + operatorName(v) + " + ','))"
+}
+
+// operatorName is the SeccompProfile name of the operator profile v (a CEL
+// string "localhost/operator/<name>.json").
+func operatorName(v string) string {
+	prefix := "localhost/" + nodepath.OperatorDir + "/"
+	return fmt.Sprintf("%s.substring(%d, size(%s) - %d)", v, len(prefix), v, len(nodepath.Ext))
+}
+
+// containerAnnotations holds when the pod carries a legacy container
+// annotation (for any container).
+func containerAnnotations(src source) string {
+	a := src.meta + ".annotations"
+	return "(has(" + a + ") && " + a + ".exists(k, k.startsWith(" + quote(podprofile.ContainerAnnotationPrefix) + ")))"
 }
 
 func podRule(resources []string, op admissionv1.OperationType) admissionv1.NamedRuleWithOperations {
@@ -362,18 +396,27 @@ func action(m v1alpha1.PolicyMode) admissionv1.ValidationAction {
 	return admissionv1.Deny
 }
 
-// matchConditions: the exemptions, and precedence (no policy that precedes
-// p selects the namespace).
-func matchConditions(p *v1alpha1.SeccompPolicy, operatorNamespace string, src source) []admissionv1.MatchCondition {
+// namespaceSelector is the namespaces the policy's bindings select: its
+// own selector, less the exempt namespaces (by the name label the apiserver
+// sets on every namespace). Matching a binding's selector is a label match,
+// where a match condition would cost the apiserver a CEL evaluation in
+// every policy for every pod.
+func namespaceSelector(p *v1alpha1.SeccompPolicy, operatorNamespace string) *metav1.LabelSelector {
 	exemptNS := append(slices.Clone(AlwaysExempt), p.Spec.Exemptions.Namespaces...)
 	if operatorNamespace != "" {
 		exemptNS = append(exemptNS, operatorNamespace)
 	}
 	slices.Sort(exemptNS)
-	conds := []admissionv1.MatchCondition{{
-		Name:       "not-an-exempt-namespace",
-		Expression: "!(request.namespace in " + stringList(slices.Compact(exemptNS)) + ")",
-	}}
+	sel := p.Spec.NamespaceSelector.DeepCopy()
+	sel.MatchExpressions = append(sel.MatchExpressions, metav1.LabelSelectorRequirement{
+		Key: corev1.LabelMetadataName, Operator: metav1.LabelSelectorOpNotIn, Values: slices.Compact(exemptNS)})
+	return sel
+}
+
+// matchConditions: the exemptions of users and runtime classes (the
+// namespaces are left out by namespaceSelector).
+func matchConditions(p *v1alpha1.SeccompPolicy, src source) []admissionv1.MatchCondition {
+	var conds []admissionv1.MatchCondition
 	if u := p.Spec.Exemptions.Usernames; len(u) > 0 {
 		conds = append(conds, admissionv1.MatchCondition{
 			Name:       "not-an-exempt-user",
@@ -387,6 +430,17 @@ func matchConditions(p *v1alpha1.SeccompPolicy, operatorNamespace string, src so
 		})
 	}
 	return conds
+}
+
+// governed is the check expr, applied when the policy governs the
+// request (gov, see governs). A policy nothing precedes governs every
+// request it matches, and its checks then read no variable for it: each
+// variable read costs the apiserver an evaluation of its own.
+func governed(gov, expr string) string {
+	if gov == "true" {
+		return expr
+	}
+	return "!variables.governs || (" + expr + ")"
 }
 
 // governs is a CEL expression that holds when no policy that precedes p
@@ -451,8 +505,11 @@ func selectorCEL(sel *metav1.LabelSelector, labels, has string) (string, error) 
 // "localhost/<path>"), else def (the default a pod created from a template
 // will get; "" for a pod).
 func commonVariables(governs string, src source, def string) []admissionv1.Variable {
-	return append(slices.Clone(src.prelude),
-		admissionv1.Variable{Name: "governs", Expression: governs},
+	vars := slices.Clone(src.prelude)
+	if governs != "true" { // else no check needs it (see governed)
+		vars = append(vars, admissionv1.Variable{Name: "governs", Expression: governs})
+	}
+	return append(vars,
 		mapVariable("annotations", src.meta+".annotations"),
 		admissionv1.Variable{Name: "podProfile", Expression: "has(" + src.spec + ".securityContext) && has(" + src.spec + ".securityContext.seccompProfile) ? " +
 			fieldForm(src.spec+".securityContext.seccompProfile") + " : " +
@@ -506,22 +563,33 @@ func containerForm(c string, bound func(string) string) string {
 //     pod-level profile (the pod's security context cannot change after
 //     creation).
 //
-// It is one apply configuration whose fields are optional (CEL's
-// ?field: optional.of(...) / optional.none()): each mutation costs the
-// apiserver a structured merge of the whole pod, so one instead of four
-// halves what the policy adds to a pod create (bench/admission). A field
-// with nothing to write is left out: an empty list would not be a no-op.
-func mutations(def *v1alpha1.PolicyProfile) []admissionv1.Mutation {
+// It is one JSON patch (each mutation costs the apiserver a pass over the
+// whole pod, so one, not four), built only of "add" operations at paths
+// that have no value yet. A JSON patch costs the apiserver an encoding and
+// a decoding of the pod; an apply configuration a structured merge, which
+// allocated three times as much (bench/admission -floor against
+// -floor -floor-apply, docs/benchmarks.md section 6). gov is the policy's
+// governs expression.
+func mutations(def *v1alpha1.PolicyProfile, gov string) []admissionv1.Mutation {
+	// add writes the seccompProfile value (of type typ+".securityContext.seccompProfile")
+	// into the object at path (a CEL string), and the securityContext
+	// around it when obj (the CEL object at path) has none.
+	add := func(path, obj, typ, value string) string {
+		sc := typ + ".securityContext"
+		return "(has(" + obj + ".securityContext) ? " +
+			"JSONPatch{op: 'add', path: " + path + " + '/securityContext/seccompProfile', value: " + value + "} : " +
+			"JSONPatch{op: 'add', path: " + path + " + '/securityContext', value: " + sc + "{seccompProfile: " + value + "}})"
+	}
 	podType := "Object.spec.securityContext.seccompProfile"
 	podAnn := "string(variables.annotations[" + quote(podprofile.PodAnnotation) + "])"
-	podDefault := "optional.none()"
+	podValue := annotationLiteral(podAnn, podType)
+	podWhen := quote(podprofile.PodAnnotation) + " in variables.annotations"
 	if def != nil {
-		podDefault = "optional.of(Object.spec.securityContext{seccompProfile: " + fieldLiteral(def)(podType) + "})"
+		podValue = "(" + podWhen + " ? " + podValue + " : " + fieldLiteral(def)(podType) + ")"
+		podWhen = "true"
 	}
-	podLevel := "request.operation == 'CREATE' && !(has(object.spec.securityContext) && has(object.spec.securityContext.seccompProfile)) ? " +
-		"(" + quote(podprofile.PodAnnotation) + " in variables.annotations ? " +
-		"optional.of(Object.spec.securityContext{seccompProfile: " + annotationLiteral(podAnn, podType) + "}) : " +
-		podDefault + ") : optional.none()"
+	podLevel := "(request.operation == 'CREATE' && !(has(object.spec.securityContext) && has(object.spec.securityContext.seccompProfile)) && " + podWhen + " ? " +
+		"[" + add("'/spec'", "object.spec", "Object.spec", podValue) + "] : [])"
 
 	noField := "!(has(c.securityContext) && has(c.securityContext.seccompProfile))"
 	annKey := quote(podprofile.ContainerAnnotationPrefix) + " + c.name"
@@ -529,27 +597,29 @@ func mutations(def *v1alpha1.PolicyProfile) []admissionv1.Mutation {
 	ann := "string(variables.annotations[" + annKey + "])"
 	list := func(field, when, cond string) string {
 		typ := "Object.spec." + field
-		sc := typ + ".securityContext"
-		value := annotationLiteral(ann, sc+".seccompProfile")
+		value := annotationLiteral(ann, typ+".securityContext.seccompProfile")
 		if def != nil {
-			value = "(" + hasAnn + " ? " + value + " : " + fieldLiteral(def)(sc+".seccompProfile") + ")"
+			value = "(" + hasAnn + " ? " + value + " : " + fieldLiteral(def)(typ+".securityContext.seccompProfile") + ")"
 		}
-		filtered := "object.spec." + field + ".filter(c, " + noField + " && " + cond + ")"
-		return field + ": " + when + " && has(object.spec." + field + ") && size(" + filtered + ") > 0 ? " +
-			"optional.of(" + filtered + ".map(c, " + typ + "{name: c.name, securityContext: " + sc + "{seccompProfile: " + value + "}})) : optional.none()"
+		return "(" + when + " && has(object.spec." + field + ") ? object.spec." + field + ".transformList(i, c, " + noField + " && " + cond + ", " +
+			add(quote("/spec/"+field+"/")+" + string(i)", "c", typ, value) + ") : [])"
 	}
-	onCreate := "request.operation == 'CREATE'"
+	// Container annotations are rare: without one, a CREATE writes no
+	// container, and the lists are not walked.
+	onCreate := "request.operation == 'CREATE' && " + containerAnnotations(podSource)
 	ephemeralCond := hasAnn
 	if def != nil {
 		ephemeralCond = "(" + hasAnn + " || variables.podProfile == '')"
 	}
 	onEphemeral := "has(request.subResource) && request.subResource == 'ephemeralcontainers'"
-	expr := "!variables.governs ? Object{} : Object{spec: Object.spec{" +
-		"?securityContext: " + podLevel + ", " +
-		"?" + list("containers", onCreate, hasAnn) + ", " +
-		"?" + list("initContainers", onCreate, hasAnn) + ", " +
-		"?" + list("ephemeralContainers", onEphemeral, ephemeralCond) + "}}"
-	return []admissionv1.Mutation{{PatchType: admissionv1.PatchTypeApplyConfiguration, ApplyConfiguration: &admissionv1.ApplyConfiguration{Expression: expr}}}
+	expr := podLevel + " + " +
+		list("containers", onCreate, hasAnn) + " + " +
+		list("initContainers", onCreate, hasAnn) + " + " +
+		list("ephemeralContainers", onEphemeral, ephemeralCond)
+	if gov != "true" {
+		expr = "!variables.governs ? [] : " + expr
+	}
+	return []admissionv1.Mutation{{PatchType: admissionv1.PatchTypeJSONPatch, JSONPatch: &admissionv1.JSONPatch{Expression: expr}}}
 }
 
 // mayMutate is a match condition that leaves out the pods the mutating

@@ -32,11 +32,14 @@ func TestCompileShapes(t *testing.T) {
 	if o.Mutating == nil || o.MutatingBinding == nil || o.Validating != nil || o.ValidatingBind != nil {
 		t.Fatalf("default only: want no allowed-list pair: %+v", o)
 	}
-	if !strings.Contains(o.Mutating.Spec.Mutations[0].ApplyConfiguration.Expression, `localhostProfile: "operator/webapp.json"`) {
-		t.Errorf("default mutation does not name operator/webapp.json:\n%s", o.Mutating.Spec.Mutations[0].ApplyConfiguration.Expression)
+	if !strings.Contains(o.Mutating.Spec.Mutations[0].JSONPatch.Expression, `localhostProfile: "operator/webapp.json"`) {
+		t.Errorf("default mutation does not name operator/webapp.json:\n%s", o.Mutating.Spec.Mutations[0].JSONPatch.Expression)
 	}
-	if got := o.Mutating.Spec.MatchConditions[0].Expression; got != `!(request.namespace in ["kube-system", "seccomp-operator"])` {
-		t.Errorf("exempt namespaces: %s", got)
+	// The exempt namespaces are left out by the bindings' selectors.
+	for _, sel := range []*metav1.LabelSelector{o.MutatingBinding.Spec.MatchResources.NamespaceSelector, o.InstalledBind.Spec.MatchResources.NamespaceSelector, o.TemplatesBind.Spec.MatchResources.NamespaceSelector} {
+		if got := metav1.FormatLabelSelector(sel); got != "kubernetes.io/metadata.name notin (kube-system,seccomp-operator)" {
+			t.Errorf("exempt namespaces: selector %s", got)
+		}
 	}
 
 	for mode, want := range map[v1alpha1.PolicyMode]admissionv1.ValidationAction{

@@ -129,9 +129,23 @@ func runPolicyCaseTable(t *testing.T) {
 			p.Spec.RuntimeClassName = ptr.To("cases-sandboxed")
 			p.Spec.Containers[0].SecurityContext.SeccompProfile = field(corev1.SeccompProfileTypeUnconfined, "")
 		}},
+		// Pods whose every container takes the pod-level profile.
+		{"pod-level Unconfined refused", "cases-enforce", func(p *corev1.Pod) {
+			p.Spec.SecurityContext.SeccompProfile = field(corev1.SeccompProfileTypeUnconfined, "")
+			p.Spec.InitContainers = []corev1.Container{{Name: "init", Image: "busybox"}}
+		}},
+		{"pod-level profile allowed, missing", "cases-enforce", func(p *corev1.Pod) {
+			p.Spec.SecurityContext.SeccompProfile = field(corev1.SeccompProfileTypeLocalhost, "operator/cases-zzz.json")
+		}},
+		{"pod-level profile allowed, exists", "cases-enforce", func(p *corev1.Pod) {
+			p.Spec.SecurityContext.SeccompProfile = field(corev1.SeccompProfileTypeLocalhost, "operator/cases-a.json")
+		}},
 		{"exempt namespace", "cases-exempt", containerProfile(field(corev1.SeccompProfileTypeUnconfined, ""))},
 		{"warn: plain pod gets the localhost default", "cases-warn", nil},
 		{"warn: not allowed is a warning", "cases-warn", containerProfile(field(corev1.SeccompProfileTypeRuntimeDefault, ""))},
+		{"warn: pod-level not allowed is a warning", "cases-warn", func(p *corev1.Pod) {
+			p.Spec.SecurityContext.SeccompProfile = field(corev1.SeccompProfileTypeRuntimeDefault, "")
+		}},
 		{"precedence: the higher priority's default, which does not exist", "cases-tier", nil},
 		{"no policy", "cases-none", containerProfile(field(corev1.SeccompProfileTypeUnconfined, ""))},
 		{"binding by image", "cases-bound", func(p *corev1.Pod) {
