@@ -156,7 +156,7 @@ func Compile(p *v1alpha1.SeccompPolicy, all []v1alpha1.SeccompPolicy, operatorNa
 	// index makes the apiserver skip that policy whole
 	// (parameterNotFoundAction Allow), and the allowed list must still hold.
 	installedCheck := admissionv1.Validation{
-		Expression:        governed(gov, "size(variables.missing) == 0"),
+		Expression:        governed(gov, installedCheckCEL),
 		MessageExpression: quote("SeccompPolicy "+p.Name+": ") + " + variables.missing.join('; ')",
 		Reason:            ptr.To(metav1.StatusReasonForbidden),
 	}
@@ -183,7 +183,7 @@ func Compile(p *v1alpha1.SeccompPolicy, all []v1alpha1.SeccompPolicy, operatorNa
 		o.InstalledBind = binding(name, labels, nsSel, action(p.Spec.Mode), ix.params)
 	} else {
 		allowedCheck := admissionv1.Validation{
-			Expression:        governed(gov, "size(variables.violations) == 0"),
+			Expression:        governed(gov, allowedCheckCEL(p)),
 			MessageExpression: messageExpression(p),
 			Reason:            ptr.To(metav1.StatusReasonForbidden),
 		}
@@ -269,13 +269,13 @@ func templates(p *v1alpha1.SeccompPolicy, gov string, nsSel *metav1.LabelSelecto
 	vars = append(append(vars, ix.variables()...), missingVariable())
 	prefix := quote("SeccompPolicy "+p.Name+", for the pods of this ") + " + request.kind.kind + ': '"
 	validations := []admissionv1.Validation{{
-		Expression:        governed(gov, "size(variables.missing) == 0"),
+		Expression:        governed(gov, installedCheckCEL),
 		MessageExpression: prefix + " + variables.missing.join('; ')",
 	}}
 	if len(p.Spec.AllowedProfiles) > 0 {
 		vars = append(vars, violationsVariable(p))
 		validations = append(validations, admissionv1.Validation{
-			Expression:        governed(gov, "size(variables.violations) == 0"),
+			Expression:        governed(gov, allowedCheckCEL(p)),
 			MessageExpression: prefix + " + 'seccomp profile not allowed for ' + variables.violations.join('; ') + " + quote(" (allowed: "+allowedList(p)+")"),
 		})
 	}
@@ -351,6 +351,17 @@ func missingVariable() admissionv1.Variable {
 	nameOf, reasons := operatorName("e[2]"), "variables.notInstalled"
 	return admissionv1.Variable{Name: "missing", Expression: "variables.judged.filter(e, !" + installedCEL("e[2]") + ")" +
 		".map(e, e[0] + ' ' + e[1] + ': ' + e[2] + ': ' + (" + nameOf + " in " + reasons + " ? 'SeccompProfile ' + " + nameOf + " + ' is ' + string(" + reasons + "[" + nameOf + "]) : 'no SeccompProfile ' + " + nameOf + " + ' exists'))"}
+}
+
+// installedCheckCEL and allowedCheckCEL hold when no judged container
+// breaks the installed check or the allowed list: the checks walk the
+// judged list once, building nothing; the lists of what breaks them
+// (variables.missing, variables.violations) are built only for the
+// message of a failed check.
+var installedCheckCEL = "variables.judged.all(e, " + installedCEL("e[2]") + ")"
+
+func allowedCheckCEL(p *v1alpha1.SeccompPolicy) string {
+	return "variables.judged.all(e, " + allowedCEL(p.Spec.AllowedProfiles, "(e[2] == '' ? 'Unconfined' : e[2])") + ")"
 }
 
 // installedCEL holds when the effective profile v (a CEL string in the
