@@ -88,14 +88,12 @@ func CompileBindings(namespace string, bindings []v1alpha1.ProfileBinding, index
 	}
 
 	free := "!(has(c.securityContext) && has(c.securityContext.seccompProfile)) && !((" + quote(podprofile.ContainerAnnotationPrefix) + " + c.name) in variables.annotations)"
-	// One apply configuration with optional fields: each mutation costs a
-	// structured merge of the whole pod (see mutations in native.go).
+	// One JSON patch of add operations (see mutations in native.go).
 	list := func(field string) string {
 		typ := "Object.spec." + field
-		filtered := "object.spec." + field + ".filter(c, " + free + " && " + chosenPath("c") + " != '')"
-		return "?" + field + ": has(object.spec." + field + ") && size(" + filtered + ") > 0 ? " +
-			"optional.of(" + filtered + ".map(c, " + typ + "{name: c.name, securityContext: " + typ + ".securityContext{seccompProfile: " +
-			typ + ".securityContext.seccompProfile{type: 'Localhost', localhostProfile: " + chosenPath("c") + "}}})) : optional.none()"
+		value := typ + ".securityContext.seccompProfile{type: 'Localhost', localhostProfile: " + chosenPath("c") + "}"
+		return "(has(object.spec." + field + ") ? object.spec." + field + ".transformList(i, c, " + free + " && " + chosenPath("c") + " != '', " +
+			addProfile(quote("/spec/"+field+"/")+" + string(i)", "c", typ, value) + ") : [])"
 	}
 	o := BindingObjects{
 		Mutating: &admissionv1.MutatingAdmissionPolicy{
@@ -103,8 +101,8 @@ func CompileBindings(namespace string, bindings []v1alpha1.ProfileBinding, index
 			Spec: admissionv1.MutatingAdmissionPolicySpec{
 				MatchConstraints: match.DeepCopy(),
 				Variables:        vars,
-				Mutations: []admissionv1.Mutation{{PatchType: admissionv1.PatchTypeApplyConfiguration, ApplyConfiguration: &admissionv1.ApplyConfiguration{
-					Expression: "Object{spec: Object.spec{" + list("initContainers") + ", " + list("containers") + "}}"}}},
+				Mutations: []admissionv1.Mutation{{PatchType: admissionv1.PatchTypeJSONPatch, JSONPatch: &admissionv1.JSONPatch{
+					Expression: list("initContainers") + " + " + list("containers")}}},
 				FailurePolicy:      ptr.To(admissionv1.Fail),
 				ReinvocationPolicy: admissionv1.NeverReinvocationPolicy,
 			},

@@ -105,7 +105,7 @@ func TestBindings(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	expr := o.Mutating.Spec.Mutations[0].ApplyConfiguration.Expression[strings.Index(o.Mutating.Spec.Mutations[0].ApplyConfiguration.Expression, "?containers"):]
+	expr := o.Mutating.Spec.Mutations[0].JSONPatch.Expression[strings.Index(o.Mutating.Spec.Mutations[0].JSONPatch.Expression, "object.spec.containers.transformList"):]
 	il, ia, ib := strings.Index(expr, "operator/legacy.json"), strings.Index(expr, "operator/web-a.json"), strings.Index(expr, "operator/web.json")
 	if il < 0 || !(il < ia && ia < ib) {
 		t.Errorf("precedence chain out of order: legacy %d, web-a %d, web %d", il, ia, ib)

@@ -582,15 +582,6 @@ func containerForm(c string, bound func(string) string) string {
 // -floor -floor-apply, docs/benchmarks.md section 6). gov is the policy's
 // governs expression.
 func mutations(def *v1alpha1.PolicyProfile, gov string) []admissionv1.Mutation {
-	// add writes the seccompProfile value (of type typ+".securityContext.seccompProfile")
-	// into the object at path (a CEL string), and the securityContext
-	// around it when obj (the CEL object at path) has none.
-	add := func(path, obj, typ, value string) string {
-		sc := typ + ".securityContext"
-		return "(has(" + obj + ".securityContext) ? " +
-			"JSONPatch{op: 'add', path: " + path + " + '/securityContext/seccompProfile', value: " + value + "} : " +
-			"JSONPatch{op: 'add', path: " + path + " + '/securityContext', value: " + sc + "{seccompProfile: " + value + "}})"
-	}
 	podType := "Object.spec.securityContext.seccompProfile"
 	podAnn := "string(variables.annotations[" + quote(podprofile.PodAnnotation) + "])"
 	podValue := annotationLiteral(podAnn, podType)
@@ -600,7 +591,7 @@ func mutations(def *v1alpha1.PolicyProfile, gov string) []admissionv1.Mutation {
 		podWhen = "true"
 	}
 	podLevel := "(request.operation == 'CREATE' && !(has(object.spec.securityContext) && has(object.spec.securityContext.seccompProfile)) && " + podWhen + " ? " +
-		"[" + add("'/spec'", "object.spec", "Object.spec", podValue) + "] : [])"
+		"[" + addProfile("'/spec'", "object.spec", "Object.spec", podValue) + "] : [])"
 
 	noField := "!(has(c.securityContext) && has(c.securityContext.seccompProfile))"
 	annKey := quote(podprofile.ContainerAnnotationPrefix) + " + c.name"
@@ -613,7 +604,7 @@ func mutations(def *v1alpha1.PolicyProfile, gov string) []admissionv1.Mutation {
 			value = "(" + hasAnn + " ? " + value + " : " + fieldLiteral(def)(typ+".securityContext.seccompProfile") + ")"
 		}
 		return "(" + when + " && has(object.spec." + field + ") ? object.spec." + field + ".transformList(i, c, " + noField + " && " + cond + ", " +
-			add(quote("/spec/"+field+"/")+" + string(i)", "c", typ, value) + ") : [])"
+			addProfile(quote("/spec/"+field+"/")+" + string(i)", "c", typ, value) + ") : [])"
 	}
 	// Container annotations are rare: without one, a CREATE writes no
 	// container, and the lists are not walked.
@@ -631,6 +622,17 @@ func mutations(def *v1alpha1.PolicyProfile, gov string) []admissionv1.Mutation {
 		expr = "!variables.governs ? [] : " + expr
 	}
 	return []admissionv1.Mutation{{PatchType: admissionv1.PatchTypeJSONPatch, JSONPatch: &admissionv1.JSONPatch{Expression: expr}}}
+}
+
+// addProfile is the JSON patch operation that writes the seccompProfile
+// value (a CEL value of type typ+".securityContext.seccompProfile") into
+// the object at path (a CEL string), with the securityContext around it
+// when obj (the CEL object at path) has none.
+func addProfile(path, obj, typ, value string) string {
+	sc := typ + ".securityContext"
+	return "(has(" + obj + ".securityContext) ? " +
+		"JSONPatch{op: 'add', path: " + path + " + '/securityContext/seccompProfile', value: " + value + "} : " +
+		"JSONPatch{op: 'add', path: " + path + " + '/securityContext', value: " + sc + "{seccompProfile: " + value + "}})"
 }
 
 // mayMutate is a match condition that leaves out the pods the mutating
