@@ -65,14 +65,17 @@ var (
 )
 
 // Objects are the admission objects of one policy; a nil pair means the
-// policy needs none of that kind (no default, or no allowed list).
+// policy needs none of that kind.
 type Objects struct {
 	Mutating        *admissionv1.MutatingAdmissionPolicy
 	MutatingBinding *admissionv1.MutatingAdmissionPolicyBinding
-	Validating      *admissionv1.ValidatingAdmissionPolicy
-	ValidatingBind  *admissionv1.ValidatingAdmissionPolicyBinding
+	// Validating judges the allowed list (nil without one) and, once the
+	// index is carried as literals, also the installed check.
+	Validating     *admissionv1.ValidatingAdmissionPolicy
+	ValidatingBind *admissionv1.ValidatingAdmissionPolicyBinding
 	// Installed judges that each container's operator profile exists and
-	// is installed on every node; every policy has it.
+	// is installed on every node, when Validating does not: for a policy
+	// without an allowed list, or while the index is read as params.
 	Installed     *admissionv1.ValidatingAdmissionPolicy
 	InstalledBind *admissionv1.ValidatingAdmissionPolicyBinding
 	// Templates gives the same verdicts on the pod templates of
@@ -380,13 +383,6 @@ func operatorName(v string) string {
 	return fmt.Sprintf("%s.substring(%d, size(%s) - %d)", v, len(prefix), v, len(nodepath.Ext))
 }
 
-// containerAnnotations holds when the pod carries a legacy container
-// annotation (for any container).
-func containerAnnotations(src source) string {
-	a := src.meta + ".annotations"
-	return "(has(" + a + ") && " + a + ".exists(k, k.startsWith(" + quote(podprofile.ContainerAnnotationPrefix) + ")))"
-}
-
 func podRule(resources []string, op admissionv1.OperationType) admissionv1.NamedRuleWithOperations {
 	return admissionv1.NamedRuleWithOperations{RuleWithOperations: admissionv1.RuleWithOperations{
 		Operations: []admissionv1.OperationType{op},
@@ -608,7 +604,8 @@ func mutations(def *v1alpha1.PolicyProfile, gov string) []admissionv1.Mutation {
 	}
 	// Container annotations are rare: without one, a CREATE writes no
 	// container, and the lists are not walked.
-	onCreate := "request.operation == 'CREATE' && " + containerAnnotations(podSource)
+	onCreate := "request.operation == 'CREATE' && has(object.metadata.annotations) && " +
+		"object.metadata.annotations.exists(k, k.startsWith(" + quote(podprofile.ContainerAnnotationPrefix) + "))"
 	ephemeralCond := hasAnn
 	if def != nil {
 		ephemeralCond = "(" + hasAnn + " || variables.podProfile == '')"
