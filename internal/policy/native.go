@@ -151,23 +151,24 @@ func Compile(p *v1alpha1.SeccompPolicy, all []v1alpha1.SeccompPolicy, operatorNa
 		}
 	}
 	// The allowed list and the installed check. Each validating policy the
-	// apiserver dispatches costs it an activation, its match conditions
-	// and its own evaluation of the shared variables, so once the index is
-	// carried as literals both checks are one policy (a third less
-	// allocated per pod create than two, bench/admission). While the
-	// installed check reads the index as params they stay apart: a missing
-	// index makes the apiserver skip that policy whole
-	// (parameterNotFoundAction Allow), and the allowed list must still hold.
-	installedCheck := admissionv1.Validation{
-		Expression:        governed(gov, installedCheckCEL),
-		MessageExpression: quote("SeccompPolicy "+p.Name+": ") + " + variables.missing.join('; ')",
-		Reason:            ptr.To(metav1.StatusReasonForbidden),
-	}
+	// apiserver dispatches costs it activations and their variables, so
+	// once the index is carried as literals both checks are one
+	// validation of one policy. While the installed check reads the index
+	// as params they stay apart: a missing index makes the apiserver skip
+	// that policy whole (parameterNotFoundAction Allow), and the allowed
+	// list must still hold.
+	//
 	// Audit mode needs no auditAnnotations of ours: the apiserver records a
 	// failed validation with action Audit in the audit event
 	// (validation.policy.admission.k8s.io/validation_failure, with the
 	// message).
-	vap := func(name string, vars []admissionv1.Variable, params *admissionv1.ParamKind, checks ...admissionv1.Validation) *admissionv1.ValidatingAdmissionPolicy {
+	vap := func(name string, allowed, installed bool) *admissionv1.ValidatingAdmissionPolicy {
+		vars, check := validation(p, gov, podSource, "", ix, allowed, installed, quote("SeccompPolicy "+p.Name+": "))
+		check.Reason = ptr.To(metav1.StatusReasonForbidden)
+		params := ix.paramKind()
+		if !installed {
+			params = nil
+		}
 		return &admissionv1.ValidatingAdmissionPolicy{
 			ObjectMeta: metav1.ObjectMeta{Name: name, Labels: labels},
 			Spec: admissionv1.ValidatingAdmissionPolicySpec{
@@ -175,31 +176,24 @@ func Compile(p *v1alpha1.SeccompPolicy, all []v1alpha1.SeccompPolicy, operatorNa
 				MatchConstraints: match.DeepCopy(),
 				MatchConditions:  conds,
 				Variables:        vars,
-				Validations:      checks,
+				Validations:      []admissionv1.Validation{check},
 				FailurePolicy:    ptr.To(admissionv1.Fail),
 			},
 		}
 	}
-	if len(p.Spec.AllowedProfiles) == 0 {
-		name := InstalledName(p.Name)
-		o.Installed = vap(name, installedVariables(gov, podSource, "", ix), ix.paramKind(), installedCheck)
+	switch name := ValidatingName(p.Name); {
+	case len(p.Spec.AllowedProfiles) == 0:
+		name = InstalledName(p.Name)
+		o.Installed = vap(name, false, true)
 		o.InstalledBind = binding(name, labels, nsSel, action(p.Spec.Mode), ix.params)
-	} else {
-		allowedCheck := admissionv1.Validation{
-			Expression:        governed(gov, allowedCheckCEL(p)),
-			MessageExpression: messageExpression(p),
-			Reason:            ptr.To(metav1.StatusReasonForbidden),
-		}
-		name := ValidatingName(p.Name)
-		if ix.params {
-			o.Validating = vap(name, validationVariables(p, gov, podSource, ""), nil, allowedCheck)
-			installed := InstalledName(p.Name)
-			o.Installed = vap(installed, installedVariables(gov, podSource, "", ix), ix.paramKind(), installedCheck)
-			o.InstalledBind = binding(installed, labels, nsSel, action(p.Spec.Mode), true)
-		} else {
-			vars := append(installedVariables(gov, podSource, "", ix), violationsVariable(p))
-			o.Validating = vap(name, vars, nil, allowedCheck, installedCheck)
-		}
+	case ix.params:
+		o.Validating = vap(name, true, false)
+		o.ValidatingBind = binding(name, labels, nsSel, action(p.Spec.Mode), false)
+		installed := InstalledName(p.Name)
+		o.Installed = vap(installed, false, true)
+		o.InstalledBind = binding(installed, labels, nsSel, action(p.Spec.Mode), true)
+	default:
+		o.Validating = vap(name, true, true)
 		o.ValidatingBind = binding(name, labels, nsSel, action(p.Spec.Mode), false)
 	}
 
@@ -268,20 +262,8 @@ func templates(p *v1alpha1.SeccompPolicy, gov string, nsSel *metav1.LabelSelecto
 	if src.bound, note = boundCEL(bindings); src.bound != nil {
 		src.prelude = append(slices.Clone(src.prelude), templateLabels)
 	}
-	vars := append(commonVariables(gov, src, def), judgedVariable(src))
-	vars = append(append(vars, ix.variables()...), missingVariable())
 	prefix := quote("SeccompPolicy "+p.Name+", for the pods of this ") + " + request.kind.kind + ': '"
-	validations := []admissionv1.Validation{{
-		Expression:        governed(gov, installedCheckCEL),
-		MessageExpression: prefix + " + variables.missing.join('; ')",
-	}}
-	if len(p.Spec.AllowedProfiles) > 0 {
-		vars = append(vars, violationsVariable(p))
-		validations = append(validations, admissionv1.Validation{
-			Expression:        governed(gov, allowedCheckCEL(p)),
-			MessageExpression: prefix + " + 'seccomp profile not allowed for ' + variables.violations.join('; ') + " + quote(" (allowed: "+allowedList(p)+")"),
-		})
-	}
+	vars, check := validation(p, gov, src, def, ix, len(p.Spec.AllowedProfiles) > 0, true, prefix)
 	name := TemplatesName(p.Name)
 	vap := &admissionv1.ValidatingAdmissionPolicy{
 		ObjectMeta: metav1.ObjectMeta{Name: name, Labels: labels},
@@ -290,7 +272,7 @@ func templates(p *v1alpha1.SeccompPolicy, gov string, nsSel *metav1.LabelSelecto
 			MatchConstraints: &admissionv1.MatchResources{ResourceRules: workloadRules()},
 			MatchConditions:  matchConditions(p, templateSource),
 			Variables:        vars,
-			Validations:      validations,
+			Validations:      []admissionv1.Validation{check},
 			FailurePolicy:    ptr.To(admissionv1.Ignore), // advice must never block a workload
 		},
 	}
@@ -335,36 +317,6 @@ func binding(name string, labels map[string]string, nsSel *metav1.LabelSelector,
 		b.Spec.ParamRef = &admissionv1.ParamRef{Name: v1alpha1.ProfileIndexName, ParameterNotFoundAction: ptr.To(admissionv1.AllowAction)}
 	}
 	return b
-}
-
-// installedVariables: the common ones, the judged containers, the index
-// (ix), and missing: one message per container whose effective profile is
-// an operator profile ("localhost/operator/<name>.json") that the index
-// does not list as installed. Other localhost files are not the operator's
-// to judge.
-func installedVariables(governs string, src source, def string, ix indexCEL) []admissionv1.Variable {
-	vars := append(commonVariables(governs, src, def), judgedVariable(src))
-	return append(append(vars, ix.variables()...), missingVariable())
-}
-
-// missingVariable lists the judged containers whose operator profile the
-// index (variables.installed) does not list as installed, with the
-// index's reason (variables.notInstalled).
-func missingVariable() admissionv1.Variable {
-	nameOf, reasons := operatorName("e[2]"), "variables.notInstalled"
-	return admissionv1.Variable{Name: "missing", Expression: "variables.judged.filter(e, !" + installedCEL("e[2]") + ")" +
-		".map(e, e[0] + ' ' + e[1] + ': ' + e[2] + ': ' + (" + nameOf + " in " + reasons + " ? 'SeccompProfile ' + " + nameOf + " + ' is ' + string(" + reasons + "[" + nameOf + "]) : 'no SeccompProfile ' + " + nameOf + " + ' exists'))"}
-}
-
-// installedCheckCEL and allowedCheckCEL hold when no judged container
-// breaks the installed check or the allowed list: the checks walk the
-// judged list once, building nothing; the lists of what breaks them
-// (variables.missing, variables.violations) are built only for the
-// message of a failed check.
-var installedCheckCEL = "variables.judged.all(e, " + installedCEL("e[2]") + ")"
-
-func allowedCheckCEL(p *v1alpha1.SeccompPolicy) string {
-	return "variables.judged.all(e, " + allowedCEL(p.Spec.AllowedProfiles, "(e[2] == '' ? 'Unconfined' : e[2])") + ")"
 }
 
 // installedCEL holds when the effective profile v (a CEL string in the
@@ -506,11 +458,8 @@ func selectorCEL(sel *metav1.LabelSelector, labels, has string) (string, error) 
 	return strings.Join(parts, " && "), nil
 }
 
-// commonVariables: governs (see governs), the pod's annotations, and its
-// pod-level profile: podProfile is the field's or the legacy annotation's
-// profile in the normal form ("RuntimeDefault", "Unconfined",
-// "localhost/<path>"), else def (the default a pod created from a template
-// will get; "" for a pod).
+// commonVariables are the mutating policy's: governs (see governs), the
+// pod's annotations, and its pod-level profile (podProfileCEL).
 func commonVariables(governs string, src source, def string) []admissionv1.Variable {
 	vars := slices.Clone(src.prelude)
 	if governs != "true" { // else no check needs it (see governed)
@@ -518,9 +467,7 @@ func commonVariables(governs string, src source, def string) []admissionv1.Varia
 	}
 	return append(vars,
 		mapVariable("annotations", src.meta+".annotations"),
-		admissionv1.Variable{Name: "podProfile", Expression: "has(" + src.spec + ".securityContext) && has(" + src.spec + ".securityContext.seccompProfile) ? " +
-			fieldForm(src.spec+".securityContext.seccompProfile") + " : " +
-			"(" + quote(podprofile.PodAnnotation) + " in variables.annotations ? " + annotationForm("string(variables.annotations["+quote(podprofile.PodAnnotation)+"])") + " : " + quote(def) + ")"},
+		admissionv1.Variable{Name: "podProfile", Expression: podProfileCEL(src, def)},
 	)
 }
 
@@ -528,6 +475,27 @@ func commonVariables(governs string, src source, def string) []admissionv1.Varia
 // an empty map when the object has none.
 func mapVariable(name, field string) admissionv1.Variable {
 	return admissionv1.Variable{Name: name, Expression: "has(" + field + ") ? " + field + " : {}"}
+}
+
+// hasAnnotation holds when the pod of src carries the annotation key (a
+// CEL string); annotation is its value.
+func hasAnnotation(src source, key string) string {
+	return "(has(" + src.meta + ".annotations) && " + key + " in " + src.meta + ".annotations)"
+}
+
+func annotation(src source, key string) string {
+	return "string(" + src.meta + ".annotations[" + key + "])"
+}
+
+// podProfileCEL is the pod-level profile of src in the normal form
+// ("RuntimeDefault", "Unconfined", "localhost/<path>"): the field's, else
+// the legacy annotation's, else def (the default a pod created from a
+// template will get; "" for a pod).
+func podProfileCEL(src source, def string) string {
+	key := quote(podprofile.PodAnnotation)
+	return "(has(" + src.spec + ".securityContext) && has(" + src.spec + ".securityContext.seccompProfile) ? " +
+		fieldForm(src.spec+".securityContext.seccompProfile") + " : " +
+		"(" + hasAnnotation(src, key) + " ? " + annotationForm(annotation(src, key)) + " : " + quote(def) + "))"
 }
 
 // fieldForm turns a seccompProfile field into the normal form.
@@ -542,21 +510,127 @@ func annotationForm(v string) string {
 }
 
 // containerForm is the effective profile of container c (a CEL variable
-// bound to a container of any kind), "" meaning the node's default. With
-// bound (see source), a container that sets neither the field nor the
-// container annotation gets its binding's profile, as the bindings'
-// mutation writes it into the field.
-func containerForm(c string, bound func(string) string) string {
-	ann := "string(variables.annotations[" + quote(podprofile.ContainerAnnotationPrefix) + " + " + c + ".name])"
+// bound to a container of any kind) of src's pod, whose pod-level profile
+// is pp, "" meaning the node's default. With src.bound, a container that
+// sets neither the field nor the container annotation gets its binding's
+// profile, as the bindings' mutation writes it into the field.
+func containerForm(c string, src source, pp string) string {
+	key := quote(podprofile.ContainerAnnotationPrefix) + " + " + c + ".name"
+	ann := annotationForm(annotation(src, key))
 	field := fieldForm(c + ".securityContext.seccompProfile")
-	key := quote(podprofile.ContainerAnnotationPrefix) + " + " + c + ".name in variables.annotations"
-	if bound == nil {
-		return fmt.Sprintf("(has(%s.securityContext) && has(%s.securityContext.seccompProfile) ? %s : (%s && %s != '' ? %s : variables.podProfile))",
-			c, c, field, key, annotationForm(ann), annotationForm(ann))
+	if src.bound == nil {
+		return fmt.Sprintf("(has(%s.securityContext) && has(%s.securityContext.seccompProfile) ? %s : (%s && %s != '' ? %s : %s))",
+			c, c, field, hasAnnotation(src, key), ann, ann, pp)
 	}
-	b := bound(c)
-	return fmt.Sprintf("(has(%s.securityContext) && has(%s.securityContext.seccompProfile) ? %s : (%s ? (%s != '' ? %s : variables.podProfile) : (%s != '' ? 'localhost/' + %s : variables.podProfile)))",
-		c, c, field, key, annotationForm(ann), annotationForm(ann), b, b)
+	return fmt.Sprintf("(has(%s.securityContext) && has(%s.securityContext.seccompProfile) ? %s : (%s ? (%s != '' ? %s : %s) : [%s].map(b, b != '' ? 'localhost/' + b : %s)[0]))",
+		c, c, field, hasAnnotation(src, key), ann, ann, pp, src.bound(c), pp)
+}
+
+// validation is the check of a validating policy on the pods of src: the
+// allowed list (allowed) and/or the installed check (installed), as one
+// validation, and the variables it reads. msgPrefix (CEL) starts its
+// message.
+//
+// The apiserver evaluates a validating policy in three activations per
+// request (validations, message expressions, audit annotations; the
+// message expressions on every request, not only on failure), and builds
+// every declared variable into each. So the check declares no variable of
+// its own beyond the index (whose literals may be too long to repeat): it
+// binds what it computes once to comprehension variables ([x].all(x, ...),
+// as CEL has no let). For pods, its message expression first repeats the
+// check (cheap, and the pod's fields are already read) and builds the list
+// of offending containers only when the check fails; a workload's
+// template, rarely admitted, goes without, which keeps the ProfileBindings
+// the template check carries to four copies (templateBindingsBudget).
+func validation(p *v1alpha1.SeccompPolicy, gov string, src source, def string, ix indexCEL, allowed, installed bool, msgPrefix string) ([]admissionv1.Variable, admissionv1.Validation) {
+	vars := slices.Clone(src.prelude)
+	if gov != "true" {
+		vars = append(vars, admissionv1.Variable{Name: "governs", Expression: gov})
+	}
+	var ok func(v string) string
+	var parts []string // CEL lists of message parts, given the judged list "judged"
+	if allowed {
+		ok = allowedOf(p)
+		violations := "judged.filter(e, !" + ok("e[2]") + ").map(e, e[0] + ' ' + e[1] + ': ' + (e[2] == '' ? 'Unconfined (sets no profile: the node default)' : e[2]))"
+		parts = append(parts, "(judged.exists(e, !"+ok("e[2]")+") ? ["+quote("seccomp profile not allowed for ")+" + "+violations+".join('; ') + "+quote(" (allowed: "+allowedList(p)+")")+"] : [])")
+	}
+	if installed {
+		vars = append(vars, ix.variables()...)
+		nameOf, reasons := operatorName("e[2]"), "variables.notInstalled"
+		parts = append(parts, "judged.filter(e, !"+installedCEL("e[2]")+").map(e, e[0] + ' ' + e[1] + ': ' + e[2] + ': ' + ("+
+			nameOf+" in "+reasons+" ? 'SeccompProfile ' + "+nameOf+" + ' is ' + string("+reasons+"["+nameOf+"]) : 'no SeccompProfile ' + "+nameOf+" + ' exists'))")
+		if ok == nil {
+			ok = installedCEL
+		} else {
+			allowedOK := ok
+			ok = func(v string) string { return "(" + allowedOK(v) + " && " + installedCEL(v) + ")" }
+		}
+	}
+	check := governed(gov, "["+podProfileCEL(src, def)+"].all(pp, ["+ok("pp")+"].all(podOK, "+eachJudgedCEL(src, ok, "podOK")+"))")
+	message := "[" + podProfileCEL(src, def) + "].map(pp, [" + judgedCEL(src, "pp") + "].map(judged, " +
+		msgPrefix + " + (" + strings.Join(parts, " + ") + ").join('; '))[0])[0]"
+	if src.spec == podSource.spec {
+		message = "(" + check + ") ? '' : " + message
+	}
+	return vars, admissionv1.Validation{Expression: check, MessageExpression: message}
+}
+
+// judgedCEL lists the judged containers of src's pod, whose pod-level
+// profile is pp: one entry per container, [kind, name, effective profile
+// in the normal form, "" for the node default]. A CREATE judges every
+// container; an UPDATE of pods/ephemeralcontainers the ephemeral ones (the
+// others were judged when the pod was created).
+func judgedCEL(src source, pp string) string {
+	entries := func(list, kind string) string {
+		l := src.spec + "." + list
+		return fmt.Sprintf("(has(%s) ? %s.map(c, [%s, string(c.name), string(%s)]) : [])", l, l, quote(kind), containerForm("c", src, pp))
+	}
+	all := entries("initContainers", "init container") + " + " + entries("containers", "container")
+	if src.spec != podSource.spec {
+		return all // templates have no ephemeral containers
+	}
+	return "(request.operation == 'CREATE' ? " + all + " + " + entries("ephemeralContainers", "ephemeral container") +
+		" : " + entries("ephemeralContainers", "ephemeral container") + ")"
+}
+
+// eachJudgedCEL holds when ok (given a CEL string in the normal form, ""
+// for the node default) holds for the effective profile of every judged
+// container (judgedCEL says which). It walks the container lists
+// directly, building nothing: a container that sets no profile of its own
+// (the common case, once the mutating policy wrote the pod-level default)
+// costs a look at its security context and the annotations and a read of
+// podOK, ok of the pod-level profile, computed once. A container's own
+// profile is bound to a comprehension variable, so ok reads it as often as
+// it likes. Mirrors containerForm.
+func eachJudgedCEL(src source, ok func(v string) string, podOK string) string {
+	key := quote(podprofile.ContainerAnnotationPrefix) + " + c.name"
+	fromAnn := "[" + annotationForm(annotation(src, key)) + "].all(v, v == '' ? " + podOK + " : " + ok("v") + ")"
+	otherwise := podOK
+	if src.bound != nil {
+		otherwise = "[" + src.bound("c") + "].all(b, b == '' ? " + podOK + " : " + ok("('localhost/' + b)") + ")"
+	}
+	each := "(has(c.securityContext) && has(c.securityContext.seccompProfile) ? [" + fieldForm("c.securityContext.seccompProfile") + "].all(v, " + ok("v") + ") : " +
+		"(" + hasAnnotation(src, key) + " ? " + fromAnn + " : " + otherwise + "))"
+	all := func(list string) string {
+		l := src.spec + "." + list
+		return "(!has(" + l + ") || " + l + ".all(c, " + each + "))"
+	}
+	both := all("initContainers") + " && " + all("containers")
+	if src.spec != podSource.spec {
+		return both // templates have no ephemeral containers
+	}
+	// oldObject is null for a CREATE (and set for the UPDATE of
+	// pods/ephemeralcontainers): cheaper to read than request.operation,
+	// which the apiserver reads by reflection from the request.
+	return "(oldObject != null || " + both + ") && " + all("ephemeralContainers")
+}
+
+// allowedOf is allowedCEL of p's list for a profile in the normal form,
+// where "" (the node default) is Unconfined.
+func allowedOf(p *v1alpha1.SeccompPolicy) func(v string) string {
+	return func(v string) string {
+		return "(" + allowedCEL(p.Spec.AllowedProfiles, "("+v+" == '' ? 'Unconfined' : "+v+")") + ")"
+	}
 }
 
 // mutations translate legacy annotations into the fields (the kubelet
@@ -673,37 +747,6 @@ func localhostPath(d *v1alpha1.PolicyProfile) string {
 	return d.LocalhostProfile
 }
 
-// judgedVariable is one entry per judged container: [kind, name, effective
-// profile in the normal form, "" for the node default]. A CREATE judges
-// every container; an UPDATE of pods/ephemeralcontainers the ephemeral ones
-// (the others were judged when the pod was created).
-func judgedVariable(src source) admissionv1.Variable {
-	entries := func(list, kind string) string {
-		l := src.spec + "." + list
-		return fmt.Sprintf("(has(%s) ? %s.map(c, [%s, string(c.name), string(%s)]) : [])", l, l, quote(kind), containerForm("c", src.bound))
-	}
-	all := entries("initContainers", "init container") + " + " + entries("containers", "container")
-	if src.spec != podSource.spec {
-		return admissionv1.Variable{Name: "judged", Expression: all} // templates have no ephemeral containers
-	}
-	judged := "request.operation == 'CREATE' ? " + all + " + " + entries("ephemeralContainers", "ephemeral container") +
-		" : " + entries("ephemeralContainers", "ephemeral container")
-	return admissionv1.Variable{Name: "judged", Expression: judged}
-}
-
-// validationVariables: the common ones, the judged containers and the
-// violations of the allowed list.
-func validationVariables(p *v1alpha1.SeccompPolicy, governs string, src source, def string) []admissionv1.Variable {
-	return append(commonVariables(governs, src, def), judgedVariable(src), violationsVariable(p))
-}
-
-// violationsVariable lists the judged containers whose effective profile
-// the allowed list does not allow.
-func violationsVariable(p *v1alpha1.SeccompPolicy) admissionv1.Variable {
-	return admissionv1.Variable{Name: "violations", Expression: "variables.judged.filter(e, !(" + allowedCEL(p.Spec.AllowedProfiles, "(e[2] == '' ? 'Unconfined' : e[2])") + ")).map(e, " +
-		"e[0] + ' ' + e[1] + ': ' + (e[2] == '' ? 'Unconfined (sets no profile: the node default)' : e[2]))"}
-}
-
 // allowedCEL holds when the effective profile v (a CEL string) is allowed.
 func allowedCEL(allowed []v1alpha1.AllowedProfile, v string) string {
 	var parts []string
@@ -732,13 +775,6 @@ func allowedCEL(allowed []v1alpha1.AllowedProfile, v string) string {
 		return "false"
 	}
 	return strings.Join(parts, " || ")
-}
-
-// messageExpression: which containers, their effective profiles, and what
-// the policy allows.
-func messageExpression(p *v1alpha1.SeccompPolicy) string {
-	return quote("SeccompPolicy "+p.Name+": seccomp profile not allowed for ") + " + variables.violations.join('; ') + " +
-		quote(" (allowed: "+allowedList(p)+")")
 }
 
 func allowedList(p *v1alpha1.SeccompPolicy) string {

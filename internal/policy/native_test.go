@@ -125,18 +125,11 @@ func TestTemplateCheckAppliesBindings(t *testing.T) {
 		{ObjectMeta: metav1.ObjectMeta{Name: "bad", Namespace: "broken"}, Spec: v1alpha1.ProfileBindingSpec{ProfileName: "webapp",
 			PodSelector: &metav1.LabelSelector{MatchExpressions: []metav1.LabelSelectorRequirement{{Key: "k", Operator: "Near"}}}}},
 	}
+	// judged: the template check's expressions, and whether it reads the
+	// template's labels (which the bindings' pod selectors need).
 	judged := func(o Objects) (string, bool) {
-		var expr string
-		labels := false
-		for _, v := range o.Templates.Spec.Variables {
-			switch v.Name {
-			case "judged":
-				expr = v.Expression
-			case "podLabels":
-				labels = true
-			}
-		}
-		return expr, labels
+		c := o.Templates.Spec.Validations[0]
+		return c.Expression + "\n" + c.MessageExpression, variable(o.Templates.Spec.Variables, "podLabels") != "<no variable podLabels>"
 	}
 	plain, err := Compile(&a, nil, "", nil, nil)
 	if err != nil {
@@ -190,6 +183,9 @@ func TestTemplateCheckBindingsBudget(t *testing.T) {
 		n := 0
 		for _, v := range o.Templates.Spec.Variables {
 			n = max(n, utf8.RuneCountInString(v.Expression))
+		}
+		for _, v := range o.Templates.Spec.Validations {
+			n = max(n, utf8.RuneCountInString(v.Expression), utf8.RuneCountInString(v.MessageExpression))
 		}
 		return n
 	}

@@ -1,0 +1,194 @@
+package policy
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"testing"
+
+	admissionv1 "k8s.io/api/admissionregistration/v1"
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+	"k8s.io/apiserver/pkg/admission"
+	plugincel "k8s.io/apiserver/pkg/admission/plugin/cel"
+	"k8s.io/apiserver/pkg/admission/plugin/policy/validating"
+	celconfig "k8s.io/apiserver/pkg/apis/cel"
+	"k8s.io/apiserver/pkg/authentication/user"
+	"k8s.io/apiserver/pkg/cel/environment"
+
+	"github.com/seccomp-operator/seccomp-operator/api/v1alpha1"
+)
+
+// The validating policy's cost per pod create, measured with the
+// apiserver's own CEL evaluator (k8s.io/apiserver's validating plugin,
+// compiled the way its compilePolicy does, evaluated against a typed pod
+// the way its dispatcher does), without the noise of a whole apiserver on
+// two CPUs (bench/admission measures that end to end).
+//
+//	go test -run XXX -bench ValidatingPolicy -benchmem ./internal/policy/
+
+// apiserverValidator compiles vap as kube-apiserver's validating plugin
+// does (validating.compilePolicy, which is not exported): variables,
+// match conditions, validations and message expressions, with the
+// strict-cost base environment.
+func apiserverValidator(tb testing.TB, vap *admissionv1.ValidatingAdmissionPolicy) validating.Validator {
+	tb.Helper()
+	compiler, err := plugincel.NewCompositedCompiler(environment.MustBaseEnvSet(environment.DefaultCompatibilityVersion()))
+	if err != nil {
+		tb.Fatal(err)
+	}
+	vars := plugincel.OptionalVariableDeclarations{HasParams: vap.Spec.ParamKind != nil, HasAuthorizer: true}
+	named := make([]plugincel.NamedExpressionAccessor, len(vap.Spec.Variables))
+	for i, v := range vap.Spec.Variables {
+		named[i] = &validating.Variable{Name: v.Name, Expression: v.Expression}
+	}
+	compiler.CompileAndStoreVariables(named, vars, environment.StoredExpressions)
+	checks := make([]plugincel.ExpressionAccessor, len(vap.Spec.Validations))
+	messages := make([]plugincel.ExpressionAccessor, len(vap.Spec.Validations))
+	for i, v := range vap.Spec.Validations {
+		checks[i] = &validating.ValidationCondition{Expression: v.Expression, Message: v.Message, Reason: v.Reason}
+		if v.MessageExpression != "" {
+			messages[i] = &validating.MessageExpressionCondition{MessageExpression: v.MessageExpression}
+		}
+	}
+	if len(vap.Spec.MatchConditions) > 0 {
+		tb.Fatalf("%s: match conditions are not compiled here", vap.Name)
+	}
+	noVars := vars
+	noVars.HasAuthorizer = false
+	val := validating.NewValidator(
+		compiler.CompileCondition(checks, vars, environment.StoredExpressions), nil,
+		compiler.CompileCondition(nil, vars, environment.StoredExpressions),
+		compiler.CompileCondition(messages, noVars, environment.StoredExpressions),
+		vap.Spec.FailurePolicy, nil)
+	if err := val.CompileError(); err != nil {
+		tb.Fatalf("%s: %v", vap.Name, err)
+	}
+	return val
+}
+
+var podsGVR = schema.GroupVersionResource{Version: "v1", Resource: "pods"}
+
+// validate runs val on one create of pod, as the dispatcher does: a fresh
+// versioned object per request (its CEL value is built per request).
+func validate(val validating.Validator, pod *corev1.Pod, ns *corev1.Namespace) validating.ValidateResult {
+	attr := admission.NewAttributesRecord(pod, nil, corev1.SchemeGroupVersion.WithKind("Pod"), pod.Namespace, pod.Name,
+		podsGVR, "", admission.Create, &metav1.CreateOptions{}, false, &user.DefaultInfo{Name: "bench"})
+	va := &admission.VersionedAttributes{Attributes: attr, VersionedKind: attr.GetKind(), VersionedObject: admission.NewLazyObject(pod)}
+	return val.Validate(context.Background(), podsGVR, va, nil, ns, celconfig.RuntimeCELCostBudget, nil)
+}
+
+// benchPolicy is bench/admission's policy: RuntimeDefault by default,
+// RuntimeDefault and profile-* allowed, 1000 profiles installed.
+func benchPolicy(tb testing.TB) *admissionv1.ValidatingAdmissionPolicy {
+	p := &v1alpha1.SeccompPolicy{
+		ObjectMeta: metav1.ObjectMeta{Name: "bench"},
+		Spec: v1alpha1.SeccompPolicySpec{
+			NamespaceSelector: metav1.LabelSelector{MatchLabels: map[string]string{"bench": "governed"}},
+			DefaultProfile:    &v1alpha1.PolicyProfile{Type: "RuntimeDefault"},
+			AllowedProfiles:   []v1alpha1.AllowedProfile{"RuntimeDefault", "profile-*"},
+		},
+	}
+	var installed strings.Builder
+	installed.WriteString(",")
+	for i := range 1000 {
+		fmt.Fprintf(&installed, "profile-%04d,", i)
+	}
+	idx := &v1alpha1.SeccompProfileIndex{Installed: installed.String()}
+	objs, err := Compile(p, []v1alpha1.SeccompPolicy{*p}, "seccomp-operator", nil, idx)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return objs.Validating
+}
+
+// benchPod is a pod bench/admission creates, as the validating policy
+// sees it after the mutating one: two containers, profile at pod level
+// (RuntimeDefault for a pod the mutating policy defaulted, or an
+// installed operator profile).
+func benchPod(profile *corev1.SeccompProfile) *corev1.Pod {
+	return &corev1.Pod{
+		ObjectMeta: metav1.ObjectMeta{Namespace: "governed", Name: "p", Labels: map[string]string{"app": "bench"}},
+		Spec: corev1.PodSpec{
+			SecurityContext: &corev1.PodSecurityContext{SeccompProfile: profile},
+			Containers:      []corev1.Container{{Name: "app", Image: "nginx"}, {Name: "sidecar", Image: "busybox"}},
+		},
+	}
+}
+
+func decisions(r validating.ValidateResult) (admit, deny int, msg string) {
+	for _, d := range r.Decisions {
+		switch d.Action {
+		case validating.ActionAdmit:
+			admit++
+		case validating.ActionDeny:
+			deny++
+			msg = d.Message
+		}
+	}
+	return
+}
+
+// TestApiserverValidatorDecides keeps the benchmark honest: the compiled
+// policy admits the benchmark's pod and denies an Unconfined one, so what
+// BenchmarkValidatingPolicy times is the real decision.
+func TestApiserverValidatorDecides(t *testing.T) {
+	val := apiserverValidator(t, benchPolicy(t))
+	ns := &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: "governed", Labels: map[string]string{"bench": "governed"}}}
+	if a, d, msg := decisions(validate(val, benchPod(&corev1.SeccompProfile{Type: corev1.SeccompProfileTypeRuntimeDefault}), ns)); d != 0 || a == 0 {
+		t.Errorf("RuntimeDefault pod: %d admitted, %d denied (%s)", a, d, msg)
+	}
+	if _, d, msg := decisions(validate(val, benchPod(&corev1.SeccompProfile{Type: corev1.SeccompProfileTypeUnconfined}), ns)); d == 0 {
+		t.Error("Unconfined pod not denied")
+	} else if want := "container app: Unconfined"; !strings.Contains(msg, want) {
+		t.Errorf("Unconfined pod: message %q does not say %q", msg, want)
+	}
+	if a, d, msg := decisions(validate(val, benchPod(localhost("profile-0999")), ns)); d != 0 || a == 0 {
+		t.Errorf("installed operator profile: %d admitted, %d denied (%s)", a, d, msg)
+	}
+	if _, d, msg := decisions(validate(val, benchPod(localhost("profile-1000")), ns)); d == 0 || !strings.Contains(msg, "container app: localhost/operator/profile-1000.json: no SeccompProfile profile-1000 exists") {
+		t.Errorf("missing profile: %d denied, message %q", d, msg)
+	}
+	// A container's own profile, not allowed, and the pod's, missing: one
+	// message says both.
+	both := benchPod(localhost("profile-1000"))
+	both.Spec.Containers[1].SecurityContext = &corev1.SecurityContext{SeccompProfile: &corev1.SeccompProfile{Type: corev1.SeccompProfileTypeUnconfined}}
+	if _, d, msg := decisions(validate(val, both, ns)); d == 0 || !strings.Contains(msg, "seccomp profile not allowed for container sidecar: Unconfined (allowed: RuntimeDefault, profile-*); container app: localhost/operator/profile-1000.json: no SeccompProfile profile-1000 exists") {
+		t.Errorf("not allowed and missing: %d denied, message %q", d, msg)
+	}
+}
+
+func localhost(name string) *corev1.SeccompProfile {
+	path := "operator/" + name + ".json"
+	return &corev1.SeccompProfile{Type: corev1.SeccompProfileTypeLocalhost, LocalhostProfile: &path}
+}
+
+// BenchmarkValidatingPolicy: the operator's validating policy against the
+// cheapest possible one (one validation, `true`, like bench/admission's
+// -floor), on the benchmark's two kinds of pods.
+func BenchmarkValidatingPolicy(b *testing.B) {
+	ns := &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: "governed", Labels: map[string]string{"bench": "governed"}}}
+	floor := &admissionv1.ValidatingAdmissionPolicy{ObjectMeta: metav1.ObjectMeta{Name: "floor"},
+		Spec: admissionv1.ValidatingAdmissionPolicySpec{Validations: []admissionv1.Validation{{Expression: "true"}}}}
+	for _, c := range []struct {
+		name string
+		vap  *admissionv1.ValidatingAdmissionPolicy
+	}{{"operator", benchPolicy(b)}, {"floor", floor}} {
+		val := apiserverValidator(b, c.vap)
+		for _, p := range []struct {
+			name    string
+			profile *corev1.SeccompProfile
+		}{{"defaulted", &corev1.SeccompProfile{Type: corev1.SeccompProfileTypeRuntimeDefault}}, {"operator-profile", localhost("profile-0500")}} {
+			pod := benchPod(p.profile)
+			b.Run(c.name+"/"+p.name, func(b *testing.B) {
+				b.ReportAllocs()
+				for b.Loop() {
+					if _, d, msg := decisions(validate(val, pod, ns)); d != 0 {
+						b.Fatal(msg)
+					}
+				}
+			})
+		}
+	}
+}
