@@ -15,6 +15,10 @@ import (
 // than 100,000 code points. About 5000 profile names of 15 characters fit.
 const maxIndexLiteral = 90000
 
+// maxExpression is the longest CEL expression the apiserver accepts, in
+// code points.
+const maxExpression = 100000
+
 // indexCEL is how the installed checks read the profile index: two CEL
 // expressions, bound to the variables "installed" (",a,b,c,": the
 // profiles installed on every node) and "notInstalled" (a map from each

@@ -16,6 +16,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"unicode/utf8"
 
 	admissionv1 "k8s.io/api/admissionregistration/v1"
 	corev1 "k8s.io/api/core/v1"
@@ -136,7 +137,7 @@ func Compile(p *v1alpha1.SeccompPolicy, all []v1alpha1.SeccompPolicy, operatorNa
 			Spec: admissionv1.MutatingAdmissionPolicySpec{
 				MatchConstraints:   match.DeepCopy(),
 				MatchConditions:    append(slices.Clone(conds), mayMutate()),
-				Variables:          commonVariables(gov, podSource, ""),
+				Variables:          governsVariable(gov),
 				Mutations:          mutations(d, gov),
 				FailurePolicy:      ptr.To(admissionv1.Fail),
 				ReinvocationPolicy: admissionv1.NeverReinvocationPolicy,
@@ -163,7 +164,7 @@ func Compile(p *v1alpha1.SeccompPolicy, all []v1alpha1.SeccompPolicy, operatorNa
 	// (validation.policy.admission.k8s.io/validation_failure, with the
 	// message).
 	vap := func(name string, allowed, installed bool) *admissionv1.ValidatingAdmissionPolicy {
-		vars, check := validation(p, gov, podSource, "", ix, allowed, installed, quote("SeccompPolicy "+p.Name+": "))
+		vars, check, mayFail := validation(p, gov, podSource, "", ix, allowed, installed, quote("SeccompPolicy "+p.Name+": "))
 		check.Reason = ptr.To(metav1.StatusReasonForbidden)
 		params := ix.paramKind()
 		if !installed {
@@ -174,7 +175,7 @@ func Compile(p *v1alpha1.SeccompPolicy, all []v1alpha1.SeccompPolicy, operatorNa
 			Spec: admissionv1.ValidatingAdmissionPolicySpec{
 				ParamKind:        params,
 				MatchConstraints: match.DeepCopy(),
-				MatchConditions:  conds,
+				MatchConditions:  append(slices.Clone(conds), mayFail),
 				Variables:        vars,
 				Validations:      []admissionv1.Validation{check},
 				FailurePolicy:    ptr.To(admissionv1.Fail),
@@ -263,7 +264,7 @@ func templates(p *v1alpha1.SeccompPolicy, gov string, nsSel *metav1.LabelSelecto
 		src.prelude = append(slices.Clone(src.prelude), templateLabels)
 	}
 	prefix := quote("SeccompPolicy "+p.Name+", for the pods of this ") + " + request.kind.kind + ': '"
-	vars, check := validation(p, gov, src, def, ix, len(p.Spec.AllowedProfiles) > 0, true, prefix)
+	vars, check, _ := validation(p, gov, src, def, ix, len(p.Spec.AllowedProfiles) > 0, true, prefix)
 	name := TemplatesName(p.Name)
 	vap := &admissionv1.ValidatingAdmissionPolicy{
 		ObjectMeta: metav1.ObjectMeta{Name: name, Labels: labels},
@@ -320,12 +321,12 @@ func binding(name string, labels map[string]string, nsSel *metav1.LabelSelector,
 }
 
 // installedCEL holds when the effective profile v (a CEL string in the
-// normal form) is not an operator profile, or one the index
-// (variables.installed) lists as installed.
-func installedCEL(v string) string {
+// normal form) is not an operator profile, or one the installed set (set,
+// a CEL string ",a,b,": the index's) lists.
+func installedCEL(v, set string) string {
 	prefix := "localhost/" + nodepath.OperatorDir + "/"
 	managed := fmt.Sprintf("%s.startsWith(%s) && %s.endsWith(%s) && size(%s) > %d", v, quote(prefix), v, quote(nodepath.Ext), v, len(prefix)+len(nodepath.Ext))
-	return "(!(" + managed + ") || variables.installed.contains(',' + " + operatorName(v) + " + ','))"
+	return "(!(" + managed + ") || " + set + ".contains(',' + " + operatorName(v) + " + ','))"
 }
 
 // operatorName is the SeccompProfile name of the operator profile v (a CEL
@@ -458,17 +459,16 @@ func selectorCEL(sel *metav1.LabelSelector, labels, has string) (string, error) 
 	return strings.Join(parts, " && "), nil
 }
 
-// commonVariables are the mutating policy's: governs (see governs), the
-// pod's annotations, and its pod-level profile (podProfileCEL).
-func commonVariables(governs string, src source, def string) []admissionv1.Variable {
-	vars := slices.Clone(src.prelude)
-	if governs != "true" { // else no check needs it (see governed)
-		vars = append(vars, admissionv1.Variable{Name: "governs", Expression: governs})
+// governsVariable declares governs (see governs) where a check needs it
+// (see governed). The policies declare no other variable of their own: the
+// apiserver builds every declared variable into each activation of a
+// policy, read or not, and evaluates each read one as a program of its own
+// (see validation).
+func governsVariable(gov string) []admissionv1.Variable {
+	if gov == "true" {
+		return nil
 	}
-	return append(vars,
-		mapVariable("annotations", src.meta+".annotations"),
-		admissionv1.Variable{Name: "podProfile", Expression: podProfileCEL(src, def)},
-	)
+	return []admissionv1.Variable{{Name: "governs", Expression: gov}}
 }
 
 // mapVariable is a variable holding the map field (labels, annotations), or
@@ -529,50 +529,63 @@ func containerForm(c string, src source, pp string) string {
 // validation is the check of a validating policy on the pods of src: the
 // allowed list (allowed) and/or the installed check (installed), as one
 // validation, and the variables it reads. msgPrefix (CEL) starts its
-// message.
+// message. For pods, mayFail is a match condition that holds when the
+// check does not: the apiserver evaluates the policy only for the pods it
+// may refuse.
 //
-// The apiserver evaluates a validating policy in three activations per
-// request (validations, message expressions, audit annotations; the
-// message expressions on every request, not only on failure), and builds
-// every declared variable into each. So the check declares no variable of
-// its own beyond the index (whose literals may be too long to repeat): it
-// binds what it computes once to comprehension variables ([x].all(x, ...),
-// as CEL has no let). For pods, its message expression first repeats the
-// check (cheap, and the pod's fields are already read) and builds the list
-// of offending containers only when the check fails; a workload's
-// template, rarely admitted, goes without, which keeps the ProfileBindings
-// the template check carries to four copies (templateBindingsBudget).
-func validation(p *v1alpha1.SeccompPolicy, gov string, src source, def string, ix indexCEL, allowed, installed bool, msgPrefix string) ([]admissionv1.Variable, admissionv1.Validation) {
-	vars := slices.Clone(src.prelude)
-	if gov != "true" {
-		vars = append(vars, admissionv1.Variable{Name: "governs", Expression: gov})
-	}
-	var ok func(v string) string
+// The apiserver evaluates a matched validating policy in three activations
+// (validations, message expressions, audit annotations; the message
+// expressions on every request, not only on failure), and builds every
+// declared variable into each; a match condition costs one activation. So
+// for pods the whole check is also the match condition, which cannot read
+// variables: it carries the installed set as a literal bound to a
+// comprehension variable ([x].all(x, ...), as CEL has no let), or, while
+// the index is read as params or would make it too long, an empty set (a
+// pod naming an operator profile is then matched and judged by the
+// validation). The validation's check declares no variable but the index
+// and governs; its message expression first repeats the check (cheap: the
+// pod's fields are read once per request) and builds the list of offending
+// containers only when it fails. A workload's template, rarely admitted,
+// goes without both, which keeps the ProfileBindings the template check
+// carries to four copies (templateBindingsBudget).
+func validation(p *v1alpha1.SeccompPolicy, gov string, src source, def string, ix indexCEL, allowed, installed bool, msgPrefix string) ([]admissionv1.Variable, admissionv1.Validation, admissionv1.MatchCondition) {
+	vars := append(slices.Clone(src.prelude), governsVariable(gov)...)
+	ok := func(v, set string) string { return "true" }
 	var parts []string // CEL lists of message parts, given the judged list "judged"
 	if allowed {
-		ok = allowedOf(p)
-		violations := "judged.filter(e, !" + ok("e[2]") + ").map(e, e[0] + ' ' + e[1] + ': ' + (e[2] == '' ? 'Unconfined (sets no profile: the node default)' : e[2]))"
-		parts = append(parts, "(judged.exists(e, !"+ok("e[2]")+") ? ["+quote("seccomp profile not allowed for ")+" + "+violations+".join('; ') + "+quote(" (allowed: "+allowedList(p)+")")+"] : [])")
+		allowedOK := allowedOf(p)
+		ok = func(v, _ string) string { return allowedOK(v) }
+		violations := "judged.filter(e, !" + allowedOK("e[2]") + ").map(e, e[0] + ' ' + e[1] + ': ' + (e[2] == '' ? 'Unconfined (sets no profile: the node default)' : e[2]))"
+		parts = append(parts, "(judged.exists(e, !"+allowedOK("e[2]")+") ? ["+quote("seccomp profile not allowed for ")+" + "+violations+".join('; ') + "+quote(" (allowed: "+allowedList(p)+")")+"] : [])")
 	}
 	if installed {
 		vars = append(vars, ix.variables()...)
 		nameOf, reasons := operatorName("e[2]"), "variables.notInstalled"
-		parts = append(parts, "judged.filter(e, !"+installedCEL("e[2]")+").map(e, e[0] + ' ' + e[1] + ': ' + e[2] + ': ' + ("+
+		parts = append(parts, "judged.filter(e, !"+installedCEL("e[2]", "variables.installed")+").map(e, e[0] + ' ' + e[1] + ': ' + e[2] + ': ' + ("+
 			nameOf+" in "+reasons+" ? 'SeccompProfile ' + "+nameOf+" + ' is ' + string("+reasons+"["+nameOf+"]) : 'no SeccompProfile ' + "+nameOf+" + ' exists'))")
-		if ok == nil {
-			ok = installedCEL
-		} else {
+		if allowed {
 			allowedOK := ok
-			ok = func(v string) string { return "(" + allowedOK(v) + " && " + installedCEL(v) + ")" }
+			ok = func(v, set string) string { return "(" + allowedOK(v, set) + " && " + installedCEL(v, set) + ")" }
+		} else {
+			ok = installedCEL
 		}
 	}
-	check := governed(gov, "["+podProfileCEL(src, def)+"].all(pp, ["+ok("pp")+"].all(podOK, "+eachJudgedCEL(src, ok, "podOK")+"))")
+	judge := func(set string) string {
+		each := func(v string) string { return ok(v, set) }
+		return "[" + podProfileCEL(src, def) + "].all(pp, [" + each("pp") + "].all(podOK, " + eachJudgedCEL(src, each, "podOK") + "))"
+	}
+	check := governed(gov, judge("variables.installed"))
 	message := "[" + podProfileCEL(src, def) + "].map(pp, [" + judgedCEL(src, "pp") + "].map(judged, " +
 		msgPrefix + " + (" + strings.Join(parts, " + ") + ").join('; '))[0])[0]"
-	if src.spec == podSource.spec {
-		message = "(" + check + ") ? '' : " + message
+	if src.spec != podSource.spec {
+		return vars, admissionv1.Validation{Expression: check, MessageExpression: message}, admissionv1.MatchCondition{}
 	}
-	return vars, admissionv1.Validation{Expression: check, MessageExpression: message}
+	message = "(" + check + ") ? '' : " + message
+	mayFail := "!(" + judge("''") + ")"
+	if withSet := "!([" + ix.installed + "].all(installed, " + judge("installed") + "))"; installed && !ix.params && utf8.RuneCountInString(withSet) <= maxExpression {
+		mayFail = withSet
+	}
+	return vars, admissionv1.Validation{Expression: check, MessageExpression: message}, admissionv1.MatchCondition{Name: "may-fail-the-check", Expression: mayFail}
 }
 
 // judgedCEL lists the judged containers of src's pod, whose pod-level
@@ -589,28 +602,33 @@ func judgedCEL(src source, pp string) string {
 	if src.spec != podSource.spec {
 		return all // templates have no ephemeral containers
 	}
-	return "(request.operation == 'CREATE' ? " + all + " + " + entries("ephemeralContainers", "ephemeral container") +
+	return "(oldObject == null ? " + all + " + " + entries("ephemeralContainers", "ephemeral container") +
 		" : " + entries("ephemeralContainers", "ephemeral container") + ")"
 }
 
 // eachJudgedCEL holds when ok (given a CEL string in the normal form, ""
 // for the node default) holds for the effective profile of every judged
 // container (judgedCEL says which). It walks the container lists
-// directly, building nothing: a container that sets no profile of its own
-// (the common case, once the mutating policy wrote the pod-level default)
-// costs a look at its security context and the annotations and a read of
-// podOK, ok of the pod-level profile, computed once. A container's own
-// profile is bound to a comprehension variable, so ok reads it as often as
-// it likes. Mirrors containerForm.
+// directly, building nothing for a container that sets no profile of its
+// own (the common case, once the mutating policy wrote the pod-level
+// default): that costs a look at its security context and the annotations
+// and a read of podOK, ok of the pod-level profile, computed once. A
+// container's own profile (field, else container annotation, else its
+// binding's; "" for none) is bound to a comprehension variable, so ok,
+// which reads it several times, is written once per list. Mirrors
+// containerForm.
 func eachJudgedCEL(src source, ok func(v string) string, podOK string) string {
 	key := quote(podprofile.ContainerAnnotationPrefix) + " + c.name"
-	fromAnn := "[" + annotationForm(annotation(src, key)) + "].all(v, v == '' ? " + podOK + " : " + ok("v") + ")"
-	otherwise := podOK
+	field := "has(c.securityContext) && has(c.securityContext.seccompProfile)"
+	own := "(" + field + " ? " + fieldForm("c.securityContext.seccompProfile") + " : " + annotationForm(annotation(src, key)) + ")"
 	if src.bound != nil {
-		otherwise = "[" + src.bound("c") + "].all(b, b == '' ? " + podOK + " : " + ok("('localhost/' + b)") + ")"
+		own = "(" + field + " ? " + fieldForm("c.securityContext.seccompProfile") + " : " + hasAnnotation(src, key) + " ? " + annotationForm(annotation(src, key)) + " : " +
+			"[" + src.bound("c") + "].map(b, b == '' ? '' : 'localhost/' + b)[0])"
 	}
-	each := "(has(c.securityContext) && has(c.securityContext.seccompProfile) ? [" + fieldForm("c.securityContext.seccompProfile") + "].all(v, " + ok("v") + ") : " +
-		"(" + hasAnnotation(src, key) + " ? " + fromAnn + " : " + otherwise + "))"
+	each := "[" + own + "].all(v, v == '' ? " + podOK + " : " + ok("v") + ")"
+	if src.bound == nil {
+		each = "(" + field + " || " + hasAnnotation(src, key) + " ? " + each + " : " + podOK + ")"
+	}
 	all := func(list string) string {
 		l := src.spec + "." + list
 		return "(!has(" + l + ") || " + l + ".all(c, " + each + "))"
@@ -653,20 +671,20 @@ func allowedOf(p *v1alpha1.SeccompPolicy) func(v string) string {
 // governs expression.
 func mutations(def *v1alpha1.PolicyProfile, gov string) []admissionv1.Mutation {
 	podType := "Object.spec.securityContext.seccompProfile"
-	podAnn := "string(variables.annotations[" + quote(podprofile.PodAnnotation) + "])"
+	podAnn := annotation(podSource, quote(podprofile.PodAnnotation))
 	podValue := annotationLiteral(podAnn, podType)
-	podWhen := quote(podprofile.PodAnnotation) + " in variables.annotations"
+	podWhen := hasAnnotation(podSource, quote(podprofile.PodAnnotation))
 	if def != nil {
 		podValue = "(" + podWhen + " ? " + podValue + " : " + fieldLiteral(def)(podType) + ")"
 		podWhen = "true"
 	}
-	podLevel := "(request.operation == 'CREATE' && !(has(object.spec.securityContext) && has(object.spec.securityContext.seccompProfile)) && " + podWhen + " ? " +
+	podLevel := "(oldObject == null && !(has(object.spec.securityContext) && has(object.spec.securityContext.seccompProfile)) && " + podWhen + " ? " +
 		"[" + addProfile("'/spec'", "object.spec", "Object.spec", podValue) + "] : [])"
 
 	noField := "!(has(c.securityContext) && has(c.securityContext.seccompProfile))"
 	annKey := quote(podprofile.ContainerAnnotationPrefix) + " + c.name"
-	hasAnn := "(" + annKey + " in variables.annotations)"
-	ann := "string(variables.annotations[" + annKey + "])"
+	hasAnn := hasAnnotation(podSource, annKey)
+	ann := annotation(podSource, annKey)
 	list := func(field, when, cond string) string {
 		typ := "Object.spec." + field
 		value := annotationLiteral(ann, typ+".securityContext.seccompProfile")
@@ -678,13 +696,13 @@ func mutations(def *v1alpha1.PolicyProfile, gov string) []admissionv1.Mutation {
 	}
 	// Container annotations are rare: without one, a CREATE writes no
 	// container, and the lists are not walked.
-	onCreate := "request.operation == 'CREATE' && has(object.metadata.annotations) && " +
+	onCreate := "oldObject == null && has(object.metadata.annotations) && " +
 		"object.metadata.annotations.exists(k, k.startsWith(" + quote(podprofile.ContainerAnnotationPrefix) + "))"
 	ephemeralCond := hasAnn
 	if def != nil {
-		ephemeralCond = "(" + hasAnn + " || variables.podProfile == '')"
+		ephemeralCond = "(" + hasAnn + " || " + podProfileCEL(podSource, "") + " == '')"
 	}
-	onEphemeral := "has(request.subResource) && request.subResource == 'ephemeralcontainers'"
+	onEphemeral := "oldObject != null && has(request.subResource) && request.subResource == 'ephemeralcontainers'"
 	expr := podLevel + " + " +
 		list("containers", onCreate, hasAnn) + " + " +
 		list("initContainers", onCreate, hasAnn) + " + " +
@@ -713,7 +731,7 @@ func addProfile(path, obj, typ, value string) string {
 func mayMutate() admissionv1.MatchCondition {
 	return admissionv1.MatchCondition{
 		Name: "may-need-a-profile-written",
-		Expression: "request.operation != 'CREATE' || !(has(object.spec.securityContext) && has(object.spec.securityContext.seccompProfile)) || " +
+		Expression: "oldObject != null || !(has(object.spec.securityContext) && has(object.spec.securityContext.seccompProfile)) || " +
 			"(has(object.metadata.annotations) && object.metadata.annotations.exists(k, k.startsWith(" + quote(podprofile.PodAnnotation) + ") || k.startsWith(" + quote(podprofile.ContainerAnnotationPrefix) + ")))",
 	}
 }
