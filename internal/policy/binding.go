@@ -56,6 +56,27 @@ type BindingObjects struct {
 	TemplatesBind *admissionv1.ValidatingAdmissionPolicyBinding
 }
 
+// mayMissBound is a match condition that leaves out, before any of the
+// bindings' validating policy's work (its variables and message
+// expression run on every request it matches, see validation), a pod
+// whose every operator profile is installed: then no bound one is missing.
+// It carries the installed set ix as a literal; while the index is read
+// as params, an empty set (every pod naming an operator profile is then
+// judged).
+func mayMissBound(ix indexCEL) admissionv1.MatchCondition {
+	set := "''"
+	if !ix.params {
+		set = ix.installed
+	}
+	fine := func(list string) string {
+		l := "object.spec." + list
+		return "(!has(" + l + ") || " + l + ".all(c, !(has(c.securityContext) && has(c.securityContext.seccompProfile)) || " +
+			"[" + fieldForm("c.securityContext.seccompProfile") + "].all(v, " + installedCEL("v", "installed") + ")))"
+	}
+	return admissionv1.MatchCondition{Name: "may-miss-a-bound-profile",
+		Expression: "![" + set + "].all(installed, " + fine("initContainers") + " && " + fine("containers") + ")"}
+}
+
 // CompileBindings compiles the ProfileBindings of namespace (all of them,
 // any order) into its admission objects. Precedence is resolved here, at
 // compile time, into one chain of conditions, so the apiserver's order of
@@ -142,6 +163,7 @@ func CompileBindings(namespace string, bindings []v1alpha1.ProfileBinding, index
 		Spec: admissionv1.ValidatingAdmissionPolicySpec{
 			ParamKind:        ix.paramKind(),
 			MatchConstraints: match.DeepCopy(),
+			MatchConditions:  []admissionv1.MatchCondition{mayMissBound(ix)},
 			Variables:        vvars,
 			Validations: []admissionv1.Validation{{
 				Expression:        "size(variables.missing) == 0",

@@ -44,6 +44,8 @@ func runPolicyCaseTable(t *testing.T) {
 		"cases-tier":    {"cases": "enforce", "tier": "x"},
 		"cases-none":    {"other": "yes"},
 		"cases-bound":   {"cases": "enforce"},
+		// Bindings and no policy: only the bindings' own checks judge.
+		"cases-bound-free": {"other": "bound"},
 	}
 	for ns, l := range nsLabels {
 		policyNamespace(t, ns, l)
@@ -91,6 +93,8 @@ func runPolicyCaseTable(t *testing.T) {
 			ProfileName: "cases-b", Priority: 10, PodSelector: &metav1.LabelSelector{MatchLabels: map[string]string{"app": "legacy"}}}},
 		{ObjectMeta: metav1.ObjectMeta{Name: "by-name", Namespace: "cases-bound"}, Spec: v1alpha1.ProfileBindingSpec{
 			ProfileName: "cases-a", ContainerNames: []string{"sidecar"}, Images: []string{"busybox*"}}},
+		{ObjectMeta: metav1.ObjectMeta{Name: "to-missing", Namespace: "cases-bound-free"}, Spec: v1alpha1.ProfileBindingSpec{
+			ProfileName: "cases-b", Images: []string{"docker.io/library/nginx:*"}}},
 	}
 	for _, b := range bindings {
 		createBinding(t, b)
@@ -168,6 +172,14 @@ func runPolicyCaseTable(t *testing.T) {
 			p.Spec.Containers[0].SecurityContext.SeccompProfile = field(corev1.SeccompProfileTypeRuntimeDefault, "")
 		}},
 		{"no binding matches", "cases-bound", func(p *corev1.Pod) {
+			p.Spec.Containers[0].Image = "quay.io/other:1"
+		}},
+		{"binding to a missing profile, no policy", "cases-bound-free", func(p *corev1.Pod) {
+			p.Spec.Containers[0].SecurityContext.SeccompProfile = nil
+			p.Spec.Containers[0].Image = "docker.io/library/nginx:1.25"
+		}},
+		{"no binding matches, no policy", "cases-bound-free", func(p *corev1.Pod) {
+			p.Spec.Containers[0].SecurityContext.SeccompProfile = nil
 			p.Spec.Containers[0].Image = "quay.io/other:1"
 		}},
 	}
