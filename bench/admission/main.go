@@ -32,6 +32,7 @@ import (
 	"github.com/seccomp-operator/seccomp-operator/bench/internal/podcreate"
 	"github.com/seccomp-operator/seccomp-operator/bench/internal/stats"
 	"github.com/seccomp-operator/seccomp-operator/internal/policy"
+	"github.com/seccomp-operator/seccomp-operator/internal/policy/benchpolicy"
 )
 
 func main() {
@@ -81,14 +82,7 @@ func run(n int, only string) error {
 	if err != nil {
 		return err
 	}
-	p := &v1alpha1.SeccompPolicy{
-		ObjectMeta: metav1.ObjectMeta{Name: "bench"},
-		Spec: v1alpha1.SeccompPolicySpec{
-			NamespaceSelector: metav1.LabelSelector{MatchLabels: map[string]string{"bench": "governed"}},
-			DefaultProfile:    &v1alpha1.PolicyProfile{Type: "RuntimeDefault"},
-			AllowedProfiles:   []v1alpha1.AllowedProfile{"RuntimeDefault", "profile-*"},
-		},
-	}
+	p := benchpolicy.Policy()
 	// As the manager compiles them: the index written into the installed
 	// check (-index-params and -index-configmap: read per request instead).
 	compiled := idx

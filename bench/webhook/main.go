@@ -47,6 +47,7 @@ import (
 	"github.com/seccomp-operator/seccomp-operator/api/v1alpha1"
 	"github.com/seccomp-operator/seccomp-operator/bench/internal/podcreate"
 	"github.com/seccomp-operator/seccomp-operator/bench/internal/stats"
+	"github.com/seccomp-operator/seccomp-operator/internal/policy/benchpolicy"
 	"github.com/seccomp-operator/seccomp-operator/internal/webhook/certs"
 	"github.com/seccomp-operator/seccomp-operator/internal/webhook/pods"
 	"github.com/seccomp-operator/seccomp-operator/test/nodeproc"
@@ -110,14 +111,7 @@ func run(bin string, n int, rates []int, dur time.Duration, indexSize int) error
 	if _, err := podcreate.Prepare(ctx, k8s, indexSize, "seccomp-operator"); err != nil {
 		return err
 	}
-	if err := k8s.Create(ctx, &v1alpha1.SeccompPolicy{
-		ObjectMeta: metav1.ObjectMeta{Name: "bench"},
-		Spec: v1alpha1.SeccompPolicySpec{
-			NamespaceSelector: metav1.LabelSelector{MatchLabels: map[string]string{"bench": "governed"}},
-			DefaultProfile:    &v1alpha1.PolicyProfile{Type: "RuntimeDefault"},
-			AllowedProfiles:   []v1alpha1.AllowedProfile{"RuntimeDefault", "profile-*"},
-		},
-	}); err != nil {
+	if err := k8s.Create(ctx, benchpolicy.Policy()); err != nil {
 		return err
 	}
 

@@ -2,7 +2,6 @@ package policy
 
 import (
 	"context"
-	"fmt"
 	"strings"
 	"testing"
 
@@ -19,6 +18,7 @@ import (
 	"k8s.io/apiserver/pkg/cel/environment"
 
 	"github.com/seccomp-operator/seccomp-operator/api/v1alpha1"
+	"github.com/seccomp-operator/seccomp-operator/internal/policy/benchpolicy"
 )
 
 // The validating policy's cost per pod create, measured with the
@@ -85,23 +85,11 @@ func validate(val validating.Validator, pod *corev1.Pod, ns *corev1.Namespace) v
 	return val.Validate(context.Background(), podsGVR, va, nil, ns, celconfig.RuntimeCELCostBudget, nil)
 }
 
-// benchPolicy is bench/admission's policy: RuntimeDefault by default,
-// RuntimeDefault and profile-* allowed, 1000 profiles installed.
+// benchPolicy is the validating policy of the admission benchmarks'
+// policy, compiled with 1000 profiles installed.
 func benchPolicy(tb testing.TB) *admissionv1.ValidatingAdmissionPolicy {
-	p := &v1alpha1.SeccompPolicy{
-		ObjectMeta: metav1.ObjectMeta{Name: "bench"},
-		Spec: v1alpha1.SeccompPolicySpec{
-			NamespaceSelector: metav1.LabelSelector{MatchLabels: map[string]string{"bench": "governed"}},
-			DefaultProfile:    &v1alpha1.PolicyProfile{Type: "RuntimeDefault"},
-			AllowedProfiles:   []v1alpha1.AllowedProfile{"RuntimeDefault", "profile-*"},
-		},
-	}
-	var installed strings.Builder
-	installed.WriteString(",")
-	for i := range 1000 {
-		fmt.Fprintf(&installed, "profile-%04d,", i)
-	}
-	idx := &v1alpha1.SeccompProfileIndex{Installed: installed.String()}
+	p := benchpolicy.Policy()
+	idx := &v1alpha1.SeccompProfileIndex{Installed: benchpolicy.Installed(1000)}
 	objs, err := Compile(p, []v1alpha1.SeccompPolicy{*p}, "seccomp-operator", nil, idx)
 	if err != nil {
 		tb.Fatal(err)

@@ -7,7 +7,6 @@ import (
 	"context"
 	"fmt"
 	"net"
-	"strings"
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
@@ -16,6 +15,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/seccomp-operator/seccomp-operator/api/v1alpha1"
+	"github.com/seccomp-operator/seccomp-operator/internal/policy/benchpolicy"
 )
 
 // Namespaces the measurement alternates between.
@@ -85,12 +85,7 @@ func Prepare(ctx context.Context, k8s client.Client, indexSize int, extra ...str
 			return nil, fmt.Errorf("namespace %s: %w", ns, err)
 		}
 	}
-	var installed strings.Builder
-	installed.WriteString(",")
-	for i := 0; i < indexSize; i++ {
-		fmt.Fprintf(&installed, "profile-%04d,", i)
-	}
-	idx := &v1alpha1.SeccompProfileIndex{ObjectMeta: metav1.ObjectMeta{Name: v1alpha1.ProfileIndexName}, Installed: installed.String()}
+	idx := &v1alpha1.SeccompProfileIndex{ObjectMeta: metav1.ObjectMeta{Name: v1alpha1.ProfileIndexName}, Installed: benchpolicy.Installed(indexSize)}
 	if err := k8s.Create(ctx, idx); err != nil {
 		return nil, fmt.Errorf("profile index: %w", err)
 	}
