@@ -60,21 +60,17 @@ type BindingObjects struct {
 // bindings' validating policy's work (its variables and message
 // expression run on every request it matches, see validation), a pod
 // whose every operator profile is installed: then no bound one is missing.
-// It carries the installed set ix as a literal; while the index is read
-// as params, an empty set (every pod naming an operator profile is then
-// judged).
+// It carries the installed set (indexCEL.withInstalled).
 func mayMissBound(ix indexCEL) admissionv1.MatchCondition {
-	set := "''"
-	if !ix.params {
-		set = ix.installed
+	fine := func(set string) string {
+		each := func(list string) string {
+			l := "object.spec." + list
+			return "(!has(" + l + ") || " + l + ".all(c, !(has(c.securityContext) && has(c.securityContext.seccompProfile)) || " +
+				"[" + fieldForm("c.securityContext.seccompProfile") + "].all(v, " + installedCEL("v", set) + ")))"
+		}
+		return each("initContainers") + " && " + each("containers")
 	}
-	fine := func(list string) string {
-		l := "object.spec." + list
-		return "(!has(" + l + ") || " + l + ".all(c, !(has(c.securityContext) && has(c.securityContext.seccompProfile)) || " +
-			"[" + fieldForm("c.securityContext.seccompProfile") + "].all(v, " + installedCEL("v", "installed") + ")))"
-	}
-	return admissionv1.MatchCondition{Name: "may-miss-a-bound-profile",
-		Expression: "![" + set + "].all(installed, " + fine("initContainers") + " && " + fine("containers") + ")"}
+	return admissionv1.MatchCondition{Name: "may-miss-a-bound-profile", Expression: "!(" + ix.withInstalled(fine) + ")"}
 }
 
 // CompileBindings compiles the ProfileBindings of namespace (all of them,

@@ -4,6 +4,7 @@ import (
 	"maps"
 	"slices"
 	"strings"
+	"unicode/utf8"
 
 	admissionv1 "k8s.io/api/admissionregistration/v1"
 
@@ -91,6 +92,22 @@ func mapLiteral(m map[string]string) string {
 	}
 	b.WriteString("}")
 	return b.String()
+}
+
+// withInstalled is expr, given the CEL name of the installed set, for a
+// match condition, which cannot read variables: the installed set is bound
+// as a literal to a comprehension variable ([x].all(x, ...), as CEL has no
+// let). While the index is read as params, or where the literal would make
+// the expression longer than the apiserver accepts, the set is empty: an
+// operator profile then counts as not installed, and the condition lets
+// the policy judge it.
+func (ix indexCEL) withInstalled(expr func(set string) string) string {
+	if !ix.params {
+		if e := "[" + ix.installed + "].all(installed, " + expr("installed") + ")"; utf8.RuneCountInString(e) <= maxExpression {
+			return e
+		}
+	}
+	return expr("''")
 }
 
 func (ix indexCEL) variables() []admissionv1.Variable {

@@ -16,7 +16,6 @@ import (
 	"slices"
 	"strconv"
 	"strings"
-	"unicode/utf8"
 
 	admissionv1 "k8s.io/api/admissionregistration/v1"
 	corev1 "k8s.io/api/core/v1"
@@ -537,12 +536,10 @@ func containerForm(c string, src source, pp string) string {
 // (validations, message expressions, audit annotations; the message
 // expressions on every request, not only on failure), and builds every
 // declared variable into each; a match condition costs one activation. So
-// for pods the whole check is also the match condition, which cannot read
-// variables: it carries the installed set as a literal bound to a
-// comprehension variable ([x].all(x, ...), as CEL has no let), or, while
-// the index is read as params or would make it too long, an empty set (a
-// pod naming an operator profile is then matched and judged by the
-// validation). The validation's check declares no variable but the index
+// for pods the whole check is also the match condition, which carries the
+// installed set itself (indexCEL.withInstalled; an empty set while the
+// index is read as params: a pod naming an operator profile is then
+// matched and judged by the validation). The validation's check declares no variable but the index
 // and governs; its message expression first repeats the check (cheap: the
 // pod's fields are read once per request) and builds the list of offending
 // containers only when it fails. A workload's template, rarely admitted,
@@ -581,10 +578,9 @@ func validation(p *v1alpha1.SeccompPolicy, gov string, src source, def string, i
 		return vars, admissionv1.Validation{Expression: check, MessageExpression: message}, admissionv1.MatchCondition{}
 	}
 	message = "(" + check + ") ? '' : " + message
-	mayFail := "!(" + judge("''") + ")"
-	if withSet := "!([" + ix.installed + "].all(installed, " + judge("installed") + "))"; installed && !ix.params && utf8.RuneCountInString(withSet) <= maxExpression {
-		mayFail = withSet
-	}
+	// (Without the installed check the index is read as params, see
+	// Compile, and judge reads no set.)
+	mayFail := "!(" + ix.withInstalled(judge) + ")"
 	return vars, admissionv1.Validation{Expression: check, MessageExpression: message}, admissionv1.MatchCondition{Name: "may-fail-the-check", Expression: mayFail}
 }
 
