@@ -212,21 +212,10 @@ func run(n int, only string) error {
 // no allowed list, no index), its mutation a JSON patch (-floor-apply: an
 // apply configuration, which costs the apiserver more, docs/benchmarks.md).
 func floorPolicies(objs policy.Objects) map[string][]client.Object {
-	m := objs.Mutating.DeepCopy()
-	m.Spec.MatchConditions = []admissionv1.MatchCondition{{Name: "no-pod-profile",
-		Expression: "object.kind == 'Pod' && (!has(object.spec.securityContext) || !has(object.spec.securityContext.seccompProfile))"}}
-	m.Spec.Variables = nil
-	m.Spec.Mutations = []admissionv1.Mutation{{PatchType: admissionv1.PatchTypeJSONPatch, JSONPatch: &admissionv1.JSONPatch{Expression: "has(object.spec.securityContext) ? " +
-		"[JSONPatch{op: 'add', path: '/spec/securityContext/seccompProfile', value: Object.spec.securityContext.seccompProfile{type: 'RuntimeDefault'}}] : " +
-		"[JSONPatch{op: 'add', path: '/spec/securityContext', value: Object.spec.securityContext{seccompProfile: Object.spec.securityContext.seccompProfile{type: 'RuntimeDefault'}}}]"}}}
-	if floorApply {
-		m.Spec.Mutations = []admissionv1.Mutation{{PatchType: admissionv1.PatchTypeApplyConfiguration,
-			ApplyConfiguration: &admissionv1.ApplyConfiguration{Expression: "Object{spec: Object.spec{securityContext: Object.spec.securityContext{seccompProfile: Object.spec.securityContext.seccompProfile{type: 'RuntimeDefault'}}}}"}}}
+	return map[string][]client.Object{
+		"mutating":   {benchpolicy.FloorMutating(objs.Mutating, floorApply), objs.MutatingBinding},
+		"validating": {benchpolicy.FloorValidating(objs.Validating), objs.ValidatingBind},
 	}
-	v := objs.Validating.DeepCopy()
-	v.Spec.MatchConditions, v.Spec.Variables = nil, nil
-	v.Spec.Validations = []admissionv1.Validation{{Expression: "true"}}
-	return map[string][]client.Object{"mutating": {m, objs.MutatingBinding}, "validating": {v, objs.ValidatingBind}}
 }
 
 func pct(sorted []time.Duration, p int) time.Duration {
