@@ -16,6 +16,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strings"
 	"time"
 
 	admissionv1 "k8s.io/api/admissionregistration/v1"
@@ -41,7 +42,9 @@ func main() {
 	flag.BoolVar(&floor, "floor", false, "reference: instead of the operator's policies, the smallest hand-written pair that does the defaulting job (a MutatingAdmissionPolicy whose JSON patch writes RuntimeDefault into pods that set no pod-level profile, a ValidatingAdmissionPolicy whose one validation is true): what any native policy costs on this machine")
 	flag.BoolVar(&floorApply, "floor-apply", false, "with -floor: the mutation as an apply configuration instead of a JSON patch")
 	flag.StringVar(&allocProfile, "apiserver-allocs", "", "write kube-apiserver's allocation profile before and after the pods are created to this file + .before and .after (go tool pprof -sample_index=alloc_space -base F.before kube-apiserver F.after)")
-	flag.StringVar(&cpuProfile, "apiserver-cpuprofile", "", "write a 10 s CPU profile of kube-apiserver, taken while the pods are created, to this file (go tool pprof)")
+	flag.StringVar(&cpuProfile, "apiserver-cpuprofile", "", "write a CPU profile of kube-apiserver, taken while the pods are created, to this file (go tool pprof)")
+	flag.DurationVar(&cpuProfileFor, "apiserver-cpuprofile-for", 10*time.Second, "how long -apiserver-cpuprofile profiles (whole seconds; keep it shorter than the creates)")
+	flag.StringVar(&latencyFile, "latencies", "", "write every create's latency to this file, one line per create: namespace, pod index (odd: the pod names a profile; even: it sets none), nanoseconds")
 	flag.BoolVar(&indexParams, "index-params", false, "the previous design: the installed check reads the index as params (the SeccompProfileIndex custom resource) on every request, instead of carrying it in its expression")
 	flag.BoolVar(&configMapParams, "index-configmap", false, "experiment: the installed check reads the installed set from a ConfigMap (a typed built-in param kind) instead of the SeccompProfileIndex custom resource")
 	only := flag.String("only", "", "apply only one of the policy's admission policies: mutating, allowed or installed (to see what each costs)")
@@ -55,11 +58,13 @@ func main() {
 var (
 	indexSize       int
 	cpuProfile      string
+	cpuProfileFor   time.Duration
 	indexParams     bool
 	configMapParams bool
 	floor           bool
 	floorApply      bool
 	allocProfile    string
+	latencyFile     string
 )
 
 func run(n int, only string) error {
@@ -130,8 +135,8 @@ func run(n int, only string) error {
 		delete(apply, "installed")
 	}
 	if floor {
-		if only != "" && only != "mutating" {
-			return fmt.Errorf("-floor -only %q: the reference can only run whole or as its mutation (-only mutating)", only)
+		if only == "installed" {
+			return fmt.Errorf("-floor -only installed: the reference has no installed check (-only mutating or -only allowed)")
 		}
 		apply = floorPolicies(objs) // the probe below waits for its default
 	}
@@ -154,7 +159,9 @@ func run(n int, only string) error {
 		probe := podcreate.Pod(podcreate.Governed, "probe", "")
 		err := k8s.Create(ctx, probe, client.DryRunAll)
 		if only != "" && only != "mutating" {
-			bad := podcreate.Pod(podcreate.Governed, "probe", "nowhere") // refused by allowed and by installed
+			// Refused by allowed and by installed, and by name by the
+			// -floor reference.
+			bad := podcreate.Pod(podcreate.Governed, benchpolicy.FloorRefuses, "nowhere")
 			if k8s.Create(ctx, bad, client.DryRunAll) != nil {
 				break
 			}
@@ -173,7 +180,7 @@ func run(n int, only string) error {
 			return err
 		}
 	}
-	profiled := apiprofile.Start(ctx, cfg, 10*time.Second, cpuProfile)
+	profiled := apiprofile.Start(ctx, cfg, cpuProfileFor, cpuProfile)
 	lat, err := podcreate.Alternate(ctx, k8s, n, func(i int) string {
 		if i%2 == 1 || only == "allowed" {
 			return fmt.Sprintf("profile-%04d", i%indexSize)
@@ -191,9 +198,14 @@ func run(n int, only string) error {
 			return err
 		}
 	}
+	if latencyFile != "" {
+		if err := writeLatencies(latencyFile, lat); err != nil {
+			return err
+		}
+	}
 	which := map[bool]string{true: "all", false: only}[only == ""]
 	if floor {
-		which = "the -floor reference pair"
+		which = "the -floor reference's " + map[bool]string{true: "pair", false: only}[only == ""]
 	}
 	fmt.Printf("pod create through kube-apiserver (envtest, persisted), %d pods per namespace, alternating; policies: %s\n", n, which)
 	for _, ns := range []string{"plain", "governed"} {
@@ -213,9 +225,21 @@ func run(n int, only string) error {
 // apply configuration, which costs the apiserver more, docs/benchmarks.md).
 func floorPolicies(objs policy.Objects) map[string][]client.Object {
 	return map[string][]client.Object{
-		"mutating":   {benchpolicy.FloorMutating(objs.Mutating, floorApply), objs.MutatingBinding},
-		"validating": {benchpolicy.FloorValidating(objs.Validating), objs.ValidatingBind},
+		"mutating": {benchpolicy.FloorMutating(objs.Mutating, floorApply), objs.MutatingBinding},
+		"allowed":  {benchpolicy.FloorValidating(objs.Validating), objs.ValidatingBind},
 	}
+}
+
+// writeLatencies writes lat, in creation order, for analyses the summary
+// does not make (tails by kind of pod, pooling runs).
+func writeLatencies(path string, lat map[string][]time.Duration) error {
+	var b strings.Builder
+	for _, ns := range []string{"plain", "governed"} {
+		for i, d := range lat[ns] {
+			fmt.Fprintf(&b, "%s %d %d\n", ns, i, d.Nanoseconds())
+		}
+	}
+	return os.WriteFile(path, []byte(b.String()), 0o644)
 }
 
 func pct(sorted []time.Duration, p int) time.Duration {

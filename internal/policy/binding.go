@@ -62,11 +62,11 @@ type BindingObjects struct {
 // whose every operator profile is installed: then no bound one is missing.
 // It carries the installed set (indexCEL.withInstalled).
 func mayMissBound(ix indexCEL) admissionv1.MatchCondition {
-	fine := func(set string) string {
+	fine := func(s set) string {
 		each := func(list string) string {
 			l := "object.spec." + list
 			return "(!has(" + l + ") || " + l + ".all(c, !(has(c.securityContext) && has(c.securityContext.seccompProfile)) || " +
-				"[" + fieldForm("c.securityContext.seccompProfile") + "].all(v, " + installedCEL("v", set) + ")))"
+				"[" + fieldForm("c.securityContext.seccompProfile") + "].all(v, " + installedCEL("v", s) + ")))"
 		}
 		return each("initContainers") + " && " + each("containers")
 	}

@@ -36,6 +36,9 @@ const maxExpression = 100000
 type indexCEL struct {
 	installed, notInstalled string
 	params                  bool
+	// installedSet is the installed set as a CEL map literal (keys: the
+	// names), for the match conditions (withInstalled).
+	installedSet string
 }
 
 // paramsIndex reads the SeccompProfileIndex bound as params.
@@ -50,7 +53,7 @@ func indexOf(index *v1alpha1.SeccompProfileIndex) indexCEL {
 	if index == nil {
 		return paramsIndex
 	}
-	ix := indexCEL{installed: quote(index.Installed), notInstalled: mapLiteral(index.NotInstalled)}
+	ix := indexCEL{installed: quote(index.Installed), notInstalled: mapLiteral(index.NotInstalled), installedSet: setLiteral(index.Installed)}
 	if len(ix.installed) > maxIndexLiteral || len(ix.notInstalled) > maxIndexLiteral {
 		return paramsIndex
 	}
@@ -94,20 +97,59 @@ func mapLiteral(m map[string]string) string {
 	return b.String()
 }
 
-// withInstalled is expr, given the CEL name of the installed set, for a
-// match condition, which cannot read variables: the installed set is bound
-// as a literal to a comprehension variable ([x].all(x, ...), as CEL has no
-// let). While the index is read as params, or where the literal would make
-// the expression longer than the apiserver accepts, the set is empty: an
-// operator profile then counts as not installed, and the condition lets
-// the policy judge it.
-func (ix indexCEL) withInstalled(expr func(set string) string) string {
+// setLiteral is a CEL map literal whose keys are the names of the
+// index's installed set (",a,b,": {"a": true, "b": true}).
+func setLiteral(installed string) string {
+	var b strings.Builder
+	b.WriteString("{")
+	for name := range strings.SplitSeq(strings.Trim(installed, ","), ",") {
+		if name == "" {
+			continue
+		}
+		if b.Len() > 1 {
+			b.WriteString(",")
+		}
+		b.WriteString(quote(name) + ":true")
+	}
+	b.WriteString("}")
+	return b.String()
+}
+
+// set is a CEL expression of the installed set: the index's string
+// ",a,b," (a variable, params) or a map whose keys are the names (a
+// match condition's literal, see withInstalled).
+type set struct {
+	cel   string
+	isMap bool
+}
+
+// variableSet is the installed set the policies' variables hold.
+var variableSet = set{cel: "variables.installed"}
+
+// has holds when the set holds the profile name (a CEL string).
+func (s set) has(name string) string {
+	if s.isMap {
+		return name + " in " + s.cel
+	}
+	return s.cel + ".contains(',' + " + name + " + ',')"
+}
+
+// withInstalled is expr, given the installed set, for a match condition,
+// which cannot read variables: the installed set is bound as a literal to
+// a comprehension variable ([x].all(x, ...), as CEL has no let). It is a
+// map: the apiserver's cost tracking measures a string argument of every
+// call (contains) by counting its runes, a pass over the whole index per
+// lookup, while a map lookup costs it nothing. While the index is read as
+// params, or where the literal would make the expression longer than the
+// apiserver accepts, the set is empty: an operator profile then counts as
+// not installed, and the condition lets the policy judge it.
+func (ix indexCEL) withInstalled(expr func(s set) string) string {
 	if !ix.params {
-		if e := "[" + ix.installed + "].all(installed, " + expr("installed") + ")"; utf8.RuneCountInString(e) <= maxExpression {
+		if e := "[" + ix.installedSet + "].all(installed, " + expr(set{cel: "installed", isMap: true}) + ")"; utf8.RuneCountInString(e) <= maxExpression {
 			return e
 		}
 	}
-	return expr("''")
+	return expr(set{cel: "{}", isMap: true})
 }
 
 func (ix indexCEL) variables() []admissionv1.Variable {

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"strings"
 	"testing"
+	"unicode/utf8"
 
 	admissionv1 "k8s.io/api/admissionregistration/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -119,5 +120,50 @@ func TestCompileBindingsCarryTheirProfiles(t *testing.T) {
 	}
 	if o.Installed.Spec.ParamKind == nil || o.InstalledBind.Spec.ParamRef == nil {
 		t.Error("no index yet: want the index as params")
+	}
+}
+
+// The match conditions carry the installed set as a map literal (a map
+// lookup costs the apiserver's cost tracking nothing; a string's contains
+// makes it count the runes of the whole index), and fall back to an empty
+// set where the literal would make the condition longer than the
+// apiserver accepts.
+func TestMatchConditionCarriesTheInstalledSet(t *testing.T) {
+	a := pol("a", 0, metav1.LabelSelector{}, func(s *v1alpha1.SeccompPolicySpec) {
+		s.AllowedProfiles = []v1alpha1.AllowedProfile{"web-*"}
+	})
+	if got := setLiteral(",web-a,web-b,"); got != `{"web-a":true,"web-b":true}` {
+		t.Errorf("setLiteral: %s", got)
+	}
+	if got := setLiteral(""); got != "{}" {
+		t.Errorf("setLiteral of an empty set: %s", got)
+	}
+	condition := func(idx *v1alpha1.SeccompProfileIndex) string {
+		o, err := Compile(&a, nil, "", nil, idx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(o.Validating.Spec.MatchConditions) != 1 {
+			t.Fatalf("match conditions %+v, want one", o.Validating.Spec.MatchConditions)
+		}
+		return o.Validating.Spec.MatchConditions[0].Expression
+	}
+	small := condition(&v1alpha1.SeccompProfileIndex{Installed: ",web-a,web-b,"})
+	if !strings.Contains(small, `[{"web-a":true,"web-b":true}].all(installed, `) || !strings.Contains(small, " in installed") || strings.Contains(small, ".contains(") {
+		t.Errorf("small index: the condition does not look names up in the map literal: %s", small)
+	}
+	// 5000 names fit a string literal (maxIndexLiteral) but not a map
+	// literal within maxExpression.
+	var big strings.Builder
+	big.WriteString(",")
+	for i := range 5000 {
+		fmt.Fprintf(&big, "web-profile-%04d,", i)
+	}
+	if big.Len() > maxIndexLiteral {
+		t.Fatalf("test index of %d bytes is past maxIndexLiteral", big.Len())
+	}
+	large := condition(&v1alpha1.SeccompProfileIndex{Installed: big.String()})
+	if n := utf8.RuneCountInString(large); n > maxExpression || strings.Contains(large, "web-profile-0000") || !strings.Contains(large, " in {}") {
+		t.Errorf("large index: %d code points, want the empty set instead of the literal", n)
 	}
 }

@@ -320,12 +320,12 @@ func binding(name string, labels map[string]string, nsSel *metav1.LabelSelector,
 }
 
 // installedCEL holds when the effective profile v (a CEL string in the
-// normal form) is not an operator profile, or one the installed set (set,
-// a CEL string ",a,b,": the index's) lists.
-func installedCEL(v, set string) string {
+// normal form) is not an operator profile, or one the installed set s
+// lists.
+func installedCEL(v string, s set) string {
 	prefix := "localhost/" + nodepath.OperatorDir + "/"
 	managed := fmt.Sprintf("%s.startsWith(%s) && %s.endsWith(%s) && size(%s) > %d", v, quote(prefix), v, quote(nodepath.Ext), v, len(prefix)+len(nodepath.Ext))
-	return "(!(" + managed + ") || " + set + ".contains(',' + " + operatorName(v) + " + ','))"
+	return "(!(" + managed + ") || " + s.has(operatorName(v)) + ")"
 }
 
 // operatorName is the SeccompProfile name of the operator profile v (a CEL
@@ -547,31 +547,31 @@ func containerForm(c string, src source, pp string) string {
 // carries to four copies (templateBindingsBudget).
 func validation(p *v1alpha1.SeccompPolicy, gov string, src source, def string, ix indexCEL, allowed, installed bool, msgPrefix string) ([]admissionv1.Variable, admissionv1.Validation, admissionv1.MatchCondition) {
 	vars := append(slices.Clone(src.prelude), governsVariable(gov)...)
-	ok := func(v, set string) string { return "true" }
+	ok := func(v string, s set) string { return "true" }
 	var parts []string // CEL lists of message parts, given the judged list "judged"
 	if allowed {
 		allowedOK := allowedOf(p)
-		ok = func(v, _ string) string { return allowedOK(v) }
+		ok = func(v string, _ set) string { return allowedOK(v) }
 		violations := "judged.filter(e, !" + allowedOK("e[2]") + ").map(e, e[0] + ' ' + e[1] + ': ' + (e[2] == '' ? 'Unconfined (sets no profile: the node default)' : e[2]))"
 		parts = append(parts, "(judged.exists(e, !"+allowedOK("e[2]")+") ? ["+quote("seccomp profile not allowed for ")+" + "+violations+".join('; ') + "+quote(" (allowed: "+allowedList(p)+")")+"] : [])")
 	}
 	if installed {
 		vars = append(vars, ix.variables()...)
 		nameOf, reasons := operatorName("e[2]"), "variables.notInstalled"
-		parts = append(parts, "judged.filter(e, !"+installedCEL("e[2]", "variables.installed")+").map(e, e[0] + ' ' + e[1] + ': ' + e[2] + ': ' + ("+
+		parts = append(parts, "judged.filter(e, !"+installedCEL("e[2]", variableSet)+").map(e, e[0] + ' ' + e[1] + ': ' + e[2] + ': ' + ("+
 			nameOf+" in "+reasons+" ? 'SeccompProfile ' + "+nameOf+" + ' is ' + string("+reasons+"["+nameOf+"]) : 'no SeccompProfile ' + "+nameOf+" + ' exists'))")
 		if allowed {
 			allowedOK := ok
-			ok = func(v, set string) string { return "(" + allowedOK(v, set) + " && " + installedCEL(v, set) + ")" }
+			ok = func(v string, s set) string { return "(" + allowedOK(v, s) + " && " + installedCEL(v, s) + ")" }
 		} else {
 			ok = installedCEL
 		}
 	}
-	judge := func(set string) string {
-		each := func(v string) string { return ok(v, set) }
+	judge := func(s set) string {
+		each := func(v string) string { return ok(v, s) }
 		return "[" + podProfileCEL(src, def) + "].all(pp, [" + each("pp") + "].all(podOK, " + eachJudgedCEL(src, each, "podOK") + "))"
 	}
-	check := governed(gov, judge("variables.installed"))
+	check := governed(gov, judge(variableSet))
 	message := "[" + podProfileCEL(src, def) + "].map(pp, [" + judgedCEL(src, "pp") + "].map(judged, " +
 		msgPrefix + " + (" + strings.Join(parts, " + ") + ").join('; '))[0])[0]"
 	if src.spec != podSource.spec {
