@@ -29,22 +29,39 @@ import (
 //
 //	go test -run XXX -bench ValidatingPolicy -benchmem ./internal/policy/
 
-// apiserverValidator compiles vap as kube-apiserver's validating plugin
-// does (validating.compilePolicy, which is not exported): variables,
-// match conditions, validations and message expressions, with the
-// strict-cost base environment.
-func apiserverValidator(tb testing.TB, vap *admissionv1.ValidatingAdmissionPolicy) validating.Validator {
+// apiserverCompiler is what kube-apiserver's validating and mutating
+// plugins compile first for a policy (their compilePolicy, which is not
+// exported): a composited compiler with the strict-cost base environment
+// holding the policy's variables, the variable declarations its
+// expressions see, and the matcher of its match conditions (nil for none).
+func apiserverCompiler(tb testing.TB, name string, params bool, variables []admissionv1.Variable, mc []admissionv1.MatchCondition, fp *admissionv1.FailurePolicyType) (*plugincel.CompositedCompiler, plugincel.OptionalVariableDeclarations, matchconditions.Matcher) {
 	tb.Helper()
 	compiler, err := plugincel.NewCompositedCompiler(environment.MustBaseEnvSet(environment.DefaultCompatibilityVersion()))
 	if err != nil {
 		tb.Fatal(err)
 	}
-	vars := plugincel.OptionalVariableDeclarations{HasParams: vap.Spec.ParamKind != nil, HasAuthorizer: true}
-	named := make([]plugincel.NamedExpressionAccessor, len(vap.Spec.Variables))
-	for i, v := range vap.Spec.Variables {
+	vars := plugincel.OptionalVariableDeclarations{HasParams: params, HasAuthorizer: true}
+	named := make([]plugincel.NamedExpressionAccessor, len(variables))
+	for i, v := range variables {
 		named[i] = &validating.Variable{Name: v.Name, Expression: v.Expression}
 	}
 	compiler.CompileAndStoreVariables(named, vars, environment.StoredExpressions)
+	if len(mc) == 0 {
+		return compiler, vars, nil
+	}
+	conds := make([]plugincel.ExpressionAccessor, len(mc))
+	for i := range mc {
+		conds[i] = (*matchconditions.MatchCondition)(&mc[i])
+	}
+	return compiler, vars, matchconditions.NewMatcher(compiler.CompileCondition(conds, vars, environment.StoredExpressions), fp, "policy", "validate", name)
+}
+
+// apiserverValidator compiles vap as kube-apiserver's validating plugin
+// does (validating.compilePolicy): variables, match conditions,
+// validations and message expressions.
+func apiserverValidator(tb testing.TB, vap *admissionv1.ValidatingAdmissionPolicy) validating.Validator {
+	tb.Helper()
+	compiler, vars, matcher := apiserverCompiler(tb, vap.Name, vap.Spec.ParamKind != nil, vap.Spec.Variables, vap.Spec.MatchConditions, vap.Spec.FailurePolicy)
 	checks := make([]plugincel.ExpressionAccessor, len(vap.Spec.Validations))
 	messages := make([]plugincel.ExpressionAccessor, len(vap.Spec.Validations))
 	for i, v := range vap.Spec.Validations {
@@ -52,14 +69,6 @@ func apiserverValidator(tb testing.TB, vap *admissionv1.ValidatingAdmissionPolic
 		if v.MessageExpression != "" {
 			messages[i] = &validating.MessageExpressionCondition{MessageExpression: v.MessageExpression}
 		}
-	}
-	var matcher matchconditions.Matcher
-	if mc := vap.Spec.MatchConditions; len(mc) > 0 {
-		conds := make([]plugincel.ExpressionAccessor, len(mc))
-		for i := range mc {
-			conds[i] = (*matchconditions.MatchCondition)(&mc[i])
-		}
-		matcher = matchconditions.NewMatcher(compiler.CompileCondition(conds, vars, environment.StoredExpressions), vap.Spec.FailurePolicy, "policy", "validate", vap.Name)
 	}
 	noVars := vars
 	noVars.HasAuthorizer = false

@@ -11,7 +11,6 @@ import (
 	"k8s.io/apiserver/pkg/admission"
 	plugincel "k8s.io/apiserver/pkg/admission/plugin/cel"
 	"k8s.io/apiserver/pkg/admission/plugin/policy/mutating/patch"
-	"k8s.io/apiserver/pkg/admission/plugin/policy/validating"
 	"k8s.io/apiserver/pkg/admission/plugin/webhook/matchconditions"
 	celconfig "k8s.io/apiserver/pkg/apis/cel"
 	"k8s.io/apiserver/pkg/authentication/user"
@@ -31,7 +30,7 @@ import (
 
 // apiserverMutator is a MutatingAdmissionPolicy compiled as
 // kube-apiserver's mutating plugin does (mutating.compilePolicy, which is
-// not exported).
+// not exported): apiserverCompiler, then a JSON patcher per mutation.
 type apiserverMutator struct {
 	compiler *plugincel.CompositedCompiler
 	matcher  matchconditions.Matcher
@@ -40,24 +39,8 @@ type apiserverMutator struct {
 
 func newApiserverMutator(tb testing.TB, map_ *admissionv1.MutatingAdmissionPolicy) *apiserverMutator {
 	tb.Helper()
-	compiler, err := plugincel.NewCompositedCompiler(environment.MustBaseEnvSet(environment.DefaultCompatibilityVersion()))
-	if err != nil {
-		tb.Fatal(err)
-	}
-	vars := plugincel.OptionalVariableDeclarations{HasParams: map_.Spec.ParamKind != nil, HasAuthorizer: true}
-	named := make([]plugincel.NamedExpressionAccessor, len(map_.Spec.Variables))
-	for i, v := range map_.Spec.Variables {
-		named[i] = &validating.Variable{Name: v.Name, Expression: v.Expression}
-	}
-	compiler.CompileAndStoreVariables(named, vars, environment.StoredExpressions)
-	m := &apiserverMutator{compiler: compiler}
-	if mc := map_.Spec.MatchConditions; len(mc) > 0 {
-		conds := make([]plugincel.ExpressionAccessor, len(mc))
-		for i := range mc {
-			conds[i] = (*matchconditions.MatchCondition)(&mc[i])
-		}
-		m.matcher = matchconditions.NewMatcher(compiler.CompileCondition(conds, vars, environment.StoredExpressions), map_.Spec.FailurePolicy, "policy", "validate", map_.Name)
-	}
+	compiler, vars, matcher := apiserverCompiler(tb, map_.Name, map_.Spec.ParamKind != nil, map_.Spec.Variables, map_.Spec.MatchConditions, map_.Spec.FailurePolicy)
+	m := &apiserverMutator{compiler: compiler, matcher: matcher}
 	patchVars := vars
 	patchVars.HasPatchTypes = true
 	for _, mu := range map_.Spec.Mutations {
