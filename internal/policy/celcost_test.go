@@ -94,16 +94,26 @@ func validate(val validating.Validator, pod *corev1.Pod, ns *corev1.Namespace) v
 	return val.Validate(context.Background(), podsGVR, va, nil, ns, celconfig.RuntimeCELCostBudget, nil)
 }
 
-// benchPolicy is the validating policy of the admission benchmarks'
+// benchObjects are the admission objects of the admission benchmarks'
 // policy, compiled with 1000 profiles installed.
-func benchPolicy(tb testing.TB) *admissionv1.ValidatingAdmissionPolicy {
+func benchObjects(tb testing.TB) Objects {
 	p := benchpolicy.Policy()
 	idx := &v1alpha1.SeccompProfileIndex{Installed: benchpolicy.Installed(1000)}
 	objs, err := Compile(p, []v1alpha1.SeccompPolicy{*p}, "seccomp-operator", nil, idx)
 	if err != nil {
 		tb.Fatal(err)
 	}
-	return objs.Validating
+	return objs
+}
+
+// benchPolicy is the validating policy of benchObjects.
+func benchPolicy(tb testing.TB) *admissionv1.ValidatingAdmissionPolicy {
+	return benchObjects(tb).Validating
+}
+
+// benchNamespace is the namespace the benchmark policy governs.
+func benchNamespace() *corev1.Namespace {
+	return &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: "governed", Labels: map[string]string{"bench": "governed"}}}
 }
 
 // benchPod is a pod bench/admission creates, as the validating policy
@@ -138,7 +148,7 @@ func decisions(r validating.ValidateResult) (admit, deny int, msg string) {
 // BenchmarkValidatingPolicy times is the real decision.
 func TestApiserverValidatorDecides(t *testing.T) {
 	val := apiserverValidator(t, benchPolicy(t))
-	ns := &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: "governed", Labels: map[string]string{"bench": "governed"}}}
+	ns := benchNamespace()
 	if a, d, msg := decisions(validate(val, benchPod(&corev1.SeccompProfile{Type: corev1.SeccompProfileTypeRuntimeDefault}), ns)); d != 0 {
 		t.Errorf("RuntimeDefault pod: %d admitted, %d denied (%s)", a, d, msg)
 	}
@@ -171,7 +181,7 @@ func localhost(name string) *corev1.SeccompProfile {
 // cheapest possible one (bench/admission's -floor: one validation, one
 // string comparison), on the benchmark's two kinds of pods.
 func BenchmarkValidatingPolicy(b *testing.B) {
-	ns := &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: "governed", Labels: map[string]string{"bench": "governed"}}}
+	ns := benchNamespace()
 	operator := benchPolicy(b)
 	for _, c := range []struct {
 		name string

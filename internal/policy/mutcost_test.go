@@ -17,7 +17,6 @@ import (
 	"k8s.io/apiserver/pkg/cel/environment"
 	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
 
-	"github.com/seccomp-operator/seccomp-operator/api/v1alpha1"
 	"github.com/seccomp-operator/seccomp-operator/internal/policy/benchpolicy"
 )
 
@@ -37,19 +36,19 @@ type apiserverMutator struct {
 	patchers []patch.Patcher
 }
 
-func newApiserverMutator(tb testing.TB, map_ *admissionv1.MutatingAdmissionPolicy) *apiserverMutator {
+func newApiserverMutator(tb testing.TB, mp *admissionv1.MutatingAdmissionPolicy) *apiserverMutator {
 	tb.Helper()
-	compiler, vars, matcher := apiserverCompiler(tb, map_.Name, map_.Spec.ParamKind != nil, map_.Spec.Variables, map_.Spec.MatchConditions, map_.Spec.FailurePolicy)
+	compiler, vars, matcher := apiserverCompiler(tb, mp.Name, mp.Spec.ParamKind != nil, mp.Spec.Variables, mp.Spec.MatchConditions, mp.Spec.FailurePolicy)
 	m := &apiserverMutator{compiler: compiler, matcher: matcher}
 	patchVars := vars
 	patchVars.HasPatchTypes = true
-	for _, mu := range map_.Spec.Mutations {
+	for _, mu := range mp.Spec.Mutations {
 		if mu.PatchType != admissionv1.PatchTypeJSONPatch {
-			tb.Fatalf("%s: mutation of type %s: the benchmark runs JSON patches", map_.Name, mu.PatchType)
+			tb.Fatalf("%s: mutation of type %s: the benchmark runs JSON patches", mp.Name, mu.PatchType)
 		}
 		ev := compiler.CompileMutatingEvaluator(&patch.JSONPatchCondition{Expression: mu.JSONPatch.Expression}, patchVars, environment.StoredExpressions)
 		if errs := ev.CompilationErrors(); len(errs) > 0 {
-			tb.Fatalf("%s: %v", map_.Name, errs)
+			tb.Fatalf("%s: %v", mp.Name, errs)
 		}
 		m.patchers = append(m.patchers, patch.NewJSONPatcher(ev))
 	}
@@ -93,22 +92,18 @@ func (m *apiserverMutator) mutate(tb testing.TB, pod *corev1.Pod, ns *corev1.Nam
 	return after.(*corev1.Pod), !equality.Semantic.DeepEqual(before, after)
 }
 
-// benchMutating is the mutating policy of the admission benchmarks'
-// policy, and the hand-written reference of bench/admission -floor.
+// benchMutating is the mutating policy of benchObjects, and the
+// hand-written reference of bench/admission -floor.
 func benchMutating(tb testing.TB) (operator, floor *admissionv1.MutatingAdmissionPolicy) {
-	p := benchpolicy.Policy()
-	objs, err := Compile(p, []v1alpha1.SeccompPolicy{*p}, "seccomp-operator", nil, &v1alpha1.SeccompProfileIndex{Installed: benchpolicy.Installed(1000)})
-	if err != nil {
-		tb.Fatal(err)
-	}
-	return objs.Mutating, benchpolicy.FloorMutating(objs.Mutating, false)
+	m := benchObjects(tb).Mutating
+	return m, benchpolicy.FloorMutating(m, false)
 }
 
 // TestApiserverMutatorDefaults keeps BenchmarkMutatingPolicy honest: both
 // policies write the pod-level default into the benchmark's pod and leave
 // a pod that has one alone.
 func TestApiserverMutatorDefaults(t *testing.T) {
-	ns := &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: "governed", Labels: map[string]string{"bench": "governed"}}}
+	ns := benchNamespace()
 	operator, floor := benchMutating(t)
 	for _, mp := range []*admissionv1.MutatingAdmissionPolicy{operator, floor} {
 		m := newApiserverMutator(t, mp)
@@ -131,7 +126,7 @@ func TestApiserverMutatorDefaults(t *testing.T) {
 // reference of bench/admission -floor, on a pod the policy defaults and on
 // one it leaves alone.
 func BenchmarkMutatingPolicy(b *testing.B) {
-	ns := &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: "governed", Labels: map[string]string{"bench": "governed"}}}
+	ns := benchNamespace()
 	operator, floor := benchMutating(b)
 	for _, c := range []struct {
 		name string
