@@ -16,7 +16,9 @@
 // For looking inside a run: SCALE_KEEP=1 keeps the work directory (logs,
 // kubeconfig) in /dev/shm; SCALE_PPROF=host:port makes agent 0 serve Go
 // profiles there (and waits 60 s at the end); SCALE_APISERVER_PROFILE=file
-// writes a 60 s CPU profile of kube-apiserver from the first create.
+// writes a 60 s CPU profile of kube-apiserver from the first create;
+// SCALE_LATENCIES=file writes each file's times (node, profile, create
+// started, create answered, file mtime; Unix nanoseconds), one per line.
 package main
 
 import (
@@ -235,10 +237,14 @@ func run() error {
 	if err != nil {
 		return err
 	}
+	closedBefore := closedProfileWatchers(ctx, kube)
 	// SCALE_APISERVER_PROFILE=file: a 60 s CPU profile of kube-apiserver
 	// from the first create (go tool pprof), to see where its share goes.
 	apiProfiled := apiprofile.Start(ctx, cfg, 60*time.Second, os.Getenv("SCALE_APISERVER_PROFILE"))
-	created := make([]time.Time, len(objs))
+	// created is when each create request started, stored when its
+	// response came: the breakdown below separates the apiserver's time
+	// to accept a profile from the agents' time to install it.
+	created, stored := make([]time.Time, len(objs)), make([]time.Time, len(objs))
 	next := make(chan int)
 	var wg sync.WaitGroup
 	var createErr atomic.Value
@@ -252,6 +258,7 @@ func run() error {
 				if err := c.Create(ctx, objs[k]); err != nil {
 					createErr.Store(err)
 				}
+				stored[k] = time.Now()
 			}
 		}()
 	}
@@ -285,8 +292,9 @@ func run() error {
 	logf("every node reports every profile installed after %v", statusDone.Round(time.Millisecond))
 
 	// Verify every file and collect create -> installed latencies.
-	var lat []time.Duration
+	var lat, afterStored []time.Duration
 	var lastInstall time.Time
+	var times bytes.Buffer // SCALE_LATENCIES
 	for i, root := range roots {
 		for k, o := range objs {
 			p := nodepath.Abs(root, nodepath.ProfilePath(o.Name))
@@ -302,18 +310,32 @@ func run() error {
 				return err
 			}
 			lat = append(lat, st.ModTime().Sub(created[k]))
+			afterStored = append(afterStored, st.ModTime().Sub(stored[k]))
+			fmt.Fprintf(&times, "%d %s %d %d %d\n", i, o.Name, created[k].UnixNano(), stored[k].UnixNano(), st.ModTime().UnixNano())
 			if st.ModTime().After(lastInstall) {
 				lastInstall = st.ModTime()
 			}
 		}
 	}
+	if f := os.Getenv("SCALE_LATENCIES"); f != "" {
+		if err := os.WriteFile(f, times.Bytes(), 0o644); err != nil {
+			return err
+		}
+	}
 	slices.Sort(lat)
+	slices.Sort(afterStored)
+	createLat := make([]time.Duration, len(objs))
+	for k := range objs {
+		createLat[k] = stored[k].Sub(created[k])
+	}
+	slices.Sort(createLat)
 	filesDone := lastInstall.Sub(tApply)
 	cpuFiles := cpuByComponent()
 	reqAfter, err := apiserverRequests(ctx, kube)
 	if err != nil {
 		return err
 	}
+	closedWatchers := closedProfileWatchers(ctx, kube) - closedBefore
 
 	// Profiles' own status: Installed on every node.
 	if err := waitFor(ctx, *timeout, func() bool { return w.profilesInstalled(*nodes) >= len(objs) }); err != nil {
@@ -393,11 +415,16 @@ func run() error {
 	fmt.Printf("| all %d files installed (last mtime − first create) | %v | < 60 s |\n", len(lat), filesDone.Round(time.Millisecond))
 	fmt.Printf("| create → installed, p50 / p99 / max | %v / %v / %v | p99 < 10 s |\n",
 		pct(lat, 50), pct(lat, 99), lat[len(lat)-1].Round(time.Millisecond))
+	fmt.Printf("| of which: create request, p50 / p99 / max | %v / %v / %v | |\n",
+		pct(createLat, 50), pct(createLat, 99), createLat[len(createLat)-1].Round(time.Millisecond))
+	fmt.Printf("| of which: create response → installed, p50 / p99 / max | %v / %v / %v | |\n",
+		pct(afterStored, 50), pct(afterStored, 99), afterStored[len(afterStored)-1].Round(time.Millisecond))
 	fmt.Printf("| every node state reports every profile | %v | |\n", statusDone.Round(time.Millisecond))
 	fmt.Printf("| every profile's status Installed on %d of %d | %v | |\n", *nodes, *nodes, aggregateDone.Round(time.Millisecond))
 	fmt.Printf("| manager heap in use, max sampled | %s | < 200 MiB |\n", mib(mgrHeapMax.Load()))
 	fmt.Printf("| manager RSS, peak (VmHWM) | %s | |\n", mib(mgrRSS))
 	fmt.Printf("| agent RSS, peak (VmHWM) p50 / max | %s / %s | < 40 MiB |\n", mib(agentRSS[len(agentRSS)/2]), mib(agentRSS[len(agentRSS)-1]))
+	fmt.Printf("| profile watchers the apiserver closed for falling behind (rollout) | %d | |\n", closedWatchers)
 	fmt.Printf("| apiserver requests per profile (all clients, rollout) | %.1f (%d total) | |\n", float64(reqDelta.total())/float64(len(objs)), reqDelta.total())
 	fmt.Printf("| writes in %v idle: node states / profiles / apiserver mutations | %d / %d / %d | 0 |\n", *idle, idleNodeWrites, idleProfileWrites, idleMutations)
 	fmt.Printf("| one agent, %d profiles on the real disk (%s, fsync) | %v | |\n", len(objs), fs, diskLast.Sub(tDisk).Round(time.Millisecond))
@@ -597,6 +624,26 @@ func apiserverRequests(ctx context.Context, kube kubernetes.Interface) (reqCount
 		out[reqKey{label(line, "resource"), label(line, "verb")}] += int64(v)
 	}
 	return out, sc.Err()
+}
+
+// closedProfileWatchers reads how many SeccompProfile watchers the
+// apiserver's watch cache has closed because they could not take its
+// events in time (apiserver_terminated_watchers_total); -1 if unknown.
+func closedProfileWatchers(ctx context.Context, kube kubernetes.Interface) int64 {
+	raw, err := kube.CoreV1().RESTClient().Get().AbsPath("/metrics").DoRaw(ctx)
+	if err != nil {
+		return -1
+	}
+	var n int64
+	for line := range strings.SplitSeq(string(raw), "\n") {
+		if strings.HasPrefix(line, "apiserver_terminated_watchers_total{") && label(line, "resource") == "seccompprofiles" {
+			v, err := strconv.ParseFloat(line[strings.LastIndexByte(line, ' ')+1:], 64)
+			if err == nil {
+				n += int64(v)
+			}
+		}
+	}
+	return n
 }
 
 func label(line, name string) string {
