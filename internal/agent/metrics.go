@@ -29,6 +29,10 @@ var (
 		Name: "seccomp_operator_agent_node_state_writes_total",
 		Help: "Writes of the node's SeccompNodeStatus (a steady node makes none).",
 	})
+	watchResumes = prometheus.NewCounter(prometheus.CounterOpts{
+		Name: "seccomp_operator_agent_profile_watch_resumes_total",
+		Help: "Profile watch streams the apiserver closed that the agent resumed from the last resource version (resumingWatch), without the reflector's backoff and relist.",
+	})
 	nodeProfiles = prometheus.NewGaugeVec(prometheus.GaugeOpts{
 		Name: "seccomp_operator_agent_profiles",
 		Help: "Profiles on this node by state (Installed, Failed, Removing).",
@@ -36,7 +40,7 @@ var (
 )
 
 func init() {
-	Registry.MustRegister(syncSeconds, fileWrites, renders, statusWrites, nodeProfiles,
+	Registry.MustRegister(syncSeconds, fileWrites, renders, statusWrites, watchResumes, nodeProfiles,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 }
 

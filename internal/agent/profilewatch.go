@@ -33,11 +33,12 @@ import (
 // versions, labels and spec. The status and managed fields are scanned
 // past without being built. (Lists, at start and after an expired watch,
 // keep client-go's decoding; with watch-list streaming, the default, the
-// initial state arrives as watch events too.)
+// initial state arrives as watch events too.) A watch from a known version
+// outlives the apiserver's closing of its stream: resumingWatch.
 func profileListWatch(c *rest.RESTClient, known knownSpec) *toolscache.ListWatch {
 	const resource = "seccompprofiles"
 	lw := toolscache.NewListWatchFromClient(c, resource, metav1.NamespaceAll, fields.Everything())
-	watchFn := func(ctx context.Context, opts metav1.ListOptions) (watch.Interface, error) {
+	stream := func(ctx context.Context, opts metav1.ListOptions) (watch.Interface, error) {
 		opts.Watch = true
 		body, err := c.Get().Resource(resource).VersionedParams(&opts, metav1.ParameterCodec).Stream(ctx)
 		if err != nil {
@@ -45,6 +46,12 @@ func profileListWatch(c *rest.RESTClient, known knownSpec) *toolscache.ListWatch
 		}
 		return watch.NewStreamWatcher(newProfileDecoder(body, known),
 			apierrors.NewClientErrorReporter(http.StatusInternalServerError, "GET", "ClientWatchDecoding")), nil
+	}
+	watchFn := func(ctx context.Context, opts metav1.ListOptions) (watch.Interface, error) {
+		if resumable(opts) {
+			return newResumingWatch(ctx, opts, stream)
+		}
+		return stream(ctx, opts)
 	}
 	lw.WatchFuncWithContext = watchFn
 	lw.WatchFunc = func(opts metav1.ListOptions) (watch.Interface, error) { return watchFn(context.Background(), opts) }

@@ -1,0 +1,304 @@
+package agent
+
+import (
+	"context"
+	"errors"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"sync"
+	"testing"
+	"time"
+
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime/serializer"
+	"k8s.io/apimachinery/pkg/watch"
+	"k8s.io/client-go/rest"
+	"k8s.io/utils/ptr"
+
+	"github.com/seccomp-operator/seccomp-operator/api/v1alpha1"
+)
+
+// fakeStreams stands for the apiserver in unit tests: each open returns the
+// next scripted stream (a FakeWatcher the test feeds and closes) and
+// records the options it was opened with.
+type fakeStreams struct {
+	mu      sync.Mutex
+	streams []*watch.FakeWatcher
+	opened  []metav1.ListOptions
+	fail    error // returned by opens beyond the scripted streams, if set
+}
+
+func (f *fakeStreams) open(_ context.Context, opts metav1.ListOptions) (watch.Interface, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.opened = append(f.opened, opts)
+	if len(f.opened) > len(f.streams) {
+		if f.fail != nil {
+			return nil, f.fail
+		}
+		s := watch.NewFakeWithChanSize(1, false)
+		s.Stop() // an empty stream the server closes at once
+		return s, nil
+	}
+	return f.streams[len(f.opened)-1], nil
+}
+
+func (f *fakeStreams) opens() []metav1.ListOptions {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return append([]metav1.ListOptions(nil), f.opened...)
+}
+
+func profileAt(name, rv string) *v1alpha1.SeccompProfile {
+	return &v1alpha1.SeccompProfile{ObjectMeta: metav1.ObjectMeta{Name: name, ResourceVersion: rv}}
+}
+
+// recv reads the next event, failing the test after a few seconds.
+func recv(t *testing.T, w watch.Interface) (watch.Event, bool) {
+	t.Helper()
+	select {
+	case ev, ok := <-w.ResultChan():
+		return ev, ok
+	case <-time.After(5 * time.Second):
+		t.Fatal("no event and no end of the watch within 5 s")
+		return watch.Event{}, false
+	}
+}
+
+func expectEvent(t *testing.T, w watch.Interface, typ watch.EventType, rv string) {
+	t.Helper()
+	ev, ok := recv(t, w)
+	if !ok {
+		t.Fatalf("watch ended, want a %s event at version %s", typ, rv)
+	}
+	got := ""
+	if sp, isProfile := ev.Object.(*v1alpha1.SeccompProfile); isProfile {
+		got = sp.ResourceVersion
+	}
+	if ev.Type != typ || got != rv {
+		t.Fatalf("got %s at version %q, want %s at %s", ev.Type, got, typ, rv)
+	}
+}
+
+func expectEnd(t *testing.T, w watch.Interface) {
+	t.Helper()
+	if ev, ok := recv(t, w); ok {
+		t.Fatalf("got %s event, want the watch to end", ev.Type)
+	}
+}
+
+func TestResumingWatchResumesFromTheLastVersion(t *testing.T) {
+	s1, s2 := watch.NewFakeWithChanSize(10, false), watch.NewFakeWithChanSize(10, false)
+	f := &fakeStreams{streams: []*watch.FakeWatcher{s1, s2}}
+	w, err := newResumingWatch(context.Background(), metav1.ListOptions{ResourceVersion: "3", TimeoutSeconds: ptr.To[int64](300), AllowWatchBookmarks: true}, f.open)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer w.Stop()
+	s1.Add(profileAt("a", "5"))
+	s1.Action(watch.Bookmark, profileAt("", "7"))
+	s1.Stop() // the apiserver closes the stream
+	s2.Modify(profileAt("a", "9"))
+	expectEvent(t, w, watch.Added, "5")
+	expectEvent(t, w, watch.Bookmark, "7")
+	expectEvent(t, w, watch.Modified, "9")
+	opens := f.opens()
+	if len(opens) != 2 {
+		t.Fatalf("%d streams opened, want 2", len(opens))
+	}
+	// The second stream starts after the bookmark's version, within what
+	// is left of the reflector's timeout, with the same other options.
+	if got := opens[1]; got.ResourceVersion != "7" || got.TimeoutSeconds == nil || *got.TimeoutSeconds > 300 || *got.TimeoutSeconds < 290 || !got.AllowWatchBookmarks {
+		t.Errorf("resumed with %+v, want resourceVersion 7, timeout 290..300 s, bookmarks", got)
+	}
+}
+
+func TestResumingWatchEndsOnAnErrorEvent(t *testing.T) {
+	s1 := watch.NewFakeWithChanSize(10, false)
+	f := &fakeStreams{streams: []*watch.FakeWatcher{s1}}
+	w, err := newResumingWatch(context.Background(), metav1.ListOptions{ResourceVersion: "3"}, f.open)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer w.Stop()
+	gone := &metav1.Status{Status: metav1.StatusFailure, Code: 410, Reason: metav1.StatusReasonExpired}
+	s1.Error(gone)
+	ev, ok := recv(t, w)
+	if !ok || ev.Type != watch.Error || ev.Object != gone {
+		t.Fatalf("got %v %v, want the error event passed on", ev, ok)
+	}
+	expectEnd(t, w)
+	if n := len(f.opens()); n != 1 {
+		t.Errorf("%d streams opened after an error event, want 1: the reflector decides (a relist for 410)", n)
+	}
+}
+
+func TestResumingWatchGivesUpAfterEmptyStreams(t *testing.T) {
+	defer func(d time.Duration) { emptyResumeDelay = d }(emptyResumeDelay)
+	emptyResumeDelay = time.Millisecond
+	s1 := watch.NewFakeWithChanSize(10, false)
+	f := &fakeStreams{streams: []*watch.FakeWatcher{s1}} // every later stream is empty
+	w, err := newResumingWatch(context.Background(), metav1.ListOptions{ResourceVersion: "3"}, f.open)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer w.Stop()
+	s1.Add(profileAt("a", "4"))
+	s1.Stop()
+	expectEvent(t, w, watch.Added, "4")
+	expectEnd(t, w)
+	opens := f.opens()
+	if len(opens) != 2+maxEmptyResumes {
+		t.Errorf("%d streams opened, want the first, one resume after it and %d after empty streams", len(opens), maxEmptyResumes)
+	}
+	for _, o := range opens[1:] {
+		if o.ResourceVersion != "4" {
+			t.Errorf("resumed at %q, want 4", o.ResourceVersion)
+		}
+	}
+}
+
+func TestResumingWatchEndsWhenAnOpenFails(t *testing.T) {
+	s1 := watch.NewFakeWithChanSize(10, false)
+	f := &fakeStreams{streams: []*watch.FakeWatcher{s1}, fail: errors.New("connection refused")}
+	w, err := newResumingWatch(context.Background(), metav1.ListOptions{ResourceVersion: "3"}, f.open)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer w.Stop()
+	s1.Stop()
+	expectEnd(t, w)
+	if n := len(f.opens()); n != 2 {
+		t.Errorf("%d opens, want 2 (the reflector backs off from a failing apiserver)", n)
+	}
+	// The first open's error is the caller's.
+	if _, err := newResumingWatch(context.Background(), metav1.ListOptions{ResourceVersion: "3"}, f.open); err == nil {
+		t.Error("a failing first open returned no error")
+	}
+}
+
+func TestResumingWatchEndsAtTheReflectorsTimeout(t *testing.T) {
+	s1 := watch.NewFakeWithChanSize(10, false)
+	f := &fakeStreams{streams: []*watch.FakeWatcher{s1}}
+	w, err := newResumingWatch(context.Background(), metav1.ListOptions{ResourceVersion: "3", TimeoutSeconds: ptr.To[int64](0)}, f.open)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer w.Stop()
+	s1.Add(profileAt("a", "4"))
+	s1.Stop()
+	expectEvent(t, w, watch.Added, "4")
+	expectEnd(t, w)
+	if n := len(f.opens()); n != 1 {
+		t.Errorf("%d opens after the timeout, want 1", n)
+	}
+}
+
+func TestResumingWatchStop(t *testing.T) {
+	s1 := watch.NewFakeWithChanSize(10, false)
+	f := &fakeStreams{streams: []*watch.FakeWatcher{s1}}
+	w, err := newResumingWatch(context.Background(), metav1.ListOptions{ResourceVersion: "3"}, f.open)
+	if err != nil {
+		t.Fatal(err)
+	}
+	w.Stop()
+	expectEnd(t, w)
+	if !s1.IsStopped() {
+		t.Error("the stream is still open after Stop")
+	}
+	w.Stop() // twice is fine
+}
+
+func TestResumable(t *testing.T) {
+	for _, c := range []struct {
+		opts metav1.ListOptions
+		want bool
+	}{
+		{metav1.ListOptions{ResourceVersion: "12"}, true},
+		{metav1.ListOptions{ResourceVersion: "12", SendInitialEvents: ptr.To(false)}, true},
+		{metav1.ListOptions{ResourceVersion: ""}, false},
+		{metav1.ListOptions{ResourceVersion: "0"}, false},
+		// A watch-list's initial events come in no version order.
+		{metav1.ListOptions{ResourceVersion: "12", SendInitialEvents: ptr.To(true)}, false},
+	} {
+		if got := resumable(c.opts); got != c.want {
+			t.Errorf("resumable(%+v) = %v, want %v", c.opts, got, c.want)
+		}
+	}
+}
+
+// TestProfileWatchResumesWithoutRelisting runs the profile informer, with
+// client-go's reflector, against a server that closes the watch the way a
+// CPU-starved apiserver does: twice at once, before any event. Without
+// resumingWatch the reflector counts a very short watch, backs off and
+// lists every profile again; with it, the next event arrives on the same
+// watch and nothing is listed twice.
+func TestProfileWatchResumesWithoutRelisting(t *testing.T) {
+	const path = "/apis/seccomp-operator.dev/v1alpha1/seccompprofiles"
+	var mu sync.Mutex
+	var lists, resumed int
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path != path {
+			http.NotFound(w, r)
+			return
+		}
+		q := r.URL.Query()
+		w.Header().Set("Content-Type", "application/json")
+		write := func(s string) {
+			_, _ = io.WriteString(w, s+"\n")
+			w.(http.Flusher).Flush()
+		}
+		mu.Lock()
+		switch {
+		case q.Get("watch") != "true" || q.Get("sendInitialEvents") == "true":
+			lists++ // a list, or a watch-list's initial events
+		case q.Get("resourceVersion") == "10":
+			resumed++
+		default:
+			t.Errorf("unexpected request %s", r.URL)
+		}
+		n := resumed
+		mu.Unlock()
+		switch {
+		case q.Get("watch") != "true":
+			write(`{"apiVersion":"seccomp-operator.dev/v1alpha1","kind":"SeccompProfileList","metadata":{"resourceVersion":"10"},"items":[]}`)
+		case q.Get("sendInitialEvents") == "true":
+			// No profiles yet: the end of the initial events; a while
+			// later the stream closes, and the reflector watches again
+			// from 10.
+			write(`{"type":"BOOKMARK","object":{"apiVersion":"seccomp-operator.dev/v1alpha1","kind":"SeccompProfile","metadata":{"resourceVersion":"10","annotations":{"k8s.io/initial-events-end":"true"}}}}`)
+			time.Sleep(1100 * time.Millisecond)
+		case n <= 2:
+			// Closed before any event.
+		default:
+			write(`{"type":"ADDED","object":{"apiVersion":"seccomp-operator.dev/v1alpha1","kind":"SeccompProfile","metadata":{"name":"late","uid":"u1","resourceVersion":"11","generation":1},"spec":{"defaultAction":"SCMP_ACT_ERRNO"}}}`)
+			<-r.Context().Done()
+		}
+	}))
+	defer srv.Close()
+
+	c, err := restClient(&rest.Config{Host: srv.URL}, v1alpha1.GroupVersion, "/apis", serializer.NewCodecFactory(scheme), "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	inf := informer(profileListWatch(c, nil), &v1alpha1.SeccompProfile{}, trimProfile)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	go inf.Run(ctx.Done())
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		if _, ok, _ := inf.GetStore().GetByKey("late"); ok {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the profile created after the closed streams never arrived")
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if lists != 1 || resumed != 3 {
+		t.Errorf("%d lists and %d watches from version 10, want 1 list and 3 watches (two closed empty, resumed at once)", lists, resumed)
+	}
+}
