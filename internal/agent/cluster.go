@@ -137,7 +137,7 @@ func restClient(cfg *rest.Config, gv schema.GroupVersion, apiPath string, codecs
 }
 
 func listWatch(c *rest.RESTClient, resource string, sel fields.Selector) *toolscache.ListWatch {
-	return toolscache.NewListWatchFromClient(c, resource, metav1.NamespaceAll, sel)
+	return resumeWatches(toolscache.NewListWatchFromClient(c, resource, metav1.NamespaceAll, sel))
 }
 
 func informer(lw toolscache.ListerWatcher, example runtime.Object, trim toolscache.TransformFunc) toolscache.SharedIndexInformer {

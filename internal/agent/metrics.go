@@ -30,8 +30,8 @@ var (
 		Help: "Writes of the node's SeccompNodeStatus (a steady node makes none).",
 	})
 	watchResumes = prometheus.NewCounter(prometheus.CounterOpts{
-		Name: "seccomp_operator_agent_profile_watch_resumes_total",
-		Help: "Profile watch streams the apiserver closed that the agent resumed from the last resource version (resumingWatch), without the reflector's backoff and relist.",
+		Name: "seccomp_operator_agent_watch_resumes_total",
+		Help: "Watch streams (profiles, the node's pods, its node state) the apiserver closed that the agent resumed from the last resource version (resumingWatch), without the reflector's backoff and relist.",
 	})
 	nodeProfiles = prometheus.NewGaugeVec(prometheus.GaugeOpts{
 		Name: "seccomp_operator_agent_profiles",

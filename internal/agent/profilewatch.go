@@ -47,15 +47,8 @@ func profileListWatch(c *rest.RESTClient, known knownSpec) *toolscache.ListWatch
 		return watch.NewStreamWatcher(newProfileDecoder(body, known),
 			apierrors.NewClientErrorReporter(http.StatusInternalServerError, "GET", "ClientWatchDecoding")), nil
 	}
-	watchFn := func(ctx context.Context, opts metav1.ListOptions) (watch.Interface, error) {
-		if resumable(opts) {
-			return newResumingWatch(ctx, opts, stream)
-		}
-		return stream(ctx, opts)
-	}
-	lw.WatchFuncWithContext = watchFn
-	lw.WatchFunc = func(opts metav1.ListOptions) (watch.Interface, error) { return watchFn(context.Background(), opts) }
-	return lw
+	lw.WatchFuncWithContext = stream
+	return resumeWatches(lw)
 }
 
 // knownSpec returns the spec the node already holds for a profile's spec

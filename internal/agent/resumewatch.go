@@ -8,6 +8,7 @@ import (
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/watch"
+	toolscache "k8s.io/client-go/tools/cache"
 )
 
 // maxEmptyResumes is how many streams in a row may end without an event
@@ -47,6 +48,21 @@ type resumingWatch struct {
 	stop   context.CancelFunc
 	done   chan struct{}
 	once   sync.Once
+}
+
+// resumeWatches makes lw's watches from a known version resumingWatches
+// (lw.WatchFuncWithContext opens each stream); it returns lw.
+func resumeWatches(lw *toolscache.ListWatch) *toolscache.ListWatch {
+	stream := openWatch(lw.WatchFuncWithContext)
+	watchFn := func(ctx context.Context, opts metav1.ListOptions) (watch.Interface, error) {
+		if resumable(opts) {
+			return newResumingWatch(ctx, opts, stream)
+		}
+		return stream(ctx, opts)
+	}
+	lw.WatchFuncWithContext = watchFn
+	lw.WatchFunc = func(opts metav1.ListOptions) (watch.Interface, error) { return watchFn(context.Background(), opts) }
+	return lw
 }
 
 // resumable reports whether a watch with opts can be resumed by version.
