@@ -50,7 +50,7 @@ func Prepare(ctx context.Context, lookup Lookup, sp *v1alpha1.SeccompProfile, fa
 		}
 		return Prepared{Problem: err.Error()}, nil
 	}
-	if errs := profile.Validate(flat).Errors(); len(errs) > 0 {
+	if errs := profile.ValidateErrors(flat); len(errs) > 0 {
 		lines := make([]string, len(errs))
 		for i, e := range errs {
 			lines[i] = e.String()

@@ -201,6 +201,14 @@ type scratch struct {
 	sets   []ruleSet // one per ABI, in compile order
 	ivBuf  []interval
 	runBuf []run
+	keyBuf []uint64 // runs: syscall number << 32 | index into atBuf
+	atBuf  []abiRule
+	hotBuf []uint32
+	preBuf []int // tree.pre
+	// em is the emitter, its instructions and maps kept for the next
+	// compile (growing the instructions was a sixth of what a compile
+	// allocated); none of it holds pointers.
+	em emitter
 }
 
 var scratchPool = sync.Pool{New: func() any { return new(scratch) }}
@@ -220,6 +228,7 @@ func (s *scratch) ruleSetFor(i, n int) *ruleSet {
 	// The slab's old entries are overwritten whole before use (entry),
 	// so nothing of a previous compile shows through.
 	rs.slab = slices.Grow(rs.slab[:0], n)
+	rs.order = slices.Grow(rs.order[:0], n)
 	return rs
 }
 
@@ -229,9 +238,11 @@ func (s *scratch) release(into *scratch) {
 	for i := range s.sets {
 		clear(s.sets[i].m)
 		clear(s.sets[i].slab[:cap(s.sets[i].slab)])
+		clear(s.sets[i].order[:cap(s.sets[i].order)])
 	}
 	clear(s.ivBuf[:cap(s.ivBuf)])
 	clear(s.runBuf[:cap(s.runBuf)])
+	clear(s.atBuf[:cap(s.atBuf)])
 	*into = *s
 	scratchPool.Put(into)
 }
@@ -279,11 +290,10 @@ func nameIDs(p *profile.Profile) []syscalls.ID {
 }
 
 // collect gathers the rules of abi, the compile's i-th ABI, by syscall
-// number, checking them; ids are nameIDs(p). The map lives in c's scratch
+// number, checking them; ids are nameIDs(p). The set lives in c's scratch
 // until the compile ends.
-func (c *compiler) collect(p *profile.Profile, abi *syscalls.Arch, i int, ids []syscalls.ID) (map[uint32]*sysRules, []string, error) {
+func (c *compiler) collect(p *profile.Profile, abi *syscalls.Arch, i int, ids []syscalls.ID) (*ruleSet, []string, error) {
 	rs := c.ruleSetFor(i, p.NameCount())
-	out := rs.m
 	var skipped map[string]bool
 	for i := range p.Syscalls {
 		s := &p.Syscalls[i]
@@ -317,9 +327,9 @@ func (c *compiler) collect(p *profile.Profile, abi *syscalls.Arch, i int, ids []
 			}
 		}
 	}
-	for _, r := range out {
-		if err := r.check(abi.Bits); err != nil {
-			return nil, nil, fmt.Errorf("syscall %q on %s: %w", r.name, abi.Name, err)
+	for _, at := range rs.order {
+		if err := at.r.check(abi.Bits); err != nil {
+			return nil, nil, fmt.Errorf("syscall %q on %s: %w", at.r.name, abi.Name, err)
 		}
 	}
 	names := make([]string, 0, len(skipped))
@@ -327,7 +337,7 @@ func (c *compiler) collect(p *profile.Profile, abi *syscalls.Arch, i int, ids []
 		names = append(names, n)
 	}
 	sort.Strings(names)
-	return out, names, nil
+	return rs, names, nil
 }
 
 func checkArgs(rule int, args []profile.Arg) error {
@@ -353,10 +363,19 @@ func knownOp(op profile.Operator) bool {
 
 // ruleSet is one ABI's rules by syscall number. The entries live in one
 // slab sized for the profile's names (the entry of a multiplexer beyond it
-// is allocated on its own): one allocation, not one per syscall.
+// is allocated on its own): one allocation, not one per syscall. order
+// lists them as they were first named, so that nothing after collection
+// needs to walk the map (in random order, and slower than a slice).
 type ruleSet struct {
-	m    map[uint32]*sysRules
-	slab []sysRules
+	m     map[uint32]*sysRules
+	slab  []sysRules
+	order []ruleAt
+}
+
+// ruleAt is a syscall number's entry in a ruleSet.
+type ruleAt struct {
+	nr uint32
+	r  *sysRules
 }
 
 func (rs *ruleSet) entry(nr uint32, name string) *sysRules {
@@ -371,6 +390,7 @@ func (rs *ruleSet) entry(nr uint32, name string) *sysRules {
 			r = &sysRules{name: name}
 		}
 		rs.m[nr] = r
+		rs.order = append(rs.order, ruleAt{nr, r})
 	}
 	return r
 }

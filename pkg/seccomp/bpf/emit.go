@@ -38,7 +38,17 @@ type emitter struct {
 	tramps map[int]int
 }
 
-func newEmitter() *emitter { return &emitter{retPos: map[uint32]int{}, tramps: map[int]int{}} }
+// reset empties e for a new program, keeping its storage.
+func (e *emitter) reset() *emitter {
+	e.rev = e.rev[:0]
+	if e.retPos == nil {
+		e.retPos, e.tramps = map[uint32]int{}, map[int]int{}
+	} else {
+		clear(e.retPos)
+		clear(e.tramps)
+	}
+	return e
+}
 
 // target is where a jump goes: an emitted instruction (pos, an index in rev)
 // or a RET value that is placed wherever a jump needs it.

@@ -14,7 +14,7 @@ import (
 //
 // with the native ABI's group first, so its syscalls take the fewest steps.
 func (c *compiler) emitProgram(groups []*group) ([]bpf.RawInstruction, error) {
-	e := newEmitter()
+	e := c.em.reset()
 	entries := make([]target, len(groups))
 	for gi := len(groups) - 1; gi >= 0; gi-- {
 		t, err := c.emitGroup(e, groups[gi])
@@ -63,8 +63,9 @@ func (c *compiler) emitGroup(e *emitter, g *group) (target, error) {
 		// One verdict for every number: no need to load it.
 		return leaves(runs[0].leaf), nil
 	}
-	t := &tree{e: e, runs: runs, leaves: leaves}
+	t := &tree{e: e, runs: runs, leaves: leaves, pre: c.preBuf[:0]}
 	e.fallTo(t.emit())
+	c.preBuf = t.pre
 	e.load(OffNr)
 	return e.last(), nil
 }

@@ -6,6 +6,7 @@ import (
 	"math/bits"
 	"slices"
 	"sort"
+	"sync"
 
 	"github.com/seccomp-operator/seccomp-operator/pkg/seccomp/syscalls"
 )
@@ -39,10 +40,10 @@ var hotSyscalls = []string{
 type group struct {
 	audit uint32
 	abis  []*syscalls.Arch
-	rules []map[uint32]*sysRules // per ABI
+	rules []*ruleSet // per ABI
 }
 
-func addToGroup(gs []*group, abi *syscalls.Arch, rules map[uint32]*sysRules) []*group {
+func addToGroup(gs []*group, abi *syscalls.Arch, rules *ruleSet) []*group {
 	for _, g := range gs {
 		if g.audit == abi.Audit {
 			g.abis = append(g.abis, abi)
@@ -50,7 +51,7 @@ func addToGroup(gs []*group, abi *syscalls.Arch, rules map[uint32]*sysRules) []*
 			return gs
 		}
 	}
-	return append(gs, &group{audit: abi.Audit, abis: []*syscalls.Arch{abi}, rules: []map[uint32]*sysRules{rules}})
+	return append(gs, &group{audit: abi.Audit, abis: []*syscalls.Arch{abi}, rules: []*ruleSet{rules}})
 }
 
 // leaf is what the tree decides for a syscall number: a RET value, or an
@@ -87,20 +88,39 @@ type interval struct {
 	leaf   leaf
 }
 
+// abiRule is one syscall's rules and the ABI they are for.
+type abiRule struct {
+	abi *syscalls.Arch
+	r   *sysRules
+}
+
 // runs returns the group's partition of the 32-bit syscall-number space.
 func (c *compiler) runs(g *group) ([]run, error) {
+	// The numbers are sorted as plain integers, each with the index of
+	// its rules in the low half: sorting the intervals themselves by a
+	// comparison function was a seventh of a compile.
 	n := 1
 	for i := range g.abis {
-		n += len(g.rules[i])
+		n += len(g.rules[i].order)
 	}
-	ivs := slices.Grow(c.ivBuf[:0], n)
+	keys, at := slices.Grow(c.keyBuf[:0], n), slices.Grow(c.atBuf[:0], n)
 	for i, abi := range g.abis {
-		for nr, r := range g.rules[i] {
-			ivs = append(ivs, interval{nr, nr, c.leafFor(abi, r)})
+		for _, ra := range g.rules[i].order {
+			keys = append(keys, uint64(ra.nr)<<32|uint64(len(at)))
+			at = append(at, abiRule{abi, ra.r})
 		}
 	}
-	ivs = append(ivs, x32Filter(g)...)
-	slices.SortFunc(ivs, func(a, b interval) int { return cmp.Compare(a.lo, b.lo) })
+	slices.Sort(keys)
+	ivs := slices.Grow(c.ivBuf[:0], n)
+	for _, k := range keys {
+		nr, a := uint32(k>>32), at[uint32(k)]
+		ivs = append(ivs, interval{nr, nr, c.leafFor(a.abi, a.r)})
+	}
+	if x, ok := x32Filter(g); ok {
+		i, _ := slices.BinarySearchFunc(ivs, x.lo, func(iv interval, lo uint32) int { return cmp.Compare(iv.lo, lo) })
+		ivs = slices.Insert(ivs, i, x)
+	}
+	c.keyBuf, c.atBuf = keys, at
 	def := retLeaf(c.defRet)
 	c.ivBuf = ivs                                  // reused by the next group
 	out := slices.Grow(c.runBuf[:0], 2*len(ivs)+1) // each interval and the gap before it, at most
@@ -118,7 +138,7 @@ func (c *compiler) runs(g *group) ([]run, error) {
 	if next <= 0xffffffff {
 		out = appendRun(out, run{lo: uint32(next), hi: 0xffffffff, leaf: def})
 	}
-	weigh(out, g)
+	c.hotBuf = weigh(out, g, c.hotBuf[:0])
 	c.runBuf = out // valid until the next group's runs
 	return out, nil
 }
@@ -138,7 +158,7 @@ func appendRun(rs []run, r run) []run {
 // and which gets the default action; with x32 but not x86_64, numbers without
 // the bit are a bad architecture. With both, the x32 numbers are simply more
 // runs of the same tree.
-func x32Filter(g *group) []interval {
+func x32Filter(g *group) (interval, bool) {
 	var has64, has32 bool
 	for _, a := range g.abis {
 		switch a.Name {
@@ -151,24 +171,24 @@ func x32Filter(g *group) []interval {
 	kill := retLeaf(RetKillProcess)
 	switch {
 	case has64 && !has32:
-		return []interval{{syscalls.X32SyscallBit, 0xfffffffe, kill}}
+		return interval{syscalls.X32SyscallBit, 0xfffffffe, kill}, true
 	case has32 && !has64:
-		return []interval{{0, syscalls.X32SyscallBit - 1, kill}}
+		return interval{0, syscalls.X32SyscallBit - 1, kill}, true
 	}
-	return nil
+	return interval{}, false
 }
 
-// weigh gives each run weight 1 plus hotWeight per frequent syscall in it.
-func weigh(rs []run, g *group) {
-	var hot []uint32
-	for _, abi := range g.abis {
-		for _, name := range hotSyscalls {
-			if nr, ok := abi.Lookup(name); ok {
-				hot = append(hot, uint32(nr))
-			}
+// weigh gives each run weight 1 plus hotWeight per frequent syscall in it;
+// buf is scratch space, returned for reuse.
+func weigh(rs []run, g *group, buf []uint32) []uint32 {
+	hot := hotNumbers(g.abis[0])
+	if len(g.abis) > 1 {
+		for _, abi := range g.abis {
+			buf = append(buf, hotNumbers(abi)...)
 		}
+		slices.Sort(buf)
+		hot = buf
 	}
-	slices.Sort(hot)
 	h := 0
 	for i := range rs {
 		rs[i].weight = 1
@@ -179,6 +199,28 @@ func weigh(rs []run, g *group) {
 			h++
 		}
 	}
+	return buf
+}
+
+// hotByABI caches hotNumbers: a string lookup per hot syscall and ABI on
+// every compile was a twentieth of it.
+var hotByABI sync.Map // *syscalls.Arch -> []uint32
+
+// hotNumbers returns abi's numbers of hotSyscalls, sorted; shared, not to
+// be modified.
+func hotNumbers(abi *syscalls.Arch) []uint32 {
+	if v, ok := hotByABI.Load(abi); ok {
+		return v.([]uint32)
+	}
+	var hot []uint32
+	for _, name := range hotSyscalls {
+		if nr, ok := abi.Lookup(name); ok {
+			hot = append(hot, uint32(nr))
+		}
+	}
+	slices.Sort(hot)
+	v, _ := hotByABI.LoadOrStore(abi, hot)
+	return v.([]uint32)
 }
 
 // tree emits a decision tree over runs with JGE comparisons. Its depth is at
@@ -187,12 +229,13 @@ func weigh(rs []run, g *group) {
 type tree struct {
 	e      *emitter
 	runs   []run
-	pre    []int // pre[i] = weight of runs[:i]
+	pre    []int // pre[i] = weight of runs[:i]; its storage may be reused
 	leaves func(leaf) target
 }
 
 func (t *tree) emit() target {
-	t.pre = make([]int, len(t.runs)+1)
+	t.pre = slices.Grow(t.pre[:0], len(t.runs)+1)[:len(t.runs)+1]
+	t.pre[0] = 0
 	for i, r := range t.runs {
 		t.pre[i+1] = t.pre[i] + r.weight
 	}

@@ -51,6 +51,9 @@ func FuzzParse(f *testing.F) {
 				t.Fatalf("malformed issue %#v", i)
 			}
 		}
+		if only, errs := ValidateErrors(p), issues.Errors(); !reflect.DeepEqual(only, errs) {
+			t.Fatalf("ValidateErrors:\n%v\nValidate's errors:\n%v", only, errs)
+		}
 		if _, _, err := ParseStrict(data); err != nil {
 			t.Fatalf("ParseStrict failed where Parse succeeded: %v", err)
 		}

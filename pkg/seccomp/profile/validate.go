@@ -42,22 +42,40 @@ var defaultABIs = []string{"x86_64", "x86", "x32", "aarch64", "arm"}
 // arm. A rule restricted by includes.arches is checked against those
 // architectures' families only. ABIs without a syscall table are not used.
 func Validate(p *Profile) Issues {
+	return validate(p, false)
+}
+
+// ValidateErrors is Validate(p).Errors() without the notes, which it does
+// not build: for callers that only decide whether p may be installed (node
+// agents validate every profile they install, and the notes of a profile
+// for several ABIs were a fifth of what a validation allocated).
+func ValidateErrors(p *Profile) Issues {
+	return validate(p, true)
+}
+
+func validate(p *Profile, errorsOnly bool) Issues {
 	if p == nil {
 		return Issues{{Field: "profile", Message: "nil profile", Severity: SeverityError}}
 	}
-	v := validator{p: p}
+	v := validator{p: p, errorsOnly: errorsOnly}
 	v.top()
 	abis := v.profileABIs()
 	for i := range p.Syscalls {
 		v.rule(i, abis)
 	}
 	v.overlaps(abis)
+	if errorsOnly {
+		return v.out.Errors() // overlaps' rare notes are built all the same
+	}
 	return v.out
 }
 
 type validator struct {
 	p   *Profile
 	out Issues
+	// errorsOnly: notes are dropped (ValidateErrors); code that builds a
+	// note's text from more than constants checks it first.
+	errorsOnly bool
 }
 
 func (v *validator) err(field, value, format string, a ...any) {
@@ -65,6 +83,9 @@ func (v *validator) err(field, value, format string, a ...any) {
 }
 
 func (v *validator) note(field, value, format string, a ...any) {
+	if v.errorsOnly {
+		return
+	}
 	v.out = append(v.out, Issue{Field: field, Value: value, Message: fmt.Sprintf(format, a...), Severity: SeverityNote})
 }
 
@@ -257,22 +278,33 @@ func (v *validator) rule(i int, abis []*syscalls.Arch) {
 			return
 		}
 		if prev, dup := seen[n]; dup {
-			v.note(fieldOf(j), n, "duplicate of %s", fieldOf(prev))
+			if !v.errorsOnly {
+				v.note(fieldOf(j), n, "duplicate of %s", fieldOf(prev))
+			}
 			return
 		}
 		seen[n] = j
 		if len(checked) == 0 {
 			return
 		}
-		var missing []string
 		id, known := syscalls.IDOf(n)
+		nMissing := 0
+		for _, a := range checked {
+			if _, ok := a.Nr(id); !known || !ok {
+				nMissing++
+			}
+		}
+		if nMissing == 0 || (v.errorsOnly && nMissing < len(checked)) {
+			return // present everywhere, or only a note
+		}
+		missing := make([]string, 0, nMissing)
 		for _, a := range checked {
 			if _, ok := a.Nr(id); !known || !ok {
 				missing = append(missing, a.Name)
 			}
 		}
 		switch {
-		case len(missing) == len(checked):
+		case nMissing == len(checked):
 			if elsewhere := knownOn(n); len(elsewhere) > 0 {
 				// Multi-arch profiles (Docker's, CRI-O's, containerd's)
 				// list every ABI's syscalls in one rule; libseccomp skips
@@ -281,7 +313,7 @@ func (v *validator) rule(i int, abis []*syscalls.Arch) {
 				return
 			}
 			v.err(fieldOf(j), n, "unknown syscall on %s", strings.Join(missing, ", "))
-		case len(missing) > 0:
+		default:
 			v.note(fieldOf(j), n, "skipped on %s (no such syscall there)", strings.Join(missing, ", "))
 		}
 	}
@@ -507,6 +539,11 @@ func (v *validator) overlaps(abis []*syscalls.Arch) {
 	refs := make([]ruleRef, 0, 8)
 	for o := 0; o < int(groups); o++ {
 		group := grouped[start[o]:start[o+1]]
+		if len(group) == 1 {
+			// One rule names this syscall: nothing to shadow, duplicate
+			// or conflict with. Most syscalls of most profiles.
+			continue
+		}
 		abi := tableABIs[all[group[0]].abi]
 		refs = refs[:0]
 		for _, i := range group {

@@ -1,6 +1,7 @@
 package profile
 
 import (
+	"reflect"
 	"strings"
 	"testing"
 )
@@ -117,6 +118,9 @@ func TestValidateErrors(t *testing.T) {
 			if len(errs) != 1 || errs[0].String() != tt.want {
 				t.Errorf("errors:\n%v\nwant exactly:\n%s", errs, tt.want)
 			}
+			if only := ValidateErrors(p); !reflect.DeepEqual(only, errs) {
+				t.Errorf("ValidateErrors:\n%v\nwant Validate's errors:\n%v", only, errs)
+			}
 			if err := Validate(p).Err(); err == nil || !strings.Contains(err.Error(), tt.want) {
 				t.Errorf("Err() = %v, want it to contain %s", err, tt.want)
 			}
@@ -172,6 +176,9 @@ func TestValidateNotes(t *testing.T) {
 			notes := is.Notes()
 			if len(notes) != 1 || notes[0].String() != tt.want {
 				t.Errorf("notes:\n%v\nwant exactly:\n%s", notes, tt.want)
+			}
+			if only := ValidateErrors(p); len(only) != 0 {
+				t.Errorf("ValidateErrors: %v, want nothing for a note", only)
 			}
 		})
 	}
