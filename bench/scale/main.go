@@ -16,7 +16,8 @@
 // For looking inside a run: SCALE_KEEP=1 keeps the work directory (logs,
 // kubeconfig) in /dev/shm; SCALE_PPROF=host:port makes agent 0 serve Go
 // profiles there (and waits 60 s at the end); SCALE_APISERVER_PROFILE=file
-// writes a 60 s CPU profile of kube-apiserver from the first create;
+// writes a CPU profile of kube-apiserver from the first create, 60 s or
+// SCALE_APISERVER_PROFILE_SECONDS;
 // SCALE_LATENCIES=file writes each file's times (node, profile, create
 // started, create answered, file mtime; Unix nanoseconds), one per line.
 package main
@@ -238,9 +239,13 @@ func run() error {
 		return err
 	}
 	closedBefore := closedProfileWatchers(ctx, kube)
-	// SCALE_APISERVER_PROFILE=file: a 60 s CPU profile of kube-apiserver
-	// from the first create (go tool pprof), to see where its share goes.
-	apiProfiled := apiprofile.Start(ctx, cfg, 60*time.Second, os.Getenv("SCALE_APISERVER_PROFILE"))
+	// SCALE_APISERVER_PROFILE=file: a CPU profile of kube-apiserver from
+	// the first create (go tool pprof), to see where its share goes.
+	apiProfileFor := 60 * time.Second
+	if v, err := strconv.Atoi(os.Getenv("SCALE_APISERVER_PROFILE_SECONDS")); err == nil && v > 0 {
+		apiProfileFor = time.Duration(v) * time.Second
+	}
+	apiProfiled := apiprofile.Start(ctx, cfg, apiProfileFor, os.Getenv("SCALE_APISERVER_PROFILE"))
 	// created is when each create request started, stored when its
 	// response came: the breakdown below separates the apiserver's time
 	// to accept a profile from the agents' time to install it.

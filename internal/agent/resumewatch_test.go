@@ -88,14 +88,28 @@ func expectEnd(t *testing.T, w watch.Interface) {
 	}
 }
 
-func TestResumingWatchResumesFromTheLastVersion(t *testing.T) {
-	s1, s2 := watch.NewFakeWithChanSize(10, false), watch.NewFakeWithChanSize(10, false)
-	f := &fakeStreams{streams: []*watch.FakeWatcher{s1, s2}}
-	w, err := newResumingWatch(context.Background(), metav1.ListOptions{ResourceVersion: "3", TimeoutSeconds: ptr.To[int64](300), AllowWatchBookmarks: true}, f.open)
+// startResuming opens a resumingWatch with opts (from version 3 unless
+// they say otherwise) whose first stream is the returned FakeWatcher; f's
+// streams follow it.
+func startResuming(t *testing.T, opts metav1.ListOptions, f *fakeStreams) (*watch.FakeWatcher, watch.Interface) {
+	t.Helper()
+	s1 := watch.NewFakeWithChanSize(10, false)
+	f.streams = append([]*watch.FakeWatcher{s1}, f.streams...)
+	if opts.ResourceVersion == "" {
+		opts.ResourceVersion = "3"
+	}
+	w, err := newResumingWatch(context.Background(), opts, f.open)
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer w.Stop()
+	t.Cleanup(w.Stop)
+	return s1, w
+}
+
+func TestResumingWatchResumesFromTheLastVersion(t *testing.T) {
+	s2 := watch.NewFakeWithChanSize(10, false)
+	f := &fakeStreams{streams: []*watch.FakeWatcher{s2}}
+	s1, w := startResuming(t, metav1.ListOptions{TimeoutSeconds: ptr.To[int64](300), AllowWatchBookmarks: true}, f)
 	s1.Add(profileAt("a", "5"))
 	s1.Action(watch.Bookmark, profileAt("", "7"))
 	s1.Stop() // the apiserver closes the stream
@@ -115,13 +129,8 @@ func TestResumingWatchResumesFromTheLastVersion(t *testing.T) {
 }
 
 func TestResumingWatchEndsOnAnErrorEvent(t *testing.T) {
-	s1 := watch.NewFakeWithChanSize(10, false)
-	f := &fakeStreams{streams: []*watch.FakeWatcher{s1}}
-	w, err := newResumingWatch(context.Background(), metav1.ListOptions{ResourceVersion: "3"}, f.open)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer w.Stop()
+	f := &fakeStreams{}
+	s1, w := startResuming(t, metav1.ListOptions{}, f)
 	gone := &metav1.Status{Status: metav1.StatusFailure, Code: 410, Reason: metav1.StatusReasonExpired}
 	s1.Error(gone)
 	ev, ok := recv(t, w)
@@ -137,13 +146,8 @@ func TestResumingWatchEndsOnAnErrorEvent(t *testing.T) {
 func TestResumingWatchGivesUpAfterEmptyStreams(t *testing.T) {
 	defer func(d time.Duration) { emptyResumeDelay = d }(emptyResumeDelay)
 	emptyResumeDelay = time.Millisecond
-	s1 := watch.NewFakeWithChanSize(10, false)
-	f := &fakeStreams{streams: []*watch.FakeWatcher{s1}} // every later stream is empty
-	w, err := newResumingWatch(context.Background(), metav1.ListOptions{ResourceVersion: "3"}, f.open)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer w.Stop()
+	f := &fakeStreams{} // every later stream is empty
+	s1, w := startResuming(t, metav1.ListOptions{}, f)
 	s1.Add(profileAt("a", "4"))
 	s1.Stop()
 	expectEvent(t, w, watch.Added, "4")
@@ -160,13 +164,8 @@ func TestResumingWatchGivesUpAfterEmptyStreams(t *testing.T) {
 }
 
 func TestResumingWatchEndsWhenAnOpenFails(t *testing.T) {
-	s1 := watch.NewFakeWithChanSize(10, false)
-	f := &fakeStreams{streams: []*watch.FakeWatcher{s1}, fail: errors.New("connection refused")}
-	w, err := newResumingWatch(context.Background(), metav1.ListOptions{ResourceVersion: "3"}, f.open)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer w.Stop()
+	f := &fakeStreams{fail: errors.New("connection refused")}
+	s1, w := startResuming(t, metav1.ListOptions{}, f)
 	s1.Stop()
 	expectEnd(t, w)
 	if n := len(f.opens()); n != 2 {
@@ -179,13 +178,8 @@ func TestResumingWatchEndsWhenAnOpenFails(t *testing.T) {
 }
 
 func TestResumingWatchEndsAtTheReflectorsTimeout(t *testing.T) {
-	s1 := watch.NewFakeWithChanSize(10, false)
-	f := &fakeStreams{streams: []*watch.FakeWatcher{s1}}
-	w, err := newResumingWatch(context.Background(), metav1.ListOptions{ResourceVersion: "3", TimeoutSeconds: ptr.To[int64](0)}, f.open)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer w.Stop()
+	f := &fakeStreams{}
+	s1, w := startResuming(t, metav1.ListOptions{TimeoutSeconds: ptr.To[int64](0)}, f)
 	s1.Add(profileAt("a", "4"))
 	s1.Stop()
 	expectEvent(t, w, watch.Added, "4")
@@ -196,12 +190,8 @@ func TestResumingWatchEndsAtTheReflectorsTimeout(t *testing.T) {
 }
 
 func TestResumingWatchStop(t *testing.T) {
-	s1 := watch.NewFakeWithChanSize(10, false)
-	f := &fakeStreams{streams: []*watch.FakeWatcher{s1}}
-	w, err := newResumingWatch(context.Background(), metav1.ListOptions{ResourceVersion: "3"}, f.open)
-	if err != nil {
-		t.Fatal(err)
-	}
+	f := &fakeStreams{}
+	s1, w := startResuming(t, metav1.ListOptions{}, f)
 	w.Stop()
 	expectEnd(t, w)
 	if !s1.IsStopped() {
