@@ -11,10 +11,10 @@ import (
 	toolscache "k8s.io/client-go/tools/cache"
 )
 
-// maxEmptyResumes is how many streams in a row may end without an event
-// before a resumingWatch ends and leaves the next step to the reflector;
-// emptyResumeDelay is the wait before the first of them, doubled for each
-// next one (0.1 + 0.2 + 0.4 + 0.8 s).
+// maxEmptyResumes: when this many streams in a row have ended without an
+// event, a resumingWatch ends and leaves the next step to the reflector.
+// emptyResumeDelay is the wait before resuming after the first empty
+// stream, doubled after each next one (0.1 + 0.2 + 0.4 s in all).
 const maxEmptyResumes = 4
 
 var emptyResumeDelay = 100 * time.Millisecond // a variable for the tests
@@ -113,7 +113,7 @@ func (w *resumingWatch) run(ctx context.Context, cur watch.Interface, opts metav
 		} else {
 			empty++
 		}
-		if empty > maxEmptyResumes {
+		if empty == maxEmptyResumes {
 			return
 		}
 		if empty > 0 {
