@@ -234,11 +234,10 @@ func run() error {
 	// Apply the profiles at once.
 	objs := generate(*profiles)
 	cpuBefore := cpuByComponent()
-	reqBefore, err := apiserverRequests(ctx, kube)
+	reqBefore, closedBefore, err := apiserverRequests(ctx, kube)
 	if err != nil {
 		return err
 	}
-	closedBefore := closedProfileWatchers(ctx, kube)
 	// SCALE_APISERVER_PROFILE=file: a CPU profile of kube-apiserver from
 	// the first create (go tool pprof), to see where its share goes.
 	apiProfileFor := 60 * time.Second
@@ -336,11 +335,11 @@ func run() error {
 	slices.Sort(createLat)
 	filesDone := lastInstall.Sub(tApply)
 	cpuFiles := cpuByComponent()
-	reqAfter, err := apiserverRequests(ctx, kube)
+	reqAfter, closedAfter, err := apiserverRequests(ctx, kube)
 	if err != nil {
 		return err
 	}
-	closedWatchers := closedProfileWatchers(ctx, kube) - closedBefore
+	closedWatchers := closedAfter - closedBefore
 
 	// Profiles' own status: Installed on every node.
 	if err := waitFor(ctx, *timeout, func() bool { return w.profilesInstalled(*nodes) >= len(objs) }); err != nil {
@@ -352,13 +351,13 @@ func run() error {
 	// Idle: nothing changes, nothing may be written.
 	time.Sleep(5 * time.Second)
 	cpuIdleBefore := cpuByComponent()
-	idleBefore, err := apiserverRequests(ctx, kube)
+	idleBefore, _, err := apiserverRequests(ctx, kube)
 	if err != nil {
 		return err
 	}
 	w.resetWrites()
 	time.Sleep(*idle)
-	idleAfter, err := apiserverRequests(ctx, kube)
+	idleAfter, _, err := apiserverRequests(ctx, kube)
 	if err != nil {
 		return err
 	}
@@ -607,18 +606,23 @@ type reqKey struct{ resource, verb string }
 type reqCounts map[reqKey]int64
 
 // apiserverRequests reads apiserver_request_total, summed by resource and
-// verb.
-func apiserverRequests(ctx context.Context, kube kubernetes.Interface) (reqCounts, error) {
+// verb, and how many SeccompProfile watchers the apiserver's watch cache
+// has closed because they could not take its events in time
+// (apiserver_terminated_watchers_total).
+func apiserverRequests(ctx context.Context, kube kubernetes.Interface) (reqCounts, int64, error) {
 	raw, err := kube.CoreV1().RESTClient().Get().AbsPath("/metrics").DoRaw(ctx)
 	if err != nil {
-		return nil, fmt.Errorf("read apiserver metrics: %w", err)
+		return nil, 0, fmt.Errorf("read apiserver metrics: %w", err)
 	}
 	out := reqCounts{}
+	var closedWatchers int64
 	sc := bufio.NewScanner(bytes.NewReader(raw))
 	sc.Buffer(make([]byte, 1<<20), 1<<22)
 	for sc.Scan() {
 		line := sc.Text()
-		if !strings.HasPrefix(line, "apiserver_request_total{") {
+		requests := strings.HasPrefix(line, "apiserver_request_total{")
+		closed := strings.HasPrefix(line, "apiserver_terminated_watchers_total{") && label(line, "resource") == "seccompprofiles"
+		if !requests && !closed {
 			continue
 		}
 		i := strings.LastIndexByte(line, ' ')
@@ -626,29 +630,13 @@ func apiserverRequests(ctx context.Context, kube kubernetes.Interface) (reqCount
 		if err != nil {
 			continue
 		}
+		if closed {
+			closedWatchers += int64(v)
+			continue
+		}
 		out[reqKey{label(line, "resource"), label(line, "verb")}] += int64(v)
 	}
-	return out, sc.Err()
-}
-
-// closedProfileWatchers reads how many SeccompProfile watchers the
-// apiserver's watch cache has closed because they could not take its
-// events in time (apiserver_terminated_watchers_total); -1 if unknown.
-func closedProfileWatchers(ctx context.Context, kube kubernetes.Interface) int64 {
-	raw, err := kube.CoreV1().RESTClient().Get().AbsPath("/metrics").DoRaw(ctx)
-	if err != nil {
-		return -1
-	}
-	var n int64
-	for line := range strings.SplitSeq(string(raw), "\n") {
-		if strings.HasPrefix(line, "apiserver_terminated_watchers_total{") && label(line, "resource") == "seccompprofiles" {
-			v, err := strconv.ParseFloat(line[strings.LastIndexByte(line, ' ')+1:], 64)
-			if err == nil {
-				n += int64(v)
-			}
-		}
-	}
-	return n
+	return out, closedWatchers, sc.Err()
 }
 
 func label(line, name string) string {
