@@ -288,23 +288,18 @@ func (v *validator) rule(i int, abis []*syscalls.Arch) {
 			return
 		}
 		id, known := syscalls.IDOf(n)
-		nMissing := 0
-		for _, a := range checked {
-			if _, ok := a.Nr(id); !known || !ok {
-				nMissing++
-			}
-		}
-		if nMissing == 0 || (v.errorsOnly && nMissing < len(checked)) {
-			return // present everywhere, or only a note
-		}
-		missing := make([]string, 0, nMissing)
+		var buf [8]string // on the stack: most names are missing nowhere
+		missing := buf[:0]
 		for _, a := range checked {
 			if _, ok := a.Nr(id); !known || !ok {
 				missing = append(missing, a.Name)
 			}
 		}
+		if len(missing) == 0 || (v.errorsOnly && len(missing) < len(checked)) {
+			return // present everywhere, or only a note
+		}
 		switch {
-		case nMissing == len(checked):
+		case len(missing) == len(checked):
 			if elsewhere := knownOn(n); len(elsewhere) > 0 {
 				// Multi-arch profiles (Docker's, CRI-O's, containerd's)
 				// list every ABI's syscalls in one rule; libseccomp skips
