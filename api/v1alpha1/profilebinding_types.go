@@ -22,7 +22,7 @@ type ProfileBindingSpec struct {
 	// localhost/operator/<name>.json file.
 	// +kubebuilder:validation:MinLength=1
 	// +kubebuilder:validation:MaxLength=253
-	// +kubebuilder:validation:Pattern=`^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$`
+	// +kubebuilder:validation:XValidation:rule="!format.dns1123Subdomain().validate(self).hasValue()",message="must be the name of a SeccompProfile: a DNS-1123 subdomain (lower-case letters, digits, '-' and '.', each '.'-separated part starting and ending with a letter or digit)"
 	ProfileName string `json:"profileName"`
 
 	// Images are patterns of container images, matched against the image

@@ -71,10 +71,21 @@ type SeccompPolicySpec struct {
 	Exemptions PolicyExemptions `json:"exemptions,omitempty"`
 }
 
+// Every field that names a SeccompProfile (allowedProfiles, and the
+// profileName of a defaultProfile and of a ProfileBinding) checks it with
+// the apiserver's own rule for object names, called by name in CEL
+// (format.dns1123Subdomain(), and format.dns1123SubdomainPrefix() for the
+// start of a name before '*'): apimachinery's NameIsDNSSubdomain, which
+// internal/nodepath.ValidateName calls too. A marker cannot refer to a Go
+// constant, so a pattern written here would be a second copy of the rule
+// (the one that was here admitted "a..b"); naming the rule keeps one
+// written form, and the schema admits exactly the names the operator can
+// map to a file.
+
 // AllowedProfile is an allowed effective profile or prefix pattern.
 // +kubebuilder:validation:MinLength=1
 // +kubebuilder:validation:MaxLength=253
-// +kubebuilder:validation:Pattern=`^(RuntimeDefault|Unconfined|localhost/[A-Za-z0-9._/-]*\*?|[a-z0-9]([-a-z0-9.]*[a-z0-9])?|[a-z0-9][-a-z0-9.]*\*|\*)$`
+// +kubebuilder:validation:XValidation:rule="self in ['*', 'RuntimeDefault', 'Unconfined'] || (self.startsWith('localhost/') ? self.matches('^localhost/[A-Za-z0-9._/-]*[*]?$') : self.endsWith('*') ? !format.dns1123SubdomainPrefix().validate(self.substring(0, size(self) - 1)).hasValue() : !format.dns1123Subdomain().validate(self).hasValue())",message="must be RuntimeDefault, Unconfined, *, localhost/<path> (may end in *), a SeccompProfile name (a DNS-1123 subdomain: lower-case letters, digits, '-' and '.', each '.'-separated part starting and ending with a letter or digit) or the start of one followed by *"
 type AllowedProfile string
 
 // PolicyProfile names a profile to default to.
@@ -87,7 +98,7 @@ type PolicyProfile struct {
 	// ProfileName is a SeccompProfile's name: the pod gets its
 	// operator/<name>.json file.
 	// +kubebuilder:validation:MaxLength=253
-	// +kubebuilder:validation:Pattern=`^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$`
+	// +kubebuilder:validation:XValidation:rule="!format.dns1123Subdomain().validate(self).hasValue()",message="must be the name of a SeccompProfile: a DNS-1123 subdomain (lower-case letters, digits, '-' and '.', each '.'-separated part starting and ending with a letter or digit)"
 	// +optional
 	ProfileName string `json:"profileName,omitempty"`
 

@@ -301,7 +301,7 @@ func run() error {
 	var times bytes.Buffer // SCALE_LATENCIES
 	for i, root := range roots {
 		for k, o := range objs {
-			p := nodepath.Abs(root, nodepath.ProfilePath(o.Name))
+			p := nodepath.Abs(root, profilePath(o.Name))
 			b, err := os.ReadFile(p)
 			if err != nil {
 				return fmt.Errorf("node %d: %w", i, err)
@@ -393,7 +393,7 @@ func run() error {
 	}
 	var diskLast time.Time
 	for _, o := range objs {
-		st, err := os.Stat(nodepath.Abs(diskRoot, nodepath.ProfilePath(o.Name)))
+		st, err := os.Stat(nodepath.Abs(diskRoot, profilePath(o.Name)))
 		if err != nil {
 			return err
 		}
@@ -800,4 +800,14 @@ func since(t time.Time) time.Duration { return time.Since(t).Round(time.Millisec
 
 func logf(format string, args ...any) {
 	fmt.Fprintf(os.Stderr, "%s "+format+"\n", append([]any{time.Now().Format("15:04:05.000")}, args...)...)
+}
+
+// profilePath is the installed path of the benchmark's profiles, whose
+// names it generates valid.
+func profilePath(name string) string {
+	rel, err := nodepath.ProfilePath(name)
+	if err != nil {
+		panic(err)
+	}
+	return rel
 }

@@ -11,8 +11,6 @@ import (
 
 	"github.com/go-logr/logr"
 	"k8s.io/apimachinery/pkg/types"
-
-	"github.com/seccomp-operator/seccomp-operator/internal/nodepath"
 )
 
 const benchProfiles = 1000
@@ -28,7 +26,7 @@ func benchDesired() map[string][]byte {
 			fmt.Fprintf(&b, "    {\"names\": [\"syscall_%d_%d\"], \"action\": \"SCMP_ACT_ALLOW\"},\n", i, n)
 		}
 		b.WriteString("  ]\n}\n")
-		desired[nodepath.ProfilePath(fmt.Sprintf("profile-%04d", i))] = b.Bytes()
+		desired[profilePath(fmt.Sprintf("profile-%04d", i))] = b.Bytes()
 	}
 	return desired
 }

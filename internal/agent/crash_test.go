@@ -32,7 +32,7 @@ const (
 func crashRels() []string {
 	rels := []string{webappAlias}
 	for f := 0; f < crashFiles-1; f++ {
-		rels = append(rels, nodepath.ProfilePath(fmt.Sprintf("crash-%d", f)))
+		rels = append(rels, profilePath(fmt.Sprintf("crash-%d", f)))
 	}
 	return rels
 }

@@ -58,7 +58,7 @@ func TestInstallNoopAndChanged(t *testing.T) {
 	defer syscall.Umask(old)
 
 	in := newInstaller(t)
-	rel := nodepath.ProfilePath("web")
+	rel := profilePath("web")
 	p := nodepath.Abs(in.Root, rel)
 	v1 := []byte(`{"defaultAction":"SCMP_ACT_ERRNO"}` + "\n")
 
@@ -119,7 +119,7 @@ func TestInstallNoopAndChanged(t *testing.T) {
 
 func TestInstallReplacesSymlink(t *testing.T) {
 	in := newInstaller(t)
-	rel := nodepath.ProfilePath("web")
+	rel := profilePath("web")
 	content := []byte("{}\n")
 	// A symlink to identical content is still replaced: the kubelet would
 	// follow it to a file the operator does not control.
@@ -163,7 +163,7 @@ func TestInstallRejectsEscapingPaths(t *testing.T) {
 
 func TestSyncRepairsDrift(t *testing.T) {
 	in := newInstaller(t)
-	a, b := nodepath.ProfilePath("a"), nodepath.ProfilePath("b")
+	a, b := profilePath("a"), profilePath("b")
 	desired := map[string][]byte{
 		a:           []byte("content a\n"),
 		b:           []byte("content b\n"),
@@ -214,7 +214,7 @@ func TestSyncRepairsDrift(t *testing.T) {
 
 func TestSyncDefersRemovalWhileInUse(t *testing.T) {
 	in := newInstaller(t)
-	a, b := nodepath.ProfilePath("a"), nodepath.ProfilePath("b")
+	a, b := profilePath("a"), profilePath("b")
 	if _, err := in.Sync(map[string][]byte{a: []byte("a"), b: []byte("b"), webappAlias: []byte("w")}, nil); err != nil {
 		t.Fatal(err)
 	}
@@ -285,7 +285,7 @@ func TestSyncNeverTouchesUnmanagedFiles(t *testing.T) {
 	writeFile(t, filepath.Join(seccomp, "operator", markerName),
 		[]byte("../outside.json\n/etc/passwd\noperator/../../outside.json\noperator/Upper.json\n"))
 
-	a := nodepath.ProfilePath("a")
+	a := profilePath("a")
 	for _, desired := range []map[string][]byte{
 		{a: []byte("a"), webappAlias: []byte("w")},
 		{},
@@ -307,7 +307,7 @@ func TestSyncNeverTouchesUnmanagedFiles(t *testing.T) {
 
 func TestSyncCleansLeftoverTemps(t *testing.T) {
 	in := newInstaller(t)
-	a := nodepath.ProfilePath("a")
+	a := profilePath("a")
 	if _, err := in.Sync(map[string][]byte{a: []byte("a"), webappAlias: []byte("w")}, nil); err != nil {
 		t.Fatal(err)
 	}
@@ -375,7 +375,7 @@ func assertNoTemps(t *testing.T, dir string) {
 
 func TestRemove(t *testing.T) {
 	in := newInstaller(t)
-	a := nodepath.ProfilePath("a")
+	a := profilePath("a")
 	for _, rel := range []string{a, webappAlias} {
 		if _, err := in.Install(rel, []byte(rel)); err != nil {
 			t.Fatal(err)
@@ -401,7 +401,7 @@ func TestRemove(t *testing.T) {
 // that keeps the size and sets the mtime back (touch -r): ctime changes.
 func TestSyncSeesSameSizeEditWithMtimeRestored(t *testing.T) {
 	in := newInstaller(t)
-	rel := nodepath.ProfilePath("stealthy")
+	rel := profilePath("stealthy")
 	want := map[string][]byte{rel: []byte(`{"defaultAction":"SCMP_ACT_ERRNO"}`)}
 	if _, err := in.Sync(want, nil); err != nil {
 		t.Fatal(err)
@@ -438,7 +438,7 @@ func TestSyncSeesSameSizeEditWithMtimeRestored(t *testing.T) {
 // refused, and the file on disk stays as it was.
 func TestInstallFileAsksForContentOnlyToWrite(t *testing.T) {
 	in := newInstaller(t)
-	rel := nodepath.ProfilePath("web")
+	rel := profilePath("web")
 	want := []byte(`{"defaultAction":"SCMP_ACT_ERRNO"}` + "\n")
 	calls := 0
 	f := FileOf(want)
@@ -466,7 +466,7 @@ func TestInstallFileAsksForContentOnlyToWrite(t *testing.T) {
 // the installer's list of present files complete.
 func TestFastSyncKeepsTrackOfUnchangedFiles(t *testing.T) {
 	in := newInstaller(t)
-	a, b := nodepath.ProfilePath("a"), nodepath.ProfilePath("b")
+	a, b := profilePath("a"), profilePath("b")
 	content := []byte(`{"defaultAction":"SCMP_ACT_ERRNO"}`)
 	if _, err := in.Sync(map[string][]byte{a: content}, nil); err != nil { // complete: later Syncs are fast
 		t.Fatal(err)

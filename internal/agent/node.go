@@ -590,7 +590,11 @@ type pathsEntry struct {
 // profilePaths lists the files a profile is installed at: operator/<name>.json,
 // and for the manager's predefined profiles also their predefined path.
 func profilePaths(sp *v1alpha1.SeccompProfile) []string {
-	paths := []string{nodepath.ProfilePath(sp.Name)}
+	rel, err := nodepath.ProfilePath(sp.Name)
+	if err != nil {
+		return nil // the apiserver admits no such name; install nothing
+	}
+	paths := []string{rel}
 	if sp.Labels[v1alpha1.LabelPredefined] == "true" {
 		if p, ok := predefined.Get(sp.Name); ok && p.Name == sp.Name {
 			paths = append(paths, nodepath.PredefinedAliasPath(p.File))

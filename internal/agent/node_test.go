@@ -56,7 +56,7 @@ func TestNodeStateHasOneEntryPerProfile(t *testing.T) {
 	if len(ns.Status.Profiles) != 1 || ns.Status.Profiles[0].State != v1alpha1.InstallStateInstalled {
 		t.Fatalf("state %+v", ns.Status.Profiles)
 	}
-	for _, rel := range []string{nodepath.ProfilePath("webapp"), alias} {
+	for _, rel := range []string{profilePath("webapp"), alias} {
 		if _, err := os.Stat(nodepath.Abs(r.Installer.Root, rel)); err != nil {
 			t.Fatalf("%s not installed: %v", rel, err)
 		}
@@ -223,7 +223,7 @@ func TestNodeRewritesAFileWhoseContentItNoLongerHolds(t *testing.T) {
 	sp, _ := webappProfile(t, "app", nil)
 	c := &memCluster{profiles: []*v1alpha1.SeccompProfile{sp}}
 	r, pass := testNode(t, c)
-	file := nodepath.Abs(r.Installer.Root, nodepath.ProfilePath("app"))
+	file := nodepath.Abs(r.Installer.Root, profilePath("app"))
 	pass()
 	first, err := os.ReadFile(file)
 	if err != nil {
@@ -461,7 +461,7 @@ func TestSlowStateWriteDoesNotDelayFiles(t *testing.T) {
 		}
 	}()
 	installed := func(name string) bool {
-		_, err := os.Stat(nodepath.Abs(root, nodepath.ProfilePath(name)))
+		_, err := os.Stat(nodepath.Abs(root, profilePath(name)))
 		return err == nil
 	}
 	waitFor := func(what string, ok func() bool) {

@@ -67,7 +67,7 @@ func installedAndWatched(t *testing.T, desired map[string][]byte) (*Installer, <
 }
 
 func TestWatchRepairsDriftWithinSeconds(t *testing.T) {
-	a := nodepath.ProfilePath("a")
+	a := profilePath("a")
 	desired := map[string][]byte{a: []byte("a\n"), webappAlias: []byte("webapp\n")}
 	in, results := installedAndWatched(t, desired)
 
@@ -116,7 +116,7 @@ drain:
 
 func TestWatchPeriodicResync(t *testing.T) {
 	in := newInstaller(t)
-	a := nodepath.ProfilePath("a")
+	a := profilePath("a")
 	desired := map[string][]byte{a: []byte("a\n")}
 	results := startWatch(t, in, 100*time.Millisecond, desired)
 	// Nothing installed yet and no file event will come: the safety-net
@@ -128,7 +128,7 @@ func TestWatchPeriodicResync(t *testing.T) {
 // what makes that safe is that any change is an event, after which the
 // file is read again. A same-size edit and a chmod are repaired.
 func TestWatchedFilesAreTrustedUntilAnEvent(t *testing.T) {
-	a := nodepath.ProfilePath("a")
+	a := profilePath("a")
 	desired := map[string][]byte{a: []byte("aaaa\n"), webappAlias: []byte("webapp\n")}
 	in, results := installedAndWatched(t, desired)
 	for _, rel := range []string{a, webappAlias} {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"slices"
+	"strconv"
 
 	admissionv1 "k8s.io/api/admissionregistration/v1"
 	"k8s.io/apimachinery/pkg/api/equality"
@@ -145,7 +146,11 @@ func (r *BindingReconciler) writeStatus(ctx context.Context, b *v1alpha1.Profile
 	status.ObservedGeneration = b.Generation
 	ready := metav1.Condition{Type: v1alpha1.ConditionReady, Status: metav1.ConditionTrue, Reason: ReasonCompiledToNative,
 		ObservedGeneration: b.Generation, Message: "applied to pods created in " + b.Namespace + " by the apiserver's admission policy " + policy.BindingsName(b.Namespace)}
+	invalid := policy.CheckBinding(b)
 	switch {
+	case invalid != nil:
+		ready.Status, ready.Reason = metav1.ConditionFalse, ReasonInvalidSpec
+		ready.Message = invalid.Error() + "; the binding binds nothing until it is fixed (the namespace's other bindings still apply)"
 	case compileErr != nil:
 		ready.Status, ready.Reason, ready.Message = metav1.ConditionFalse, ReasonNotCompiled, compileErr.Error()
 	case r.Webhook:
@@ -154,7 +159,14 @@ func (r *BindingReconciler) writeStatus(ctx context.Context, b *v1alpha1.Profile
 	meta.SetStatusCondition(&status.Conditions, ready)
 	inst := metav1.Condition{Type: v1alpha1.ConditionProfileInstalled, ObservedGeneration: b.Generation}
 	var p v1alpha1.SeccompProfile
-	switch err := r.Get(ctx, client.ObjectKey{Name: b.Spec.ProfileName}, &p); {
+	var err error
+	if invalid == nil {
+		err = r.Get(ctx, client.ObjectKey{Name: b.Spec.ProfileName}, &p)
+	}
+	switch {
+	case invalid != nil:
+		inst.Status, inst.Reason = metav1.ConditionFalse, ReasonInvalidSpec
+		inst.Message = "spec.profileName " + strconv.Quote(b.Spec.ProfileName) + " can name no SeccompProfile"
 	case apierrors.IsNotFound(err):
 		inst.Status, inst.Reason = metav1.ConditionFalse, ReasonProfileMissing
 		inst.Message = "no SeccompProfile " + b.Spec.ProfileName + " exists: pods this binding would bind are refused"

@@ -24,7 +24,11 @@ import (
 const (
 	ReasonCompiledToNative = "AdmissionPoliciesApplied"
 	ReasonNotCompiled      = "CompileFailed"
-	ReasonFallbackWebhook  = "FallbackWebhook"
+	// ReasonInvalidSpec: the spec names what no admission policy can be
+	// compiled from (policy.CheckPolicy, policy.CheckBinding); the object
+	// takes no part in admission until it is fixed.
+	ReasonInvalidSpec     = "InvalidSpec"
+	ReasonFallbackWebhook = "FallbackWebhook"
 )
 
 // +kubebuilder:rbac:groups=seccomp-operator.dev,resources=seccomppolicies,verbs=get;list;watch
@@ -104,8 +108,21 @@ func (r *PolicyReconciler) Reconcile(ctx context.Context, req reconcile.Request)
 	status.ObservedGeneration = p.Generation
 	objs, err := policy.Compile(&p, list.Items, r.OperatorNamespace, live, index)
 	if err != nil {
+		// Skipped, as Evaluate skips it: its admission objects go (a
+		// retry would fail the same way; the next edit reconciles it).
+		reason := ReasonNotCompiled
+		if policy.CheckPolicy(&p) != nil {
+			reason = ReasonInvalidSpec
+		}
 		meta.SetStatusCondition(&status.Conditions, metav1.Condition{Type: v1alpha1.ConditionReady,
-			Status: metav1.ConditionFalse, Reason: ReasonNotCompiled, Message: err.Error(), ObservedGeneration: p.Generation})
+			Status: metav1.ConditionFalse, Reason: reason, ObservedGeneration: p.Generation,
+			Message: err.Error() + "; the policy governs no namespace until it is fixed"})
+		status.AdmissionPolicies = nil
+		if r.NativeAPI {
+			if _, err := r.apply(ctx, &p, policy.Objects{}); err != nil {
+				return reconcile.Result{}, err
+			}
+		}
 		return reconcile.Result{}, r.writeStatus(ctx, &p, status)
 	}
 	ready := metav1.Condition{Type: v1alpha1.ConditionReady, Status: metav1.ConditionTrue, Reason: ReasonCompiledToNative,

@@ -186,7 +186,11 @@ func (r *ProfileReconciler) Reconcile(ctx context.Context, req ctrl.Request) (ct
 	}
 	status := sp.Status.DeepCopy()
 	status.ObservedGeneration = sp.Generation
-	status.LocalhostProfile = nodepath.ProfilePath(sp.Name)
+	rel, err := nodepath.ProfilePath(sp.Name)
+	if err != nil {
+		return ctrl.Result{}, nil // the apiserver admits no such name: nothing to install, nothing to say
+	}
+	status.LocalhostProfile = rel
 	cond := metav1.Condition{Type: v1alpha1.ConditionReady, ObservedGeneration: sp.Generation}
 	var hash string
 	if sp.Spec.Disabled {

@@ -14,6 +14,8 @@ import (
 	"path"
 	"path/filepath"
 	"strings"
+
+	apivalidation "k8s.io/apimachinery/pkg/api/validation"
 )
 
 const (
@@ -29,58 +31,46 @@ const (
 	Ext = ".json"
 )
 
-// isDNS1123Subdomain reports whether s is a DNS-1123 subdomain name. A
-// SeccompProfile is a cluster-scoped object, so the apiserver only admits
-// such names; accepting exactly that set keeps a name from ever naming a
-// hidden file, a parent directory or a nested path.
-//
-// It matches ^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$
-// by hand: the agent checks every managed path on every pass, and the
-// regular expression was an eighth of a pass over 1000 unchanged profiles.
-// (FuzzValidateName holds it to the expression.)
-func isDNS1123Subdomain(s string) bool {
-	start := 0 // start of the current label
-	for i := 0; i <= len(s); i++ {
-		if i < len(s) && s[i] != '.' {
-			c := s[i]
-			if !(c >= 'a' && c <= 'z' || c >= '0' && c <= '9' || c == '-') {
-				return false
-			}
-			continue
-		}
-		// A label is s[start:i]: non-empty, alphanumeric at both ends.
-		if i == start || s[start] == '-' || s[i-1] == '-' {
-			return false
-		}
-		start = i + 1
-	}
-	return true
-}
-
 // ValidateName reports whether name can be a profile file name: a DNS-1123
 // subdomain of at most 253 characters (so no '/', no "..", no leading '.').
+//
+// The rule is apimachinery's NameIsDNSSubdomain, the apiserver's own rule
+// for the names of these objects, and the function behind the CEL
+// format.dns1123Subdomain() that the CRD schemas use for every field that
+// names a SeccompProfile: one written form, so a name the API admits is a
+// name this package accepts, and the reverse.
 func ValidateName(name string) error {
 	if name == "" {
 		return fmt.Errorf("profile name: must not be empty")
 	}
-	if len(name) > 253 {
-		return fmt.Errorf("profile name %q: longer than 253 characters", name)
+	if errs := apivalidation.NameIsDNSSubdomain(name, false); len(errs) > 0 {
+		return fmt.Errorf("profile name %q: %s", name, strings.Join(errs, "; "))
 	}
-	if !isDNS1123Subdomain(name) {
-		return fmt.Errorf("profile name %q: must be a DNS-1123 subdomain (lower-case letters, digits, '-' and '.', starting and ending with a letter or digit)", name)
+	return nil
+}
+
+// ValidatePrefix reports whether prefix can start a profile name in a
+// pattern ("team-a-*"): apimachinery's rule for metadata.generateName
+// prefixes, behind the CEL format.dns1123SubdomainPrefix() of the CRD.
+func ValidatePrefix(prefix string) error {
+	if prefix == "" {
+		return fmt.Errorf("profile name prefix: must not be empty")
+	}
+	if errs := apivalidation.NameIsDNSSubdomain(prefix, true); len(errs) > 0 {
+		return fmt.Errorf("profile name prefix %q: %s", prefix, strings.Join(errs, "; "))
 	}
 	return nil
 }
 
 // ProfilePath returns the localhostProfile value of the profile called name:
-// "operator/<name>.json". It panics on a name ValidateName rejects: names come
-// from API objects the apiserver already validated, so an invalid one is a
-// programming error, and returning a path for it could point outside the root.
-func ProfilePath(name string) string {
+// "operator/<name>.json", or ValidateName's error: a path for such a name
+// could point outside the root. Names reach it from objects the apiserver
+// stored, some under older, looser schemas, so it is an error, not a panic.
+func ProfilePath(name string) (string, error) {
 	if err := ValidateName(name); err != nil {
-		panic("nodepath.ProfilePath: " + err.Error())
+		return "", err
 	}
-	return OperatorDir + "/" + name + Ext
+	return OperatorDir + "/" + name + Ext, nil
 }
 
 // NameOf is the inverse of ProfilePath: the profile name of rel, and whether

@@ -2,7 +2,6 @@ package nodepath
 
 import (
 	"path/filepath"
-	"regexp"
 	"strings"
 	"testing"
 )
@@ -15,8 +14,8 @@ func TestProfilePath(t *testing.T) {
 		"a.b-c.d":                "operator/a.b-c.d.json",
 		strings.Repeat("a", 253): "operator/" + strings.Repeat("a", 253) + ".json",
 	} {
-		if got := ProfilePath(name); got != want {
-			t.Errorf("ProfilePath(%q) = %q, want %q", name, got, want)
+		if got, err := ProfilePath(name); got != want || err != nil {
+			t.Errorf("ProfilePath(%q) = %q, %v; want %q", name, got, err, want)
 		}
 		if got, ok := NameOf(want); !ok || got != name {
 			t.Errorf("NameOf(%q) = %q, %v; want %q, true", want, got, ok, name)
@@ -34,14 +33,23 @@ func TestInvalidNamesCannotEscape(t *testing.T) {
 		} else if !strings.Contains(err.Error(), "profile name") {
 			t.Errorf("ValidateName(%q) error %q does not name the field", name, err)
 		}
-		func() {
-			defer func() {
-				if recover() == nil {
-					t.Errorf("ProfilePath(%q) did not panic", name)
-				}
-			}()
-			ProfilePath(name)
-		}()
+		// An error, not a panic: names come from stored objects.
+		if p, err := ProfilePath(name); err == nil || p != "" {
+			t.Errorf("ProfilePath(%q) = %q, %v; want an error", name, p, err)
+		}
+	}
+}
+
+func TestValidatePrefix(t *testing.T) {
+	for _, ok := range []string{"team-a-", "team-a", "a", "0", "web.v2-"} {
+		if err := ValidatePrefix(ok); err != nil {
+			t.Errorf("ValidatePrefix(%q): %v", ok, err)
+		}
+	}
+	for _, bad := range []string{"", "team..a", "-", ".a", "A", "a_", "a/b", strings.Repeat("a", 254)} {
+		if err := ValidatePrefix(bad); err == nil || !strings.Contains(err.Error(), "profile name prefix") {
+			t.Errorf("ValidatePrefix(%q) = %v, want an error naming the prefix", bad, err)
+		}
 	}
 }
 
@@ -68,7 +76,8 @@ func TestPredefinedAliasPath(t *testing.T) {
 }
 
 func TestAbs(t *testing.T) {
-	if got, want := Abs("/var/lib/kubelet", ProfilePath("web")), filepath.FromSlash("/var/lib/kubelet/seccomp/operator/web.json"); got != want {
+	web, _ := ProfilePath("web")
+	if got, want := Abs("/var/lib/kubelet", web), filepath.FromSlash("/var/lib/kubelet/seccomp/operator/web.json"); got != want {
 		t.Errorf("Abs = %q, want %q", got, want)
 	}
 	for _, rel := range []string{"", "/etc/passwd", "../x.json", "operator/../../x", "operator//x.json", "./x.json", "operator/.tmp", "a\\b"} {
@@ -86,17 +95,27 @@ func TestAbs(t *testing.T) {
 	}
 }
 
-var dns1123Subdomain = regexp.MustCompile(`^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$`)
-
-// FuzzValidateName holds the hand-written DNS-1123 subdomain check to the
-// regular expression it replaced.
+// FuzzValidateName: whatever a name, ValidateName and ProfilePath answer
+// without panicking, and a name they accept maps to a path inside the
+// seccomp root that NameOf maps back to the name.
 func FuzzValidateName(f *testing.F) {
 	for _, s := range []string{"", "a", "web-app", "a.b", "a..b", ".a", "a.", "-a", "a-", "a.-b", "a-.b", "A", "a_b", "1.2.3", "x/y", "é", "a.b-c.d0"} {
 		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, s string) {
-		if got, want := isDNS1123Subdomain(s), s != "" && dns1123Subdomain.MatchString(s); got != want {
-			t.Fatalf("isDNS1123Subdomain(%q) = %v, the expression says %v", s, got, want)
+		_ = ValidatePrefix(s)
+		p, err := ProfilePath(s)
+		if (err == nil) != (ValidateName(s) == nil) {
+			t.Fatalf("ProfilePath(%q) and ValidateName disagree: %v", s, err)
+		}
+		if err != nil {
+			return
+		}
+		if err := ValidateRel(p); err != nil {
+			t.Fatalf("ProfilePath(%q) = %q, outside the root: %v", s, p, err)
+		}
+		if name, ok := NameOf(p); !ok || name != s {
+			t.Fatalf("NameOf(ProfilePath(%q)) = %q, %v", s, name, ok)
 		}
 	})
 }

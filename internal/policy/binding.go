@@ -80,7 +80,11 @@ func mayMissBound(ix indexCEL) admissionv1.MatchCondition {
 // ephemeral container is added to a running pod by someone who names its
 // image on purpose. The installed checks carry what index (nil when none is
 // published yet) says of the bound profiles (see indexCEL).
+//
+// The bindings CheckBinding refuses are left out: they bind nothing, and
+// the others of the namespace still apply (their statuses say why).
 func CompileBindings(namespace string, bindings []v1alpha1.ProfileBinding, index *v1alpha1.SeccompProfileIndex) (BindingObjects, error) {
+	bindings = validBindings(bindings)
 	if len(bindings) == 0 {
 		return BindingObjects{}, nil
 	}
@@ -231,8 +235,14 @@ func chosenCEL(bindings []v1alpha1.ProfileBinding) (path, name func(c string) st
 		}
 		return out
 	}
+	paths := make(map[*v1alpha1.ProfileBinding]string, len(sorted))
+	for _, b := range sorted {
+		if paths[b], err = nodepath.ProfilePath(b.Spec.ProfileName); err != nil {
+			return nil, nil, fmt.Errorf("ProfileBinding %s/%s: spec.profileName: %w", b.Namespace, b.Name, err)
+		}
+	}
 	path = func(c string) string {
-		return chain(c, func(b *v1alpha1.ProfileBinding) string { return nodepath.ProfilePath(b.Spec.ProfileName) })
+		return chain(c, func(b *v1alpha1.ProfileBinding) string { return paths[b] })
 	}
 	name = func(c string) string {
 		return chain(c, func(b *v1alpha1.ProfileBinding) string { return b.Name })

@@ -104,17 +104,7 @@ func Evaluate(req Request, st State) (Decision, error) {
 			return Decision{}, err
 		}
 	}
-	var gov *v1alpha1.SeccompPolicy
-	for i := range st.Policies {
-		p := &st.Policies[i]
-		sel, err := metav1.LabelSelectorAsSelector(&p.Spec.NamespaceSelector)
-		if err != nil {
-			return Decision{}, err
-		}
-		if sel.Matches(labels.Set(req.NamespaceLabels)) && (gov == nil || Precedes(p, gov)) {
-			gov = p
-		}
-	}
+	gov := Governing(st.Policies, req.NamespaceLabels)
 	if gov == nil || exempt(gov, req, st.OperatorNamespace) {
 		return d, nil
 	}
@@ -122,13 +112,9 @@ func Evaluate(req Request, st State) (Decision, error) {
 	if d.Mode == "" {
 		d.Mode = v1alpha1.PolicyModeEnforce
 	}
-	var def *corev1.SeccompProfile
-	if g := gov.Spec.DefaultProfile; g != nil {
-		def = &corev1.SeccompProfile{Type: corev1.SeccompProfileType(g.Type)}
-		if g.Type == "Localhost" {
-			p := localhostPath(g)
-			def.LocalhostProfile = &p
-		}
+	def, err := defaultProfile(gov.Spec.DefaultProfile)
+	if err != nil {
+		return Decision{}, err // Governing left out every policy with such a default
 	}
 	if req.Ephemeral {
 		d.Translated = translateEphemeral(pod, def)
@@ -185,6 +171,23 @@ func Evaluate(req Request, st State) (Decision, error) {
 	return d, nil
 }
 
+// Governing is the policy that governs a namespace with the given labels,
+// nil for none: of the policies CheckPolicy accepts (the others take no
+// part), the first in precedence whose namespaceSelector selects it.
+func Governing(policies []v1alpha1.SeccompPolicy, namespaceLabels map[string]string) *v1alpha1.SeccompPolicy {
+	var gov *v1alpha1.SeccompPolicy
+	for i := range policies {
+		p := &policies[i]
+		if gov != nil && !Precedes(p, gov) || CheckPolicy(p) != nil {
+			continue
+		}
+		if sel, err := metav1.LabelSelectorAsSelector(&p.Spec.NamespaceSelector); err == nil && sel.Matches(labels.Set(namespaceLabels)) {
+			gov = p
+		}
+	}
+	return gov
+}
+
 // indexState is what the index says of profile name: installed on every
 // node; else whether it exists and, if so, why it is not installed.
 func indexState(index *v1alpha1.SeccompProfileIndex, name string) (installed, exists bool, why string) {
@@ -201,7 +204,7 @@ func indexState(index *v1alpha1.SeccompProfileIndex, name string) (installed, ex
 func bind(pod *corev1.Pod, st State, d *Decision) error {
 	var mine []v1alpha1.ProfileBinding
 	for _, b := range st.Bindings {
-		if b.Namespace == pod.Namespace {
+		if b.Namespace == pod.Namespace && CheckBinding(&b) == nil {
 			mine = append(mine, b)
 		}
 	}
@@ -220,7 +223,10 @@ func bind(pod *corev1.Pod, st State, d *Decision) error {
 			if b == nil {
 				continue
 			}
-			path := nodepath.ProfilePath(b.Spec.ProfileName)
+			path, err := nodepath.ProfilePath(b.Spec.ProfileName)
+			if err != nil {
+				continue // CheckBinding left such a binding out
+			}
 			if c.SecurityContext == nil || c.SecurityContext.SeccompProfile == nil {
 				if _, ok := pod.Annotations[podprofile.ContainerAnnotationPrefix+c.Name]; ok {
 					continue
@@ -423,7 +429,9 @@ func allowed(list []v1alpha1.AllowedProfile, v string) bool {
 				return true
 			}
 		default:
-			if v == "localhost/"+nodepath.ProfilePath(s) {
+			// CheckPolicy refuses a policy with an entry that names no
+			// profile; were one to get here, it would match nothing.
+			if path, err := nodepath.ProfilePath(s); err == nil && v == "localhost/"+path {
 				return true
 			}
 		}

@@ -110,10 +110,21 @@ func Precedes(a, b *v1alpha1.SeccompPolicy) bool {
 // them, as the pods' own admission will) and the profile index (nil when
 // none is published yet): the installed checks carry it in their
 // expressions (see indexCEL), so each index change rewrites them.
+//
+// A policy CheckPolicy refuses compiles to CheckPolicy's error, and takes no
+// part in the others' precedence; a ProfileBinding CheckBinding refuses is
+// left out of the template check.
 func Compile(p *v1alpha1.SeccompPolicy, all []v1alpha1.SeccompPolicy, operatorNamespace string, bindings []v1alpha1.ProfileBinding, index *v1alpha1.SeccompProfileIndex) (Objects, error) {
+	if err := CheckPolicy(p); err != nil {
+		return Objects{}, err
+	}
+	def, err := defaultProfile(p.Spec.DefaultProfile)
+	if err != nil {
+		return Objects{}, err
+	}
 	ix := indexOf(index)
 	conds := matchConditions(p, podSource)
-	gov, err := governs(p, all)
+	gov, err := governs(p, validPolicies(all))
 	if err != nil {
 		return Objects{}, err
 	}
@@ -129,7 +140,6 @@ func Compile(p *v1alpha1.SeccompPolicy, all []v1alpha1.SeccompPolicy, operatorNa
 	// Every policy mutates: legacy annotations become fields, and the
 	// default (when the policy has one) fills what is unset.
 	{
-		d := p.Spec.DefaultProfile
 		name := MutatingName(p.Name)
 		o.Mutating = &admissionv1.MutatingAdmissionPolicy{
 			ObjectMeta: metav1.ObjectMeta{Name: name, Labels: labels},
@@ -137,7 +147,7 @@ func Compile(p *v1alpha1.SeccompPolicy, all []v1alpha1.SeccompPolicy, operatorNa
 				MatchConstraints:   match.DeepCopy(),
 				MatchConditions:    append(slices.Clone(conds), mayMutate()),
 				Variables:          governsVariable(gov),
-				Mutations:          mutations(d, gov),
+				Mutations:          mutations(def, gov),
 				FailurePolicy:      ptr.To(admissionv1.Fail),
 				ReinvocationPolicy: admissionv1.NeverReinvocationPolicy,
 			},
@@ -197,7 +207,7 @@ func Compile(p *v1alpha1.SeccompPolicy, all []v1alpha1.SeccompPolicy, operatorNa
 		o.ValidatingBind = binding(name, labels, nsSel, action(p.Spec.Mode), false)
 	}
 
-	o.Templates, o.TemplatesBind, o.Note = templates(p, gov, nsSel, labels, bindings, ix)
+	o.Templates, o.TemplatesBind, o.Note = templates(p, def, gov, nsSel, labels, validBindings(bindings), ix)
 	return o, nil
 }
 
@@ -249,13 +259,10 @@ func boundCEL(bindings []v1alpha1.ProfileBinding) (bound func(c string) string, 
 // the installed check on the template's pods, where a pod-level profile
 // the template leaves unset counts as the policy's default (the pods will
 // get it at creation).
-func templates(p *v1alpha1.SeccompPolicy, gov string, nsSel *metav1.LabelSelector, labels map[string]string, bindings []v1alpha1.ProfileBinding, ix indexCEL) (*admissionv1.ValidatingAdmissionPolicy, *admissionv1.ValidatingAdmissionPolicyBinding, string) {
+func templates(p *v1alpha1.SeccompPolicy, defProfile *corev1.SeccompProfile, gov string, nsSel *metav1.LabelSelector, labels map[string]string, bindings []v1alpha1.ProfileBinding, ix indexCEL) (*admissionv1.ValidatingAdmissionPolicy, *admissionv1.ValidatingAdmissionPolicyBinding, string) {
 	def := ""
-	if d := p.Spec.DefaultProfile; d != nil {
-		def = d.Type
-		if d.Type == "Localhost" {
-			def = "localhost/" + localhostPath(d)
-		}
+	if defProfile != nil {
+		def = goFieldForm(defProfile)
 	}
 	src := templateSource
 	var note string
@@ -665,7 +672,7 @@ func allowedOf(p *v1alpha1.SeccompPolicy) func(v string) string {
 // allocated three times as much (bench/admission -floor against
 // -floor -floor-apply, docs/benchmarks.md section 6). gov is the policy's
 // governs expression.
-func mutations(def *v1alpha1.PolicyProfile, gov string) []admissionv1.Mutation {
+func mutations(def *corev1.SeccompProfile, gov string) []admissionv1.Mutation {
 	podType := "Object.spec.securityContext.seccompProfile"
 	podAnn := annotation(podSource, quote(podprofile.PodAnnotation))
 	podValue := annotationLiteral(podAnn, podType)
@@ -742,23 +749,13 @@ func annotationLiteral(v, typ string) string {
 
 // fieldLiteral returns a function that writes the seccompProfile literal of
 // d in the apply-configuration type named by its argument.
-func fieldLiteral(d *v1alpha1.PolicyProfile) func(string) string {
+func fieldLiteral(d *corev1.SeccompProfile) func(string) string {
 	return func(typ string) string {
-		switch d.Type {
-		case "Localhost":
-			return fmt.Sprintf("%s{type: 'Localhost', localhostProfile: %s}", typ, quote(localhostPath(d)))
-		default:
-			return fmt.Sprintf("%s{type: %s}", typ, quote(d.Type))
+		if d.Type == corev1.SeccompProfileTypeLocalhost && d.LocalhostProfile != nil {
+			return fmt.Sprintf("%s{type: 'Localhost', localhostProfile: %s}", typ, quote(*d.LocalhostProfile))
 		}
+		return fmt.Sprintf("%s{type: %s}", typ, quote(string(d.Type)))
 	}
-}
-
-// localhostPath is the path a Localhost default names.
-func localhostPath(d *v1alpha1.PolicyProfile) string {
-	if d.ProfileName != "" {
-		return nodepath.ProfilePath(d.ProfileName)
-	}
-	return d.LocalhostProfile
 }
 
 // allowedCEL holds when the effective profile v (a CEL string) is allowed.
@@ -782,7 +779,11 @@ func allowedCEL(allowed []v1alpha1.AllowedProfile, v string) string {
 			parts = append(parts, fmt.Sprintf("(%s.startsWith(%s) && %s.endsWith(%s))",
 				v, quote("localhost/"+nodepath.OperatorDir+"/"+prefix), v, quote(nodepath.Ext)))
 		default: // a SeccompProfile name
-			parts = append(parts, v+" == "+quote("localhost/"+nodepath.ProfilePath(s)))
+			// CheckPolicy refuses a policy with an entry that names no
+			// profile; were one to get here, it would match nothing.
+			if path, err := nodepath.ProfilePath(s); err == nil {
+				parts = append(parts, v+" == "+quote("localhost/"+path))
+			}
 		}
 	}
 	if len(parts) == 0 {

@@ -90,8 +90,15 @@ func TestPrecedenceIsAVariable(t *testing.T) {
 		t.Errorf("governs(high) = %s, want true (nothing precedes it)", g)
 	}
 	bad := pol("bad", 9, metav1.LabelSelector{MatchExpressions: []metav1.LabelSelectorRequirement{{Key: "k", Operator: "Near"}}}, nil)
-	if _, err := Compile(&low, []v1alpha1.SeccompPolicy{low, bad}, "", nil, nil); err == nil || !strings.Contains(err.Error(), "policy bad") {
+	// A policy with an invalid selector takes no part: it fails alone,
+	// and the policies it would precede compile as if it did not exist.
+	if _, err := Compile(&bad, []v1alpha1.SeccompPolicy{low, bad}, "", nil, nil); err == nil || !strings.Contains(err.Error(), "spec.namespaceSelector") {
+		t.Errorf("a policy with an invalid selector: %v", err)
+	}
+	if o, err := Compile(&low, []v1alpha1.SeccompPolicy{low, bad}, "", nil, nil); err != nil {
 		t.Errorf("an invalid selector of a preceding policy: %v", err)
+	} else if v := o.Mutating.Spec.Variables; len(v) != 0 {
+		t.Errorf("an invalid selector of a preceding policy: variables %+v, want none (nothing valid precedes low)", v)
 	}
 }
 

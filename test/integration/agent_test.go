@@ -110,7 +110,7 @@ func waitInstalled(t *testing.T, name string, agents ...*testAgent) render.Prepa
 	eventually(t, name+" installed on every node", func() bool {
 		prep = rendered(t, name)
 		for _, a := range agents {
-			if !bytes.Equal(a.read(nodepath.ProfilePath(name)), prep.Content) {
+			if !bytes.Equal(a.read(profilePath(name)), prep.Content) {
 				return false
 			}
 			st, ok := nodeEntry(a.node, name)
@@ -151,7 +151,7 @@ func TestAgentsInstallFlattenedProfiles(t *testing.T) {
 	// A change to the base re-renders the child on every node.
 	updateProfile(t, "agt-base", func(sp *v1alpha1.SeccompProfile) { sp.Spec.Syscalls = append(sp.Spec.Syscalls, allow("close")) })
 	eventually(t, "base change reaches the child's files", func() bool {
-		return strings.Contains(string(agents[2].read(nodepath.ProfilePath("agt-child"))), `"close"`)
+		return strings.Contains(string(agents[2].read(profilePath("agt-child"))), `"close"`)
 	})
 	waitInstalled(t, "agt-child", agents...)
 
@@ -167,7 +167,7 @@ func TestAgentsInstallFlattenedProfiles(t *testing.T) {
 	updateProfile(t, "agt-child", func(sp *v1alpha1.SeccompProfile) { sp.Spec.Disabled = true })
 	eventually(t, "disabled profile removed from every node", func() bool {
 		for _, a := range agents {
-			if _, err := os.Stat(a.path(nodepath.ProfilePath("agt-child"))); err == nil {
+			if _, err := os.Stat(a.path(profilePath("agt-child"))); err == nil {
 				return false
 			}
 			if _, ok := nodeEntry(a.node, "agt-child"); ok {
@@ -182,20 +182,20 @@ func TestAgentRepairsDrift(t *testing.T) {
 	a := startAgent(t, cfg, "agent-drift", "x86_64")
 	create(t, newProfile("agt-drift", "", allow("read")))
 	prep := waitInstalled(t, "agt-drift", a)
-	p := a.path(nodepath.ProfilePath("agt-drift"))
+	p := a.path(profilePath("agt-drift"))
 
 	if err := os.WriteFile(p, []byte(`{"defaultAction":"SCMP_ACT_ALLOW"}`), 0o644); err != nil {
 		t.Fatal(err)
 	}
 	start := time.Now()
-	eventually(t, "edited file restored", func() bool { return bytes.Equal(a.read(nodepath.ProfilePath("agt-drift")), prep.Content) })
+	eventually(t, "edited file restored", func() bool { return bytes.Equal(a.read(profilePath("agt-drift")), prep.Content) })
 	t.Logf("edit repaired in %v", time.Since(start).Round(time.Millisecond))
 
 	if err := os.Remove(p); err != nil {
 		t.Fatal(err)
 	}
 	start = time.Now()
-	eventually(t, "deleted file restored", func() bool { return bytes.Equal(a.read(nodepath.ProfilePath("agt-drift")), prep.Content) })
+	eventually(t, "deleted file restored", func() bool { return bytes.Equal(a.read(profilePath("agt-drift")), prep.Content) })
 	t.Logf("deletion repaired in %v", time.Since(start).Round(time.Millisecond))
 
 	if err := os.Chmod(p, 0o600); err != nil {
@@ -221,7 +221,7 @@ func TestAgentRefusesWhatItsNodeCannotLoad(t *testing.T) {
 		st, ok := nodeEntry(ppc.node, "agt-x86only")
 		return ok && st.State == v1alpha1.InstallStateFailed && strings.Contains(st.Message, "ppc64le")
 	})
-	if _, err := os.Stat(ppc.path(nodepath.ProfilePath("agt-x86only"))); err == nil {
+	if _, err := os.Stat(ppc.path(profilePath("agt-x86only"))); err == nil {
 		t.Fatal("the refused profile was installed on the ppc64le node")
 	}
 	eventually(t, "the profile's status names the failing node", func() bool {
@@ -264,12 +264,12 @@ func TestAgentDefersRemovalWhilePodUsesProfile(t *testing.T) {
 	})
 	// ... the idle node removes the file, the busy node keeps it and says why.
 	eventually(t, "removed on the idle node, Removing on the busy one", func() bool {
-		_, errIdle := os.Stat(idle.path(nodepath.ProfilePath("agt-inuse")))
+		_, errIdle := os.Stat(idle.path(profilePath("agt-inuse")))
 		st, ok := nodeEntry(busy.node, "agt-inuse")
 		return os.IsNotExist(errIdle) && ok && st.State == v1alpha1.InstallStateRemoving &&
 			strings.Contains(st.Message, "default/uses-profile")
 	})
-	if busy.read(nodepath.ProfilePath("agt-inuse")) == nil {
+	if busy.read(profilePath("agt-inuse")) == nil {
 		t.Fatal("the busy node removed a profile its pod still references")
 	}
 	// Once the pod is gone, so is the file.
@@ -277,7 +277,7 @@ func TestAgentDefersRemovalWhilePodUsesProfile(t *testing.T) {
 		t.Fatal(err)
 	}
 	eventually(t, "file removed after the pod ended", func() bool {
-		_, err := os.Stat(busy.path(nodepath.ProfilePath("agt-inuse")))
+		_, err := os.Stat(busy.path(profilePath("agt-inuse")))
 		_, listed := nodeEntry(busy.node, "agt-inuse")
 		return os.IsNotExist(err) && !listed
 	})
@@ -294,7 +294,7 @@ func TestAgentIdleMakesNoWrites(t *testing.T) {
 	if err := k8s.Get(ctx, types.NamespacedName{Name: a.node}, &before); err != nil {
 		t.Fatal(err)
 	}
-	st, err := os.Stat(a.path(nodepath.ProfilePath("agt-quiet")))
+	st, err := os.Stat(a.path(profilePath("agt-quiet")))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -307,7 +307,7 @@ func TestAgentIdleMakesNoWrites(t *testing.T) {
 	if after.ResourceVersion != before.ResourceVersion {
 		t.Fatalf("node state rewritten while nothing changed: resourceVersion %s -> %s", before.ResourceVersion, after.ResourceVersion)
 	}
-	st2, err := os.Stat(a.path(nodepath.ProfilePath("agt-quiet")))
+	st2, err := os.Stat(a.path(profilePath("agt-quiet")))
 	if err != nil {
 		t.Fatal(err)
 	}

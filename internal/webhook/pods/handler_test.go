@@ -63,3 +63,30 @@ func TestPodsHandlerPatchesOnlyWhatItDecides(t *testing.T) {
 		t.Errorf("a body that is no pod: %+v", resp.Result)
 	}
 }
+
+// One bad object (a name stored under an older, looser CRD schema) is
+// skipped: the webhook neither answers 500 (which, failing closed, refused
+// every pod the policy governs) nor lets it change other pods' decisions.
+func TestPodsHandlerSkipsBadObjects(t *testing.T) {
+	scheme := runtime.NewScheme()
+	_ = clientgoscheme.AddToScheme(scheme)
+	_ = v1alpha1.AddToScheme(scheme)
+	team := metav1.LabelSelector{MatchLabels: map[string]string{"team": "a"}}
+	reader := fake.NewClientBuilder().WithScheme(scheme).WithObjects(
+		&corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: "ns", Labels: map[string]string{"team": "a"}}},
+		&v1alpha1.SeccompPolicy{ObjectMeta: metav1.ObjectMeta{Name: "bad"}, Spec: v1alpha1.SeccompPolicySpec{
+			NamespaceSelector: team, Priority: 10, AllowedProfiles: []v1alpha1.AllowedProfile{"team..a"}}},
+		&v1alpha1.SeccompPolicy{ObjectMeta: metav1.ObjectMeta{Name: "good"}, Spec: v1alpha1.SeccompPolicySpec{
+			NamespaceSelector: team, DefaultProfile: &v1alpha1.PolicyProfile{Type: "RuntimeDefault"}}},
+		&v1alpha1.ProfileBinding{ObjectMeta: metav1.ObjectMeta{Namespace: "ns", Name: "bad"}, Spec: v1alpha1.ProfileBindingSpec{
+			ProfileName: "a..b", ContainerNames: []string{"app"}}},
+	).Build()
+	h := (&Handler{Reader: reader, OperatorNamespace: "op"}).Pods()
+	resp := h.Handle(context.Background(), admission.Request{AdmissionRequest: admissionv1.AdmissionRequest{
+		UID: "1", Kind: metav1.GroupVersionKind{Version: "v1", Kind: "Pod"}, Namespace: "ns", Operation: admissionv1.Create,
+		Object: runtime.RawExtension{Raw: []byte(`{"metadata":{"name":"a","namespace":"ns"},"spec":{"containers":[{"name":"app","image":"nginx"}]}}`)},
+	}})
+	if !resp.Allowed || len(resp.Patches) != 1 || resp.Patches[0].Path != "/spec/securityContext" {
+		t.Fatalf("allowed %v, result %+v, patches %+v; want good's default alone", resp.Allowed, resp.Result, resp.Patches)
+	}
+}
