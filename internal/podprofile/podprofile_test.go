@@ -85,3 +85,22 @@ func TestCleanKeepsEscapes(t *testing.T) {
 		}
 	}
 }
+
+// A container that sets both the field and the legacy container
+// annotation runs with the field's profile: the kubelet reads the field
+// first. (TestEffectiveOrder has no container with both, so it let a
+// swapped order pass.)
+func TestEffectiveFieldBeforeContainerAnnotation(t *testing.T) {
+	pod := &corev1.Pod{}
+	pod.Annotations = map[string]string{ContainerAnnotationPrefix + "both": "unconfined"}
+	pod.Spec.Containers = []corev1.Container{{Name: "both", SecurityContext: &corev1.SecurityContext{SeccompProfile: localhost("operator/field.json")}}}
+	pod.Spec.EphemeralContainers = []corev1.EphemeralContainer{{EphemeralContainerCommon: corev1.EphemeralContainerCommon{
+		Name: "debug", SecurityContext: &corev1.SecurityContext{SeccompProfile: &corev1.SeccompProfile{Type: corev1.SeccompProfileTypeRuntimeDefault}}}}}
+	pod.Annotations[ContainerAnnotationPrefix+"debug"] = "localhost/operator/x.json"
+	if got, want := Effective(pod, "both"), (Ref{corev1.SeccompProfileTypeLocalhost, "operator/field.json", SourceContainerField}); got != want {
+		t.Errorf("Effective(both) = %+v, want %+v", got, want)
+	}
+	if got, want := Effective(pod, "debug"), (Ref{corev1.SeccompProfileTypeRuntimeDefault, "", SourceContainerField}); got != want {
+		t.Errorf("Effective(debug) = %+v, want %+v", got, want)
+	}
+}

@@ -92,3 +92,39 @@ func TestEvaluate(t *testing.T) {
 		t.Error("Evaluate changed the request's pod; it must work on a copy")
 	}
 }
+
+// A container that sets both the field and the legacy container
+// annotation is judged by the field, as the kubelet runs it (podprofile's
+// order), for a CREATE and for an ephemeral container alike: an allowed
+// field with a forbidden annotation is admitted, the reverse refused.
+func TestJudgeFieldBeforeContainerAnnotation(t *testing.T) {
+	p := pol("p", 0, metav1.LabelSelector{}, func(s *v1alpha1.SeccompPolicySpec) {
+		s.AllowedProfiles = []v1alpha1.AllowedProfile{"RuntimeDefault"}
+	})
+	st := State{Policies: []v1alpha1.SeccompPolicy{p}, OperatorNamespace: "op"}
+	field := func(typ corev1.SeccompProfileType) *corev1.SecurityContext {
+		return &corev1.SecurityContext{SeccompProfile: &corev1.SeccompProfile{Type: typ}}
+	}
+	for _, c := range []struct {
+		field, annotation  string
+		ephemeral, refused bool
+	}{
+		{"RuntimeDefault", "unconfined", false, false},
+		{"Unconfined", "runtime/default", false, true},
+		{"RuntimeDefault", "unconfined", true, false},
+		{"Unconfined", "runtime/default", true, true},
+	} {
+		pod := &corev1.Pod{ObjectMeta: metav1.ObjectMeta{Namespace: "ns", Name: "p",
+			Annotations: map[string]string{"container.seccomp.security.alpha.kubernetes.io/app": c.annotation}},
+			Spec: corev1.PodSpec{SecurityContext: &corev1.PodSecurityContext{SeccompProfile: &corev1.SeccompProfile{Type: corev1.SeccompProfileTypeRuntimeDefault}}}}
+		if c.ephemeral {
+			pod.Spec.EphemeralContainers = []corev1.EphemeralContainer{{EphemeralContainerCommon: corev1.EphemeralContainerCommon{Name: "app", SecurityContext: field(corev1.SeccompProfileType(c.field))}}}
+		} else {
+			pod.Spec.Containers = []corev1.Container{{Name: "app", SecurityContext: field(corev1.SeccompProfileType(c.field))}}
+		}
+		d, err := Evaluate(Request{Pod: pod, Ephemeral: c.ephemeral}, st)
+		if err != nil || d.Refused() != c.refused {
+			t.Errorf("field %s, annotation %s, ephemeral %v: refused %v (%q), %v; want refused %v", c.field, c.annotation, c.ephemeral, d.Refused(), d.Violations, err, c.refused)
+		}
+	}
+}
