@@ -134,7 +134,7 @@ func Compile(p *v1alpha1.SeccompPolicy, all []v1alpha1.SeccompPolicy, operatorNa
 			podRule([]string{"pods/ephemeralcontainers"}, admissionv1.Update),
 		},
 	}
-	nsSel := namespaceSelector(p, operatorNamespace)
+	nsSel := NamespaceSelector(p, operatorNamespace)
 	labels := map[string]string{LabelPolicy: p.Name, "app.kubernetes.io/managed-by": "seccomp-operator"}
 	var o Objects
 	// Every policy mutates: legacy annotations become fields, and the
@@ -362,12 +362,13 @@ func action(m v1alpha1.PolicyMode) admissionv1.ValidationAction {
 	return admissionv1.Deny
 }
 
-// namespaceSelector is the namespaces the policy's bindings select: its
+// NamespaceSelector is the namespaces the policy applies to (its admission
+// policies' bindings, and its fallback webhook, select them): its
 // own selector, less the exempt namespaces (by the name label the apiserver
 // sets on every namespace). Matching a binding's selector is a label match,
 // where a match condition would cost the apiserver a CEL evaluation in
 // every policy for every pod.
-func namespaceSelector(p *v1alpha1.SeccompPolicy, operatorNamespace string) *metav1.LabelSelector {
+func NamespaceSelector(p *v1alpha1.SeccompPolicy, operatorNamespace string) *metav1.LabelSelector {
 	exemptNS := append(slices.Clone(AlwaysExempt), p.Spec.Exemptions.Namespaces...)
 	if operatorNamespace != "" {
 		exemptNS = append(exemptNS, operatorNamespace)

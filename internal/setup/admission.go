@@ -14,7 +14,6 @@ import (
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
-	"sigs.k8s.io/controller-runtime/pkg/webhook"
 
 	"github.com/seccomp-operator/seccomp-operator/api/v1alpha1"
 	"github.com/seccomp-operator/seccomp-operator/internal/controller"
@@ -93,10 +92,8 @@ func Admission(mgr ctrl.Manager, o AdmissionOptions, log logr.Logger) (string, e
 		}
 	}
 	if o.ServeWebhook {
-		h := &pods.Handler{Reader: mgr.GetClient(), OperatorNamespace: o.OperatorNamespace}
-		srv := mgr.GetWebhookServer()
-		srv.Register(pods.PodsPath, &webhook.Admission{Handler: h.Pods()})
-		srv.Register(pods.WorkloadsPath, &webhook.Admission{Handler: h.Workloads()})
+		h := &pods.Handler{Reader: mgr.GetClient(), APIReader: mgr.GetAPIReader(), OperatorNamespace: o.OperatorNamespace}
+		h.Serve(mgr.GetWebhookServer())
 	}
 	name := o.ConfigName
 	if name == "" {

@@ -215,6 +215,14 @@ func TestFallbackWebhook(t *testing.T) {
 	if _, err, _ := dryRun(t, restrictedPod(operatorNamespace, "while-down")); err != nil {
 		t.Errorf("the operator's namespace must not depend on the webhook: %v", err)
 	}
+	// Only namespaces an enforce-mode policy governs fail closed: not one
+	// no policy selects, not one a warn-mode policy governs, not one that
+	// only holds bindings (the case table's namespaces).
+	for _, ns := range []string{"cases-none", "cases-warn", "cases-bound-free"} {
+		if _, err, _ := dryRun(t, restrictedPod(ns, "while-down")); err != nil {
+			t.Errorf("namespace %s must not depend on the webhook: %v", ns, err)
+		}
+	}
 	for _, p := range []*corev1.Pod{existing, governed} {
 		if err := k8s.Delete(ctx, p); err != nil {
 			t.Errorf("delete %s/%s with the webhook down: %v", p.Namespace, p.Name, err)

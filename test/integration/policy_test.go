@@ -186,7 +186,7 @@ func TestPolicyAllowedProfiles(t *testing.T) {
 	// ... and the verdict is in the audit event: natively the apiserver's
 	// validation_failure annotation, on the fallback path the webhook's.
 	if key := auditAnnotated(t, "pol-audit", "SeccompPolicy allowed-audit: seccomp profile not allowed for "+wantMsg,
-		func() { _, _, _ = dryRun(t, unconfined("pol-audit")) }); key != "validation.policy.admission.k8s.io/validation_failure" && key != "pods.seccomp-operator.dev/verdict" {
+		func() { _, _, _ = dryRun(t, unconfined("pol-audit")) }); key != "validation.policy.admission.k8s.io/validation_failure" && key != "allowed-audit.policy.pods.seccomp-operator.dev/verdict" {
 		t.Errorf("audit annotation under %q", key)
 	}
 

@@ -9,6 +9,7 @@ package pods
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"net/http"
 	"strings"
@@ -20,6 +21,7 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/webhook"
 	"sigs.k8s.io/controller-runtime/pkg/webhook/admission"
 
 	"github.com/seccomp-operator/seccomp-operator/api/v1alpha1"
@@ -40,9 +42,86 @@ const AuditAnnotation = "verdict"
 // manager's cache) holds: policies, the namespace's bindings and labels,
 // and the profile index.
 type Handler struct {
-	Reader            client.Reader
+	Reader client.Reader
+	// APIReader reads what the cache does not hold yet (a namespace
+	// created a moment ago); nil: the cache only.
+	APIReader         client.Reader
 	OperatorNamespace string
 }
+
+// Scope is what one webhook of the configuration judges (ConfigReconciler):
+// the pods of one policy, or the ProfileBindings' binding. The zero Scope,
+// served at the bare paths that configurations of earlier versions name,
+// judges everything.
+type Scope struct {
+	Policy   string
+	Bindings bool
+	// Closed: the webhook fails closed (failurePolicy Fail), so the
+	// handler, too, refuses a pod it cannot judge; otherwise it admits it
+	// with a warning, as the apiserver would without the webhook.
+	Closed bool
+}
+
+// Path is the path the webhook of scope s is served at below base
+// (PodsPath or WorkloadsPath).
+func (s Scope) Path(base string) string {
+	switch {
+	case s.Bindings:
+		return base + "/bindings"
+	case s.Policy != "" && s.Closed:
+		return base + "/closed/" + s.Policy
+	case s.Policy != "":
+		return base + "/open/" + s.Policy
+	}
+	return base
+}
+
+// scopeOf parses the scope of a request path below base.
+func scopeOf(base, path string) (Scope, bool) {
+	rest, ok := strings.CutPrefix(path, base)
+	switch {
+	case !ok:
+		return Scope{}, false
+	case rest == "":
+		return Scope{Closed: true}, true
+	case rest == "/bindings":
+		return Scope{Bindings: true}, true
+	}
+	if name, ok := strings.CutPrefix(rest, "/closed/"); ok && name != "" {
+		return Scope{Policy: name, Closed: true}, true
+	}
+	if name, ok := strings.CutPrefix(rest, "/open/"); ok && name != "" {
+		return Scope{Policy: name}, true
+	}
+	return Scope{}, false
+}
+
+type scopeKey struct{}
+
+// Serve registers the pods and workloads handlers, every scope, on srv.
+func (h *Handler) Serve(srv interface{ Register(string, http.Handler) }) {
+	for base, handle := range map[string]func(Scope) admission.Handler{PodsPath: h.pods, WorkloadsPath: h.workloads} {
+		scoped := admission.HandlerFunc(func(ctx context.Context, req admission.Request) admission.Response {
+			scope, ok := ctx.Value(scopeKey{}).(Scope)
+			if !ok {
+				return admission.Allowed("") // a path no configuration of ours names
+			}
+			return handle(scope).Handle(ctx, req)
+		})
+		withScope := func(ctx context.Context, r *http.Request) context.Context {
+			if scope, ok := scopeOf(base, r.URL.Path); ok {
+				return context.WithValue(ctx, scopeKey{}, scope)
+			}
+			return ctx
+		}
+		srv.Register(base, &webhook.Admission{Handler: scoped, WithContextFunc: withScope})
+		srv.Register(base+"/", &webhook.Admission{Handler: scoped, WithContextFunc: withScope})
+	}
+}
+
+// errNoNamespace: the request's namespace does not exist, in the cache nor
+// in the apiserver.
+var errNoNamespace = errors.New("no such namespace")
 
 // state reads what Evaluate needs for a request in namespace ns.
 func (h *Handler) state(ctx context.Context, ns string) (policy.State, map[string]string, error) {
@@ -65,14 +144,48 @@ func (h *Handler) state(ctx context.Context, ns string) (policy.State, map[strin
 		return st, nil, fmt.Errorf("read the profile index: %w", err)
 	}
 	var n corev1.Namespace
-	if err := h.Reader.Get(ctx, client.ObjectKey{Name: ns}, &n); err != nil {
+	err := h.Reader.Get(ctx, client.ObjectKey{Name: ns}, &n)
+	if apierrors.IsNotFound(err) && h.APIReader != nil {
+		// Not in the cache yet: a namespace created a moment ago.
+		err = h.APIReader.Get(ctx, client.ObjectKey{Name: ns}, &n)
+	}
+	switch {
+	case apierrors.IsNotFound(err):
+		return st, nil, errNoNamespace
+	case err != nil:
 		return st, nil, fmt.Errorf("read namespace %s: %w", ns, err)
 	}
 	return st, n.Labels, nil
 }
 
-// Pods handles pod CREATE and pods/ephemeralcontainers UPDATE.
-func (h *Handler) Pods() admission.Handler {
+// unjudged is the answer for a pod the handler could not judge: refused
+// when the scope fails closed (a policy in enforce mode), as the webhook's
+// absence would be; admitted with a warning otherwise. A namespace that
+// does not exist is nothing to judge: the apiserver refuses its pods.
+func unjudged(scope Scope, err error) admission.Response {
+	if errors.Is(err, errNoNamespace) {
+		return admission.Allowed("")
+	}
+	if scope.Closed {
+		return admission.Errored(http.StatusInternalServerError, fmt.Errorf("seccomp-operator could not judge the pod, try again: %w", err))
+	}
+	resp := admission.Allowed("")
+	resp.Warnings = []string{"seccomp-operator admitted the pod without judging it: " + err.Error()}
+	return resp
+}
+
+// Pods handles pod CREATE and pods/ephemeralcontainers UPDATE for every
+// scope at once (the bare path).
+func (h *Handler) Pods() admission.Handler { return h.pods(Scope{Closed: true}) }
+
+// Workloads is Pods for workloads.
+func (h *Handler) Workloads() admission.Handler { return h.workloads(Scope{Closed: true}) }
+
+// pods handles pod CREATE and pods/ephemeralcontainers UPDATE for scope: a
+// policy's webhook judges the pods its policy governs (others pass: their
+// own policy's webhook judges them) as the bindings' webhook, which runs
+// before it, left them; the bindings' webhook only binds.
+func (h *Handler) pods(scope Scope) admission.Handler {
 	return admission.HandlerFunc(func(ctx context.Context, req admission.Request) admission.Response {
 		ephemeral := req.Operation == admissionv1.Update && req.SubResource == "ephemeralcontainers"
 		if req.Kind.Kind != "Pod" || !(req.Operation == admissionv1.Create && req.SubResource == "" || ephemeral) {
@@ -87,11 +200,20 @@ func (h *Handler) Pods() admission.Handler {
 		}
 		st, nsLabels, err := h.state(ctx, req.Namespace)
 		if err != nil {
-			return admission.Errored(http.StatusInternalServerError, err)
+			return unjudged(scope, err)
+		}
+		switch {
+		case scope.Bindings:
+			st.Policies = nil
+		case scope.Policy != "":
+			st.Bindings = nil
 		}
 		d, err := policy.Evaluate(policy.Request{Pod: &pod, NamespaceLabels: nsLabels, Username: req.UserInfo.Username, Ephemeral: ephemeral}, st)
 		if err != nil {
-			return admission.Errored(http.StatusInternalServerError, err)
+			return unjudged(scope, err)
+		}
+		if scope.Policy != "" && d.Policy != scope.Policy {
+			return admission.Allowed("")
 		}
 		if d.Refused() {
 			return admission.Denied(strings.Join(d.Messages(), "; "))
@@ -127,11 +249,13 @@ func verdicts(resp admission.Response, mode v1alpha1.PolicyMode, msgs []string) 
 	return resp
 }
 
-// Workloads judges the pod template of a Deployment, StatefulSet,
+// workloads judges the pod template of a Deployment, StatefulSet,
 // DaemonSet, ReplicaSet, Job or CronJob as its pods will be judged, and
 // says so as warnings (audit annotations in audit mode): it never refuses,
-// since enforce applies to the pods.
-func (h *Handler) Workloads() admission.Handler {
+// since enforce applies to the pods. A policy's webhook says what its
+// policy says (of the template as the bindings will bind its pods), the
+// bindings' webhook what the bindings say.
+func (h *Handler) workloads(scope Scope) admission.Handler {
 	return admission.HandlerFunc(func(ctx context.Context, req admission.Request) admission.Response {
 		tmpl, err := template(req)
 		if err != nil || tmpl == nil {
@@ -145,11 +269,23 @@ func (h *Handler) Workloads() admission.Handler {
 		if err != nil {
 			return admission.Allowed("")
 		}
+		if scope.Bindings {
+			st.Policies = nil
+		}
 		d, err := policy.Evaluate(policy.Request{Pod: pod, NamespaceLabels: nsLabels, Username: req.UserInfo.Username}, st)
 		if err != nil {
 			return admission.Allowed("")
 		}
+		if scope.Policy != "" && d.Policy != scope.Policy {
+			return admission.Allowed("")
+		}
 		msgs, bound := d.TemplateMessages(req.Kind.Kind)
+		switch {
+		case scope.Bindings:
+			msgs = nil
+		case scope.Policy != "":
+			bound = ""
+		}
 		mode := d.Mode
 		if mode == v1alpha1.PolicyModeEnforce {
 			mode = v1alpha1.PolicyModeWarn

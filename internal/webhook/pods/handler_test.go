@@ -11,6 +11,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
 	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
+	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/client/fake"
 	"sigs.k8s.io/controller-runtime/pkg/webhook/admission"
 
@@ -88,5 +89,47 @@ func TestPodsHandlerSkipsBadObjects(t *testing.T) {
 	}})
 	if !resp.Allowed || len(resp.Patches) != 1 || resp.Patches[0].Path != "/spec/securityContext" {
 		t.Fatalf("allowed %v, result %+v, patches %+v; want good's default alone", resp.Allowed, resp.Result, resp.Patches)
+	}
+}
+
+// A policy's webhook judges only the pods its policy governs, and a
+// namespace the cache does not hold yet is read from the apiserver, not
+// refused: a pod is never refused for a reason its author cannot fix.
+func TestScopedHandlerAndCacheMiss(t *testing.T) {
+	scheme := runtime.NewScheme()
+	_ = clientgoscheme.AddToScheme(scheme)
+	_ = v1alpha1.AddToScheme(scheme)
+	policies := []client.Object{
+		&v1alpha1.SeccompPolicy{ObjectMeta: metav1.ObjectMeta{Name: "high"}, Spec: v1alpha1.SeccompPolicySpec{Priority: 5,
+			NamespaceSelector: metav1.LabelSelector{MatchLabels: map[string]string{"tier": "x"}},
+			DefaultProfile:    &v1alpha1.PolicyProfile{Type: "Unconfined"}}},
+		&v1alpha1.SeccompPolicy{ObjectMeta: metav1.ObjectMeta{Name: "low"}, Spec: v1alpha1.SeccompPolicySpec{
+			DefaultProfile: &v1alpha1.PolicyProfile{Type: "RuntimeDefault"}, AllowedProfiles: []v1alpha1.AllowedProfile{"RuntimeDefault"}}},
+	}
+	fresh := &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: "fresh", Labels: map[string]string{"tier": "y"}}}
+	cache := fake.NewClientBuilder().WithScheme(scheme).WithObjects(append(policies,
+		&corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: "x", Labels: map[string]string{"tier": "x"}}})...).Build()
+	api := fake.NewClientBuilder().WithScheme(scheme).WithObjects(fresh).Build()
+	review := func(h admission.Handler, ns string) admission.Response {
+		return h.Handle(context.Background(), admission.Request{AdmissionRequest: admissionv1.AdmissionRequest{
+			UID: "1", Kind: metav1.GroupVersionKind{Version: "v1", Kind: "Pod"}, Namespace: ns, Operation: admissionv1.Create,
+			Object: runtime.RawExtension{Raw: []byte(`{"metadata":{"name":"a","namespace":"` + ns + `"},"spec":{"containers":[{"name":"app","image":"nginx"}]}}`)},
+		}})
+	}
+	h := &Handler{Reader: cache, APIReader: api, OperatorNamespace: "op"}
+	// In x, high governs: low's webhook lets the pod pass untouched.
+	if resp := review(h.pods(Scope{Policy: "low", Closed: true}), "x"); !resp.Allowed || len(resp.Patches) != 0 {
+		t.Errorf("low's webhook in high's namespace: allowed %v, patches %+v", resp.Allowed, resp.Patches)
+	}
+	if resp := review(h.pods(Scope{Policy: "high"}), "x"); !resp.Allowed || len(resp.Patches) != 1 {
+		t.Errorf("high's webhook in its namespace: allowed %v, patches %+v", resp.Allowed, resp.Patches)
+	}
+	// fresh is in the apiserver, not yet in the cache: judged, by low.
+	if resp := review(h.pods(Scope{Policy: "low", Closed: true}), "fresh"); !resp.Allowed || len(resp.Patches) != 1 {
+		t.Errorf("a namespace missing from the cache: allowed %v, result %+v, patches %+v", resp.Allowed, resp.Result, resp.Patches)
+	}
+	// A namespace that exists nowhere is the apiserver's to refuse.
+	if resp := review(h.pods(Scope{Policy: "low", Closed: true}), "gone"); !resp.Allowed {
+		t.Errorf("a namespace that does not exist: %+v", resp.Result)
 	}
 }
