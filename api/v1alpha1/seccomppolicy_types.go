@@ -114,6 +114,8 @@ type PolicyProfile struct {
 type PolicyExemptions struct {
 	// Namespaces by name.
 	// +kubebuilder:validation:MaxItems=64
+	// +kubebuilder:validation:items:MaxLength=63
+	// +kubebuilder:validation:XValidation:rule="self.all(n, !format.dns1123Label().validate(n).hasValue())",message="each must be a namespace name (a DNS-1123 label: lower-case letters, digits and '-', starting and ending with a letter or digit)"
 	// +listType=set
 	// +optional
 	Namespaces []string `json:"namespaces,omitempty"`

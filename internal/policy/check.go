@@ -23,6 +23,13 @@ func CheckPolicy(p *v1alpha1.SeccompPolicy) error {
 	if _, err := metav1.LabelSelectorAsSelector(&p.Spec.NamespaceSelector); err != nil {
 		return fmt.Errorf("spec.namespaceSelector: %w", err)
 	}
+	// The exempt namespaces become values of the selector the admission
+	// objects are bound with; one that is no label value would make the
+	// apiserver refuse those objects (and, on the fallback path, the one
+	// webhook configuration every policy shares).
+	if _, err := metav1.LabelSelectorAsSelector(NamespaceSelector(p, "")); err != nil {
+		return fmt.Errorf("spec.exemptions.namespaces: %w: write namespace names", err)
+	}
 	if _, err := defaultProfile(p.Spec.DefaultProfile); err != nil {
 		return err
 	}

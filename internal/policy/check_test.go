@@ -33,6 +33,9 @@ func TestBadNamesAreSkippedNotPanics(t *testing.T) {
 		{"default profileName", "spec.defaultProfile.profileName", func(s *v1alpha1.SeccompPolicySpec) {
 			s.DefaultProfile = &v1alpha1.PolicyProfile{Type: "Localhost", ProfileName: "a..b"}
 		}},
+		{"exempt namespace", "spec.exemptions.namespaces", func(s *v1alpha1.SeccompPolicySpec) {
+			s.Exemptions.Namespaces = []string{"ci", "Not a namespace!"}
+		}},
 		{"namespaceSelector", "spec.namespaceSelector", func(s *v1alpha1.SeccompPolicySpec) {
 			s.NamespaceSelector.MatchExpressions = []metav1.LabelSelectorRequirement{{Key: "team", Operator: "Near"}}
 		}},

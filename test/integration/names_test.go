@@ -198,3 +198,15 @@ func profilePath(name string) string {
 	}
 	return rel
 }
+
+// An exempt namespace must be a namespace name: the exemptions become
+// values of the selectors the admission objects are bound with.
+func TestCRDExemptNamespacesAreNamespaceNames(t *testing.T) {
+	for name, ok := range map[string]bool{"ci": true, "kube-public": true, "Not a namespace!": false, "a.b": false, strings.Repeat("a", 64): false} {
+		p := &v1alpha1.SeccompPolicy{ObjectMeta: metav1.ObjectMeta{Name: "exempt"}, Spec: v1alpha1.SeccompPolicySpec{
+			AllowedProfiles: []v1alpha1.AllowedProfile{"RuntimeDefault"}, Exemptions: v1alpha1.PolicyExemptions{Namespaces: []string{name}}}}
+		if err := k8s.Create(context.Background(), p, client.DryRunAll); (err == nil) != ok {
+			t.Errorf("exempt namespace %q: admitted %v (%v), want %v", name, err == nil, err, ok)
+		}
+	}
+}
