@@ -242,7 +242,7 @@ func (r *NodeReconciler) syncFiles(ctx context.Context) ([]v1alpha1.NodeProfileS
 				keep[p] = true
 			}
 			states = append(states, v1alpha1.NodeProfileState{Name: name, State: v1alpha1.InstallStateFailed,
-				Message: truncate("refused, not installed: " + prep.problem)})
+				Reason: v1alpha1.NodeReasonRefused, Message: truncate("refused, not installed: " + prep.problem)})
 			continue
 		}
 		f := File{Size: prep.size, Sum: prep.sum, Content: r.contentOf(ctx, sp, byName)}
@@ -279,7 +279,12 @@ func (r *NodeReconciler) syncFiles(ctx context.Context) ([]v1alpha1.NodeProfileS
 		}
 		for _, p := range r.paths[st.Name].paths { // this pass's pathsOf
 			if ferr := res.Failed[p]; ferr != nil {
-				st.State, st.ContentHash, st.Message = v1alpha1.InstallStateFailed, "", truncate(ferr.Error())
+				st.State, st.ContentHash, st.Reason, st.Message = v1alpha1.InstallStateFailed, "", v1alpha1.NodeReasonWriteFailed, truncate(ferr.Error())
+				break
+			}
+			// A pod naming this path would run another's profile.
+			if ferr := res.Foreign[p]; ferr != nil {
+				st.State, st.ContentHash, st.Reason, st.Message = v1alpha1.InstallStateFailed, "", v1alpha1.NodeReasonForeignFile, truncate(ferr.Error())
 				break
 			}
 		}
@@ -302,7 +307,7 @@ func (r *NodeReconciler) syncFiles(ctx context.Context) ([]v1alpha1.NodeProfileS
 		}
 	}
 	for name, msg := range removing {
-		states = append(states, v1alpha1.NodeProfileState{Name: name, State: v1alpha1.InstallStateRemoving, Message: truncate(msg)})
+		states = append(states, v1alpha1.NodeProfileState{Name: name, State: v1alpha1.InstallStateRemoving, Reason: v1alpha1.NodeReasonInUse, Message: truncate(msg)})
 	}
 	if len(removing) > 0 {
 		slices.SortFunc(states, func(a, b v1alpha1.NodeProfileState) int { return strings.Compare(a.Name, b.Name) })
@@ -472,7 +477,7 @@ func (r *NodeReconciler) writeState(ctx context.Context, states []v1alpha1.NodeP
 	now := metav1.Now().Rfc3339Copy() // the precision the apiserver stores
 	for k := range states {
 		if old, ok := v1alpha1.FindNodeProfileState(stored, states[k].Name); ok &&
-			old.State == states[k].State && old.ContentHash == states[k].ContentHash && old.Message == states[k].Message {
+			sameEntry(&old, &states[k]) {
 			states[k].LastTransitionTime = old.LastTransitionTime
 		} else {
 			states[k].LastTransitionTime = now
@@ -528,12 +533,16 @@ func sameStates(a, b []v1alpha1.NodeProfileState) bool {
 	}
 	for k := range a {
 		x, y := &a[k], &b[k]
-		if x.Name != y.Name || x.State != y.State || x.ContentHash != y.ContentHash || x.Message != y.Message ||
-			!x.LastTransitionTime.Equal(&y.LastTransitionTime) {
+		if x.Name != y.Name || !sameEntry(x, y) || !x.LastTransitionTime.Equal(&y.LastTransitionTime) {
 			return false
 		}
 	}
 	return true
+}
+
+// sameEntry reports whether two entries say the same (time aside).
+func sameEntry(x, y *v1alpha1.NodeProfileState) bool {
+	return x.State == y.State && x.ContentHash == y.ContentHash && x.Reason == y.Reason && x.Message == y.Message
 }
 
 // patchState replaces the node state's list with a merge patch and returns
