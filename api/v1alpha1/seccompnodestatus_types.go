@@ -31,10 +31,11 @@ const (
 	// file the agent did not install (an administrator's own), which the
 	// agent leaves alone.
 	NodeReasonForeignFile = "ForeignFile"
-	// NodeReasonRuntimeSeccompFlags: the profile sets seccomp flags and
-	// the node's container runtime refuses any (runc before 1.2): every
-	// pod using it would fail to start there.
-	NodeReasonRuntimeSeccompFlags = "RuntimeRejectsSeccompFlags"
+	// NodeReasonSeccompFlags: the profile sets seccomp flags and the
+	// node's container runtime refuses them (runc before 1.2.0), or the
+	// agent cannot tell whether it does: a pod using the profile would not
+	// start there (internal/runtimeflags).
+	NodeReasonSeccompFlags = "SeccompFlagsNotSupported"
 	// NodeReasonInUse: the profile is gone or disabled, and a pod on the
 	// node still references its file.
 	NodeReasonInUse = "InUse"

@@ -23,6 +23,7 @@ import (
 	"github.com/seccomp-operator/seccomp-operator/internal/nodepath"
 	"github.com/seccomp-operator/seccomp-operator/internal/podprofile"
 	"github.com/seccomp-operator/seccomp-operator/internal/render"
+	"github.com/seccomp-operator/seccomp-operator/internal/runtimeflags"
 	"github.com/seccomp-operator/seccomp-operator/pkg/seccomp/predefined"
 )
 
@@ -78,6 +79,11 @@ type NodeReconciler struct {
 	// Family is the node's architecture family (e.g. "x86_64"): profiles
 	// are compiled for it before they are installed.
 	Family string
+	// SeccompFlags is whether the node's container runtime accepts a
+	// profile's seccomp flags (cmd/agent: --runtime-seccomp-flags). A
+	// profile with flags is installed only where it is Supported; the zero
+	// value is treated as unknown, so not installed.
+	SeccompFlags runtimeflags.Detection
 	// MinStatusInterval: see DefaultMinStatusInterval (0 means that); the
 	// spacing grows with the size of the state (statusEntriesPerInterval).
 	MinStatusInterval time.Duration
@@ -173,6 +179,7 @@ type preparedEntry struct {
 	gen     int64
 	hash    string // render.Hash of the content
 	problem string
+	flags   []string // seccomp flags of the flattened profile
 	size    int
 	sum     [sha256.Size]byte
 	content []byte // nil once written
@@ -243,6 +250,16 @@ func (r *NodeReconciler) syncFiles(ctx context.Context) ([]v1alpha1.NodeProfileS
 			}
 			states = append(states, v1alpha1.NodeProfileState{Name: name, State: v1alpha1.InstallStateFailed,
 				Reason: v1alpha1.NodeReasonRefused, Message: truncate("refused, not installed: " + prep.problem)})
+			continue
+		}
+		if len(prep.flags) > 0 && r.SeccompFlags.Support != runtimeflags.Supported {
+			// Every pod using it would fail to start here: keep the
+			// last good file, as for a refused profile, and say why.
+			for _, p := range paths {
+				keep[p] = true
+			}
+			states = append(states, v1alpha1.NodeProfileState{Name: name, State: v1alpha1.InstallStateFailed,
+				Reason: v1alpha1.NodeReasonSeccompFlags, Message: truncate(runtimeflags.NodeMessage(prep.flags, r.SeccompFlags))})
 			continue
 		}
 		f := File{Size: prep.size, Sum: prep.sum, Content: r.contentOf(ctx, sp, byName)}
@@ -374,7 +391,7 @@ func (r *NodeReconciler) prepare(ctx context.Context, sp *v1alpha1.SeccompProfil
 	if err != nil {
 		return preparedEntry{}, fmt.Errorf("prepare profile %s: %w", sp.Name, err)
 	}
-	e = preparedEntry{key: key, uid: sp.UID, gen: sp.Generation, hash: prep.Hash, problem: prep.Problem, size: len(prep.Content), sum: prep.Sum, content: prep.Content}
+	e = preparedEntry{key: key, uid: sp.UID, gen: sp.Generation, hash: prep.Hash, problem: prep.Problem, flags: prep.Flags, size: len(prep.Content), sum: prep.Sum, content: prep.Content}
 	r.prepared[sp.Name] = e
 	return e, nil
 }

@@ -322,7 +322,7 @@ func (r *ProfileReconciler) aggregate(ctx context.Context, name, hash string, st
 }
 
 // reasonCounts says how many failed nodes gave each reason, e.g.
-// " (RuntimeRejectsSeccompFlags: 2, Refused: 1)", most frequent first.
+// " (SeccompFlagsNotSupported: 2, Refused: 1)", most frequent first.
 func reasonCounts(failed []v1alpha1.NodeFailure) string {
 	n := map[string]int{}
 	for _, f := range failed {
