@@ -8,6 +8,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/go-logr/logr"
 	corev1 "k8s.io/api/core/v1"
@@ -178,5 +179,26 @@ func TestPendingPodDefersRemoval(t *testing.T) {
 	if len(st) != 1 || st[0].State != v1alpha1.InstallStateRemoving || st[0].Reason != v1alpha1.NodeReasonInUse ||
 		!strings.Contains(st[0].Message, "default/starting") {
 		t.Fatalf("state %+v, want app Removing for default/starting", st)
+	}
+}
+
+// The administrator's removal of a blocking file is an event: the profile
+// is installed at once, not at the next periodic resync (an hour here).
+func TestWatchInstallsOnceTheAdministratorsFileGoes(t *testing.T) {
+	in := newInstaller(t)
+	aliasPath := nodepath.Abs(in.Root, webappAlias)
+	writeFile(t, aliasPath, []byte("admin"))
+	desired := map[string][]byte{nodepath.ProfilePath("a"): []byte("a"), webappAlias: []byte("w")}
+	if res, err := in.Sync(desired, nil); err != nil || len(res.Foreign) != 1 {
+		t.Fatalf("Sync = %+v, %v; want the alias blocked", res, err)
+	}
+	results := startWatch(t, in, time.Hour, desired)
+	time.Sleep(100 * time.Millisecond) // the watch is set up
+	if err := os.Remove(aliasPath); err != nil {
+		t.Fatal(err)
+	}
+	waitRepair(t, results, webappAlias, 5*time.Second)
+	if got := readRel(t, in, webappAlias); string(got) != "w" {
+		t.Fatalf("alias holds %q", got)
 	}
 }
