@@ -20,6 +20,27 @@ const (
 	InstallStateRemoving InstallState = "Removing"
 )
 
+// Reasons of a NodeProfileState.
+const (
+	// NodeReasonRefused: the profile cannot be compiled for the node (its
+	// architecture family).
+	NodeReasonRefused = "Refused"
+	// NodeReasonWriteFailed: writing the file failed.
+	NodeReasonWriteFailed = "WriteFailed"
+	// NodeReasonForeignFile: a path the profile is installed at holds a
+	// file the agent did not install (an administrator's own), which the
+	// agent leaves alone.
+	NodeReasonForeignFile = "ForeignFile"
+	// NodeReasonSeccompFlags: the profile sets seccomp flags and the
+	// node's container runtime refuses them (runc before 1.2.0), or the
+	// agent cannot tell whether it does: a pod using the profile would not
+	// start there (internal/runtimeflags).
+	NodeReasonSeccompFlags = "SeccompFlagsNotSupported"
+	// NodeReasonInUse: the profile is gone or disabled, and a pod on the
+	// node still references its file.
+	NodeReasonInUse = "InUse"
+)
+
 // NodeProfileState is one profile's state on one node.
 type NodeProfileState struct {
 	// Name is the SeccompProfile's name.
@@ -35,6 +56,13 @@ type NodeProfileState struct {
 
 	// State is Installed, Pending, Failed or Removing.
 	State InstallState `json:"state"`
+
+	// Reason says in one word why the state is Failed or Removing (one of
+	// the NodeReason constants), for tools and the profile's status;
+	// Message says it in words.
+	// +kubebuilder:validation:MaxLength=64
+	// +optional
+	Reason string `json:"reason,omitempty"`
 
 	// Message explains a Failed or Removing state.
 	// +kubebuilder:validation:MaxLength=1024

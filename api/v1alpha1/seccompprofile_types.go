@@ -230,6 +230,10 @@ type SeccompProfileStatus struct {
 type NodeFailure struct {
 	// Node is the node's name.
 	Node string `json:"node"`
+	// Reason is the node's reason (NodeProfileState.Reason).
+	// +kubebuilder:validation:MaxLength=64
+	// +optional
+	Reason string `json:"reason,omitempty"`
 	// Message says what went wrong.
 	// +optional
 	Message string `json:"message,omitempty"`

@@ -14,6 +14,7 @@ import (
 	"os/signal"
 	goruntime "runtime"
 	"runtime/debug"
+	"strings"
 	"syscall"
 	"time"
 
@@ -22,11 +23,12 @@ import (
 	"k8s.io/klog/v2"
 
 	"github.com/seccomp-operator/seccomp-operator/internal/agent"
+	"github.com/seccomp-operator/seccomp-operator/internal/runtimeflags"
 	"github.com/seccomp-operator/seccomp-operator/pkg/seccomp/syscalls"
 )
 
 func main() {
-	var nodeName, kubeletRoot, kubeconfig, metricsAddr, probeAddr, pprofAddr, arch string
+	var nodeName, kubeletRoot, kubeconfig, metricsAddr, probeAddr, pprofAddr, arch, seccompFlags, runtimeBinaries string
 	var resync, minStatus time.Duration
 	var memLimit int64
 	var verbosity, gcPercent, maxProcs int
@@ -42,6 +44,8 @@ func main() {
 	flag.DurationVar(&minStatus, "min-status-interval", agent.DefaultMinStatusInterval, "minimum time between two writes of the node state, per 100 of its entries (a node with 1000 profiles writes at most every 10 intervals during a burst)")
 	flag.IntVar(&gcPercent, "gc-percent", 50, "the Go collector's GOGC (GOGC wins when set): heap growth allowed over the live heap before a collection; Go's default of 100 cost about 7 MiB more RSS at 1000 profiles")
 	flag.IntVar(&maxProcs, "max-procs", 1, "GOMAXPROCS (GOMAXPROCS wins when set); 0: Go's default (the CPUs, or a CPU limit rounded up to at least 2). Passes run one at a time; in the 100-node benchmark 1 gave 1-3 MiB less peak RSS than 2 (docs/benchmarks.md §4)")
+	flag.StringVar(&seccompFlags, "runtime-seccomp-flags", runtimeflags.SettingAuto, "whether the node's container runtime accepts a profile's seccomp flags (runc before 1.2.0 refuses them): auto (read the runtime binaries of --runtime-binaries), supported or unsupported; profiles with flags are installed only where supported")
+	flag.StringVar(&runtimeBinaries, "runtime-binaries", strings.Join(runtimeflags.DefaultBinaries, ","), "comma-separated paths where --runtime-seccomp-flags=auto looks for the node's runtime binaries (read, never run); all that exist must accept flags")
 	flag.IntVar(&verbosity, "v", 0, "log verbosity (1 logs every pass that changed files)")
 	flag.Parse()
 
@@ -74,6 +78,14 @@ func main() {
 	if !ok {
 		fail(nil, "unknown architecture", "arch", arch)
 	}
+	flagsSupport, autoFlags, err := runtimeflags.ParseSetting(seccompFlags)
+	if err != nil {
+		fail(err, "bad flag")
+	}
+	detection := runtimeflags.Fixed(flagsSupport)
+	if autoFlags {
+		detection = runtimeflags.Detect(strings.Split(runtimeBinaries, ","))
+	}
 	rules := clientcmd.NewDefaultClientConfigLoadingRules()
 	rules.ExplicitPath = kubeconfig
 	cfg, err := clientcmd.NewNonInteractiveDeferredLoadingClientConfig(rules, &clientcmd.ConfigOverrides{}).ClientConfig()
@@ -90,6 +102,7 @@ func main() {
 		Installer:         &agent.Installer{Root: kubeletRoot},
 		NodeName:          nodeName,
 		Family:            a.Native,
+		SeccompFlags:      detection,
 		MinStatusInterval: minStatus,
 		AfterPass:         afterPass,
 		Log:               log,
@@ -112,7 +125,8 @@ func main() {
 		failed <- <-serveErrs
 		stop()
 	}()
-	log.Info("starting", "node", nodeName, "kubeletRoot", kubeletRoot, "family", a.Native)
+	log.Info("starting", "node", nodeName, "kubeletRoot", kubeletRoot, "family", a.Native,
+		"runtimeSeccompFlags", detection.Support, "runtimeSeccompFlagsHow", detection.How)
 	if err := r.Run(ctx, resync); err != nil {
 		fail(err, "run agent")
 	}

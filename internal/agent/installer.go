@@ -87,6 +87,11 @@ type Installer struct {
 	// time in 1000 lstat calls, and a rollout makes a pass every few
 	// hundred milliseconds.
 	watched map[string]bool
+
+	// blocked holds the desired paths the last Sync found held by a file
+	// it did not install (Result.Foreign); their directories are watched
+	// so that the path is claimed as soon as the file goes. Guarded by mu.
+	blocked map[string]bool
 }
 
 type knownFile struct {
@@ -252,6 +257,11 @@ type Result struct {
 	// Failed holds the desired files that could not be written, with why
 	// (also part of Sync's joined error).
 	Failed map[string]error
+	// Foreign holds the desired paths held by a file the installer did not
+	// install and whose content differs (a *ForeignFileError each). They
+	// are left alone; not an error of Sync, since retrying changes nothing
+	// until someone removes the file.
+	Foreign map[string]error
 }
 
 // Changed reports whether the Sync wrote or removed anything.
@@ -301,28 +311,50 @@ func (i *Installer) InstallFile(rel string, f File) (changed bool, err error) {
 	}
 	i.mu.Lock()
 	defer i.mu.Unlock()
-	if !managedByDir(rel) {
-		// Record before writing: a crash between the two then leaves a
-		// marker entry for a missing file (harmless) rather than a file
-		// nobody knows is ours.
-		m, err := i.readMarker()
-		if err != nil {
-			return false, err
-		}
+	if managedByDir(rel) || i.unchanged(rel, i.abs(rel), f) {
+		return i.install(rel, f, true, false)
+	}
+	m, err := i.readMarker()
+	if err != nil {
+		return false, err
+	}
+	c, err := i.claimOf(rel, f, m[rel])
+	if err != nil {
+		return false, err
+	}
+	switch c {
+	case claimForeignSame:
+		i.remember(rel, i.abs(rel), f)
+		return false, nil
+	case claimForeign:
+		return false, &ForeignFileError{Rel: rel, Path: i.abs(rel)}
+	case claimCreate:
 		if !m[rel] {
+			// Record before writing: a crash between the two then leaves
+			// a marker entry for a missing file (harmless, the path is
+			// claimed again) rather than a file nobody knows is ours.
 			m[rel] = true
 			if err := i.writeMarker(m); err != nil {
 				return false, err
 			}
 		}
 	}
-	return i.install(rel, f, true)
+	changed, err = i.install(rel, f, true, c == claimCreate)
+	var foreign *ForeignFileError
+	if errors.As(err, &foreign) {
+		delete(m, rel)
+		if werr := i.writeMarker(m); werr != nil {
+			return false, errors.Join(err, werr)
+		}
+	}
+	return changed, err
 }
 
 // install is Install without validation, locking or marker bookkeeping.
 // syncDir=false leaves the directory fsync to the caller, which lets Sync
-// fsync each directory once after many renames.
-func (i *Installer) install(rel string, f File, syncDir bool) (bool, error) {
+// fsync each directory once after many renames. create=true creates the
+// file without replacing one that appeared meanwhile (a *ForeignFileError).
+func (i *Installer) install(rel string, f File, syncDir, create bool) (bool, error) {
 	p := i.abs(rel)
 	if i.unchanged(rel, p, f) {
 		return false, nil
@@ -348,8 +380,11 @@ func (i *Installer) install(rel string, f File, syncDir bool) (bool, error) {
 		return false, fmt.Errorf("install %s: %w", rel, err)
 	}
 	i.setKnown(rel, knownFile{writing: true})
-	if err := writeAtomic(p, content, syncDir); err != nil {
+	if err := writeAtomic(p, content, syncDir, create); err != nil {
 		i.forget(rel)
+		if errors.Is(err, fs.ErrExist) {
+			return false, &ForeignFileError{Rel: rel, Path: p}
+		}
 		return false, fmt.Errorf("install %s: %w", rel, err)
 	}
 	i.remember(rel, p, f)
@@ -403,7 +438,7 @@ func (i *Installer) mkdirs(dir string) error {
 			return err
 		}
 	}
-	if err := os.Mkdir(dir, DirMode); err != nil {
+	if err := mkdirOne(dir); err != nil {
 		if errors.Is(err, fs.ErrExist) {
 			return nil
 		}
@@ -418,7 +453,9 @@ func (i *Installer) mkdirs(dir string) error {
 // writeAtomic writes content to a temporary file in p's directory, fsyncs
 // it, renames it over p and (if dirSync) fsyncs the directory. rename(2)
 // within a directory is atomic, so every reader sees the old or the new file.
-func writeAtomic(p string, content []byte, dirSync bool) (err error) {
+// With noReplace the temporary file is linked to p instead, which fails with
+// fs.ErrExist when p exists, and then removed.
+func writeAtomic(p string, content []byte, dirSync, noReplace bool) (err error) {
 	dir := filepath.Dir(p)
 	f, err := os.CreateTemp(dir, TempPrefix+"*")
 	if err != nil {
@@ -439,13 +476,22 @@ func writeAtomic(p string, content []byte, dirSync bool) (err error) {
 	if _, err = f.Write(content); err != nil {
 		return fmt.Errorf("write temporary file: %w", err)
 	}
-	if err = f.Sync(); err != nil {
+	if err = fsyncFile(f); err != nil {
 		return fmt.Errorf("fsync temporary file: %w", err)
 	}
 	if err = f.Close(); err != nil {
 		return fmt.Errorf("close temporary file: %w", err)
 	}
-	if err = os.Rename(tmp, p); err != nil {
+	if noReplace {
+		if err = linkFile(tmp, p); err != nil {
+			return fmt.Errorf("link into place: %w", err)
+		}
+		// A crash before this leaves a temporary file, which the next
+		// complete Sync removes.
+		if err := removeFile(tmp); err != nil {
+			return fmt.Errorf("remove temporary file: %w", err)
+		}
+	} else if err = renameFile(tmp, p); err != nil {
 		return fmt.Errorf("rename into place: %w", err)
 	}
 	if dirSync {
@@ -456,48 +502,39 @@ func writeAtomic(p string, content []byte, dirSync bool) (err error) {
 	return nil
 }
 
-func syncDir(dir string) error {
-	d, err := os.Open(dir)
-	if err != nil {
-		return fmt.Errorf("open directory for fsync: %w", err)
-	}
-	defer d.Close()
-	if err := d.Sync(); err != nil {
-		return fmt.Errorf("fsync directory %s: %w", dir, err)
-	}
-	return nil
-}
-
-// Remove deletes the file at rel if it exists, and forgets it as managed.
-// It does not check whether a pod uses the file; Sync does.
+// Remove deletes the file at rel if it exists and is managed (in
+// OperatorDir, or listed in the marker), and forgets it as managed. A file
+// the installer did not install is left alone. It does not check whether a
+// pod uses the file; Sync does.
 func (i *Installer) Remove(rel string) error {
 	if err := validateTarget(rel); err != nil {
 		return fmt.Errorf("remove: %w", err)
 	}
 	i.mu.Lock()
 	defer i.mu.Unlock()
-	if err := i.remove(rel); err != nil {
-		return err
-	}
 	if managedByDir(rel) {
-		return nil
+		return i.remove(rel)
 	}
 	m, err := i.readMarker()
 	if err != nil {
 		return err
 	}
-	if m[rel] {
-		delete(m, rel)
-		return i.writeMarker(m)
+	if !m[rel] {
+		i.forget(rel)
+		return nil
 	}
-	return nil
+	if err := i.remove(rel); err != nil {
+		return err
+	}
+	delete(m, rel)
+	return i.writeMarker(m)
 }
 
 func (i *Installer) remove(rel string) error {
 	p := i.abs(rel)
 	i.forget(rel)
 	delete(i.present, rel)
-	if err := os.Remove(p); err != nil {
+	if err := removeFile(p); err != nil {
 		if errors.Is(err, fs.ErrNotExist) {
 			return nil
 		}
@@ -545,11 +582,37 @@ func (i *Installer) SyncFiles(desired map[string]File, inUse func(rel string) bo
 	if err != nil {
 		return res, fmt.Errorf("sync: %w", err)
 	}
+	// Paths outside OperatorDir: claim the free ones before writing them,
+	// leave the ones another's file holds (see claimOf).
 	markerChanged := false
-	for rel := range desired {
-		if !managedByDir(rel) && !marker[rel] {
-			marker[rel] = true
-			markerChanged = true
+	skip := map[string]bool{} // settled here: not to be written
+	creating := map[string]bool{}
+	claimErrs := map[string]error{}
+	i.blocked = nil
+	for rel, f := range desired {
+		if managedByDir(rel) || i.unchanged(rel, i.abs(rel), f) {
+			continue
+		}
+		c, err := i.claimOf(rel, f, marker[rel])
+		if err != nil {
+			claimErrs[rel] = err
+			skip[rel] = true
+			continue
+		}
+		switch c {
+		case claimForeignSame:
+			i.remember(rel, i.abs(rel), f)
+			skip[rel] = true
+			res.Unchanged++
+		case claimForeign:
+			i.block(&res, &ForeignFileError{Rel: rel, Path: i.abs(rel)})
+			skip[rel] = true
+		case claimCreate:
+			creating[rel] = true
+			if !marker[rel] {
+				marker[rel] = true
+				markerChanged = true
+			}
 		}
 	}
 	if markerChanged {
@@ -559,6 +622,13 @@ func (i *Installer) SyncFiles(desired map[string]File, inUse func(rel string) bo
 	}
 
 	var errs []error
+	for _, rel := range sortedKeys(claimErrs) {
+		errs = append(errs, claimErrs[rel])
+		if res.Failed == nil {
+			res.Failed = map[string]error{}
+		}
+		res.Failed[rel] = claimErrs[rel]
+	}
 	// Directories holding managed files: leftovers are cleaned there, and
 	// each is fsynced once after its renames.
 	dirs := map[string]bool{i.operatorDir(): true}
@@ -581,6 +651,9 @@ func (i *Installer) SyncFiles(desired map[string]File, inUse func(rel string) bo
 	// handing each to a worker goroutine cost more than the check itself.
 	var rels []string
 	for rel, f := range desired {
+		if skip[rel] {
+			continue
+		}
 		if i.unchanged(rel, i.abs(rel), f) {
 			res.Unchanged++
 		} else {
@@ -600,7 +673,7 @@ func (i *Installer) SyncFiles(desired map[string]File, inUse func(rel string) bo
 		go func() {
 			defer wg.Done()
 			for k := range next {
-				changed[k], installErrs[k] = i.install(rels[k], desired[rels[k]], false)
+				changed[k], installErrs[k] = i.install(rels[k], desired[rels[k]], false, creating[rels[k]])
 			}
 		}()
 	}
@@ -611,7 +684,13 @@ func (i *Installer) SyncFiles(desired map[string]File, inUse func(rel string) bo
 	wg.Wait()
 	dirty := map[string]bool{}
 	for k, rel := range rels {
+		var foreign *ForeignFileError
 		switch {
+		case errors.As(installErrs[k], &foreign):
+			// The file appeared after claimOf: not ours after all.
+			i.block(&res, foreign)
+			delete(marker, rel)
+			markerChanged = true
 		case installErrs[k] != nil:
 			errs = append(errs, installErrs[k])
 			if res.Failed == nil {
@@ -696,6 +775,18 @@ func (i *Installer) SyncFiles(desired map[string]File, inUse func(rel string) bo
 	return res, errors.Join(errs...)
 }
 
+// block records that a desired path is held by another's file.
+func (i *Installer) block(res *Result, e *ForeignFileError) {
+	if res.Foreign == nil {
+		res.Foreign = map[string]error{}
+	}
+	res.Foreign[e.Rel] = e
+	if i.blocked == nil {
+		i.blocked = map[string]bool{}
+	}
+	i.blocked[e.Rel] = true
+}
+
 // cleanTemps removes the installer's leftover temporary files in dir. Callers
 // hold the lock, so no write of this installer is in flight.
 func cleanTemps(dir string) (int, error) {
@@ -711,7 +802,7 @@ func cleanTemps(dir string) (int, error) {
 		if !strings.HasPrefix(e.Name(), TempPrefix) || e.IsDir() {
 			continue
 		}
-		if err := os.Remove(filepath.Join(dir, e.Name())); err != nil && !errors.Is(err, fs.ErrNotExist) {
+		if err := removeFile(filepath.Join(dir, e.Name())); err != nil && !errors.Is(err, fs.ErrNotExist) {
 			return n, fmt.Errorf("clean temporary files: %w", err)
 		}
 		n++
@@ -795,7 +886,7 @@ func (i *Installer) writeMarker(m map[string]bool) error {
 	if same, err := hasContent(i.markerPath(), FileOf([]byte(b.String()))); err == nil && same {
 		return nil
 	}
-	if err := writeAtomic(i.markerPath(), []byte(b.String()), true); err != nil {
+	if err := writeAtomic(i.markerPath(), []byte(b.String()), true, false); err != nil {
 		return fmt.Errorf("write marker: %w", err)
 	}
 	return nil

@@ -23,6 +23,7 @@ import (
 	"github.com/seccomp-operator/seccomp-operator/internal/nodepath"
 	"github.com/seccomp-operator/seccomp-operator/internal/podprofile"
 	"github.com/seccomp-operator/seccomp-operator/internal/render"
+	"github.com/seccomp-operator/seccomp-operator/internal/runtimeflags"
 	"github.com/seccomp-operator/seccomp-operator/pkg/seccomp/predefined"
 )
 
@@ -78,6 +79,11 @@ type NodeReconciler struct {
 	// Family is the node's architecture family (e.g. "x86_64"): profiles
 	// are compiled for it before they are installed.
 	Family string
+	// SeccompFlags is whether the node's container runtime accepts a
+	// profile's seccomp flags (cmd/agent: --runtime-seccomp-flags). A
+	// profile with flags is installed only where it is Supported; the zero
+	// value is treated as unknown, so not installed.
+	SeccompFlags runtimeflags.Detection
 	// MinStatusInterval: see DefaultMinStatusInterval (0 means that); the
 	// spacing grows with the size of the state (statusEntriesPerInterval).
 	MinStatusInterval time.Duration
@@ -173,6 +179,7 @@ type preparedEntry struct {
 	gen     int64
 	hash    string // render.Hash of the content
 	problem string
+	flags   []string // seccomp flags of the flattened profile
 	size    int
 	sum     [sha256.Size]byte
 	content []byte // nil once written
@@ -242,7 +249,17 @@ func (r *NodeReconciler) syncFiles(ctx context.Context) ([]v1alpha1.NodeProfileS
 				keep[p] = true
 			}
 			states = append(states, v1alpha1.NodeProfileState{Name: name, State: v1alpha1.InstallStateFailed,
-				Message: truncate("refused, not installed: " + prep.problem)})
+				Reason: v1alpha1.NodeReasonRefused, Message: truncate("refused, not installed: " + prep.problem)})
+			continue
+		}
+		if len(prep.flags) > 0 && r.SeccompFlags.Support != runtimeflags.Supported {
+			// Every pod using it would fail to start here: keep the
+			// last good file, as for a refused profile, and say why.
+			for _, p := range paths {
+				keep[p] = true
+			}
+			states = append(states, v1alpha1.NodeProfileState{Name: name, State: v1alpha1.InstallStateFailed,
+				Reason: v1alpha1.NodeReasonSeccompFlags, Message: truncate(runtimeflags.NodeMessage(prep.flags, r.SeccompFlags))})
 			continue
 		}
 		f := File{Size: prep.size, Sum: prep.sum, Content: r.contentOf(ctx, sp, byName)}
@@ -279,7 +296,12 @@ func (r *NodeReconciler) syncFiles(ctx context.Context) ([]v1alpha1.NodeProfileS
 		}
 		for _, p := range r.paths[st.Name].paths { // this pass's pathsOf
 			if ferr := res.Failed[p]; ferr != nil {
-				st.State, st.ContentHash, st.Message = v1alpha1.InstallStateFailed, "", truncate(ferr.Error())
+				st.State, st.ContentHash, st.Reason, st.Message = v1alpha1.InstallStateFailed, "", v1alpha1.NodeReasonWriteFailed, truncate(ferr.Error())
+				break
+			}
+			// A pod naming this path would run another's profile.
+			if ferr := res.Foreign[p]; ferr != nil {
+				st.State, st.ContentHash, st.Reason, st.Message = v1alpha1.InstallStateFailed, "", v1alpha1.NodeReasonForeignFile, truncate(ferr.Error())
 				break
 			}
 		}
@@ -302,7 +324,7 @@ func (r *NodeReconciler) syncFiles(ctx context.Context) ([]v1alpha1.NodeProfileS
 		}
 	}
 	for name, msg := range removing {
-		states = append(states, v1alpha1.NodeProfileState{Name: name, State: v1alpha1.InstallStateRemoving, Message: truncate(msg)})
+		states = append(states, v1alpha1.NodeProfileState{Name: name, State: v1alpha1.InstallStateRemoving, Reason: v1alpha1.NodeReasonInUse, Message: truncate(msg)})
 	}
 	if len(removing) > 0 {
 		slices.SortFunc(states, func(a, b v1alpha1.NodeProfileState) int { return strings.Compare(a.Name, b.Name) })
@@ -369,7 +391,7 @@ func (r *NodeReconciler) prepare(ctx context.Context, sp *v1alpha1.SeccompProfil
 	if err != nil {
 		return preparedEntry{}, fmt.Errorf("prepare profile %s: %w", sp.Name, err)
 	}
-	e = preparedEntry{key: key, uid: sp.UID, gen: sp.Generation, hash: prep.Hash, problem: prep.Problem, size: len(prep.Content), sum: prep.Sum, content: prep.Content}
+	e = preparedEntry{key: key, uid: sp.UID, gen: sp.Generation, hash: prep.Hash, problem: prep.Problem, flags: prep.Flags, size: len(prep.Content), sum: prep.Sum, content: prep.Content}
 	r.prepared[sp.Name] = e
 	return e, nil
 }
@@ -472,7 +494,7 @@ func (r *NodeReconciler) writeState(ctx context.Context, states []v1alpha1.NodeP
 	now := metav1.Now().Rfc3339Copy() // the precision the apiserver stores
 	for k := range states {
 		if old, ok := v1alpha1.FindNodeProfileState(stored, states[k].Name); ok &&
-			old.State == states[k].State && old.ContentHash == states[k].ContentHash && old.Message == states[k].Message {
+			sameEntry(&old, &states[k]) {
 			states[k].LastTransitionTime = old.LastTransitionTime
 		} else {
 			states[k].LastTransitionTime = now
@@ -528,12 +550,16 @@ func sameStates(a, b []v1alpha1.NodeProfileState) bool {
 	}
 	for k := range a {
 		x, y := &a[k], &b[k]
-		if x.Name != y.Name || x.State != y.State || x.ContentHash != y.ContentHash || x.Message != y.Message ||
-			!x.LastTransitionTime.Equal(&y.LastTransitionTime) {
+		if x.Name != y.Name || !sameEntry(x, y) || !x.LastTransitionTime.Equal(&y.LastTransitionTime) {
 			return false
 		}
 	}
 	return true
+}
+
+// sameEntry reports whether two entries say the same (time aside).
+func sameEntry(x, y *v1alpha1.NodeProfileState) bool {
+	return x.State == y.State && x.ContentHash == y.ContentHash && x.Reason == y.Reason && x.Message == y.Message
 }
 
 // patchState replaces the node state's list with a merge patch and returns

@@ -104,12 +104,16 @@ func (i *Installer) Watch(ctx context.Context, interval time.Duration, onDrift f
 }
 
 // refreshWatches makes w watch exactly the directories that hold managed
-// files and exist. inotify drops the watch of a deleted directory by itself,
+// files or blocked paths and exist. inotify drops the watch of a deleted directory by itself,
 // so a directory recreated by Sync is added again here.
 func (i *Installer) refreshWatches(w *fsnotify.Watcher) {
 	want := map[string]bool{i.operatorDir(): true}
 	i.mu.Lock()
 	m, err := i.readMarker()
+	// A path held by another's file: its removal must be seen at once.
+	for rel := range i.blocked {
+		want[filepath.Dir(i.abs(rel))] = true
+	}
 	i.mu.Unlock()
 	if err == nil {
 		for rel := range m {

@@ -162,7 +162,7 @@ func changedProfiles(before, after []v1alpha1.NodeProfileState) []string {
 	for _, st := range after {
 		o, ok := old[st.Name]
 		delete(old, st.Name)
-		if !ok || o.State != st.State || o.ContentHash != st.ContentHash || o.Message != st.Message {
+		if !ok || o.State != st.State || o.ContentHash != st.ContentHash || o.Reason != st.Reason || o.Message != st.Message {
 			out = append(out, st.Name)
 		}
 	}
@@ -305,7 +305,7 @@ func (r *ProfileReconciler) aggregate(ctx context.Context, name, hash string, st
 			case st.State == v1alpha1.InstallStateInstalled && st.ContentHash == hash && hash != "":
 				status.NodesInstalled++
 			case st.State == v1alpha1.InstallStateFailed:
-				status.FailedNodes = append(status.FailedNodes, v1alpha1.NodeFailure{Node: n.Name, Message: st.Message})
+				status.FailedNodes = append(status.FailedNodes, v1alpha1.NodeFailure{Node: n.Name, Reason: st.Reason, Message: st.Message})
 			}
 		}
 	}
@@ -317,12 +317,41 @@ func (r *ProfileReconciler) aggregate(ctx context.Context, name, hash string, st
 		c.Reason, c.Message = "NotReady", "the profile is not ready, so no node installs it"
 	case len(status.FailedNodes) > 0:
 		c.Reason = "Failed"
-		c.Message += fmt.Sprintf("; failed on %d", len(status.FailedNodes))
+		c.Message += fmt.Sprintf("; failed on %d", len(status.FailedNodes)) + reasonCounts(status.FailedNodes)
 	case status.NodesTotal > 0 && status.NodesInstalled == status.NodesTotal:
 		c.Status, c.Reason = metav1.ConditionTrue, "Installed"
 	}
 	meta.SetStatusCondition(&status.Conditions, c)
 	return nil
+}
+
+// reasonCounts says how many failed nodes gave each reason, e.g.
+// " (SeccompFlagsNotSupported: 2, Refused: 1)", most frequent first.
+func reasonCounts(failed []v1alpha1.NodeFailure) string {
+	n := map[string]int{}
+	for _, f := range failed {
+		if f.Reason != "" {
+			n[f.Reason]++
+		}
+	}
+	if len(n) == 0 {
+		return ""
+	}
+	reasons := make([]string, 0, len(n))
+	for r := range n {
+		reasons = append(reasons, r)
+	}
+	sort.Slice(reasons, func(i, j int) bool {
+		if n[reasons[i]] != n[reasons[j]] {
+			return n[reasons[i]] > n[reasons[j]]
+		}
+		return reasons[i] < reasons[j]
+	})
+	parts := make([]string, len(reasons))
+	for k, r := range reasons {
+		parts[k] = fmt.Sprintf("%s: %d", r, n[r])
+	}
+	return " (" + strings.Join(parts, ", ") + ")"
 }
 
 // BaseLookup reads base profiles through a controller-runtime reader (the

@@ -26,6 +26,10 @@ type Prepared struct {
 	// installed: an inheritance error, validation errors, or what the
 	// compiler (and so the kernel) would reject.
 	Problem string
+	// Flags are the seccomp flags of the flattened profile (its own or a
+	// base's): not every container runtime accepts them
+	// (internal/runtimeflags).
+	Flags []string
 }
 
 // Lookup reads a base profile by name. A profile that does not exist is an
@@ -75,7 +79,7 @@ func Prepare(ctx context.Context, lookup Lookup, sp *v1alpha1.SeccompProfile, fa
 		return Prepared{Problem: err.Error()}, nil
 	}
 	sum := sha256.Sum256(b)
-	return Prepared{Content: b, Sum: sum, Hash: HashOfSum(sum)}, nil
+	return Prepared{Content: b, Sum: sum, Hash: HashOfSum(sum), Flags: flat.Flags}, nil
 }
 
 // Content renders sp again, without the validation and compilation Prepare

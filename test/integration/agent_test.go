@@ -40,7 +40,14 @@ type testAgent struct {
 // node state so later tests see only their own nodes.
 func startAgent(t *testing.T, restCfg *rest.Config, node, family string) *testAgent {
 	t.Helper()
-	a := &testAgent{node: node, root: t.TempDir()}
+	return startAgentWith(t, restCfg, node, family, t.TempDir(), nil)
+}
+
+// startAgentWith is startAgent with a kubelet root of the test's choosing
+// and a hook to configure the reconciler before it runs.
+func startAgentWith(t *testing.T, restCfg *rest.Config, node, family, root string, configure func(*agent.NodeReconciler)) *testAgent {
+	t.Helper()
+	a := &testAgent{node: node, root: root}
 	cluster, err := agent.NewKubeCluster(restCfg, node)
 	if err != nil {
 		t.Fatal(err)
@@ -52,6 +59,9 @@ func startAgent(t *testing.T, restCfg *rest.Config, node, family string) *testAg
 		Family:            family,
 		MinStatusInterval: 200 * time.Millisecond,
 		Log:               ctrl.Log.WithName("agent").WithValues("node", node),
+	}
+	if configure != nil {
+		configure(r)
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})

@@ -28,6 +28,7 @@ import (
 	"sigs.k8s.io/kustomize/kyaml/filesys"
 
 	"github.com/seccomp-operator/seccomp-operator/api/v1alpha1"
+	"github.com/seccomp-operator/seccomp-operator/internal/runtimeflags"
 )
 
 // Names of the contract (/tmp/team/CONTRACT.md): the rendered config must
@@ -305,6 +306,27 @@ func TestConfigDefault(t *testing.T) {
 	}
 	if !seccompMount {
 		t.Errorf("agent does not mount hostPath %s", kustSeccompDir)
+	}
+	// --runtime-seccomp-flags=auto reads the runtime binaries where
+	// runtimeflags.DefaultBinaries look: the host's /usr, read-only.
+	var usrMount bool
+	for _, m := range ac.VolumeMounts {
+		for _, v := range ps.Volumes {
+			if v.Name == m.Name && v.HostPath != nil && v.HostPath.Path == "/usr" {
+				if m.MountPath != "/host/usr" || !m.ReadOnly {
+					t.Errorf("agent mounts the host's /usr at %s (read-only %v), want /host/usr read-only", m.MountPath, m.ReadOnly)
+				}
+				usrMount = true
+			}
+		}
+	}
+	if !usrMount || !slices.Contains(ac.Args, "--runtime-seccomp-flags=auto") {
+		t.Errorf("agent: /usr mounted %v, args %v; want the host's /usr and --runtime-seccomp-flags=auto", usrMount, ac.Args)
+	}
+	for _, b := range runtimeflags.DefaultBinaries {
+		if !strings.HasPrefix(b, "/host/usr/") {
+			t.Errorf("runtime binary %s is not under the /host/usr mount", b)
+		}
 	}
 	if sc := ac.SecurityContext; sc == nil || sc.RunAsUser == nil || *sc.RunAsUser != 0 || sc.Capabilities == nil ||
 		!slices.Contains(sc.Capabilities.Drop, "ALL") || sc.ReadOnlyRootFilesystem == nil || !*sc.ReadOnlyRootFilesystem ||

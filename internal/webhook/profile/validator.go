@@ -15,6 +15,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/webhook/admission"
 
 	"github.com/seccomp-operator/seccomp-operator/api/v1alpha1"
+	"github.com/seccomp-operator/seccomp-operator/internal/runtimeflags"
 	"github.com/seccomp-operator/seccomp-operator/pkg/seccomp/profile"
 )
 
@@ -71,6 +72,16 @@ func Check(sp *v1alpha1.SeccompProfile) (admission.Warnings, error) {
 	issues := profile.Validate(sp.Spec.ToProfile())
 	var errs field.ErrorList
 	var warnings admission.Warnings
+	if len(sp.Spec.Flags) > 0 {
+		// First, so that MaxWarnings never drops it: valid, but pods on a
+		// node with an older runtime would not start.
+		flags := make([]string, len(sp.Spec.Flags))
+		for i, f := range sp.Spec.Flags {
+			flags[i] = string(f)
+		}
+		warnings = append(warnings, runtimeflags.Warning(flags))
+	}
+	ownWarnings := len(warnings) // not the model's notes
 	spec := field.NewPath("spec")
 	for _, is := range issues {
 		if sp.Spec.BaseProfileName != "" && inheritable(is) {
@@ -89,7 +100,7 @@ func Check(sp *v1alpha1.SeccompProfile) (admission.Warnings, error) {
 			}
 		}
 	}
-	if n := countNotes(issues) - len(warnings); n > 0 && len(warnings) == MaxWarnings {
+	if n := countNotes(issues) - (len(warnings) - ownWarnings); n > 0 && len(warnings) == MaxWarnings {
 		warnings = append(warnings, fmt.Sprintf("and %d more notes: run `seccompctl validate` on the profile for all of them", n))
 	}
 	if len(errs) > 0 {

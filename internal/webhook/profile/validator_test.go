@@ -52,3 +52,30 @@ func TestCheckCapsWarnings(t *testing.T) {
 		t.Fatalf("warnings = %d: %q", len(w), w)
 	}
 }
+
+// A profile with seccomp flags is valid (runc 1.2.0 and crun take them) but
+// warned about: pods using it do not start under an older runc. The warning
+// comes first, so that the cap on the model's notes never drops it.
+func TestCheckWarnsAboutSeccompFlags(t *testing.T) {
+	sp := spec("", "SCMP_ACT_ERRNO", x86, v1alpha1.SyscallRule{Names: []string{"read"}, Action: "SCMP_ACT_ALLOW"})
+	if w, err := Check(sp); err != nil || len(w) != 0 {
+		t.Fatalf("without flags: %q, %v; want no warning", w, err)
+	}
+	sp.Spec.Flags = []v1alpha1.Flag{"SECCOMP_FILTER_FLAG_LOG"}
+	w, err := Check(sp)
+	if err != nil {
+		t.Fatalf("a profile with flags was denied: %v", err)
+	}
+	if len(w) != 1 || !strings.Contains(w[0], "spec.flags [SECCOMP_FILTER_FLAG_LOG]") || !strings.Contains(w[0], "runc 1.2.0") ||
+		!strings.Contains(w[0], "SeccompFlagsNotSupported") {
+		t.Fatalf("warnings = %q, want one naming the flags, runc 1.2.0 and the node reason", w)
+	}
+
+	for range 30 { // many notes besides
+		sp.Spec.Syscalls = append(sp.Spec.Syscalls, v1alpha1.SyscallRule{Names: []string{"read"}, Action: "SCMP_ACT_ALLOW"})
+	}
+	w, _ = Check(sp)
+	if len(w) != MaxWarnings+1 || !strings.Contains(w[0], "spec.flags") || !strings.Contains(w[MaxWarnings], "and 21 more notes") {
+		t.Fatalf("warnings = %d: %q; want the flags warning first and the count of the rest", len(w), w)
+	}
+}
