@@ -100,7 +100,7 @@ func TestInstallerWritesSurvivePowerLoss(t *testing.T) {
 	in := newInstaller(t)
 	ops := recordOps(t)
 	opDir := in.operatorDir()
-	a, b := nodepath.ProfilePath("a"), nodepath.ProfilePath("b")
+	a, b := profilePath("a"), profilePath("b")
 
 	steps := []struct {
 		what string

@@ -25,7 +25,7 @@ import (
 // installer's from then on.
 func TestSyncLeavesAnAdministratorsFileAlone(t *testing.T) {
 	in := newInstaller(t)
-	a := nodepath.ProfilePath("a")
+	a := profilePath("a")
 	admin := []byte("the administrator's own webapp profile\n")
 	aliasPath := nodepath.Abs(in.Root, webappAlias)
 	writeFile(t, aliasPath, admin)
@@ -154,7 +154,7 @@ func TestNodeReportsAForeignFile(t *testing.T) {
 // names the file: removing it would make the pod fail when it starts.
 func TestPendingPodDefersRemoval(t *testing.T) {
 	sp, _ := webappProfile(t, "app", nil)
-	rel := nodepath.ProfilePath("app")
+	rel := profilePath("app")
 	pod := &corev1.Pod{
 		ObjectMeta: metav1.ObjectMeta{Name: "starting", Namespace: "default"},
 		Spec: corev1.PodSpec{NodeName: "n1", Containers: []corev1.Container{{Name: "c", SecurityContext: &corev1.SecurityContext{
@@ -188,7 +188,7 @@ func TestWatchInstallsOnceTheAdministratorsFileGoes(t *testing.T) {
 	in := newInstaller(t)
 	aliasPath := nodepath.Abs(in.Root, webappAlias)
 	writeFile(t, aliasPath, []byte("admin"))
-	desired := map[string][]byte{nodepath.ProfilePath("a"): []byte("a"), webappAlias: []byte("w")}
+	desired := map[string][]byte{profilePath("a"): []byte("a"), webappAlias: []byte("w")}
 	if res, err := in.Sync(desired, nil); err != nil || len(res.Foreign) != 1 {
 		t.Fatalf("Sync = %+v, %v; want the alias blocked", res, err)
 	}

@@ -33,7 +33,7 @@ func TestNodeInstallsFlagsOnlyWhereTheRuntimeTakesThem(t *testing.T) {
 			r, pass := testNode(t, cl)
 			r.SeccompFlags = c.support
 			pass()
-			file := nodepath.Abs(r.Installer.Root, nodepath.ProfilePath("child"))
+			file := nodepath.Abs(r.Installer.Root, profilePath("child"))
 			before, err := os.ReadFile(file)
 			if err != nil {
 				t.Fatal(err)

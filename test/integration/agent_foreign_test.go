@@ -55,7 +55,7 @@ func TestAgentLeavesAnAdministratorsAliasFile(t *testing.T) {
 		t.Fatalf("the administrator's file was overwritten: %q", got)
 	}
 	webapp := rendered(t, "webapp")
-	if !bytes.Equal(a.read(nodepath.ProfilePath("webapp")), webapp.Content) {
+	if !bytes.Equal(a.read(profilePath("webapp")), webapp.Content) {
 		t.Fatal("operator/webapp.json not installed")
 	}
 

@@ -13,7 +13,6 @@ import (
 
 	"github.com/seccomp-operator/seccomp-operator/api/v1alpha1"
 	"github.com/seccomp-operator/seccomp-operator/internal/agent"
-	"github.com/seccomp-operator/seccomp-operator/internal/nodepath"
 	"github.com/seccomp-operator/seccomp-operator/internal/runtimeflags"
 )
 
@@ -47,7 +46,7 @@ func TestAgentReportsSeccompFlagsItsRuntimeRefuses(t *testing.T) {
 		return ok && st.State == v1alpha1.InstallStateFailed && st.Reason == v1alpha1.NodeReasonSeccompFlags &&
 			strings.Contains(st.Message, "refuses seccomp flags") && strings.Contains(st.Message, "--runtime-seccomp-flags=unsupported")
 	})
-	if _, err := os.Stat(older.path(nodepath.ProfilePath("agt-flags"))); !os.IsNotExist(err) {
+	if _, err := os.Stat(older.path(profilePath("agt-flags"))); !os.IsNotExist(err) {
 		t.Fatalf("installed on the node whose runtime refuses flags: %v", err)
 	}
 	eventually(t, "the profile's status names the node and the reason", func() bool {
