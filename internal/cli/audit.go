@@ -3,8 +3,8 @@ package cli
 import (
 	"context"
 	"fmt"
+	"io"
 	"maps"
-	"os"
 	"slices"
 	"strings"
 	"text/tabwriter"
@@ -40,11 +40,11 @@ func newAuditCmd(o *options) *cobra.Command {
 			if !withPolicy {
 				return fmt.Errorf("say what to audit: --policy (the only audit so far)")
 			}
-			k8s, err := kubeClient(kubeconfig)
+			extra, err := readPolicies(files, o.stdin)
 			if err != nil {
 				return err
 			}
-			extra, err := readPolicies(files)
+			k8s, err := kubeClient(kubeconfig)
 			if err != nil {
 				return err
 			}
@@ -78,21 +78,29 @@ func kubeClient(kubeconfig string) (client.Client, error) {
 	return client.New(cfg, client.Options{Scheme: scheme})
 }
 
-func readPolicies(files []string) ([]v1alpha1.SeccompPolicy, error) {
+// readPolicies reads the SeccompPolicies of files: every document of each
+// (a YAML stream, or JSON), each of kind SeccompPolicy with a name.
+func readPolicies(files []string, stdin io.Reader) ([]v1alpha1.SeccompPolicy, error) {
 	var out []v1alpha1.SeccompPolicy
 	for _, f := range files {
-		b, err := os.ReadFile(f)
+		b, err := readInput(f, stdin)
+		if err != nil {
+			return nil, fmt.Errorf("read policy %s: %w", f, err)
+		}
+		raws, names, err := splitYAML(displayName(f), b)
 		if err != nil {
 			return nil, err
 		}
-		var p v1alpha1.SeccompPolicy
-		if err := yaml.UnmarshalStrict(b, &p); err != nil {
-			return nil, fmt.Errorf("%s: %w", f, err)
+		for i, raw := range raws {
+			var p v1alpha1.SeccompPolicy
+			if err := yaml.UnmarshalStrict(raw, &p); err != nil {
+				return nil, fmt.Errorf("%s: %w", names[i], err)
+			}
+			if p.Kind != "SeccompPolicy" || p.Name == "" {
+				return nil, fmt.Errorf("%s: not a SeccompPolicy with a name (kind %q)", names[i], p.Kind)
+			}
+			out = append(out, p)
 		}
-		if p.Kind != "SeccompPolicy" || p.Name == "" {
-			return nil, fmt.Errorf("%s: not a SeccompPolicy with a name (kind %q)", f, p.Kind)
-		}
-		out = append(out, p)
 	}
 	return out, nil
 }

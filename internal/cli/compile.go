@@ -2,6 +2,7 @@ package cli
 
 import (
 	"fmt"
+	"io"
 	"os"
 	"sort"
 	"strings"
@@ -12,8 +13,8 @@ import (
 	"github.com/seccomp-operator/seccomp-operator/pkg/seccomp/bpf"
 )
 
-func compileFor(arg, arch string, notify bool) (*source, *bpf.Program, error) {
-	src, err := loadProfile(arg)
+func compileFor(arg string, stdin io.Reader, arch string, notify bool) (*source, *bpf.Program, error) {
+	src, err := loadProfile(arg, stdin)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -42,7 +43,7 @@ func newCompileCmd(o *options) *cobra.Command {
 			"takes it (the program `seccompctl run` loads), json the instructions as objects.",
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			_, prog, err := compileFor(args[0], arch, false)
+			_, prog, err := compileFor(args[0], o.stdin, arch, false)
 			if err != nil {
 				return err
 			}

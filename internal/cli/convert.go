@@ -9,11 +9,13 @@ import (
 	"sigs.k8s.io/yaml"
 
 	"github.com/seccomp-operator/seccomp-operator/api/v1alpha1"
+	"github.com/seccomp-operator/seccomp-operator/internal/nodepath"
 	"github.com/seccomp-operator/seccomp-operator/pkg/seccomp/profile"
 )
 
 func newConvertCmd(o *options) *cobra.Command {
 	var to, name string
+	var nameFlag string
 	cmd := &cobra.Command{
 		Use:   "convert PROFILE [--to json|crd] [--name NAME]",
 		Short: "Convert between OCI seccomp JSON and a SeccompProfile object (YAML)",
@@ -22,7 +24,8 @@ func newConvertCmd(o *options) *cobra.Command {
 			"a SeccompProfile holds resolved rules only.",
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			src, err := loadProfile(args[0])
+			nameFlag = name
+			src, err := loadProfile(args[0], o.stdin)
 			if err != nil {
 				return err
 			}
@@ -44,6 +47,14 @@ func newConvertCmd(o *options) *cobra.Command {
 			case "crd", "yaml":
 				if name == "" {
 					name = objectName(src)
+				}
+				// The name becomes the node's file name (operator/<name>.json):
+				// the one rule the apiserver's objects and the agents obey.
+				if err := nodepath.ValidateName(name); err != nil {
+					if nameFlag == "" {
+						return fmt.Errorf("%w: the name derived from %s is not usable, give one with --name", err, src.Name)
+					}
+					return fmt.Errorf("--name: %w", err)
 				}
 				// A plain object: a typed SeccompProfile would also print
 				// an empty status and creationTimestamp.

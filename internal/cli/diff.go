@@ -47,11 +47,11 @@ func newDiffCmd(o *options) *cobra.Command {
 			"(conditional) has argument rules in that profile: other arguments may get another verdict.",
 		Args: cobra.ExactArgs(2),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			sa, pa, err := compileFor(args[0], arch, false)
+			sa, pa, err := compileFor(args[0], o.stdin, arch, false)
 			if err != nil {
 				return err
 			}
-			sb, pb, err := compileFor(args[1], arch, false)
+			sb, pb, err := compileFor(args[1], o.stdin, arch, false)
 			if err != nil {
 				return err
 			}

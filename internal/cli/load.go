@@ -1,63 +1,51 @@
 package cli
 
 import (
-	"bytes"
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
-	"os"
 	"runtime"
 	"strings"
 
-	"sigs.k8s.io/yaml"
-
-	"github.com/seccomp-operator/seccomp-operator/api/v1alpha1"
 	"github.com/seccomp-operator/seccomp-operator/pkg/seccomp/predefined"
 	"github.com/seccomp-operator/seccomp-operator/pkg/seccomp/profile"
 	"github.com/seccomp-operator/seccomp-operator/pkg/seccomp/syscalls"
 )
 
-// source is a profile as read, before Docker conditionals are resolved.
-type source struct {
-	Name    string
-	Profile *profile.Profile
-	// Notes are parse-time notes (unknown JSON fields).
-	Notes profile.Issues
-	// CRD is set when the input was a SeccompProfile object.
-	CRD *v1alpha1.SeccompProfile
-}
-
-// readProfile reads arg: a file (OCI/Docker/CRI-O JSON or SeccompProfile
-// YAML) or the name of a predefined profile.
-func readProfile(arg string) (*source, error) {
-	data, err := os.ReadFile(arg)
+// readDocuments reads arg: a file ("-" for stdin) holding one or more
+// profiles (see parseDocuments), or the name of a predefined profile. The
+// error is for the input as a whole (unreadable, too large, empty); a
+// document that is not a usable profile carries its own Err.
+func readDocuments(arg string, stdin io.Reader) ([]document, error) {
+	data, err := readInput(arg, stdin)
 	if err != nil {
 		if !errors.Is(err, fs.ErrNotExist) {
 			return nil, fmt.Errorf("read profile %s: %w", arg, err)
 		}
 		if p, ok := predefined.Get(arg); ok {
-			return &source{Name: p.Name, Profile: p.Profile.DeepCopy()}, nil
+			return []document{{Name: p.Name, Src: &source{Name: p.Name, Profile: p.Profile.DeepCopy()}}}, nil
 		}
 		return nil, fmt.Errorf("unknown profile %q: not a file and not a predefined profile (%s)", arg, strings.Join(predefined.Names(), ", "))
 	}
-	if isCRD(data) {
-		var obj v1alpha1.SeccompProfile
-		if err := yaml.UnmarshalStrict(data, &obj); err != nil {
-			return nil, fmt.Errorf("read SeccompProfile %s: %w", arg, err)
-		}
-		p := obj.Spec.ToProfile()
-		if b := obj.Spec.BaseProfileName; b != "" {
-			if p, err = flattenOnPredefined(obj.Name, b, p); err != nil {
-				return nil, fmt.Errorf("read SeccompProfile %s: %w", arg, err)
-			}
-		}
-		return &source{Name: obj.Name, Profile: p, CRD: &obj}, nil
-	}
-	p, notes, err := profile.ParseStrict(data)
+	return parseDocuments(displayName(arg), data)
+}
+
+// readProfile reads arg, which must hold exactly one profile: every command
+// but validate works on one.
+func readProfile(arg string, stdin io.Reader) (*source, error) {
+	docs, err := readDocuments(arg, stdin)
 	if err != nil {
-		return nil, fmt.Errorf("%s: %w", arg, err)
+		return nil, err
 	}
-	return &source{Name: arg, Profile: p, Notes: notes}, nil
+	if len(docs) != 1 {
+		return nil, fmt.Errorf("%s holds %d documents, and this command takes one profile: put each profile in its own file (`seccompctl validate %s` checks them all)",
+			displayName(arg), len(docs), arg)
+	}
+	if docs[0].Err != nil {
+		return nil, fmt.Errorf("%s: %w", docs[0].Name, docs[0].Err)
+	}
+	return docs[0].Src, nil
 }
 
 // flattenOnPredefined flattens a file's profile whose base is a predefined
@@ -74,15 +62,10 @@ func flattenOnPredefined(name, base string, p *profile.Profile) (*profile.Profil
 	})
 }
 
-func isCRD(data []byte) bool {
-	t := bytes.TrimSpace(data)
-	return !bytes.HasPrefix(t, []byte("{")) && bytes.Contains(data, []byte("kind: SeccompProfile"))
-}
-
 // loadProfile reads arg and resolves Docker's conditional rules for a
 // default container on the host (Docker's default capabilities, this kernel).
-func loadProfile(arg string) (*source, error) {
-	src, err := readProfile(arg)
+func loadProfile(arg string, stdin io.Reader) (*source, error) {
+	src, err := readProfile(arg, stdin)
 	if err != nil {
 		return nil, err
 	}

@@ -32,7 +32,7 @@ func newRunCmd(o *options) *cobra.Command {
 			if complain && logDenials {
 				return fmt.Errorf("--complain and --log exclude each other: complain denies nothing, log enforces")
 			}
-			_, prog, err := compileFor(prof, hostArch(), complain)
+			_, prog, err := compileFor(prof, o.stdin, hostArch(), complain)
 			if err != nil {
 				return err
 			}

@@ -50,7 +50,7 @@ func newSimulateCmd(o *options) *cobra.Command {
 			if sc == "" {
 				return fmt.Errorf("--syscall is required (a name such as openat, or a number)")
 			}
-			_, prog, err := compileFor(args[0], arch, false)
+			_, prog, err := compileFor(args[0], o.stdin, arch, false)
 			if err != nil {
 				return err
 			}

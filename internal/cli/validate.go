@@ -23,19 +23,30 @@ func newValidateCmd(o *options) *cobra.Command {
 		RunE: func(cmd *cobra.Command, args []string) error {
 			var results []validateResult
 			invalid := 0
-			for _, a := range args {
-				r := validateResult{Profile: a, Issues: []profile.Issue{}}
-				src, err := readProfile(a)
-				if err != nil {
-					r.Error = err.Error()
-				} else {
-					r.Issues = append(append(r.Issues, src.Notes...), profile.Validate(src.Profile)...)
-					r.Valid = len(profile.Issues(r.Issues).Errors()) == 0
-				}
+			add := func(r validateResult) {
 				if !r.Valid {
 					invalid++
 				}
 				results = append(results, r)
+			}
+			for _, a := range args {
+				docs, err := readDocuments(a, o.stdin)
+				if err != nil {
+					add(validateResult{Profile: a, Issues: []profile.Issue{}, Error: err.Error()})
+					continue
+				}
+				// Every document of a file is a result of its own: a file
+				// is valid only when all of its profiles are.
+				for _, d := range docs {
+					r := validateResult{Profile: d.Name, Issues: []profile.Issue{}}
+					if d.Err != nil {
+						r.Error = d.Err.Error()
+					} else {
+						r.Issues = append(append(r.Issues, d.Src.Notes...), profile.Validate(d.Src.Profile)...)
+						r.Valid = len(profile.Issues(r.Issues).Errors()) == 0
+					}
+					add(r)
+				}
 			}
 			out := cmd.OutOrStdout()
 			err := o.emit(out, results, func() {

@@ -433,20 +433,104 @@ func (r *sysRules) addCond(c condRule) {
 // check rejects conditional rules with different verdicts for a syscall
 // that no unconditional rule decides, unless no argument vector can match
 // both (profile.Disjoint): otherwise which one wins would depend on order.
+// It reports the first such pair in rule order. Rules comparing the same
+// argument for equality with different values are disjoint, so each rule
+// is compared only with the later rules that compare that argument (the
+// one most rules compare: an ioctl allow list's request number) with the
+// same value or not at all; a flattened profile can hold thousands of
+// rules for one syscall, and comparing all pairs took minutes.
 func (r *sysRules) check(bits int) error {
 	if r.always {
 		return nil
 	}
-	for i, a := range r.conds {
-		for _, b := range r.conds[i+1:] {
-			if a.derived || b.derived || a.ret == b.ret || profile.Disjoint(a.args, b.args, bits) {
-				continue
+	max := ^uint64(0)
+	if bits == 32 {
+		max = 0xffffffff
+	}
+	idx := commonEqIndex(r.conds)
+	buckets := map[uint64][]int{}
+	var wild []int
+	if idx >= 0 {
+		for j, c := range r.conds {
+			if v, ok := eqValue(c.args, idx, max); ok {
+				buckets[v] = append(buckets[v], j)
+			} else {
+				wild = append(wild, j)
 			}
-			return fmt.Errorf("conflicting rules: syscalls[%d] (%s) and syscalls[%d] (%s) can both match",
-				a.src, RetString(a.ret), b.src, RetString(b.ret))
+		}
+	}
+	conflict := func(a, b *condRule) bool {
+		return !a.derived && !b.derived && a.ret != b.ret && !profile.Disjoint(a.args, b.args, bits)
+	}
+	for i := range r.conds {
+		a := &r.conds[i]
+		var same []int
+		if v, ok := eqValue(a.args, idx, max); ok && idx >= 0 {
+			same = buckets[v]
+		} else {
+			// No equality on the common argument: any later rule.
+			for j := i + 1; j < len(r.conds); j++ {
+				if conflict(a, &r.conds[j]) {
+					return r.conflictError(a, &r.conds[j])
+				}
+			}
+			continue
+		}
+		// The later rules of a's bucket and the later wild ones, in order.
+		x, y := sort.SearchInts(same, i+1), sort.SearchInts(wild, i+1)
+		for x < len(same) || y < len(wild) {
+			var j int
+			if y >= len(wild) || (x < len(same) && same[x] < wild[y]) {
+				j, x = same[x], x+1
+			} else {
+				j, y = wild[y], y+1
+			}
+			if conflict(a, &r.conds[j]) {
+				return r.conflictError(a, &r.conds[j])
+			}
 		}
 	}
 	return nil
+}
+
+func (r *sysRules) conflictError(a, b *condRule) error {
+	return fmt.Errorf("conflicting rules: syscalls[%d] (%s) and syscalls[%d] (%s) can both match",
+		a.src, RetString(a.ret), b.src, RetString(b.ret))
+}
+
+// commonEqIndex returns the argument most rules compare for equality, or
+// -1 when none does.
+func commonEqIndex(conds []condRule) int {
+	var n [6]int
+	for _, c := range conds {
+		var seen [6]bool
+		for _, a := range c.args {
+			if a.Op == profile.OpEqualTo && a.Index < 6 && !seen[a.Index] {
+				seen[a.Index] = true
+				n[a.Index]++
+			}
+		}
+	}
+	best := -1
+	for i, c := range n {
+		if c > 0 && (best < 0 || c > n[best]) {
+			best = i
+		}
+	}
+	return best
+}
+
+// eqValue returns the value of args' first equality comparison of argument
+// idx, cut to the ABI's width as profile.Disjoint compares it. A rule with
+// two such comparisons matches nothing, so filing it under the first
+// value loses no conflict.
+func eqValue(args []profile.Arg, idx int, max uint64) (uint64, bool) {
+	for _, a := range args {
+		if a.Op == profile.OpEqualTo && int(a.Index) == idx {
+			return a.Value & max, true
+		}
+	}
+	return 0, false
 }
 
 // argOffsets returns the seccomp_data offsets of the low and high 32-bit

@@ -78,7 +78,8 @@ func crioErrnos(data []byte, p *Profile) error {
 }
 
 // ParseStrict is Parse that also returns a note for every JSON field the
-// model does not know (`syscalls[2].nmaes: "nmaes": unknown field, ignored`):
+// model does not know (`syscalls[2].nmaes: "nmaes": unknown field, ignored`)
+// and for every key given twice in one object (the last one wins):
 // runtimes ignore such fields, so a misspelt key silently loses its rule.
 // Validate cannot see them (they are not in the Profile), hence this variant.
 // Field names match case-insensitively, as encoding/json (and so runc,
@@ -96,6 +97,7 @@ func ParseStrict(data []byte) (*Profile, Issues, error) {
 	}
 	var issues Issues
 	unknownFields(raw, "", profileFields, &issues)
+	duplicateKeys(data, &issues)
 	return p, issues, nil
 }
 
@@ -222,6 +224,11 @@ func locate(data []byte, err error) error {
 		off := syn.Offset - 1
 		if strings.Contains(syn.Error(), "unexpected end") {
 			off = int64(len(data))
+		}
+		if strings.Contains(syn.Error(), "after top-level value") {
+			// Another JSON value, or garbage, after the profile's closing
+			// brace: encoding/json (so runc, containerd, CRI-O) refuses it.
+			return fmt.Errorf("%s: content after the end of the profile (%w): runtimes reject the file; a file holds one JSON profile, remove what follows it", position(data, off), err)
 		}
 		return fmt.Errorf("%s: %w", position(data, off), err)
 	}

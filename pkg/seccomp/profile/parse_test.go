@@ -70,7 +70,7 @@ func TestParseErrors(t *testing.T) {
 		{"{\n  \"defaultAction\": 1\n}", "parse profile: line 2, column 20: field defaultAction: cannot use JSON number as specs.LinuxSeccompAction"},
 		{"{\"syscalls\": [{\"names\": [\"read\"], \"action\": \"SCMP_ACT_ALLOW\",\n \"args\": [{\"index\": -1}]}]}", "parse profile: line 2, column 22: field syscalls.args.index: cannot use JSON number -1 as uint"},
 		{"{\"defaultAction\": \"SCMP_ACT_ALLOW\"", "parse profile: line 1, column 35: unexpected end of JSON input"},
-		{"{} x", "parse profile: line 1, column 4: invalid character 'x' after top-level value"},
+		{"{} x", "parse profile: line 1, column 4: content after the end of the profile (invalid character 'x' after top-level value): runtimes reject the file; a file holds one JSON profile, remove what follows it"},
 	}
 	for _, tt := range tests {
 		_, err := Parse([]byte(tt.doc))
