@@ -83,7 +83,7 @@ func TestValidateFileForms(t *testing.T) {
 		{"SeccompProfile as JSON", `{"apiVersion":"seccomp-operator.dev/v1alpha1","kind":"SeccompProfile","metadata":{"name":"j"},"spec":{"defaultAction":"SCMP_ACT_ALLOW"}}`, 0,
 			[]string{"valid"}, nil},
 		{"name with a path", strings.Replace(crdOK, "name: ok", "name: ../../etc/x", 1), 1,
-			[]string{`SeccompProfile: metadata.name: profile name "../../etc/x": must be a DNS-1123 subdomain`}, nil},
+			[]string{`SeccompProfile: metadata.name: profile name "../../etc/x": a lowercase RFC 1123 subdomain`}, nil},
 		{"name missing", strings.Replace(crdOK, "  name: ok\n", "  labels: {}\n", 1), 1,
 			[]string{"metadata.name: profile name: must not be empty"}, nil},
 	}
@@ -132,7 +132,7 @@ func TestOneProfileCommands(t *testing.T) {
 // TestConvertName: convert writes only names that can be a node's file name.
 func TestConvertName(t *testing.T) {
 	code, out, errOut := run(t, "convert", "webapp", "--name", "../../etc/x")
-	if code != 2 || out != "" || !strings.Contains(errOut, `--name: profile name "../../etc/x": must be a DNS-1123 subdomain`) {
+	if code != 2 || out != "" || !strings.Contains(errOut, `--name: profile name "../../etc/x": a lowercase RFC 1123 subdomain`) {
 		t.Errorf("convert --name ../../etc/x: exit %d, out %q, stderr %q", code, out, errOut)
 	}
 	f := writeFile(t, "___.json", ociOK)
