@@ -39,8 +39,8 @@ func main() {
 	flag.StringVar(&certDir, "webhook-cert-dir", "/tmp/k8s-webhook-server/serving-certs", "directory with a mounted tls.crt and tls.key (cert-manager, a Secret volume); when they are missing the manager keeps its own in --webhook-cert-secret")
 	flag.StringVar(&svcName, "webhook-service-name", "seccomp-operator-webhook", "Service in front of the webhook server (for the generated certificate)")
 	flag.StringVar(&svcNamespace, "webhook-service-namespace", envOr("POD_NAMESPACE", "seccomp-operator"), "namespace of that Service (default $POD_NAMESPACE)")
-	flag.StringVar(&webhookConfig, "webhook-config-name", "seccomp-operator-validating-webhook", "ValidatingWebhookConfiguration whose caBundle the manager keeps when it owns the certificate")
-	flag.StringVar(&certSecret, "webhook-cert-secret", "seccomp-operator-webhook-tls", "Secret (in the manager's namespace) where the replicas keep the webhook's CA and serving certificate, created and rotated by the manager, unless --webhook-cert-dir already holds tls.crt and tls.key")
+	flag.StringVar(&webhookConfig, "webhook-config-name", "seccomp-operator-validating-webhook", "ValidatingWebhookConfiguration whose caBundle the manager keeps when it owns the certificate (config/rbac grants access to the default name only)")
+	flag.StringVar(&certSecret, "webhook-cert-secret", "seccomp-operator-webhook-tls", "Secret (in the manager's namespace) where the replicas keep the webhook's CA and serving certificate, created and rotated by the manager, unless --webhook-cert-dir already holds tls.crt and tls.key (config/rbac grants access to the default name only)")
 	flag.StringVar(&webhookURL, "webhook-url", "", "base URL (https://host:port) at which the apiserver reaches the fallback webhook, instead of the Service: for a manager running outside the cluster")
 	opts := zap.Options{}
 	opts.BindFlags(flag.CommandLine)
@@ -72,6 +72,7 @@ func main() {
 	}
 	mgr, err := ctrl.NewManager(restCfg, ctrl.Options{
 		Scheme:                 scheme,
+		Cache:                  setup.CacheOptions(),
 		WebhookServer:          webhook.NewServer(webhook.Options{Port: webhookPort, CertDir: certDir, TLSOpts: tlsOpts}),
 		Metrics:                metricsserver.Options{BindAddress: metricsAddr},
 		HealthProbeBindAddress: probeAddr,
