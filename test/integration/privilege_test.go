@@ -160,3 +160,42 @@ func vap(name string) *admissionv1.ValidatingAdmissionPolicy {
 		},
 	}
 }
+
+// TestAgentPodAccess: with config/agent's RBAC the agent's service account
+// lists and watches pods (it asks only for its node's, by field selector)
+// and cannot get one by name, which it never does. It can list every
+// pod too: RBAC ignores field selectors; docs/security.md says so and what
+// an administrator can do, and this test notices if that ever changes.
+func TestAgentPodAccess(t *testing.T) {
+	ctx := context.Background()
+	objs := kustRender(t, "agent")
+	kustCreate(t, kustFind(t, objs, "ClusterRole", kustAgent))
+	kustCreate(t, kustFind(t, objs, "ClusterRoleBinding", kustAgent))
+	ac, err := client.New(impersonate(cfg, kustAgentUser), client.Options{Scheme: k8s.Scheme()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	onNode := client.MatchingFieldsSelector{Selector: fields.OneTermEqualSelector("spec.nodeName", "agent-access-node")}
+	var list corev1.PodList
+	// RBAC of a freshly bound role takes a moment to reach the authorizer.
+	eventuallyWithin(t, 30*time.Second, "the agent's role is in effect", func() bool {
+		return ac.List(ctx, &list, onNode) == nil
+	})
+	if err := ac.Get(ctx, client.ObjectKey{Namespace: "kube-system", Name: "any-pod"}, &corev1.Pod{}); !apierrors.IsForbidden(err) {
+		t.Errorf("agent gets a pod by name: %v, want Forbidden", err)
+	}
+	if err := ac.List(ctx, &list); err != nil {
+		t.Errorf("the agent cannot list every pod any more (%v): docs/security.md says it can; update it", err)
+	}
+	for _, verb := range []func() error{
+		func() error {
+			return ac.Delete(ctx, &corev1.Pod{ObjectMeta: metav1.ObjectMeta{Namespace: "default", Name: "x"}})
+		},
+		func() error { return ac.List(ctx, &corev1.SecretList{}) },
+		func() error { return ac.List(ctx, &corev1.ConfigMapList{}) },
+	} {
+		if err := verb(); !apierrors.IsForbidden(err) {
+			t.Errorf("agent: %v, want Forbidden", err)
+		}
+	}
+}
