@@ -22,6 +22,7 @@ import (
 	"k8s.io/klog/v2"
 
 	"github.com/seccomp-operator/seccomp-operator/internal/agent"
+	"github.com/seccomp-operator/seccomp-operator/internal/metricsauth"
 	"github.com/seccomp-operator/seccomp-operator/pkg/seccomp/syscalls"
 )
 
@@ -99,15 +100,15 @@ func main() {
 	defer stop()
 	serveErrs := make(chan error, 3)
 	if !agent.Disabled(metricsAddr) {
-		review, err := agent.APIReview(cfg)
+		review, err := metricsauth.APIReview(cfg)
 		if err != nil {
 			fail(err, "metrics endpoint")
 		}
-		tlsCfg, err := agent.SelfSignedTLS(nodeName)
+		tlsCfg, err := metricsauth.SelfSignedTLS(nodeName)
 		if err != nil {
 			fail(err, "metrics endpoint")
 		}
-		if err := agent.ServeTLS(ctx, metricsAddr, agent.Authorized(agent.MetricsHandler(), review), tlsCfg, serveErrs); err != nil {
+		if err := agent.ServeTLS(ctx, metricsAddr, metricsauth.Authorized(agent.MetricsHandler(), review), tlsCfg, serveErrs); err != nil {
 			fail(err, "serve metrics")
 		}
 	}

@@ -13,6 +13,12 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 )
 
+// The metrics endpoint asks the apiserver who a scraper is and whether it
+// may read the metrics (cmd/agent wraps MetricsHandler in
+// metricsauth.Authorized).
+// +kubebuilder:rbac:groups=authentication.k8s.io,resources=tokenreviews,verbs=create
+// +kubebuilder:rbac:groups=authorization.k8s.io,resources=subjectaccessreviews,verbs=create
+
 // MetricsHandler serves Registry in the Prometheus text format.
 func MetricsHandler() http.Handler {
 	mux := http.NewServeMux()

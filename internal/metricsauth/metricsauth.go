@@ -1,4 +1,10 @@
-package agent
+// Package metricsauth serves the metrics of the manager and of the agents
+// only to clients the apiserver vouches for: a bearer token it accepts
+// (TokenReview) of a user allowed to get the path (SubjectAccessReview),
+// the contract of controller-runtime's metrics filter, with client-go
+// alone. That filter links most of k8s.io/apiserver into a binary: the
+// agent runs on every node and the manager's resident memory grew with it.
+package metricsauth
 
 import (
 	"context"
@@ -13,17 +19,13 @@ import (
 
 	authnv1 "k8s.io/api/authentication/v1"
 	authzv1 "k8s.io/api/authorization/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/apimachinery/pkg/runtime/serializer"
 	"k8s.io/client-go/rest"
 	certutil "k8s.io/client-go/util/cert"
 )
-
-// The metrics endpoint asks the apiserver who a scraper is and whether it
-// may read the metrics, the way the manager's does (controller-runtime's
-// filters), with client-go alone: that package would bring most of
-// k8s.io/apiserver into a binary that runs on every node.
-// +kubebuilder:rbac:groups=authentication.k8s.io,resources=tokenreviews,verbs=create
-// +kubebuilder:rbac:groups=authorization.k8s.io,resources=subjectaccessreviews,verbs=create
 
 // Decision is what the apiserver says of a request's bearer token.
 type Decision int
@@ -118,9 +120,15 @@ func (c *decisionCache) decide(ctx context.Context, token, path string) (Decisio
 // for the token, then a SubjectAccessReview of a GET of the path (a
 // non-resource URL) by its user.
 func APIReview(cfg *rest.Config) (ReviewFunc, error) {
-	// Paths are absolute and bodies JSON made here: the group of the
-	// client does not matter.
-	client, err := restClient(cfg, authnv1.SchemeGroupVersion, "/apis", serializer.NewCodecFactory(scheme), "")
+	// Paths are absolute and bodies JSON made here: the client's group
+	// does not matter, and its scheme only decodes error Statuses.
+	s := runtime.NewScheme()
+	metav1.AddToGroupVersion(s, schema.GroupVersion{Version: "v1"})
+	c := rest.CopyConfig(cfg)
+	c.GroupVersion = &authnv1.SchemeGroupVersion
+	c.APIPath = "/apis"
+	c.NegotiatedSerializer = serializer.NewCodecFactory(s).WithoutConversion()
+	client, err := rest.RESTClientFor(c)
 	if err != nil {
 		return nil, fmt.Errorf("client for token and access reviews: %w", err)
 	}
@@ -163,8 +171,8 @@ func APIReview(cfg *rest.Config) (ReviewFunc, error) {
 }
 
 // SelfSignedTLS is a TLS configuration with a certificate made now for
-// host, signed by a CA made for it: scrapers authenticate the agent by
-// the network path to its pod, as they do for the kubelet's metrics.
+// host, signed by a CA made for it: scrapers authenticate an agent by the
+// network path to its pod, as they do for the kubelet's metrics.
 func SelfSignedTLS(host string) (*tls.Config, error) {
 	certPEM, keyPEM, err := certutil.GenerateSelfSignedCertKey(host, nil, nil)
 	if err != nil {

@@ -1,4 +1,4 @@
-package agent
+package metricsauth
 
 import (
 	"context"
@@ -27,7 +27,8 @@ func TestAuthorizedMetrics(t *testing.T) {
 		}
 		return Unauthenticated, nil
 	}
-	h := Authorized(MetricsHandler(), review)
+	metrics := http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) { _, _ = w.Write([]byte("go_goroutines 7\n")) })
+	h := Authorized(metrics, review)
 	for _, c := range []struct {
 		name, header string
 		want         int
