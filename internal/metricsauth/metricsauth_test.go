@@ -113,3 +113,29 @@ func TestDecisionCache(t *testing.T) {
 		t.Errorf("%d cached decisions, cap %d", len(c.entries), maxCachedTokens)
 	}
 }
+
+// FuzzAuthorized: whatever the Authorization header, the metrics are
+// served only for the one token the review allows, and nothing panics.
+func FuzzAuthorized(f *testing.F) {
+	for _, s := range []string{"", "Bearer reader", "Bearer  reader ", "bearer reader", "Bearer", "Bearer \x00", "Basic cmVhZGVyOng=", "Bearer reader\r\nX: y"} {
+		f.Add(s)
+	}
+	metrics := http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) { _, _ = w.Write([]byte("secret-metric 1\n")) })
+	h := Authorized(metrics, func(_ context.Context, token, _ string) (Decision, error) {
+		if token == "reader" {
+			return Allowed, nil
+		}
+		return Unauthenticated, nil
+	})
+	f.Fuzz(func(t *testing.T, header string) {
+		req := httptest.NewRequest(http.MethodGet, "/metrics", nil)
+		req.Header["Authorization"] = []string{header}
+		rec := httptest.NewRecorder()
+		h.ServeHTTP(rec, req)
+		token, ok := strings.CutPrefix(header, "Bearer ")
+		allowed := ok && strings.TrimSpace(token) == "reader"
+		if served := strings.Contains(rec.Body.String(), "secret-metric"); served != allowed || (rec.Code == http.StatusOK) != allowed {
+			t.Errorf("header %q: status %d, served %v, want allowed %v", header, rec.Code, served, allowed)
+		}
+	})
+}
