@@ -63,6 +63,7 @@ import (
 	"github.com/seccomp-operator/seccomp-operator/internal/nodepath"
 	"github.com/seccomp-operator/seccomp-operator/internal/render"
 	"github.com/seccomp-operator/seccomp-operator/pkg/seccomp/syscalls"
+	"github.com/seccomp-operator/seccomp-operator/test/metricsreader"
 	"github.com/seccomp-operator/seccomp-operator/test/nodeproc"
 )
 
@@ -188,8 +189,14 @@ func run() error {
 	if err != nil {
 		return err
 	}
+	// The metrics are served over HTTPS to a reader's token, as to a
+	// cluster's Prometheus.
+	scraper, err := metricsreader.Client(ctx, kube, metricsreader.RoleFile, "default", "bench-metrics-reader")
+	if err != nil {
+		return err
+	}
 	var mgrHeapMax atomic.Int64
-	go sampleHeap(ctx, fmt.Sprintf("http://127.0.0.1:%d/metrics", metricsPort), &mgrHeapMax)
+	go sampleHeap(ctx, scraper, fmt.Sprintf("https://127.0.0.1:%d/metrics", metricsPort), &mgrHeapMax)
 
 	// The agents.
 	t0 = time.Now()
@@ -438,7 +445,7 @@ func run() error {
 	}
 	fmt.Printf("\nApiserver mutations during the idle window (the apiserver renews its own identity lease every 10 s):\n\n| resource | verb | requests |\n|---|---|---|\n")
 	for _, k := range idleDelta.keys() {
-		if idleDelta[k] > 0 && idleDelta.mutationVerb(k.verb) {
+		if idleDelta[k] > 0 && idleDelta.mutation(k) {
 			fmt.Printf("| %s | %s | %d |\n", k.resource, k.verb, idleDelta[k])
 		}
 	}
@@ -667,15 +674,20 @@ func (a reqCounts) total() int64 {
 func (a reqCounts) mutations() int64 {
 	var n int64
 	for k, v := range a {
-		if a.mutationVerb(k.verb) {
+		if a.mutation(k) {
 			n += v
 		}
 	}
 	return n
 }
 
-func (reqCounts) mutationVerb(verb string) bool {
-	switch verb {
+// mutation: a write. Token and access reviews are POSTs that store
+// nothing: the metrics endpoint's checks of this program's scrapes.
+func (reqCounts) mutation(k reqKey) bool {
+	if k.resource == "tokenreviews" || k.resource == "subjectaccessreviews" {
+		return false
+	}
+	switch k.verb {
 	case "POST", "PUT", "PATCH", "DELETE", "APPLY", "CREATE", "UPDATE":
 		return true
 	}
@@ -698,7 +710,7 @@ func (a reqCounts) keys() []reqKey {
 
 // sampleHeap polls a Go process's metrics for its heap in use and keeps the
 // maximum.
-func sampleHeap(ctx context.Context, url string, maxHeap *atomic.Int64) {
+func sampleHeap(ctx context.Context, scraper *http.Client, url string, maxHeap *atomic.Int64) {
 	t := time.NewTicker(250 * time.Millisecond)
 	defer t.Stop()
 	for {
@@ -707,8 +719,14 @@ func sampleHeap(ctx context.Context, url string, maxHeap *atomic.Int64) {
 			return
 		case <-t.C:
 		}
-		resp, err := http.Get(url)
+		resp, err := scraper.Get(url)
 		if err != nil {
+			continue
+		}
+		if resp.StatusCode != http.StatusOK {
+			// Not a transient error: the heap would silently read 0.
+			logf("scrape %s: %s", url, resp.Status)
+			resp.Body.Close()
 			continue
 		}
 		sc := bufio.NewScanner(resp.Body)

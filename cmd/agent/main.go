@@ -23,6 +23,7 @@ import (
 	"k8s.io/klog/v2"
 
 	"github.com/seccomp-operator/seccomp-operator/internal/agent"
+	"github.com/seccomp-operator/seccomp-operator/internal/metricsauth"
 	"github.com/seccomp-operator/seccomp-operator/internal/runtimeflags"
 	"github.com/seccomp-operator/seccomp-operator/pkg/seccomp/syscalls"
 )
@@ -35,7 +36,7 @@ func main() {
 	flag.StringVar(&nodeName, "node-name", os.Getenv("NODE_NAME"), "name of this node (default $NODE_NAME)")
 	flag.StringVar(&kubeletRoot, "kubelet-root", "/var/lib/kubelet", "the kubelet's --root-dir; profiles go to <root>/seccomp")
 	flag.StringVar(&kubeconfig, "kubeconfig", "", "kubeconfig file (default: $KUBECONFIG, the in-cluster service account, then ~/.kube/config)")
-	flag.StringVar(&metricsAddr, "metrics-bind-address", ":8080", "address of the Prometheus metrics endpoint (0 disables it)")
+	flag.StringVar(&metricsAddr, "metrics-bind-address", ":8443", "address of the Prometheus metrics endpoint, HTTPS with a bearer token of a user allowed to get /metrics (ClusterRole seccomp-operator-metrics-reader); 0 disables it")
 	flag.StringVar(&probeAddr, "health-probe-bind-address", ":8081", "address of the health and readiness probes (0 disables them)")
 	flag.StringVar(&pprofAddr, "pprof-bind-address", "0", "address of the Go profiling endpoint (0 disables it)")
 	flag.StringVar(&arch, "arch", goruntime.GOARCH, "the node's architecture; profiles are compiled for its family before they are installed")
@@ -111,8 +112,18 @@ func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
 	defer stop()
 	serveErrs := make(chan error, 3)
-	if err := agent.Serve(ctx, metricsAddr, agent.MetricsHandler(), serveErrs); err != nil {
-		fail(err, "serve metrics")
+	if !agent.Disabled(metricsAddr) {
+		review, err := metricsauth.APIReview(cfg)
+		if err != nil {
+			fail(err, "metrics endpoint")
+		}
+		tlsCfg, err := metricsauth.SelfSignedTLS(nodeName)
+		if err != nil {
+			fail(err, "metrics endpoint")
+		}
+		if err := agent.ServeTLS(ctx, metricsAddr, metricsauth.Authorized(agent.MetricsHandler(), review), tlsCfg, serveErrs); err != nil {
+			fail(err, "serve metrics")
+		}
 	}
 	if err := agent.Serve(ctx, probeAddr, agent.ProbeHandler(cluster.Synced), serveErrs); err != nil {
 		fail(err, "serve probes")

@@ -14,7 +14,6 @@ import (
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/healthz"
 	"sigs.k8s.io/controller-runtime/pkg/log/zap"
-	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
 	"sigs.k8s.io/controller-runtime/pkg/webhook"
 
 	"github.com/seccomp-operator/seccomp-operator/api/v1alpha1"
@@ -24,11 +23,12 @@ import (
 )
 
 func main() {
-	var metricsAddr, probeAddr, certDir, svcName, svcNamespace, webhookConfig string
+	var metricsAddr, metricsCertDir, probeAddr, certDir, svcName, svcNamespace, webhookConfig string
 	var admissionPath, webhookURL, certSecret string
 	var leaderElect, withPredefined, withPolicies, withWebhooks bool
 	var webhookPort int
-	flag.StringVar(&metricsAddr, "metrics-bind-address", ":8080", "address of the Prometheus metrics endpoint (0 disables it)")
+	flag.StringVar(&metricsAddr, "metrics-bind-address", ":8443", "address of the Prometheus metrics endpoint, HTTPS with a bearer token of a user allowed to get /metrics (ClusterRole seccomp-operator-metrics-reader); 0 disables it")
+	flag.StringVar(&metricsCertDir, "metrics-cert-dir", "", "directory with the metrics endpoint's tls.crt and tls.key (default: a self-signed certificate made at start)")
 	flag.StringVar(&probeAddr, "health-probe-bind-address", ":8081", "address of the health and readiness probes")
 	flag.BoolVar(&leaderElect, "leader-elect", false, "elect a leader so that only one replica reconciles")
 	flag.BoolVar(&withPredefined, "predefined-profiles", true, "create the five predefined SeccompProfiles and restore them when deleted or edited")
@@ -39,8 +39,8 @@ func main() {
 	flag.StringVar(&certDir, "webhook-cert-dir", "/tmp/k8s-webhook-server/serving-certs", "directory with a mounted tls.crt and tls.key (cert-manager, a Secret volume); when they are missing the manager keeps its own in --webhook-cert-secret")
 	flag.StringVar(&svcName, "webhook-service-name", "seccomp-operator-webhook", "Service in front of the webhook server (for the generated certificate)")
 	flag.StringVar(&svcNamespace, "webhook-service-namespace", envOr("POD_NAMESPACE", "seccomp-operator"), "namespace of that Service (default $POD_NAMESPACE)")
-	flag.StringVar(&webhookConfig, "webhook-config-name", "seccomp-operator-validating-webhook", "ValidatingWebhookConfiguration whose caBundle the manager keeps when it owns the certificate")
-	flag.StringVar(&certSecret, "webhook-cert-secret", "seccomp-operator-webhook-tls", "Secret (in the manager's namespace) where the replicas keep the webhook's CA and serving certificate, created and rotated by the manager, unless --webhook-cert-dir already holds tls.crt and tls.key")
+	flag.StringVar(&webhookConfig, "webhook-config-name", "seccomp-operator-validating-webhook", "ValidatingWebhookConfiguration whose caBundle the manager keeps when it owns the certificate (config/rbac grants access to the default name only)")
+	flag.StringVar(&certSecret, "webhook-cert-secret", "seccomp-operator-webhook-tls", "Secret (in the manager's namespace) where the replicas keep the webhook's CA and serving certificate, created and rotated by the manager, unless --webhook-cert-dir already holds tls.crt and tls.key (config/rbac grants access to the default name only)")
 	flag.StringVar(&webhookURL, "webhook-url", "", "base URL (https://host:port) at which the apiserver reaches the fallback webhook, instead of the Service: for a manager running outside the cluster")
 	opts := zap.Options{}
 	opts.BindFlags(flag.CommandLine)
@@ -72,8 +72,9 @@ func main() {
 	}
 	mgr, err := ctrl.NewManager(restCfg, ctrl.Options{
 		Scheme:                 scheme,
+		Cache:                  setup.CacheOptions(),
 		WebhookServer:          webhook.NewServer(webhook.Options{Port: webhookPort, CertDir: certDir, TLSOpts: tlsOpts}),
-		Metrics:                metricsserver.Options{BindAddress: metricsAddr},
+		Metrics:                setup.MetricsOptions(metricsAddr, metricsCertDir),
 		HealthProbeBindAddress: probeAddr,
 		LeaderElection:         leaderElect,
 		LeaderElectionID:       "manager.seccomp-operator.dev",

@@ -2,6 +2,7 @@ package agent
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"net"
@@ -11,6 +12,12 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 )
+
+// The metrics endpoint asks the apiserver who a scraper is and whether it
+// may read the metrics (cmd/agent wraps MetricsHandler in
+// metricsauth.Authorized).
+// +kubebuilder:rbac:groups=authentication.k8s.io,resources=tokenreviews,verbs=create
+// +kubebuilder:rbac:groups=authorization.k8s.io,resources=subjectaccessreviews,verbs=create
 
 // MetricsHandler serves Registry in the Prometheus text format.
 func MetricsHandler() http.Handler {
@@ -49,12 +56,27 @@ func PprofHandler() http.Handler {
 // ends. It returns once the listener is open, so a port in use is an
 // error at start; later serving errors go to errs.
 func Serve(ctx context.Context, addr string, h http.Handler, errs chan<- error) error {
-	if addr == "" || addr == "0" {
+	return serve(ctx, addr, h, nil, errs)
+}
+
+// ServeTLS is Serve over TLS with cfg.
+func ServeTLS(ctx context.Context, addr string, h http.Handler, cfg *tls.Config, errs chan<- error) error {
+	return serve(ctx, addr, h, cfg, errs)
+}
+
+// Disabled reports whether addr turns an endpoint off.
+func Disabled(addr string) bool { return addr == "" || addr == "0" }
+
+func serve(ctx context.Context, addr string, h http.Handler, cfg *tls.Config, errs chan<- error) error {
+	if Disabled(addr) {
 		return nil
 	}
 	l, err := net.Listen("tcp", addr)
 	if err != nil {
 		return fmt.Errorf("listen on %s: %w", addr, err)
+	}
+	if cfg != nil {
+		l = tls.NewListener(l, cfg)
 	}
 	srv := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second}
 	go func() {

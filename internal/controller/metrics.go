@@ -12,6 +12,11 @@ import (
 	"github.com/seccomp-operator/seccomp-operator/api/v1alpha1"
 )
 
+// The metrics endpoint asks the apiserver who a scraper is and whether it
+// may read the metrics (setup.MetricsOptions).
+// +kubebuilder:rbac:groups=authentication.k8s.io,resources=tokenreviews,verbs=create
+// +kubebuilder:rbac:groups=authorization.k8s.io,resources=subjectaccessreviews,verbs=create
+
 var reconcileSeconds = prometheus.NewHistogram(prometheus.HistogramOpts{
 	Name:    "seccomp_operator_profile_reconcile_seconds",
 	Help:    "Time to flatten, validate and compile a SeccompProfile and write its status.",

@@ -31,13 +31,13 @@ const (
 type AdmissionOptions struct {
 	Path              string
 	OperatorNamespace string
-	// For the fallback webhook: its configuration's name, how the
-	// apiserver reaches the manager (Service, or URL outside a cluster),
-	// and the CA bundle to trust.
-	ConfigName string
-	Service    *admissionregv1.ServiceReference
-	URL        string
-	Bundle     func() []byte
+	// For the fallback webhook (its configuration is pods.DefaultConfigName,
+	// the one name the manager's RBAC and cache allow): how the apiserver
+	// reaches the manager (Service, or URL outside a cluster), and the CA
+	// bundle to trust.
+	Service *admissionregv1.ServiceReference
+	URL     string
+	Bundle  func() []byte
 	// ServeWebhook: the manager runs a webhook server (on the native path
 	// the handlers are still served when it does; the webhook path needs
 	// it).
@@ -95,11 +95,7 @@ func Admission(mgr ctrl.Manager, o AdmissionOptions, log logr.Logger) (string, e
 		h := &pods.Handler{Reader: mgr.GetClient(), APIReader: mgr.GetAPIReader(), OperatorNamespace: o.OperatorNamespace}
 		h.Serve(mgr.GetWebhookServer())
 	}
-	name := o.ConfigName
-	if name == "" {
-		name = pods.DefaultConfigName
-	}
-	if err := (&pods.ConfigReconciler{Client: mgr.GetClient(), Active: hook, Name: name, OperatorNamespace: o.OperatorNamespace,
+	if err := (&pods.ConfigReconciler{Client: mgr.GetClient(), Active: hook, Name: pods.DefaultConfigName, OperatorNamespace: o.OperatorNamespace,
 		Service: o.Service, URL: o.URL, Bundle: o.Bundle}).SetupWithManager(mgr); err != nil {
 		return "", fmt.Errorf("set up the fallback webhook configuration: %w", err)
 	}

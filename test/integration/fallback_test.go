@@ -80,6 +80,12 @@ func startFallbackCluster(t *testing.T, tune func(*certs.Source)) *fallbackClust
 	if err := fc.k8s.Create(context.Background(), &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: operatorNamespace}}); err != nil && !apierrors.IsAlreadyExists(err) {
 		t.Fatal(err)
 	}
+	// The manager runs with its deployed RBAC (and the fallback path is
+	// the one that creates a webhook configuration and a Secret).
+	mc, err := asManager(context.Background(), fc.k8s, c)
+	if err != nil {
+		t.Fatal(err)
+	}
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
@@ -91,7 +97,7 @@ func startFallbackCluster(t *testing.T, tune func(*certs.Source)) *fallbackClust
 		// The certificate as the manager keeps it (internal/setup): in a
 		// Secret, rotated, its CA injected into the webhook configurations.
 		url := fmt.Sprintf("https://localhost:%d", fc.port)
-		cert, err := setup.NewCertificate(c, scheme, setup.CertificateOptions{Dir: t.TempDir(), Namespace: operatorNamespace,
+		cert, err := setup.NewCertificate(mc, scheme, setup.CertificateOptions{Dir: t.TempDir(), Namespace: operatorNamespace,
 			Secret: "seccomp-operator-webhook-tls", Service: "seccomp-operator-webhook", URL: url,
 			ValidatingConfig: "seccomp-operator-validating-webhook"}, ctrl.Log.WithName("fallback-cert"))
 		if err != nil || cert.Source == nil {
@@ -100,8 +106,9 @@ func startFallbackCluster(t *testing.T, tune func(*certs.Source)) *fallbackClust
 		if fc.tune != nil {
 			fc.tune(cert.Source)
 		}
-		mgr, err := ctrl.NewManager(c, ctrl.Options{
+		mgr, err := ctrl.NewManager(mc, ctrl.Options{
 			Scheme:        scheme,
+			Cache:         setup.CacheOptions(),
 			Metrics:       metricsserver.Options{BindAddress: "0"},
 			WebhookServer: webhook.NewServer(webhook.Options{Host: "127.0.0.1", Port: fc.port, TLSOpts: cert.TLSOpts}),
 			// Controller names are process-wide; the package's main
@@ -167,10 +174,12 @@ func TestFallbackWebhook(t *testing.T) {
 
 	var maps admissionv1.MutatingAdmissionPolicyList
 	var vaps admissionv1.ValidatingAdmissionPolicyList
-	if err := k8s.List(ctx, &maps); err != nil {
+	// The manager's own (config/rbac's) policy is not one of them.
+	compiled := client.MatchingLabels{"app.kubernetes.io/managed-by": "seccomp-operator"}
+	if err := k8s.List(ctx, &maps, compiled); err != nil {
 		t.Fatal(err)
 	}
-	if err := k8s.List(ctx, &vaps); err != nil {
+	if err := k8s.List(ctx, &vaps, compiled); err != nil {
 		t.Fatal(err)
 	}
 	if n := len(maps.Items) + len(vaps.Items); n != 0 {

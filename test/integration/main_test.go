@@ -101,9 +101,27 @@ func run(m *testing.M) int {
 	scheme := runtime.NewScheme()
 	_ = clientgoscheme.AddToScheme(scheme)
 	_ = v1alpha1.AddToScheme(scheme)
+	// The manager's own namespace, where it publishes the profile index
+	// and keeps its Secret, and its identity: the manager runs with the
+	// RBAC of config/rbac, as deployed.
+	admin, err := client.New(cfg, client.Options{Scheme: scheme})
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "client:", err)
+		return 1
+	}
+	if err := admin.Create(context.Background(), &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: operatorNamespace}}); err != nil && !apierrors.IsAlreadyExists(err) {
+		fmt.Fprintln(os.Stderr, "create the operator's namespace:", err)
+		return 1
+	}
+	managerCfg, err := asManager(context.Background(), admin, cfg)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "the manager's identity:", err)
+		return 1
+	}
 	wo := env.WebhookInstallOptions
-	mgr, err := ctrl.NewManager(cfg, ctrl.Options{
+	mgr, err := ctrl.NewManager(managerCfg, ctrl.Options{
 		Scheme:        scheme,
+		Cache:         setup.CacheOptions(),
 		Metrics:       metricsserver.Options{BindAddress: "0"},
 		WebhookServer: webhook.NewServer(webhook.Options{Host: wo.LocalServingHost, Port: wo.LocalServingPort, CertDir: wo.LocalServingCertDir}),
 	})
@@ -127,14 +145,6 @@ func run(m *testing.M) int {
 	}
 	if err := (&controller.PredefinedReconciler{Client: mgr.GetClient()}).SetupWithManager(mgr); err != nil {
 		fmt.Fprintln(os.Stderr, "set up predefined reconciler:", err)
-		return 1
-	}
-	// The manager's own namespace, where it publishes the profile index.
-	if c, err := client.New(cfg, client.Options{Scheme: scheme}); err != nil {
-		fmt.Fprintln(os.Stderr, "client:", err)
-		return 1
-	} else if err := c.Create(context.Background(), &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: operatorNamespace}}); err != nil && !apierrors.IsAlreadyExists(err) {
-		fmt.Fprintln(os.Stderr, "create the operator's namespace:", err)
 		return 1
 	}
 	ctx, cancel := context.WithCancel(context.Background())

@@ -65,8 +65,14 @@ const (
 	maxConflicts = 5
 )
 
-// +kubebuilder:rbac:groups="",namespace=seccomp-operator,resources=secrets,verbs=get;create;update
-// +kubebuilder:rbac:groups=admissionregistration.k8s.io,resources=validatingwebhookconfigurations;mutatingwebhookconfigurations,verbs=get;patch
+// The manager reads and writes only its own Secret and webhook
+// configurations, by name (the defaults of --webhook-cert-secret,
+// --webhook-config-name and pods.DefaultConfigName). RBAC cannot restrict
+// create by name: config/rbac/manager_admission_policy.yaml does.
+// +kubebuilder:rbac:groups="",namespace=seccomp-operator,resources=secrets,verbs=create
+// +kubebuilder:rbac:groups="",namespace=seccomp-operator,resources=secrets,resourceNames=seccomp-operator-webhook-tls,verbs=get;update
+// +kubebuilder:rbac:groups=admissionregistration.k8s.io,resources=validatingwebhookconfigurations,resourceNames=seccomp-operator-validating-webhook,verbs=get;patch
+// +kubebuilder:rbac:groups=admissionregistration.k8s.io,resources=mutatingwebhookconfigurations,resourceNames=seccomp-operator-pods,verbs=get;patch
 
 // Source keeps the webhook's CA and serving certificate in one Secret.
 //

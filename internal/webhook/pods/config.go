@@ -30,7 +30,11 @@ import (
 // path.
 const DefaultConfigName = "seccomp-operator-pods"
 
-// +kubebuilder:rbac:groups=admissionregistration.k8s.io,resources=mutatingwebhookconfigurations,verbs=get;list;watch;create;update;patch;delete
+// Only its own configuration, by name (the cache watches it with a field
+// selector on metadata.name: setup.CacheOptions); create cannot be
+// restricted by name in RBAC, config/rbac/manager_admission_policy.yaml does.
+// +kubebuilder:rbac:groups=admissionregistration.k8s.io,resources=mutatingwebhookconfigurations,verbs=create
+// +kubebuilder:rbac:groups=admissionregistration.k8s.io,resources=mutatingwebhookconfigurations,resourceNames=seccomp-operator-pods,verbs=get;list;watch;update;patch;delete
 // +kubebuilder:rbac:groups="",resources=namespaces,verbs=get;list;watch
 
 // ConfigReconciler keeps the fallback path's MutatingWebhookConfiguration:
