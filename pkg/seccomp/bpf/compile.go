@@ -447,12 +447,12 @@ func (r *sysRules) check(bits int) error {
 	if bits == 32 {
 		max = 0xffffffff
 	}
-	idx := commonEqIndex(r.conds)
+	idx := profile.CommonEqIndex(r.conds, func(c *condRule) []profile.Arg { return c.args })
 	buckets := map[uint64][]int{}
 	var wild []int
 	if idx >= 0 {
 		for j, c := range r.conds {
-			if v, ok := eqValue(c.args, idx, max); ok {
+			if v, ok := profile.EqValue(c.args, idx, max); ok {
 				buckets[v] = append(buckets[v], j)
 			} else {
 				wild = append(wild, j)
@@ -465,7 +465,7 @@ func (r *sysRules) check(bits int) error {
 	for i := range r.conds {
 		a := &r.conds[i]
 		var same []int
-		if v, ok := eqValue(a.args, idx, max); ok && idx >= 0 {
+		if v, ok := profile.EqValue(a.args, idx, max); ok && idx >= 0 {
 			same = buckets[v]
 		} else {
 			// No equality on the common argument: any later rule.
@@ -496,41 +496,6 @@ func (r *sysRules) check(bits int) error {
 func (r *sysRules) conflictError(a, b *condRule) error {
 	return fmt.Errorf("conflicting rules: syscalls[%d] (%s) and syscalls[%d] (%s) can both match",
 		a.src, RetString(a.ret), b.src, RetString(b.ret))
-}
-
-// commonEqIndex returns the argument most rules compare for equality, or
-// -1 when none does.
-func commonEqIndex(conds []condRule) int {
-	var n [6]int
-	for _, c := range conds {
-		var seen [6]bool
-		for _, a := range c.args {
-			if a.Op == profile.OpEqualTo && a.Index < 6 && !seen[a.Index] {
-				seen[a.Index] = true
-				n[a.Index]++
-			}
-		}
-	}
-	best := -1
-	for i, c := range n {
-		if c > 0 && (best < 0 || c > n[best]) {
-			best = i
-		}
-	}
-	return best
-}
-
-// eqValue returns the value of args' first equality comparison of argument
-// idx, cut to the ABI's width as profile.Disjoint compares it. A rule with
-// two such comparisons matches nothing, so filing it under the first
-// value loses no conflict.
-func eqValue(args []profile.Arg, idx int, max uint64) (uint64, bool) {
-	for _, a := range args {
-		if a.Op == profile.OpEqualTo && int(a.Index) == idx {
-			return a.Value & max, true
-		}
-	}
-	return 0, false
 }
 
 // argOffsets returns the seccomp_data offsets of the low and high 32-bit

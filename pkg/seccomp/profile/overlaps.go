@@ -171,7 +171,7 @@ func (v *validator) overlaps(abis []*syscalls.Arch) {
 		next = slices.Grow(next[:0], len(refs))[:len(refs)]
 		eqIdx := -1
 		if first < 0 {
-			eqIdx = commonEqIndex(refs)
+			eqIdx = CommonEqIndex(refs, func(r *ruleRef) []Arg { return r.args })
 		}
 		max := argMax(abi.Bits)
 		for j := range refs {
@@ -189,7 +189,7 @@ func (v *validator) overlaps(abis []*syscalls.Arch) {
 					pos = classes[b.dupKey]
 				}
 			case eqIdx >= 0:
-				if v, ok := eqValue(b.args, eqIdx, max); ok {
+				if v, ok := EqValue(b.args, eqIdx, max); ok {
 					buf = buf[:0]
 					if h, ok := buckets[v]; ok {
 						for p := h[0]; p >= 0; p = next[p] {
@@ -241,7 +241,7 @@ func (v *validator) overlaps(abis []*syscalls.Arch) {
 					classes[b.dupKey] = appendRule(classes[b.dupKey], refs, int32(j))
 				}
 			case eqIdx >= 0:
-				if v, ok := eqValue(b.args, eqIdx, max); ok {
+				if v, ok := EqValue(b.args, eqIdx, max); ok {
 					next[j] = -1
 					if h, ok := buckets[v]; ok {
 						next[h[1]] = int32(j)
@@ -293,11 +293,12 @@ func argMax(bits int) uint64 {
 	return ^uint64(0)
 }
 
-// eqValue returns the value of args' first SCMP_CMP_EQ on argument idx, as
-// Disjoint compares it on an ABI whose arguments end at max. Two rules
-// comparing argument idx for equality with different values are disjoint;
-// a rule with two such comparisons is disjoint from every rule.
-func eqValue(args []Arg, idx int, max uint64) (uint64, bool) {
+// EqValue returns the value of args' first SCMP_CMP_EQ on argument idx, cut
+// to max (the ABI's argument width, as Disjoint compares it). A rule with two
+// such comparisons matches nothing, so filing it under the first value loses
+// no overlap. The validator's overlap check and the compiler's conflict check
+// both bucket rules by it.
+func EqValue(args []Arg, idx int, max uint64) (uint64, bool) {
 	for _, a := range args {
 		if a.Op == OpEqualTo && a.Index == uint(idx) {
 			return a.Value & max, true
@@ -306,14 +307,15 @@ func eqValue(args []Arg, idx int, max uint64) (uint64, bool) {
 	return 0, false
 }
 
-// commonEqIndex returns the argument most rules of a syscall compare for
-// equality (an ioctl allow list: argument 1), or -1 when none does: the
-// rules are then bucketed by that value.
-func commonEqIndex(refs []ruleRef) int {
+// CommonEqIndex returns the argument that most of the rules compare for
+// equality (an ioctl allow list: argument 1), or -1 when none does: rules
+// are then bucketed by EqValue of that argument. argsOf gives a rule's
+// comparisons.
+func CommonEqIndex[R any](rules []R, argsOf func(*R) []Arg) int {
 	var n [6]int
-	for _, r := range refs {
+	for i := range rules {
 		var seen [6]bool
-		for _, a := range r.args {
+		for _, a := range argsOf(&rules[i]) {
 			if a.Op == OpEqualTo && a.Index < 6 && !seen[a.Index] {
 				seen[a.Index] = true
 				n[a.Index]++
