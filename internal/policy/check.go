@@ -98,27 +98,22 @@ func CheckBinding(b *v1alpha1.ProfileBinding) error {
 // validPolicies are the policies CheckPolicy accepts (all of them, most
 // of the time, without a copy).
 func validPolicies(all []v1alpha1.SeccompPolicy) []v1alpha1.SeccompPolicy {
-	for i := range all {
-		if CheckPolicy(&all[i]) != nil {
-			out := append([]v1alpha1.SeccompPolicy(nil), all[:i]...)
-			for j := i + 1; j < len(all); j++ {
-				if CheckPolicy(&all[j]) == nil {
-					out = append(out, all[j])
-				}
-			}
-			return out
-		}
-	}
-	return all
+	return accepted(all, CheckPolicy)
 }
 
 // validBindings are the bindings CheckBinding accepts.
 func validBindings(all []v1alpha1.ProfileBinding) []v1alpha1.ProfileBinding {
+	return accepted(all, CheckBinding)
+}
+
+// accepted returns the objects check accepts, in order: all itself while
+// every one passes, a copy from the first refused one on.
+func accepted[T any](all []T, check func(*T) error) []T {
 	for i := range all {
-		if CheckBinding(&all[i]) != nil {
-			out := append([]v1alpha1.ProfileBinding(nil), all[:i]...)
+		if check(&all[i]) != nil {
+			out := append([]T(nil), all[:i]...)
 			for j := i + 1; j < len(all); j++ {
-				if CheckBinding(&all[j]) == nil {
+				if check(&all[j]) == nil {
 					out = append(out, all[j])
 				}
 			}
