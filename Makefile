@@ -10,7 +10,7 @@ CONTROLLER_GEN := $(TOOLS)/controller-gen-$(CONTROLLER_GEN_VERSION)
 # their own targets below; `make test` runs all of them.
 export CGO_ENABLED ?= 0
 
-.PHONY: up down test-e2e bench-cluster bench-admission bench-webhook bench-scale deps all build test test-unit test-integration test-differential test-kernel test-profiles generate verify-generated lint fuzz bench demo clean tools
+.PHONY: up down test-e2e bench-cluster bench-admission bench-webhook bench-scale deps deps-generate all build test test-unit test-integration test-differential test-kernel test-profiles generate verify-generated lint fuzz bench demo clean tools
 
 all: build
 
@@ -21,6 +21,9 @@ test: deps lint verify-generated test-unit test-integration test-differential te
 
 deps: ## Install the Debian packages the tests need (idempotent; root)
 	./hack/install-deps.sh
+
+deps-generate: ## Install only the kernel UAPI headers hack/gensyscalls reads (idempotent; root)
+	./hack/install-deps.sh generate
 
 test-unit: ## Unit, kernel-enforcement and fuzz-seed tests (pure Go)
 	$(GO) test -count=1 ./...
@@ -45,7 +48,7 @@ test-e2e: ## End-to-end suite on the make up cluster (brings it up first: the im
 	mkdir -p _out
 	KUBECONFIG=$${UP_DIR:-/var/lib/seccomp-operator-up}/admin.kubeconfig $(GO) test -count=1 -tags e2e -timeout 30m -v ./test/e2e/... 2>&1 | tee _out/e2e.log | grep -E '^(=== RUN|--- |PASS|FAIL|ok|panic)|_test.go' ; exit $${PIPESTATUS[0]}
 
-generate: $(CONTROLLER_GEN) ## Regenerate syscall tables, deepcopy, CRDs, predefined profile files
+generate: deps-generate $(CONTROLLER_GEN) ## Regenerate syscall tables, deepcopy, CRDs, predefined profile files (installs the kernel headers it reads)
 	$(GO) generate ./...
 	$(CONTROLLER_GEN) object:headerFile=hack/boilerplate.go.txt paths=./api/...
 	$(CONTROLLER_GEN) crd paths=./api/... output:crd:artifacts:config=config/crd/bases
