@@ -31,8 +31,8 @@ test-unit: ## Unit, kernel-enforcement and fuzz-seed tests (pure Go)
 test-integration: ## Reconcilers against a real kube-apiserver + etcd (pinned, built from the Go module proxy and cached)
 	KUBEBUILDER_ASSETS="$$(./hack/kube-binaries.sh)" $(GO) test -count=1 -tags integration ./test/integration/...
 
-test-differential: ## Compiler vs libseccomp (cgo, needs libseccomp-dev)
-	CGO_ENABLED=1 $(GO) test -count=1 -tags libseccomp ./test/differential/...
+test-differential: ## Compiler vs libseccomp (cgo, needs libseccomp-dev): verdicts, and the instruction-count targets of docs/benchmarks.md
+	CGO_ENABLED=1 $(GO) test -count=1 -tags libseccomp ./test/differential/... ./bench/
 
 test-profiles: build ## Predefined profiles under real servers from Debian (root)
 	$(GO) test -count=1 -tags proof -timeout 20m ./test/profiles/...
