@@ -10,17 +10,23 @@ CONTROLLER_GEN := $(TOOLS)/controller-gen-$(CONTROLLER_GEN_VERSION)
 # their own targets below; `make test` runs all of them.
 export CGO_ENABLED ?= 0
 
-.PHONY: up down test-e2e bench-cluster bench-admission bench-webhook bench-scale deps all build test test-unit test-integration test-differential test-kernel test-profiles generate verify-generated lint fuzz bench demo clean tools
+.PHONY: help up down test-e2e test-commands bench-cluster bench-admission bench-webhook bench-scale deps deps-generate all build test test-unit test-integration test-differential test-kernel test-profiles generate verify-generated lint fuzz bench demo clean tools
 
 all: build
+
+help: ## This list
+	@grep -E '^[a-z][a-z0-9-]*:.*## ' $(firstword $(MAKEFILE_LIST)) | sed -E 's/:.*## /\t/' | expand -t 22
 
 build: ## Build the binaries (cgo-free) into bin/
 	CGO_ENABLED=0 $(GO) build -trimpath -o $(BIN)/ ./cmd/...
 
-test: deps lint verify-generated test-unit test-integration test-differential test-profiles test-e2e ## Every test: unit, generated files, real apiserver, libseccomp differential, kernel, real servers, real cluster
+test: deps lint verify-generated test-unit test-integration test-differential test-profiles test-e2e test-commands ## Every test: unit, generated files, real apiserver, libseccomp differential, kernel, real servers, real cluster, and every command of the docs
 
 deps: ## Install the Debian packages the tests need (idempotent; root)
 	./hack/install-deps.sh
+
+deps-generate: ## Install only the kernel UAPI headers hack/gensyscalls reads (idempotent; root)
+	./hack/install-deps.sh generate
 
 test-unit: ## Unit, kernel-enforcement and fuzz-seed tests (pure Go)
 	$(GO) test -count=1 ./...
@@ -28,8 +34,8 @@ test-unit: ## Unit, kernel-enforcement and fuzz-seed tests (pure Go)
 test-integration: ## Reconcilers against a real kube-apiserver + etcd (pinned, built from the Go module proxy and cached)
 	KUBEBUILDER_ASSETS="$$(./hack/kube-binaries.sh)" $(GO) test -count=1 -tags integration ./test/integration/...
 
-test-differential: ## Compiler vs libseccomp (cgo, needs libseccomp-dev)
-	CGO_ENABLED=1 $(GO) test -count=1 -tags libseccomp ./test/differential/...
+test-differential: ## Compiler vs libseccomp (cgo, needs libseccomp-dev): verdicts, and the instruction-count targets of docs/benchmarks.md
+	CGO_ENABLED=1 $(GO) test -count=1 -tags libseccomp ./test/differential/... ./bench/
 
 test-profiles: build ## Predefined profiles under real servers from Debian (root)
 	$(GO) test -count=1 -tags proof -timeout 20m ./test/profiles/...
@@ -45,7 +51,15 @@ test-e2e: ## End-to-end suite on the make up cluster (brings it up first: the im
 	mkdir -p _out
 	KUBECONFIG=$${UP_DIR:-/var/lib/seccomp-operator-up}/admin.kubeconfig $(GO) test -count=1 -tags e2e -timeout 30m -v ./test/e2e/... 2>&1 | tee _out/e2e.log | grep -E '^(=== RUN|--- |PASS|FAIL|ok|panic)|_test.go' ; exit $${PIPESTATUS[0]}
 
-generate: $(CONTROLLER_GEN) ## Regenerate syscall tables, deepcopy, CRDs, predefined profile files
+# Short sizes for the benchmarks the docs give, so CI can run them all; test/docs
+# replaces these sizes wherever a command writes them out.
+COMMANDS_SHORT := TRIES=2 NODES=4 PROFILES=20 IDLE=5s PODS=50 RATES=100 DURATION=2s FUZZTIME=2s BENCHTIME=1x
+
+test-commands: build ## Every command of the ```sh blocks of README.md, docs/ and design/, as written (benchmarks short: COMMANDS_SHORT), on the make up cluster
+	mkdir -p _out
+	$(COMMANDS_SHORT) KUBECONFIG=$${UP_DIR:-/var/lib/seccomp-operator-up}/admin.kubeconfig $(GO) test -count=1 -tags docs -timeout 60m -v ./test/docs/... 2>&1 | tee _out/commands.log | grep -E '^(=== RUN|--- |PASS|FAIL|ok|panic)|_test.go' ; exit $${PIPESTATUS[0]}
+
+generate: deps-generate $(CONTROLLER_GEN) ## Regenerate syscall tables, deepcopy, CRDs, predefined profile files (installs the kernel headers it reads)
 	$(GO) generate ./...
 	$(CONTROLLER_GEN) object:headerFile=hack/boilerplate.go.txt paths=./api/...
 	$(CONTROLLER_GEN) crd paths=./api/... output:crd:artifacts:config=config/crd/bases
@@ -59,7 +73,7 @@ verify-generated: generate ## Fail when generated files are stale
 
 lint: ## go vet + gofmt + go mod tidy check
 	$(GO) vet ./...
-	CGO_ENABLED=1 $(GO) vet -tags libseccomp,proof,integration,e2e ./test/...
+	CGO_ENABLED=1 $(GO) vet -tags libseccomp,proof,integration,e2e,docs ./test/...
 	@out=$$(gofmt -l $$(git ls-files '*.go')); test -z "$$out" || { echo "gofmt needed: $$out"; exit 1; }
 	$(GO) mod tidy -diff
 
@@ -80,10 +94,10 @@ bench-admission: ## Pod-create latency with and without SeccompPolicy's native a
 	KUBEBUILDER_ASSETS="$$(./hack/kube-binaries.sh)" $(GO) run ./bench/admission -pods $${PODS:-500}
 
 bench-webhook: build ## The fallback webhook: pod-create latency through the apiserver, and AdmissionReviews at 200 and 1000/s over HTTPS with the manager's CPU
-	KUBEBUILDER_ASSETS="$$(./hack/kube-binaries.sh)" $(GO) run ./bench/webhook -pods $${PODS:-300} -rates $${RATES:-200,1000}
+	KUBEBUILDER_ASSETS="$$(./hack/kube-binaries.sh)" $(GO) run ./bench/webhook -pods $${PODS:-300} -rates $${RATES:-200,1000} -duration $${DURATION:-10s}
 
-bench-scale: build ## Control plane at scale: real apiserver, manager, 100 agent processes, 1000 profiles (NODES, PROFILES)
-	KUBEBUILDER_ASSETS="$$(./hack/kube-binaries.sh)" $(GO) run ./bench/scale -nodes $${NODES:-100} -profiles $${PROFILES:-1000}
+bench-scale: build ## Control plane at scale: real apiserver, manager, 100 agent processes, 1000 profiles (NODES, PROFILES; IDLE: the idle window, 60s)
+	KUBEBUILDER_ASSETS="$$(./hack/kube-binaries.sh)" $(GO) run ./bench/scale -nodes $${NODES:-100} -profiles $${PROFILES:-1000} -idle $${IDLE:-60s}
 
 demo: build ## Confine a real program with seccompctl (the README's first command)
 	./hack/demo.sh

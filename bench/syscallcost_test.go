@@ -17,6 +17,7 @@ import (
 
 	ourbpf "github.com/seccomp-operator/seccomp-operator/pkg/seccomp/bpf"
 	"github.com/seccomp-operator/seccomp-operator/pkg/seccomp/filter"
+	"github.com/seccomp-operator/seccomp-operator/pkg/seccomp/syscalls"
 )
 
 // childEnv makes the test binary a timing child: "unconfined", "allowall"
@@ -39,15 +40,28 @@ func TestMain(m *testing.M) {
 // allowed one, one allowed by an argument rule (personality(0xffffffff)
 // only queries), and one it denies with ERRNO (syslog needs CAP_SYSLOG,
 // which Docker's default capability set lacks; SIZE_BUFFER only reads).
+// TestSyscallCostKinds asserts wantErrno and cached on the program itself,
+// so the timings are read against what the kernel really does.
 var kinds = []struct {
 	name      string
 	nr        uintptr
 	a0, a1    uintptr
 	wantErrno unix.Errno // under the filter
+	cached    bool       // the kernel's action cache allows it without running the program
 }{
-	{"getppid (allowed, no args)", unix.SYS_GETPPID, 0, 0, 0},
-	{"personality(0xffffffff) (allowed by arg rule)", unix.SYS_PERSONALITY, 0xffffffff, 0, 0},
-	{"syslog(SIZE_BUFFER) (denied, ERRNO)", unix.SYS_SYSLOG, 10, 0, unix.EPERM},
+	{"getppid (allowed, no args)", unix.SYS_GETPPID, 0, 0, 0, true},
+	{"personality(0xffffffff) (allowed by arg rule)", unix.SYS_PERSONALITY, 0xffffffff, 0, 0, false},
+	{"syslog(SIZE_BUFFER) (denied, ERRNO)", unix.SYS_SYSLOG, 10, 0, unix.EPERM, false},
+}
+
+// filteredProgram is the program the "filtered" child installs: ours for
+// Docker's default profile.
+func filteredProgram() (*ourbpf.Program, error) {
+	p, err := RuntimeDefault("..", "docker-default")
+	if err != nil {
+		return nil, err
+	}
+	return ourbpf.Compile(p, ourbpf.Options{Arch: Host})
 }
 
 const iters = 200000
@@ -64,11 +78,7 @@ func child(mode string) error {
 		}
 	}
 	if mode == "filtered" {
-		p, err := RuntimeDefault("..", "docker-default")
-		if err != nil {
-			return err
-		}
-		prog, err := ourbpf.Compile(p, ourbpf.Options{Arch: Host})
+		prog, err := filteredProgram()
 		if err != nil {
 			return err
 		}
@@ -170,6 +180,35 @@ func TestSyscallCost(t *testing.T) {
 		fmt.Printf("| %s | %.1f | %.1f | %.1f | %.3f | %.3f | %s |\n", k.name, u[i], a[i], f[i], f[i]/u[i], f[i]/a[i], target)
 	}
 	fmt.Println()
+}
+
+// TestSyscallCostKinds checks, without timing anything, what the table of
+// TestSyscallCost is read against: the filtered program's verdict for each
+// kind, and which kinds the kernel's action cache decides without running
+// the program (the reason an arg-free allowed syscall costs no more than
+// under a one-instruction filter).
+func TestSyscallCostKinds(t *testing.T) {
+	prog, err := filteredProgram()
+	if err != nil {
+		t.Fatal(err)
+	}
+	host := syscalls.MustGet(Host)
+	for _, k := range kinds {
+		r, err := ourbpf.Simulate(prog.Instructions, ourbpf.Data{Nr: int32(k.nr), Arch: host.Audit, Args: [6]uint64{uint64(k.a0), uint64(k.a1)}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		want := uint32(ourbpf.RetAllow)
+		if k.wantErrno != 0 {
+			want = ourbpf.RetErrno | uint32(k.wantErrno)
+		}
+		if r.Ret != want {
+			t.Errorf("%s: the program returns %#x, want %#x", k.name, r.Ret, want)
+		}
+		if got := ourbpf.KernelCachesAllow(prog.Instructions, int32(k.nr), host.Audit); got != k.cached {
+			t.Errorf("%s: the kernel's action cache allows it without the program: %t, want %t", k.name, got, k.cached)
+		}
+	}
 }
 
 // BenchmarkSyscallCost reports the filtered/unconfined ratio per kind.

@@ -4,6 +4,7 @@
 # otherwise.
 #   hack/install-deps.sh            everything make test needs (the e2e suite included)
 #   hack/install-deps.sh cluster    only what make up needs
+#   hack/install-deps.sh generate   only what make generate needs
 set -euo pipefail
 
 cluster=(
@@ -14,10 +15,15 @@ cluster=(
   nginx-light                    # the demo workload's nginx, packed into an image
   make
 )
-all=(
-  gcc make git ca-certificates   # toolchain (cgo for the libseccomp differential test only)
+# hack/gensyscalls reads kernel UAPI headers that only these packages ship;
+# its error messages point here when one is missing.
+generate=(
   linux-libc-dev                 # asm/unistd_x32.h: source of the x32 syscall table
   linux-libc-dev-armhf-cross     # ARM asm/unistd.h: ARM private syscalls (set_tls, ...)
+)
+all=(
+  gcc make git ca-certificates   # toolchain (cgo for the libseccomp differential test only)
+  "${generate[@]}"
   libseccomp-dev seccomp         # reference compiler for the differential test and benchmarks
   nginx-light wrk curl           # webapp profile proof
   postgresql postgresql-contrib redis-server  # database profile proof (pgbench is in postgresql-contrib)
@@ -28,7 +34,8 @@ all=(
 case "${1:-all}" in
   all) pkgs=("${all[@]}") ;;
   cluster) pkgs=("${cluster[@]}") ;;
-  *) echo "install-deps: unknown set \"$1\" (all, cluster)" >&2; exit 2 ;;
+  generate) pkgs=("${generate[@]}") ;;
+  *) echo "install-deps: unknown set \"$1\" (all, cluster, generate)" >&2; exit 2 ;;
 esac
 
 missing=()

@@ -43,16 +43,29 @@ import (
 const ns = "seccomp-bench"
 
 func main() {
-	tries := flag.Int("tries", 50, "tries per series")
-	kubeconfig := flag.String("kubeconfig", os.Getenv("KUBECONFIG"), "kubeconfig of the make up cluster")
-	flag.Parse()
+	tries, kubeconfig, err := parseFlags(os.Args[1:])
+	if err != nil {
+		os.Exit(2) // the flag package has printed the error and the usage
+	}
 	// Errors only: without a logger controller-runtime prints a stack
 	// trace the first time its client logs (an apiserver warning).
 	ctrl.SetLogger(zap.New(zap.WriteTo(os.Stderr), zap.Level(zapcore.ErrorLevel)))
-	if err := run(*tries, *kubeconfig); err != nil {
+	if err := run(tries, kubeconfig); err != nil {
 		fmt.Fprintf(os.Stderr, "bench-cluster: %v\n", err)
 		os.Exit(1)
 	}
+}
+
+// parseFlags reads the command line into a flag set of its own: the global
+// flag.CommandLine already holds controller-runtime's -kubeconfig (its
+// client/config package registers it at init), and defining it there a
+// second time panics before main runs a line.
+func parseFlags(args []string) (tries int, kubeconfig string, err error) {
+	fs := flag.NewFlagSet("bench-cluster", flag.ContinueOnError)
+	fs.IntVar(&tries, "tries", 50, "tries per series")
+	fs.StringVar(&kubeconfig, "kubeconfig", os.Getenv("KUBECONFIG"), "kubeconfig of the make up cluster")
+	err = fs.Parse(args)
+	return tries, kubeconfig, err
 }
 
 func run(tries int, kubeconfig string) error {

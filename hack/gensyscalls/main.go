@@ -164,7 +164,7 @@ func readXSys(path string) (map[string]int, error) {
 func deriveX32(amd64 map[string]int, header string) (map[string]int, error) {
 	f, err := os.Open(header)
 	if err != nil {
-		return nil, fmt.Errorf("read x32 header (install linux-libc-dev): %w", err)
+		return nil, fmt.Errorf("read the x32 syscall header: %w\n%s", err, installHint("linux-libc-dev", "-x32-header"))
 	}
 	defer f.Close()
 	t := map[string]int{}
@@ -194,6 +194,13 @@ func deriveX32(amd64 map[string]int, header string) (map[string]int, error) {
 	return t, sc.Err()
 }
 
+// installHint says what to run when a header is missing: make generate
+// installs the packages itself, but gensyscalls also runs on its own
+// (go generate) and as a user who cannot install packages.
+func installHint(pkg, flagName string) string {
+	return fmt.Sprintf("Debian package %s ships it: run `sudo hack/install-deps.sh generate` (make generate runs it), or pass %s with the header's path", pkg, flagName)
+}
+
 var (
 	armPrivateRE = regexp.MustCompile(`^#define __ARM_NR_([a-z0-9_]+)\s+\(__ARM_NR_BASE\s*\+\s*(\d+)\)`)
 	armBaseRE    = regexp.MustCompile(`^#define __ARM_NR_BASE\s+\(__NR_SYSCALL_BASE\s*\+\s*(0x[0-9a-fA-F]+|\d+)\)`)
@@ -206,7 +213,7 @@ var (
 func addARMPrivate(arm map[string]int, header string) error {
 	f, err := os.Open(header)
 	if err != nil {
-		return fmt.Errorf("read ARM header (install linux-libc-dev-armhf-cross): %w", err)
+		return fmt.Errorf("read the 32-bit ARM syscall header: %w\n%s", err, installHint("linux-libc-dev-armhf-cross", "-arm-header"))
 	}
 	defer f.Close()
 	base, private := -1, map[string]int{}
