@@ -293,6 +293,18 @@ func imageRegexp(pattern string) string {
 	return "^" + strings.Join(parts, ".*") + "$"
 }
 
+// compileImage compiles an image pattern for Go's matcher; CheckBinding
+// refuses a binding with a pattern it cannot compile (invalid UTF-8, which
+// the CRD's pattern refuses but an object stored under an older schema may
+// hold), so CEL's matches() never meets one either.
+func compileImage(pattern string) (*regexp.Regexp, error) {
+	re, err := regexp.Compile(imageRegexp(pattern))
+	if err != nil {
+		return nil, fmt.Errorf("image %q: %w", pattern, err)
+	}
+	return re, nil
+}
+
 // matcher is a ProfileBinding with its image patterns and pod selector
 // compiled once per decision, not once per container: chosenCEL in Go.
 type matcher struct {
@@ -308,9 +320,9 @@ func newMatchers(bindings []v1alpha1.ProfileBinding) ([]matcher, error) {
 	for i, b := range sorted {
 		out[i].b = b
 		for _, img := range b.Spec.Images {
-			re, err := regexp.Compile(imageRegexp(img))
+			re, err := compileImage(img)
 			if err != nil {
-				return nil, fmt.Errorf("ProfileBinding %s/%s: image %q: %w", b.Namespace, b.Name, img, err)
+				return nil, fmt.Errorf("ProfileBinding %s/%s: %w", b.Namespace, b.Name, err)
 			}
 			out[i].images = append(out[i].images, re)
 		}

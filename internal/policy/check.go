@@ -87,6 +87,11 @@ func CheckBinding(b *v1alpha1.ProfileBinding) error {
 	if _, err := nodepath.ProfilePath(b.Spec.ProfileName); err != nil {
 		return fmt.Errorf("spec.profileName: %w: write the name of a SeccompProfile", err)
 	}
+	for i, img := range b.Spec.Images {
+		if _, err := compileImage(img); err != nil {
+			return fmt.Errorf("spec.images[%d]: %w: write an image reference, '*' matching any run of characters", i, err)
+		}
+	}
 	if b.Spec.PodSelector != nil {
 		if _, err := metav1.LabelSelectorAsSelector(b.Spec.PodSelector); err != nil {
 			return fmt.Errorf("spec.podSelector: %w", err)
