@@ -305,44 +305,57 @@ func compileImage(pattern string) (*regexp.Regexp, error) {
 	return re, nil
 }
 
-// matcher is a ProfileBinding with its image patterns and pod selector
-// compiled once per decision, not once per container: chosenCEL in Go.
+// matcher is a ProfileBinding with its profile path, image patterns and
+// pod selector compiled once per decision, not once per container:
+// chosenCEL in Go.
 type matcher struct {
 	b      *v1alpha1.ProfileBinding
+	path   string // the bound profile's localhostProfile
 	images []*regexp.Regexp
 	sel    labels.Selector // nil: every pod
 }
 
-// newMatchers compiles the bindings, in precedence order.
-func newMatchers(bindings []v1alpha1.ProfileBinding) ([]matcher, error) {
-	sorted := sortBindings(bindings)
-	out := make([]matcher, len(sorted))
-	for i, b := range sorted {
-		out[i].b = b
-		for _, img := range b.Spec.Images {
-			re, err := compileImage(img)
-			if err != nil {
-				return nil, fmt.Errorf("ProfileBinding %s/%s: %w", b.Namespace, b.Name, err)
-			}
-			out[i].images = append(out[i].images, re)
+// newMatcher compiles one binding, or says why it cannot bind anything
+// (CheckBinding's error).
+func newMatcher(b *v1alpha1.ProfileBinding) (matcher, error) {
+	m := matcher{b: b}
+	var err error
+	if m.path, err = nodepath.ProfilePath(b.Spec.ProfileName); err != nil {
+		return matcher{}, fmt.Errorf("spec.profileName: %w: write the name of a SeccompProfile", err)
+	}
+	for i, img := range b.Spec.Images {
+		re, err := compileImage(img)
+		if err != nil {
+			return matcher{}, fmt.Errorf("spec.images[%d]: %w: write an image reference, '*' matching any run of characters", i, err)
 		}
-		if b.Spec.PodSelector != nil {
-			sel, err := metav1.LabelSelectorAsSelector(b.Spec.PodSelector)
-			if err != nil {
-				return nil, fmt.Errorf("ProfileBinding %s/%s: podSelector: %w", b.Namespace, b.Name, err)
-			}
-			out[i].sel = sel
+		m.images = append(m.images, re)
+	}
+	if b.Spec.PodSelector != nil {
+		if m.sel, err = metav1.LabelSelectorAsSelector(b.Spec.PodSelector); err != nil {
+			return matcher{}, fmt.Errorf("spec.podSelector: %w", err)
 		}
 	}
-	return out, nil
+	return m, nil
+}
+
+// newMatchers compiles the bindings CheckBinding accepts, in precedence
+// order; the others bind nothing.
+func newMatchers(bindings []v1alpha1.ProfileBinding) []matcher {
+	var out []matcher
+	for _, b := range sortBindings(bindings) {
+		if m, err := newMatcher(b); err == nil {
+			out = append(out, m)
+		}
+	}
+	return out
 }
 
 // bindingFor is the first binding (in precedence order) that binds a
 // container of a pod with the given labels, or nil.
-func bindingFor(ms []matcher, podLabels map[string]string, c *corev1.Container) *v1alpha1.ProfileBinding {
+func bindingFor(ms []matcher, podLabels map[string]string, c *corev1.Container) *matcher {
 	for i := range ms {
 		if ms[i].matches(podLabels, c) {
-			return ms[i].b
+			return &ms[i]
 		}
 	}
 	return nil

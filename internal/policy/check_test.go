@@ -88,3 +88,18 @@ func TestBadNamesAreSkippedNotPanics(t *testing.T) {
 		t.Errorf("Compile with a bad binding in the cluster: %v", err)
 	}
 }
+
+// TestBindingImagePatternsMustCompile: an image pattern Go's regexp
+// cannot compile (invalid UTF-8, from an object stored under an older
+// schema) makes CheckBinding refuse the binding, and no matcher is built
+// for it, rather than the pattern being dropped and the binding binding
+// by its other fields.
+func TestBindingImagePatternsMustCompile(t *testing.T) {
+	b := v1alpha1.ProfileBinding{Spec: v1alpha1.ProfileBindingSpec{ProfileName: "p", Images: []string{"nginx:*", "\xe8"}}}
+	if err := CheckBinding(&b); err == nil || !strings.Contains(err.Error(), "spec.images[1]") {
+		t.Fatalf("CheckBinding: %v, want a refusal naming spec.images[1]", err)
+	}
+	if ms := newMatchers([]v1alpha1.ProfileBinding{b}); len(ms) != 0 {
+		t.Fatalf("newMatchers built %d matchers for a refused binding", len(ms))
+	}
+}

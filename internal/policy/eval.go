@@ -204,29 +204,23 @@ func indexState(index *v1alpha1.SeccompProfileIndex, name string) (installed, ex
 func bind(pod *corev1.Pod, st State, d *Decision) error {
 	var mine []v1alpha1.ProfileBinding
 	for _, b := range st.Bindings {
-		if b.Namespace == pod.Namespace && CheckBinding(&b) == nil {
+		if b.Namespace == pod.Namespace {
 			mine = append(mine, b)
 		}
 	}
-	if len(mine) == 0 {
+	ms := newMatchers(mine) // leaves out what CheckBinding refuses
+	if len(ms) == 0 {
 		return nil
-	}
-	ms, err := newMatchers(mine)
-	if err != nil {
-		return err
 	}
 	var missing []string
 	each := func(kind string, cs []corev1.Container) {
 		for i := range cs {
 			c := &cs[i]
-			b := bindingFor(ms, pod.Labels, c)
-			if b == nil {
+			m := bindingFor(ms, pod.Labels, c)
+			if m == nil {
 				continue
 			}
-			path, err := nodepath.ProfilePath(b.Spec.ProfileName)
-			if err != nil {
-				continue // CheckBinding left such a binding out
-			}
+			b, path := m.b, m.path
 			if c.SecurityContext == nil || c.SecurityContext.SeccompProfile == nil {
 				if _, ok := pod.Annotations[podprofile.ContainerAnnotationPrefix+c.Name]; ok {
 					continue
