@@ -85,6 +85,100 @@ type NodeState struct {
 	// +listType=atomic
 	// +optional
 	Profiles []NodeProfileState `json:"profiles,omitempty"`
+
+	// Runtime is what the agent knows of the node's container runtime and
+	// what it means for the profiles (written with Profiles).
+	// +optional
+	Runtime *NodeRuntime `json:"runtime,omitempty"`
+
+	// Containers is the kernel's seccomp state of every running container
+	// on the node, as its processes show it in /proc, next to the profile
+	// the pod declares for it; sorted by namespace, pod and container.
+	// Written by the agent's enricher on change only; the installer's
+	// writes keep it.
+	// +listType=atomic
+	// +kubebuilder:validation:MaxItems=4096
+	// +optional
+	Containers []ContainerSeccompState `json:"containers,omitempty"`
+}
+
+// NodeRuntime says whether the node's container runtime passes seccomp
+// flags, and so whether denials of the operator's profiles reach the
+// kernel's audit stream.
+type NodeRuntime struct {
+	// SeccompFlags is Supported when the runtime installs filters with the
+	// flags a profile carries, Unsupported when it refuses them (runc
+	// before 1.2.0), Unknown when the agent cannot tell.
+	// +kubebuilder:validation:Enum=Supported;Unsupported;Unknown
+	SeccompFlags string `json:"seccompFlags"`
+
+	// DenialsLogged is false when the profiles had to be installed without
+	// SECCOMP_FILTER_FLAG_LOG: their ERRNO and TRAP denials on this node
+	// leave no audit record, so no metric or Event can report them.
+	DenialsLogged bool `json:"denialsLogged"`
+
+	// Message says in words what the agent found and what to do.
+	// +kubebuilder:validation:MaxLength=1024
+	// +optional
+	Message string `json:"message,omitempty"`
+}
+
+// SeccompMode is the kernel's seccomp mode of a process (the Seccomp field
+// of /proc/<pid>/status).
+// +kubebuilder:validation:Enum=Disabled;Strict;Filter;Unknown
+type SeccompMode string
+
+const (
+	// SeccompModeDisabled: no seccomp at all (Seccomp: 0).
+	SeccompModeDisabled SeccompMode = "Disabled"
+	// SeccompModeStrict: SECCOMP_MODE_STRICT (Seccomp: 1).
+	SeccompModeStrict SeccompMode = "Strict"
+	// SeccompModeFilter: one or more BPF filters (Seccomp: 2).
+	SeccompModeFilter SeccompMode = "Filter"
+	// SeccompModeUnknown: the agent could not read the container's
+	// processes, or they disagree.
+	SeccompModeUnknown SeccompMode = "Unknown"
+)
+
+// ContainerSeccompState is one running container's declared profile and
+// the seccomp state its processes really run with.
+type ContainerSeccompState struct {
+	// +kubebuilder:validation:MaxLength=63
+	Namespace string `json:"namespace"`
+	// +kubebuilder:validation:MaxLength=253
+	Pod string `json:"pod"`
+	// +kubebuilder:validation:MaxLength=63
+	Container string `json:"container"`
+
+	// ContainerID is the runtime's ID, as in the pod's containerStatuses
+	// ("containerd://<id>").
+	// +kubebuilder:validation:MaxLength=256
+	// +optional
+	ContainerID string `json:"containerID,omitempty"`
+
+	// Declared is the effective profile the pod declares for the
+	// container (internal/podprofile): RuntimeDefault, Unconfined,
+	// Localhost/<path>, or NodeDefault when the pod sets none.
+	// +kubebuilder:validation:MaxLength=4096
+	Declared string `json:"declared"`
+
+	// Profile is the SeccompProfile the Localhost path belongs to, if any.
+	// +kubebuilder:validation:MaxLength=253
+	// +optional
+	Profile string `json:"profile,omitempty"`
+
+	// Privileged is true for a privileged container (the runtime installs
+	// no filter for it, whatever it declares).
+	// +optional
+	Privileged bool `json:"privileged,omitempty"`
+
+	// Mode is the real seccomp mode of the container's processes.
+	Mode SeccompMode `json:"mode"`
+
+	// Filters is the number of seccomp filters its processes run under
+	// (Seccomp_filters), when Mode is Filter.
+	// +optional
+	Filters int32 `json:"filters,omitempty"`
 }
 
 // SeccompNodeStatus is what one node's agent reports about the profiles on

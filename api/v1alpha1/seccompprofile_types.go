@@ -122,7 +122,20 @@ type SeccompProfileSpec struct {
 	// no running pod uses it).
 	// +optional
 	Disabled bool `json:"disabled,omitempty"`
+
+	// LogDenials installs the profile with SECCOMP_FILTER_FLAG_LOG, so that
+	// the kernel audits its ERRNO and TRAP verdicts (denials) and the agent
+	// can report them; LOG and KILL verdicts are audited either way. True
+	// when unset. On a node whose container runtime cannot pass seccomp
+	// flags the agent installs the profile without it and reports there
+	// that denials are invisible (the node state's runtime field).
+	// +optional
+	LogDenials *bool `json:"logDenials,omitempty"`
 }
+
+// LogsDenials reports whether the profile asks for its denials to be
+// audited (LogDenials, true when unset).
+func (s *SeccompProfileSpec) LogsDenials() bool { return s.LogDenials == nil || *s.LogDenials }
 
 // SyscallRule gives the named syscalls Action when all Args match.
 //
