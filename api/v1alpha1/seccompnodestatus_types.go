@@ -100,6 +100,40 @@ type NodeState struct {
 	// +kubebuilder:validation:MaxItems=4096
 	// +optional
 	Containers []ContainerSeccompState `json:"containers,omitempty"`
+
+	// Records is the state of the enricher's source of seccomp records:
+	// whether it reads them, and every record it lost. Written by the
+	// enricher on change only; the installer's writes keep it.
+	// +optional
+	Records *NodeRecords `json:"records,omitempty"`
+}
+
+// NodeRecords is the state of a node's seccomp record source. A record
+// lost is a denial nobody sees, so every loss shows here, not only in the
+// agent's metrics.
+type NodeRecords struct {
+	// Source names where the agent reads the kernel's seccomp records
+	// (e.g. "audit-netlink"), empty when it reads none.
+	// +kubebuilder:validation:MaxLength=64
+	// +optional
+	Source string `json:"source,omitempty"`
+
+	// Reading is true while the source delivers records.
+	Reading bool `json:"reading"`
+
+	// Lost counts records lost since the agent started: the socket's
+	// overruns and the growth of the kernel's own lost counter.
+	// +optional
+	Lost int64 `json:"lost,omitempty"`
+
+	// LastLossTime is when a record was last lost.
+	// +optional
+	LastLossTime *metav1.Time `json:"lastLossTime,omitempty"`
+
+	// Message says in words what is wrong and what to do.
+	// +kubebuilder:validation:MaxLength=1024
+	// +optional
+	Message string `json:"message,omitempty"`
 }
 
 // NodeRuntime says whether the node's container runtime passes seccomp

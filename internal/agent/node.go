@@ -523,10 +523,11 @@ func (r *NodeReconciler) writeState(ctx context.Context, states []v1alpha1.NodeP
 	} else {
 		// The cached metadata, without managed fields (trimmed, and the
 		// apiserver keeps the stored ones when an update sends none).
-		// Containers belong to the enricher (merge patches): an update
-		// carries them as cached, and a conflict with a newer patch falls
-		// back to patching the profiles alone.
-		obj := &v1alpha1.SeccompNodeStatus{ObjectMeta: *cur.ObjectMeta.DeepCopy(), Status: v1alpha1.NodeState{Profiles: states, Containers: cur.Status.Containers}}
+		// Containers and records belong to the enricher (merge patches):
+		// an update carries them as cached, and a conflict with a newer
+		// patch falls back to patching the profiles alone.
+		obj := &v1alpha1.SeccompNodeStatus{ObjectMeta: *cur.ObjectMeta.DeepCopy(), Status: v1alpha1.NodeState{
+			Profiles: states, Containers: cur.Status.Containers, Records: cur.Status.Records}}
 		obj.ResourceVersion, obj.ManagedFields = rv, nil
 		saved, err = r.Cluster.UpdateNodeState(ctx, obj)
 		if apierrors.IsConflict(err) {
