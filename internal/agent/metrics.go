@@ -33,6 +33,10 @@ var (
 		Name: "seccomp_operator_agent_watch_resumes_total",
 		Help: "Watch streams (profiles, the node's pods, its node state) the apiserver closed that the agent resumed from the last resource version (resumingWatch), without the reflector's backoff and relist.",
 	})
+	denialsLogged = prometheus.NewGauge(prometheus.GaugeOpts{
+		Name: "seccomp_operator_agent_denials_logged",
+		Help: "1 when the node's container runtime takes seccomp flags, so the operator's profiles carry SECCOMP_FILTER_FLAG_LOG and the kernel audits their denials; 0 when they are installed without it and their ERRNO and TRAP denials leave no audit record (the node state's status.runtime says why).",
+	})
 	nodeProfiles = prometheus.NewGaugeVec(prometheus.GaugeOpts{
 		Name: "seccomp_operator_agent_profiles",
 		Help: "Profiles on this node by state (Installed, Failed, Removing).",
@@ -40,7 +44,7 @@ var (
 )
 
 func init() {
-	Registry.MustRegister(syncSeconds, fileWrites, renders, statusWrites, watchResumes, nodeProfiles,
+	Registry.MustRegister(syncSeconds, fileWrites, renders, statusWrites, watchResumes, denialsLogged, nodeProfiles,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 }
 
