@@ -541,6 +541,25 @@ func TestPrivileges(t *testing.T) {
 	}
 }
 
+func TestCloseEndsRun(t *testing.T) {
+	src, err := Open(Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- src.Run(context.Background(), func([]byte) {}) }()
+	time.Sleep(50 * time.Millisecond)
+	src.Close()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Errorf("Run after Close: %v", err)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("Run did not return after Close")
+	}
+}
+
 func TestStatus(t *testing.T) {
 	s, err := Status()
 	if err != nil {
