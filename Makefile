@@ -56,7 +56,7 @@ test-e2e: ## End-to-end suite on the make up cluster (brings it up first: the im
 # inputs, not a duration: go1.26's fuzz coordinator can fail a target with a bare
 # "context deadline exceeded" when a -fuzztime duration ends (golang/go#75804,
 # fixed in go1.27); a count never arms that deadline.
-COMMANDS_SHORT := TRIES=2 NODES=4 PROFILES=20 IDLE=5s PODS=50 RATES=100 DURATION=2s FUZZTIME=1000x BENCHTIME=1x
+COMMANDS_SHORT := N=2000 TRIES=2 NODES=4 PROFILES=20 IDLE=5s PODS=50 RATES=100 DURATION=2s FUZZTIME=1000x BENCHTIME=1x
 
 test-commands: build ## Every command of the ```sh blocks of README.md, docs/ and design/, as written (benchmarks short: COMMANDS_SHORT), on the make up cluster
 	mkdir -p _out
