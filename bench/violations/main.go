@@ -39,6 +39,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/log/zap"
 
 	"github.com/seccomp-operator/seccomp-operator/api/v1alpha1"
+	"github.com/seccomp-operator/seccomp-operator/internal/auditsource"
 	"github.com/seccomp-operator/seccomp-operator/test/metricsreader"
 	"github.com/seccomp-operator/seccomp-operator/test/nodeproc"
 )
@@ -166,6 +167,10 @@ func run(o options) error {
 	if err != nil {
 		return err
 	}
+	kernelBefore, err := auditsource.Status()
+	if err != nil {
+		return fmt.Errorf("the kernel's lost counter (the benchmark runs as root on the node): %w", err)
+	}
 
 	// Every Event write about the pod shows up on this watch as one
 	// ADDED or MODIFIED (an aggregated Event is one object updated).
@@ -216,6 +221,10 @@ func run(o options) error {
 		time.Sleep(200 * time.Millisecond)
 	}
 	countedIn := time.Since(start)
+	kernelAfter, err := auditsource.Status()
+	if err != nil {
+		return err
+	}
 	time.Sleep(2 * time.Second) // Event count updates that were due
 	w.Stop()
 	eventWrites := <-writes
@@ -223,6 +232,7 @@ func run(o options) error {
 	cpu := after.value("process_cpu_seconds_total") - before.value("process_cpu_seconds_total")
 	fmt.Printf("  denials made            %d in %s (kubectl exec included)\n", o.n, burst.Round(time.Millisecond))
 	fmt.Printf("  seccomp_violations_total +%.0f (all counted %s after the burst began)\n", counted, countedIn.Round(time.Millisecond))
+	fmt.Printf("  kernel lost             +%d (AUDIT_GET, auditd pid %d)\n", kernelAfter.Lost-kernelBefore.Lost, kernelAfter.PID)
 	for _, m := range []string{"seccomp_operator_agent_audit_records_lost_total", "seccomp_operator_agent_audit_unattributed_total"} {
 		fmt.Printf("  %-24s +%.0f\n", strings.TrimPrefix(m, "seccomp_operator_agent_audit_"), after.value(m)-before.value(m))
 	}
@@ -235,8 +245,8 @@ func run(o options) error {
 			fmt.Printf("  agent memory            RSS %s, peak %s\n", rss, hwm)
 		}
 	}
-	if int(counted) != o.n {
-		return fmt.Errorf("%d denials made, %.0f counted", o.n, counted)
+	if int(counted) != o.n || kernelAfter.Lost != kernelBefore.Lost {
+		return fmt.Errorf("%d denials made, %.0f counted, kernel lost %d", o.n, counted, kernelAfter.Lost-kernelBefore.Lost)
 	}
 	return nil
 }
