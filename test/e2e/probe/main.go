@@ -6,8 +6,6 @@
 //	probe                 sleep until SIGTERM
 //	probe mkdir PATH      mkdir(2); prints "ok" or the errno name (EPERM...)
 //	probe seccomp         prints the Seccomp: line of /proc/self/status
-//	probe mkdir-loop N PATH   mkdir(2) N times as fast as it can; prints
-//	                      how many calls got each answer ("50000 EPERM")
 package main
 
 import (
@@ -15,8 +13,6 @@ import (
 	"fmt"
 	"os"
 	"os/signal"
-	"sort"
-	"strconv"
 	"strings"
 	"syscall"
 
@@ -37,15 +33,6 @@ func main() {
 			fail("usage: probe mkdir PATH")
 		}
 		report(unix.Mkdir(os.Args[2], 0o755))
-	case "mkdir-loop":
-		if len(os.Args) != 4 {
-			fail("usage: probe mkdir-loop N PATH")
-		}
-		n, err := strconv.Atoi(os.Args[2])
-		if err != nil || n < 1 {
-			fail("mkdir-loop: N must be a positive number")
-		}
-		mkdirLoop(n, os.Args[3])
 	case "seccomp":
 		b, err := os.ReadFile("/proc/self/status")
 		if err != nil {
@@ -60,32 +47,6 @@ func main() {
 		fail("no Seccomp: line")
 	default:
 		fail("unknown command " + os.Args[1])
-	}
-}
-
-// mkdirLoop calls mkdir(2) n times and prints the count of each answer,
-// most frequent first: a burst of denials for the violations benchmark.
-func mkdirLoop(n int, path string) {
-	counts := map[string]int{}
-	for range n {
-		name := "ok"
-		if err := unix.Mkdir(path, 0o755); err != nil {
-			name = err.Error()
-			if errno, ok := err.(unix.Errno); ok {
-				name = unix.ErrnoName(errno)
-			}
-		} else {
-			_ = unix.Rmdir(path)
-		}
-		counts[name]++
-	}
-	names := make([]string, 0, len(counts))
-	for k := range counts {
-		names = append(names, k)
-	}
-	sort.Slice(names, func(i, j int) bool { return counts[names[i]] > counts[names[j]] })
-	for _, k := range names {
-		fmt.Println(counts[k], k)
 	}
 }
 
