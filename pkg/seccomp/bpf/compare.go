@@ -502,10 +502,16 @@ func dropUnknownToRuntime(p *profile.Profile, native *syscalls.Arch, runKernel f
 	}
 	drop := map[string]bool{}
 	for _, s := range p.Syscalls {
+		// A rule that answers ENOSYS itself looks like the stub from
+		// the outside: dropping it changes no verdict, and it is not
+		// reported as one the runtime failed to install.
+		answersENOSYS := s.Action == profile.ActErrno && s.ErrnoRet != nil && *s.ErrnoRet == uint(enosys&RetData)
 		for _, n := range s.AllNames() {
 			if nr, ok := native.Lookup(n); ok && int64(nr) > threshold && !drop[n] {
 				drop[n] = true
-				c.NotInstalled = append(c.NotInstalled, n)
+				if !answersENOSYS {
+					c.NotInstalled = append(c.NotInstalled, n)
+				}
 			}
 		}
 	}

@@ -118,17 +118,7 @@ func TestCompareKernelRuncStub(t *testing.T) {
 		Syscalls: []profile.Syscall{{Names: []string{"read", "write", "openat"}, Action: profile.ActAllow}}}
 	prog := mustCompile(t, p, Options{Arch: "x86_64"})
 	openat, _ := syscalls.MustGet("x86_64").Lookup("openat")
-	// The stub as runc emits it for x86_64 alone (x32 numbers skip it),
-	// then the profile's program.
-	raw := append([]xbpf.RawInstruction{
-		{Op: opLdAbsW, K: OffArch},
-		{Op: opJeqK, K: syscalls.MustGet("x86_64").Audit, Jt: 0, Jf: 5},
-		{Op: opLdAbsW, K: OffNr},
-		{Op: opJsetK, K: 1 << 30, Jt: 3, Jf: 0},
-		{Op: opJgtK, K: uint32(openat), Jt: 1, Jf: 0},
-		{Op: opJa, K: 1},
-		{Op: opRetK, K: enosys},
-	}, prog.Instructions...)
+	raw := withRuncStub(prog, uint32(openat))
 	kernel := [][]xbpf.RawInstruction{raw}
 	if err := Check(raw); err != nil {
 		t.Fatal(err)
@@ -179,4 +169,47 @@ func first(c *Comparison) []Difference {
 		return c.Differences
 	}
 	return c.Differences[:5]
+}
+
+// withRuncStub puts runc's stub for x86_64 alone (x32 numbers skip it) in
+// front of prog, answering ENOSYS above last.
+func withRuncStub(prog *Program, last uint32) []xbpf.RawInstruction {
+	return append([]xbpf.RawInstruction{
+		{Op: opLdAbsW, K: OffArch},
+		{Op: opJeqK, K: syscalls.MustGet("x86_64").Audit, Jt: 0, Jf: 5},
+		{Op: opLdAbsW, K: OffNr},
+		{Op: opJsetK, K: 1 << 30, Jt: 3, Jf: 0},
+		{Op: opJgtK, K: last, Jt: 1, Jf: 0},
+		{Op: opJa, K: 1},
+		{Op: opRetK, K: enosys},
+	}, prog.Instructions...)
+}
+
+// A runtime whose libseccomp does not know mseal skips its rule and stops
+// its stub at the newest syscall it knows: the runc model proves the
+// filter equal and names mseal as not installed; a rule that answers
+// ENOSYS itself is not named.
+func TestCompareKernelNotInstalled(t *testing.T) {
+	x := syscalls.MustGet("x86_64")
+	known := &profile.Profile{DefaultAction: profile.ActErrno, Architectures: []string{"SCMP_ARCH_X86_64"},
+		Syscalls: []profile.Syscall{{Names: []string{"read", "write", "fchmodat2"}, Action: profile.ActAllow}}}
+	full := known.DeepCopy()
+	full.Syscalls = append(full.Syscalls, profile.Syscall{Names: []string{"mseal"}, Action: profile.ActAllow})
+	enosysRet := uint(38)
+	full.Syscalls = append(full.Syscalls, profile.Syscall{Names: []string{"lsm_list_modules"}, Action: profile.ActErrno, ErrnoRet: &enosysRet})
+	last, _ := x.Lookup("fchmodat2")
+	kernel := [][]xbpf.RawInstruction{withRuncStub(mustCompile(t, known, Options{Arch: "x86_64"}), uint32(last))}
+	c, err := CompareKernel(kernel, full, CompareOptions{Native: "x86_64", Runtime: RuntimeRunc})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !c.Equal() || len(c.NotInstalled) != 1 || c.NotInstalled[0] != "mseal" {
+		t.Fatalf("equal %v (%d differences, first %+v), not installed %v; want equal, [mseal]", c.Equal(), c.DifferenceCount, first(c), c.NotInstalled)
+	}
+	// The same kernel filter and a runtime that installed every rule
+	// (the profile as the filter was made) prove equal with nothing missing.
+	c, err = CompareKernel(kernel, known, CompareOptions{Native: "x86_64", Runtime: RuntimeRunc})
+	if err != nil || !c.Equal() || len(c.NotInstalled) != 0 {
+		t.Fatalf("%v: equal %v, not installed %v", err, c.Equal(), c.NotInstalled)
+	}
 }
