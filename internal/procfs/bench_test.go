@@ -31,9 +31,11 @@ func BenchmarkLookup(b *testing.B) {
 	})
 	// A pid the cache has not seen: stat and cgroup read and parsed.
 	b.Run("proc", func(b *testing.B) {
+		c := NewCache("/proc", 0)
 		b.ReportAllocs()
 		for b.Loop() {
-			c := NewCache("/proc", 1)
+			delete(c.cur, pid)
+			delete(c.old, pid)
 			c.Lookup(pid)
 		}
 	})
