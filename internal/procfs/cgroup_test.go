@@ -24,6 +24,18 @@ func v1(path string) string {
 	return b.String()
 }
 
+const makeUpNginx = `9:name=systemd:/kubepods/besteffort/podd0c07089-c3c4-4c3c-9cba-6ed44e4c9796/b240f6b40e2cfe8d81041ec37d4bff07be0e53e52e0f2ccbf3ad7bac04b2088b
+8:pids:/kubepods/besteffort/podd0c07089-c3c4-4c3c-9cba-6ed44e4c9796/b240f6b40e2cfe8d81041ec37d4bff07be0e53e52e0f2ccbf3ad7bac04b2088b
+7:blkio:/kubepods/besteffort/podd0c07089-c3c4-4c3c-9cba-6ed44e4c9796/b240f6b40e2cfe8d81041ec37d4bff07be0e53e52e0f2ccbf3ad7bac04b2088b
+6:freezer:/kubepods/besteffort/podd0c07089-c3c4-4c3c-9cba-6ed44e4c9796/b240f6b40e2cfe8d81041ec37d4bff07be0e53e52e0f2ccbf3ad7bac04b2088b
+5:devices:/kubepods/besteffort/podd0c07089-c3c4-4c3c-9cba-6ed44e4c9796/b240f6b40e2cfe8d81041ec37d4bff07be0e53e52e0f2ccbf3ad7bac04b2088b
+4:memory:/kubepods/besteffort/podd0c07089-c3c4-4c3c-9cba-6ed44e4c9796/b240f6b40e2cfe8d81041ec37d4bff07be0e53e52e0f2ccbf3ad7bac04b2088b
+3:cpuset:/kubepods/besteffort/podd0c07089-c3c4-4c3c-9cba-6ed44e4c9796/b240f6b40e2cfe8d81041ec37d4bff07be0e53e52e0f2ccbf3ad7bac04b2088b
+2:cpuacct:/kubepods/besteffort/podd0c07089-c3c4-4c3c-9cba-6ed44e4c9796/b240f6b40e2cfe8d81041ec37d4bff07be0e53e52e0f2ccbf3ad7bac04b2088b
+1:cpu:/kubepods/besteffort/podd0c07089-c3c4-4c3c-9cba-6ed44e4c9796/b240f6b40e2cfe8d81041ec37d4bff07be0e53e52e0f2ccbf3ad7bac04b2088b
+0::/kubepods/besteffort/podd0c07089-c3c4-4c3c-9cba-6ed44e4c9796/b240f6b40e2cfe8d81041ec37d4bff07be0e53e52e0f2ccbf3ad7bac04b2088b
+`
+
 func TestParseCgroup(t *testing.T) {
 	for _, tc := range []struct {
 		name    string
@@ -36,6 +48,10 @@ func TestParseCgroup(t *testing.T) {
 		{"containerd cgroupfs besteffort", v1("/kubepods/besteffort/pod" + uid + "/" + id1), Container{"", id1, uid}, true},
 		{"containerd cgroupfs burstable", v1("/kubepods/burstable/pod" + uid + "/" + id1), Container{"", id1, uid}, true},
 		{"containerd cgroupfs guaranteed", v1("/kubepods/pod" + uid + "/" + id1), Container{"", id1, uid}, true},
+		// Copied from the demo nginx on make up: every v1 hierarchy and
+		// the unified line at the same path; the ID is the one of its
+		// pod's containerStatuses (containerd://b240f6...).
+		{"make up nginx", makeUpNginx, Container{"", "b240f6b40e2cfe8d81041ec37d4bff07be0e53e52e0f2ccbf3ad7bac04b2088b", "d0c07089-c3c4-4c3c-9cba-6ed44e4c9796"}, true},
 		{"cgroupfs v2", "0::/kubepods/burstable/pod" + uid + "/" + id1 + "\n", Container{"", id1, uid}, true},
 		// containerd, systemd driver.
 		{"containerd systemd v2", "0::/kubepods.slice/kubepods-besteffort.slice/kubepods-besteffort-pod" + uidSD + ".slice/cri-containerd-" + id1 + ".scope\n", Container{RuntimeContainerd, id1, uid}, true},
