@@ -21,6 +21,7 @@ const (
 
 func TestMain(m *testing.M) {
 	MaybeRunChild()
+	maybeStackedChild()
 	if os.Getenv(helperEnv) == "marker" {
 		// Runs as the command under the filter: 1000 getpriority calls
 		// with a marker argument the profile denies (nothing else passes
