@@ -30,12 +30,12 @@ import (
 	"k8s.io/apimachinery/pkg/runtime"
 	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
 	"k8s.io/client-go/tools/clientcmd"
-	"k8s.io/utils/ptr"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/log/zap"
 
 	"github.com/seccomp-operator/seccomp-operator/api/v1alpha1"
+	"github.com/seccomp-operator/seccomp-operator/bench/internal/probepod"
 	"github.com/seccomp-operator/seccomp-operator/bench/internal/stats"
 	"github.com/seccomp-operator/seccomp-operator/test/nodeproc"
 )
@@ -142,30 +142,8 @@ type series struct {
 // profile's create request, when the profile is Installed and when the pod
 // is Running. With waitFirst the pod is created only once it is Installed.
 func (s *series) try(ctx context.Context, k8s client.Client, name string, waitFirst bool) error {
-	p := &v1alpha1.SeccompProfile{
-		ObjectMeta: metav1.ObjectMeta{Name: name},
-		Spec: v1alpha1.SeccompProfileSpec{
-			DefaultAction: "SCMP_ACT_ALLOW",
-			Architectures: []v1alpha1.Arch{"SCMP_ARCH_X86_64", "SCMP_ARCH_AARCH64"},
-			Syscalls: []v1alpha1.SyscallRule{{
-				Names: []string{"mkdir", "mkdirat"}, Action: "SCMP_ACT_ERRNO", ErrnoRet: ptr.To[uint](1),
-			}},
-		},
-	}
-	pod := &corev1.Pod{
-		ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: ns},
-		Spec: corev1.PodSpec{
-			TerminationGracePeriodSeconds: ptr.To[int64](0),
-			Containers: []corev1.Container{{
-				Name: "probe", Image: "seccomp-operator/e2e-probe:dev", ImagePullPolicy: corev1.PullIfNotPresent,
-				SecurityContext: &corev1.SecurityContext{
-					AllowPrivilegeEscalation: ptr.To(false),
-					SeccompProfile: &corev1.SeccompProfile{Type: corev1.SeccompProfileTypeLocalhost,
-						LocalhostProfile: ptr.To("operator/" + name + ".json")},
-				},
-			}},
-		},
-	}
+	p := probepod.DenyMkdir(name)
+	pod := probepod.Pod(ns, name, name)
 	defer func() {
 		_ = k8s.Delete(ctx, pod, client.GracePeriodSeconds(0))
 		_ = k8s.Delete(ctx, p)

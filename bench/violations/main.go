@@ -33,12 +33,12 @@ import (
 	"k8s.io/client-go/kubernetes"
 	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
 	"k8s.io/client-go/tools/clientcmd"
-	"k8s.io/utils/ptr"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/log/zap"
 
 	"github.com/seccomp-operator/seccomp-operator/api/v1alpha1"
+	"github.com/seccomp-operator/seccomp-operator/bench/internal/probepod"
 	"github.com/seccomp-operator/seccomp-operator/internal/auditsource"
 	"github.com/seccomp-operator/seccomp-operator/test/metricsreader"
 	"github.com/seccomp-operator/seccomp-operator/test/nodeproc"
@@ -113,30 +113,8 @@ func run(o options) error {
 	if err := k8s.Create(ctx, nsObj); err != nil && !apierrors.IsAlreadyExists(err) {
 		return err
 	}
-	p := &v1alpha1.SeccompProfile{
-		ObjectMeta: metav1.ObjectMeta{Name: name},
-		Spec: v1alpha1.SeccompProfileSpec{
-			DefaultAction: "SCMP_ACT_ALLOW",
-			Architectures: []v1alpha1.Arch{"SCMP_ARCH_X86_64", "SCMP_ARCH_AARCH64"},
-			Syscalls: []v1alpha1.SyscallRule{{
-				Names: []string{"mkdir", "mkdirat"}, Action: "SCMP_ACT_ERRNO", ErrnoRet: ptr.To[uint](1),
-			}},
-		},
-	}
-	pod := &corev1.Pod{
-		ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: ns},
-		Spec: corev1.PodSpec{
-			TerminationGracePeriodSeconds: ptr.To[int64](0),
-			Containers: []corev1.Container{{
-				Name: "probe", Image: "seccomp-operator/e2e-probe:dev", ImagePullPolicy: corev1.PullIfNotPresent,
-				SecurityContext: &corev1.SecurityContext{
-					AllowPrivilegeEscalation: ptr.To(false),
-					SeccompProfile: &corev1.SeccompProfile{Type: corev1.SeccompProfileTypeLocalhost,
-						LocalhostProfile: ptr.To("operator/" + name + ".json")},
-				},
-			}},
-		},
-	}
+	p := probepod.DenyMkdir(name)
+	pod := probepod.Pod(ns, name, name)
 	// A pod of an earlier, interrupted run would add its own counts.
 	_ = k8s.Delete(ctx, pod, client.GracePeriodSeconds(0))
 	if err := waitGone(ctx, k8s, pod); err != nil {
