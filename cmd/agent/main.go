@@ -24,6 +24,7 @@ import (
 
 	"github.com/seccomp-operator/seccomp-operator/internal/agent"
 	"github.com/seccomp-operator/seccomp-operator/internal/metricsauth"
+	"github.com/seccomp-operator/seccomp-operator/internal/nodekube"
 	"github.com/seccomp-operator/seccomp-operator/internal/runtimeflags"
 	"github.com/seccomp-operator/seccomp-operator/pkg/seccomp/syscalls"
 )
@@ -94,10 +95,11 @@ func main() {
 		fail(err, "load the cluster's client configuration")
 	}
 	cfg.QPS, cfg.Burst = 20, 30
-	cluster, err := agent.NewKubeCluster(cfg, nodeName)
+	node, err := nodekube.New(cfg, nodeName)
 	if err != nil {
 		fail(err, "create the cluster clients")
 	}
+	cluster := agent.NewKubeCluster(node)
 	r := &agent.NodeReconciler{
 		Cluster:           cluster,
 		Installer:         &agent.Installer{Root: kubeletRoot},
@@ -112,7 +114,7 @@ func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
 	defer stop()
 	serveErrs := make(chan error, 3)
-	if !agent.Disabled(metricsAddr) {
+	if !nodekube.Disabled(metricsAddr) {
 		review, err := metricsauth.APIReview(cfg)
 		if err != nil {
 			fail(err, "metrics endpoint")
@@ -121,14 +123,14 @@ func main() {
 		if err != nil {
 			fail(err, "metrics endpoint")
 		}
-		if err := agent.ServeTLS(ctx, metricsAddr, metricsauth.Authorized(agent.MetricsHandler(), review), tlsCfg, serveErrs); err != nil {
+		if err := nodekube.ServeTLS(ctx, metricsAddr, metricsauth.Authorized(nodekube.MetricsHandler(), review), tlsCfg, serveErrs); err != nil {
 			fail(err, "serve metrics")
 		}
 	}
-	if err := agent.Serve(ctx, probeAddr, agent.ProbeHandler(cluster.Synced), serveErrs); err != nil {
+	if err := nodekube.Serve(ctx, probeAddr, nodekube.ProbeHandler(cluster.Synced), serveErrs); err != nil {
 		fail(err, "serve probes")
 	}
-	if err := agent.Serve(ctx, pprofAddr, agent.PprofHandler(), serveErrs); err != nil {
+	if err := nodekube.Serve(ctx, pprofAddr, nodekube.PprofHandler(), serveErrs); err != nil {
 		fail(err, "serve pprof")
 	}
 	failed := make(chan error, 1)

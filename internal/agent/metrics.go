@@ -2,14 +2,10 @@ package agent
 
 import (
 	"github.com/prometheus/client_golang/prometheus"
-	"github.com/prometheus/client_golang/prometheus/collectors"
 
 	"github.com/seccomp-operator/seccomp-operator/api/v1alpha1"
+	"github.com/seccomp-operator/seccomp-operator/internal/nodekube"
 )
-
-// Registry holds the agent's metrics, with the Go runtime's and the
-// process's (memory, CPU, open files); cmd/agent serves it.
-var Registry = prometheus.NewRegistry()
 
 var (
 	syncSeconds = prometheus.NewHistogram(prometheus.HistogramOpts{
@@ -29,10 +25,6 @@ var (
 		Name: "seccomp_operator_agent_node_state_writes_total",
 		Help: "Writes of the node's SeccompNodeStatus (a steady node makes none).",
 	})
-	watchResumes = prometheus.NewCounter(prometheus.CounterOpts{
-		Name: "seccomp_operator_agent_watch_resumes_total",
-		Help: "Watch streams (profiles, the node's pods, its node state) the apiserver closed that the agent resumed from the last resource version (resumingWatch), without the reflector's backoff and relist.",
-	})
 	nodeProfiles = prometheus.NewGaugeVec(prometheus.GaugeOpts{
 		Name: "seccomp_operator_agent_profiles",
 		Help: "Profiles on this node by state (Installed, Failed, Removing).",
@@ -40,8 +32,8 @@ var (
 )
 
 func init() {
-	Registry.MustRegister(syncSeconds, fileWrites, renders, statusWrites, watchResumes, nodeProfiles,
-		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	// The installer's metrics, on the node's one registry (nodekube).
+	nodekube.Registry.MustRegister(syncSeconds, fileWrites, renders, statusWrites, nodeProfiles)
 }
 
 func setProfileGauge(states []v1alpha1.NodeProfileState) {

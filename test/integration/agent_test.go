@@ -25,6 +25,7 @@ import (
 	"github.com/seccomp-operator/seccomp-operator/api/v1alpha1"
 	"github.com/seccomp-operator/seccomp-operator/internal/agent"
 	"github.com/seccomp-operator/seccomp-operator/internal/controller"
+	"github.com/seccomp-operator/seccomp-operator/internal/nodekube"
 	"github.com/seccomp-operator/seccomp-operator/internal/nodepath"
 	"github.com/seccomp-operator/seccomp-operator/internal/render"
 )
@@ -48,10 +49,11 @@ func startAgent(t *testing.T, restCfg *rest.Config, node, family string) *testAg
 func startAgentWith(t *testing.T, restCfg *rest.Config, node, family, root string, configure func(*agent.NodeReconciler)) *testAgent {
 	t.Helper()
 	a := &testAgent{node: node, root: root}
-	cluster, err := agent.NewKubeCluster(restCfg, node)
+	n, err := nodekube.New(restCfg, node)
 	if err != nil {
 		t.Fatal(err)
 	}
+	cluster := agent.NewKubeCluster(n)
 	r := &agent.NodeReconciler{
 		Cluster:           cluster,
 		Installer:         &agent.Installer{Root: a.root},
