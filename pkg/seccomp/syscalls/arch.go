@@ -160,11 +160,17 @@ var all = []*Arch{
 	{Name: "sheb", Audit: unix.AUDIT_ARCH_SHEL, Bits: 32, Native: "sheb"},
 }
 
-var byName = map[string]*Arch{}
+var (
+	byName  = map[string]*Arch{}
+	byAudit = map[uint32]*Arch{}
+)
 
 func init() {
 	for _, a := range all {
 		byName[a.Name] = a
+		if _, dup := byAudit[a.Audit]; !dup {
+			byAudit[a.Audit] = a // x32 shares x86_64's value; ByAudit tells them apart
+		}
 		t, ok := generatedTables[a.Name]
 		if !ok {
 			continue
@@ -283,4 +289,20 @@ func Names(archs ...*Arch) []string {
 	}
 	sort.Strings(out)
 	return out
+}
+
+// ByAudit returns the ABI of a syscall the kernel reported with AUDIT_ARCH
+// value audit and number nr (seccomp_data, or an audit record's arch= and
+// syscall=): x32 shares AUDIT_ARCH_X86_64 with x86_64 and is told apart by
+// the x32 bit in the number. It is the one place that turns a reported
+// (arch, number) into the table to name the syscall with.
+func ByAudit(audit uint32, nr int) (*Arch, bool) {
+	if audit == unix.AUDIT_ARCH_X86_64 {
+		if nr >= 0 && uint32(nr)&X32SyscallBit != 0 {
+			return byName["x32"], true
+		}
+		return byName["x86_64"], true
+	}
+	a, ok := byAudit[audit]
+	return a, ok
 }

@@ -124,3 +124,43 @@ func TestIDs(t *testing.T) {
 		t.Error("IDOf(no_such_syscall) known")
 	}
 }
+
+func TestByAudit(t *testing.T) {
+	for _, tc := range []struct {
+		audit uint32
+		nr    int
+		want  string
+		name  string // the syscall nr names on that ABI
+	}{
+		{unix.AUDIT_ARCH_X86_64, 83, "x86_64", "mkdir"},
+		{unix.AUDIT_ARCH_X86_64, X32SyscallBit | 83, "x32", "mkdir"},
+		{unix.AUDIT_ARCH_X86_64, -1, "x86_64", ""},
+		{unix.AUDIT_ARCH_I386, 39, "x86", "mkdir"},
+		{unix.AUDIT_ARCH_AARCH64, 34, "aarch64", "mkdirat"},
+		{unix.AUDIT_ARCH_ARM, 39, "arm", "mkdir"},
+	} {
+		a, ok := ByAudit(tc.audit, tc.nr)
+		if !ok || a.Name != tc.want {
+			t.Errorf("ByAudit(%#x, %#x) = %v, %v; want %s", tc.audit, tc.nr, a, ok, tc.want)
+			continue
+		}
+		if tc.name == "" {
+			continue
+		}
+		if n, _ := a.NameOf(tc.nr); n != tc.name {
+			t.Errorf("ByAudit(%#x, %#x).NameOf = %q, want %q", tc.audit, tc.nr, n, tc.name)
+		}
+	}
+	if a, ok := ByAudit(0x12345678, 1); ok {
+		t.Errorf("unknown AUDIT_ARCH gave %s", a.Name)
+	}
+	// Every ABI but x32 is reachable from its own value: no two share one.
+	for _, a := range All() {
+		if a.Name == "x32" {
+			continue
+		}
+		if got, ok := ByAudit(a.Audit, 0); !ok || got != a {
+			t.Errorf("ByAudit(%s's %#x) = %v", a.Name, a.Audit, got)
+		}
+	}
+}
