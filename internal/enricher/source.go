@@ -1,6 +1,10 @@
 package enricher
 
-import "context"
+import (
+	"context"
+
+	"github.com/seccomp-operator/seccomp-operator/api/v1alpha1"
+)
 
 // Source delivers the kernel's seccomp records (audit type 1326).
 type Source interface {
@@ -41,5 +45,5 @@ type Kernel interface {
 	// runtime ID.
 	Containers() (map[string][]int, error)
 	// Seccomp returns a process's seccomp mode and its number of filters.
-	Seccomp(pid int) (mode string, filters int, err error)
+	Seccomp(pid int) (mode v1alpha1.SeccompMode, filters int, err error)
 }

@@ -21,13 +21,6 @@ type NodeState interface {
 	PatchNodeState(ctx context.Context, mergePatch []byte) (string, error)
 }
 
-// Modes of /proc/<pid>/status's Seccomp field.
-var procModes = map[string]v1alpha1.SeccompMode{
-	"0": v1alpha1.SeccompModeDisabled,
-	"1": v1alpha1.SeccompModeStrict,
-	"2": v1alpha1.SeccompModeFilter,
-}
-
 // containerStates reads the real mode of every running container of the
 // index: the pods' containers whose processes the kernel has. A container
 // whose processes disagree, or none of which could be read, is Unknown;
@@ -50,13 +43,9 @@ func containerStates(k Kernel, cs []*container) ([]v1alpha1.ContainerSeccompStat
 		filters := -1
 		read := 0
 		for _, pid := range pids {
-			m, n, err := k.Seccomp(pid)
+			pm, n, err := k.Seccomp(pid)
 			if err != nil {
 				continue // exited since the scan, or unreadable
-			}
-			pm, ok := procModes[m]
-			if !ok {
-				pm = v1alpha1.SeccompModeUnknown
 			}
 			read++
 			switch {
