@@ -29,7 +29,7 @@ type attributor struct {
 	procs Processes
 	index *podIndex
 	// observe is told of every attributed record (the Events).
-	observe func(c *container, r *Record)
+	observe func(c *container, r Record)
 
 	// counters caches the violation counter of each (container, syscall,
 	// action): a record then costs no label hashing.
@@ -43,7 +43,7 @@ type counterKey struct {
 	nr                                 int
 }
 
-func newAttributor(parse ParseFunc, procs Processes, index *podIndex, observe func(*container, *Record)) *attributor {
+func newAttributor(parse ParseFunc, procs Processes, index *podIndex, observe func(*container, Record)) *attributor {
 	return &attributor{parse: parse, procs: procs, index: index, observe: observe, counters: map[counterKey]prometheus.Counter{}}
 }
 
@@ -65,7 +65,7 @@ func (a *attributor) handle(payload []byte) {
 	records.WithLabelValues(ResultAttributed).Inc()
 	a.counter(c, &r).Inc()
 	if a.observe != nil {
-		a.observe(c, &r)
+		a.observe(c, r)
 	}
 }
 

@@ -6,7 +6,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/testutil"
 )
 
-func newTestAttributor(obs func(*container, *Record)) *attributor {
+func newTestAttributor(obs func(*container, Record)) *attributor {
 	x := newPodIndex()
 	x.set(testPod("web", "u1"))
 	return newAttributor(ParseAudit, fakeProcs{10: idApp, 11: idSide, 12: "", 13: "4444444444444444444444444444444444444444444444444444444444444444"}, x, obs)
@@ -19,7 +19,7 @@ func newTestAttributor(obs func(*container, *Record)) *attributor {
 func TestAttributionLabelsAndReasons(t *testing.T) {
 	resetMetrics()
 	var seen []Record
-	a := newTestAttributor(func(_ *container, r *Record) { seen = append(seen, *r) })
+	a := newTestAttributor(func(_ *container, r Record) { seen = append(seen, r) })
 	for range 3 {
 		a.handle(payload(10, archX86_64, 83, codeErrno)) // mkdir, denied
 	}

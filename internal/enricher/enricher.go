@@ -62,7 +62,7 @@ func (e *Enricher) Run(ctx context.Context) error {
 		e.state = e.Node
 	}
 	index := newPodIndex()
-	var observe func(*container, *Record)
+	var observe func(*container, Record)
 	if e.Events != nil {
 		observe = e.Events.observe
 		go e.Events.Run(ctx)

@@ -87,7 +87,7 @@ func NewEvents(w EventWriter, node string, log logr.Logger) *Events {
 }
 
 // observe counts one attributed record.
-func (e *Events) observe(c *container, r *Record) {
+func (e *Events) observe(c *container, r Record) {
 	k := eventKey{namespace: c.Namespace, pod: c.Pod, container: c.Name, arch: r.Arch, syscall: r.Syscall, action: r.Action}
 	now := e.Now()
 	e.mu.Lock()

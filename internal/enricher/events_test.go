@@ -52,7 +52,10 @@ type clock struct{ t time.Time }
 
 func (c *clock) now() time.Time      { return c.t }
 func (c *clock) add(d time.Duration) { c.t = c.t.Add(d) }
-func newClock() *clock               { return &clock{t: time.Date(2026, 12, 6, 17, 0, 0, 0, time.UTC)} }
+
+var logrDiscard = logr.Discard()
+
+func newClock() *clock { return &clock{t: time.Date(2026, 12, 6, 17, 0, 0, 0, time.UTC)} }
 
 func testEvents(w EventWriter, c *clock) *Events {
 	e := NewEvents(w, "node-1", logr.Discard())
@@ -74,7 +77,7 @@ func TestEventsAggregateAndRateLimit(t *testing.T) {
 	// 20 seconds of 1000 denials a second, flushed every second.
 	for range 20 {
 		for range 1000 {
-			e.observe(app, r)
+			e.observe(app, *r)
 		}
 		e.flush(ctx)
 		c.add(time.Second)
@@ -115,7 +118,7 @@ func TestEventComplainMessage(t *testing.T) {
 	e := testEvents(w, c)
 	x := newPodIndex()
 	x.set(testPod("web", "u1"))
-	e.observe(x.get(idApp), &Record{PID: 10, Arch: "x86", Syscall: "mkdir", Nr: 39, Action: "log"})
+	e.observe(x.get(idApp), Record{PID: 10, Arch: "x86", Syscall: "mkdir", Nr: 39, Action: "log"})
 	e.flush(context.Background())
 	for _, ev := range w.created {
 		if ev.Reason != ReasonWouldDeny || !strings.Contains(ev.Message, "would have been denied") || !strings.Contains(ev.Message, "(x86, number 39)") {
@@ -133,7 +136,7 @@ func TestEventsNodeBudget(t *testing.T) {
 	x := newPodIndex()
 	x.set(testPod("web", "u1"))
 	for i := range 12 {
-		e.observe(x.get(idApp), &Record{Arch: "x86_64", Syscall: fmt.Sprint("s", i), Nr: i, Action: "errno"})
+		e.observe(x.get(idApp), Record{Arch: "x86_64", Syscall: fmt.Sprint("s", i), Nr: i, Action: "errno"})
 	}
 	e.flush(context.Background())
 	c.add(30 * time.Second)
@@ -155,10 +158,10 @@ func TestEventRecreatedWhenGone(t *testing.T) {
 	x := newPodIndex()
 	x.set(testPod("web", "u1"))
 	r := &Record{Arch: "x86_64", Syscall: "mkdir", Nr: 83, Action: "errno"}
-	e.observe(x.get(idApp), r)
+	e.observe(x.get(idApp), *r)
 	e.flush(context.Background())
 	w.created = nil
-	e.observe(x.get(idApp), r)
+	e.observe(x.get(idApp), *r)
 	c.add(time.Minute)
 	e.flush(context.Background()) // NotFound
 	e.flush(context.Background()) // created again
