@@ -35,6 +35,8 @@ import (
 type testAgent struct {
 	node string
 	root string
+	// kube is the agent's shared node plumbing (the enricher's too).
+	kube *nodekube.Node
 }
 
 // startAgent runs an agent for node until the test ends, then deletes its
@@ -53,6 +55,7 @@ func startAgentWith(t *testing.T, restCfg *rest.Config, node, family, root strin
 	if err != nil {
 		t.Fatal(err)
 	}
+	a.kube = n
 	cluster := agent.NewKubeCluster(n)
 	r := &agent.NodeReconciler{
 		Cluster:           cluster,
