@@ -25,3 +25,10 @@ func errnoValue(name string) (uint, bool) {
 	v, ok := errnoNames()[name]
 	return v, ok
 }
+
+// ErrnoName names errno n ("EPERM" for 1) as this host's architecture
+// numbers them; false when n has no name.
+func ErrnoName(n uint) (string, bool) {
+	name := unix.ErrnoName(syscall.Errno(n))
+	return name, name != ""
+}
