@@ -8,17 +8,18 @@ import (
 )
 
 const (
-	sourceAuditNetlink = "audit-netlink"
+	sourceAuditNetlink = enricher.SourceAuditNetlink
 	sourceNone         = "none"
 )
 
-// newSource opens the record source the flag names.
+// newSource is the record source the flag names (the enricher opens it,
+// and reports in the node state when it cannot).
 func newSource(name string) (enricher.Source, error) {
 	switch name {
 	case sourceNone:
 		return nil, errors.New("no record source (--record-source=none): violations are not counted on this node")
-	case sourceAuditNetlink:
-		return nil, errors.New("audit-netlink: not wired yet")
+	case enricher.SourceAuditNetlink:
+		return &enricher.AuditNetlink{}, nil
 	}
 	return nil, fmt.Errorf("unknown --record-source %q (want %s or %s)", name, sourceAuditNetlink, sourceNone)
 }

@@ -129,6 +129,17 @@ func (e *Enricher) podSet(index *podIndex, o any, poke func()) {
 // read runs the source, and again after a failure, until ctx ends.
 func (e *Enricher) read(ctx context.Context, src *sourceState, handle func([]byte), poke func()) {
 	for {
+		if err := e.Source.Open(); err != nil {
+			e.Log.Error(err, "cannot read seccomp records; retrying", "after", sourceRetry)
+			src.set(false, "cannot read seccomp records: "+err.Error())
+			poke()
+			select {
+			case <-ctx.Done():
+				return
+			case <-time.After(sourceRetry):
+			}
+			continue
+		}
 		src.set(true, "")
 		poke()
 		err := e.Source.Run(ctx, handle)

@@ -32,6 +32,7 @@ const (
 const (
 	LostSocketOverrun = "socket_overrun"
 	LostKernel        = "kernel"
+	LostMalformed     = "malformed_message"
 )
 
 var (
@@ -80,7 +81,7 @@ type lostCollector struct {
 
 func newLostCollector(stats func() SourceStats) *lostCollector {
 	return &lostCollector{stats: stats, desc: prometheus.NewDesc("seccomp_operator_agent_audit_records_lost_total",
-		"Seccomp records lost before the agent could read them, by reason: socket_overrun (the netlink socket's buffer overflowed, ENOBUFS), kernel (growth of the kernel audit's own lost counter since the agent started; absent when the agent cannot read it).",
+		"Seccomp records lost before the agent could read them, by reason: socket_overrun (the netlink socket's buffer overflowed, ENOBUFS), malformed_message (a netlink message that could not be framed), kernel (growth of the kernel audit's own lost counter since the agent started; absent when the agent cannot read it).",
 		[]string{"reason"}, nil)}
 }
 
@@ -89,6 +90,7 @@ func (c *lostCollector) Describe(ch chan<- *prometheus.Desc) { ch <- c.desc }
 func (c *lostCollector) Collect(ch chan<- prometheus.Metric) {
 	st := c.stats()
 	ch <- prometheus.MustNewConstMetric(c.desc, prometheus.CounterValue, float64(st.Overruns), LostSocketOverrun)
+	ch <- prometheus.MustNewConstMetric(c.desc, prometheus.CounterValue, float64(st.Malformed), LostMalformed)
 	if st.KernelLostKnown {
 		ch <- prometheus.MustNewConstMetric(c.desc, prometheus.CounterValue, float64(st.KernelLost), LostKernel)
 	}

@@ -10,9 +10,13 @@ import (
 type Source interface {
 	// Name says where the records come from ("audit-netlink").
 	Name() string
-	// Run reads records until ctx ends, calling handle with the payload of
-	// each, from one goroutine; handle must not keep the slice. It returns
-	// an error when the source cannot start or breaks, nil when ctx ends.
+	// Open subscribes to the records; its error says why the node's
+	// records cannot be read (a missing capability).
+	Open() error
+	// Run reads records of the open source until ctx ends, calling handle
+	// with the payload of each, from one goroutine; handle must not keep
+	// the slice. It returns nil when ctx ends, an error when the source
+	// breaks (then it is closed, and Open may be tried again).
 	Run(ctx context.Context, handle func(payload []byte)) error
 	// Stats returns what the source lost so far.
 	Stats() SourceStats
@@ -26,10 +30,13 @@ type SourceStats struct {
 	// KernelLostKnown (the agent may lack the right to ask).
 	KernelLost      uint64
 	KernelLostKnown bool
+	// Malformed: netlink messages the source could not frame (each may
+	// have been a record).
+	Malformed uint64
 }
 
 // Lost is every record known lost.
-func (s SourceStats) Lost() uint64 { return s.Overruns + s.KernelLost }
+func (s SourceStats) Lost() uint64 { return s.Overruns + s.KernelLost + s.Malformed }
 
 // Processes maps a process to its container.
 type Processes interface {

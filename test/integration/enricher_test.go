@@ -26,6 +26,7 @@ import (
 type fakeSource struct{ payloads chan []byte }
 
 func (s *fakeSource) Name() string                { return "test" }
+func (s *fakeSource) Open() error                 { return nil }
 func (s *fakeSource) Stats() enricher.SourceStats { return enricher.SourceStats{} }
 func (s *fakeSource) Run(ctx context.Context, handle func([]byte)) error {
 	for {
