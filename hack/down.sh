@@ -68,4 +68,6 @@ if [ -f "$KUBELET_ROOT/.seccomp-operator-up" ]; then
   rm -rf "$KUBELET_ROOT" /var/lib/containerd /run/containerd
 fi
 rm -rf "$UP_DIR"
+# The pinned runc make up installed for containerd (its cache stays).
+rm -f /usr/local/sbin/runc-seccomp-operator
 say "done"

@@ -9,6 +9,7 @@ set -euo pipefail
 
 cluster=(
   containerd runc                # the container runtime make up's kubelet drives
+  gcc pkg-config libseccomp-dev  # make up's pinned runc (hack/runc.sh) builds with cgo and libseccomp
   containernetworking-plugins    # bridge, host-local, portmap, loopback
   iptables conntrack             # kube-proxy (iptables mode) and the bridge's masquerade
   openssl curl iproute2 procps   # certificates; the demo's HTTP check; ip; pkill

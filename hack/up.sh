@@ -2,9 +2,10 @@
 # make up: a real single-node Kubernetes cluster on this machine with the
 # operator deployed from config/ and a demo workload confined by it.
 #
-# As root on Debian 12: installs containerd, runc, CNI plugins, iptables and
-# nginx from Debian; builds pinned Kubernetes components from the Go module
-# proxy (hack/kube-binaries.sh, cached by version); builds the operator's
+# As root on Debian 12: installs containerd, CNI plugins, iptables and
+# nginx from Debian; builds pinned Kubernetes components and runc from the Go
+# module proxy (hack/kube-binaries.sh, hack/runc.sh, cached by version) and
+# installs that runc as $RUNC for containerd; builds the operator's
 # images without Docker (hack/images.sh) and imports them into containerd;
 # starts etcd, kube-apiserver, kube-controller-manager, kube-scheduler, the
 # kubelet (confined by the predefined kubelet profile) and kube-proxy
@@ -15,7 +16,8 @@
 # make down (hack/down.sh) stops and removes everything this started.
 #
 # Environment: UP_DIR (state, default /var/lib/seccomp-operator-up; logs in
-# $UP_DIR/logs), KUBE_VERSION (see hack/kube-binaries.sh).
+# $UP_DIR/logs), KUBE_VERSION (see hack/kube-binaries.sh), RUNC_VERSION (see
+# hack/runc.sh).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 repo=$PWD
@@ -28,6 +30,12 @@ SERVICE_CIDR=10.96.0.0/16
 # that their seccomp denials (type=1326 records) can be told from others'.
 KUBELET_AUID=4242
 KUBE_PROXY_AUID=4243
+# The runc containerd runs pods with: the pinned one of hack/runc.sh, not
+# Debian's 1.1.5 at /usr/sbin/runc, which refuses the seccomp flag
+# (SECCOMP_FILTER_FLAG_LOG) that makes the kernel audit a profile's denials.
+# Under /usr so that the agent, which reads the host's /usr at /host/usr,
+# sees it; hack/up/kustomization.yaml names it in --runtime-binaries.
+RUNC=/usr/local/sbin/runc-seccomp-operator
 
 start_time=$SECONDS
 step() { printf '\033[1m== %s\033[0m (%ds)\n' "$*" $((SECONDS - start_time)) >&2; }
@@ -41,6 +49,9 @@ step "Kubernetes binaries (built from the Go module proxy once, then cached)"
 KB=$(./hack/kube-binaries.sh kube-apiserver etcd kube-controller-manager kube-scheduler kubelet kube-proxy kubectl)
 mkdir -p bin
 ln -sfn "$KB/kubectl" bin/kubectl
+
+step "runc (pinned, built from the Go module proxy once, then cached)"
+RUNC_BUILT=$(./hack/runc.sh)
 
 step "Operator binaries and images (no Docker: hack/images.sh)"
 make -s build
@@ -137,7 +148,8 @@ wait_for() {
   done
 }
 
-step "containerd (runc, cgroupfs, bridge CNI, local pause image)"
+step "containerd (runc $("$RUNC_BUILT" --version | awk 'NR==1 {print $3}') at $RUNC, cgroupfs, bridge CNI, local pause image)"
+install -m 0755 "$RUNC_BUILT" "$RUNC.tmp" && mv -f "$RUNC.tmp" "$RUNC"
 sysctl -qw net.ipv4.ip_forward=1
 [ ! -e /proc/sys/net/bridge/bridge-nf-call-iptables ] || sysctl -qw net.bridge.bridge-nf-call-iptables=1
 cat >"$UP_DIR/cni/net.d/10-seccomp-operator-up.conflist" <<CNI
@@ -167,6 +179,7 @@ version = 2
       runtime_type = "io.containerd.runc.v2"
       [plugins."io.containerd.grpc.v1.cri".containerd.runtimes.runc.options]
         SystemdCgroup = false
+        BinaryName = "$RUNC"
   [plugins."io.containerd.grpc.v1.cri".cni]
     bin_dir = "/usr/lib/cni"
     conf_dir = "$UP_DIR/cni/net.d"
@@ -255,8 +268,8 @@ start kube-proxy sh -c 'echo "$0" 2>/dev/null >/proc/self/loginuid || true; exec
 wait_for "node $NODE" 120 kubectl wait --for=condition=Ready "node/$NODE" --timeout=2s
 wait_for "default service account" 60 kubectl -n default get serviceaccount default
 
-step "The operator, deployed from config/default"
-kubectl apply --server-side -k config/default >"$LOGS/deploy.log"
+step "The operator, deployed from config/default (agent told where the runc is: hack/up)"
+kubectl apply --server-side -k hack/up >"$LOGS/deploy.log"
 kubectl -n seccomp-operator rollout status deployment/seccomp-operator-manager --timeout=180s >>"$LOGS/deploy.log" ||
   die "manager not ready (kubectl -n seccomp-operator describe pods)"
 kubectl -n seccomp-operator rollout status daemonset/seccomp-operator-agent --timeout=180s >>"$LOGS/deploy.log" ||

@@ -205,7 +205,9 @@ func run() error {
 	for i := range *nodes {
 		node := fmt.Sprintf("bench-node-%03d", i)
 		roots[i] = filepath.Join(work, node)
-		args := []string{"--node-name=" + node, "--kubelet-root=" + roots[i], "--metrics-bind-address=0", "--health-probe-bind-address=0"}
+		// Simulated nodes have no runtime binaries to read: they install
+		// as a node with a current runc does (the operator's LOG flag).
+		args := []string{"--node-name=" + node, "--kubelet-root=" + roots[i], "--metrics-bind-address=0", "--health-probe-bind-address=0", "--runtime-seccomp-flags=supported"}
 		args = append(args, strings.Fields(*agentArgs)...)
 		if i == 0 && os.Getenv("SCALE_PPROF") != "" {
 			args = append(args, "--pprof-bind-address="+os.Getenv("SCALE_PPROF"))
@@ -288,7 +290,7 @@ func run() error {
 	want := map[string]render.Prepared{}
 	hashes := map[string]string{}
 	for _, o := range objs {
-		prep, err := render.Prepare(ctx, controller.BaseLookup(c), o, []string{"x86_64", "aarch64"})
+		prep, err := render.Prepare(ctx, controller.BaseLookup(c), o, []string{"x86_64", "aarch64"}, true)
 		if err != nil || prep.Problem != "" {
 			return fmt.Errorf("render %s: %v %s", o.Name, err, prep.Problem)
 		}
@@ -392,7 +394,7 @@ func run() error {
 		_ = os.RemoveAll(diskRoot)
 	}()
 	tDisk := time.Now()
-	if _, err := start("agent", "--node-name=bench-disk", "--kubelet-root="+diskRoot, "--metrics-bind-address=0", "--health-probe-bind-address=0"); err != nil {
+	if _, err := start("agent", "--node-name=bench-disk", "--kubelet-root="+diskRoot, "--metrics-bind-address=0", "--health-probe-bind-address=0", "--runtime-seccomp-flags=supported"); err != nil {
 		return err
 	}
 	if err := waitFor(ctx, *timeout, func() bool { return w.isComplete("bench-disk") }); err != nil {

@@ -25,6 +25,10 @@ var (
 		Name: "seccomp_operator_agent_node_state_writes_total",
 		Help: "Writes of the node's SeccompNodeStatus (a steady node makes none).",
 	})
+	denialsLogged = prometheus.NewGauge(prometheus.GaugeOpts{
+		Name: "seccomp_operator_agent_denials_logged",
+		Help: "1 when the node's container runtime takes seccomp flags, so the operator's profiles carry SECCOMP_FILTER_FLAG_LOG and the kernel audits their denials; 0 when they are installed without it and their ERRNO and TRAP denials leave no audit record (the node state's status.runtime says why).",
+	})
 	nodeProfiles = prometheus.NewGaugeVec(prometheus.GaugeOpts{
 		Name: "seccomp_operator_agent_profiles",
 		Help: "Profiles on this node by state (Installed, Failed, Removing).",
@@ -33,7 +37,7 @@ var (
 
 func init() {
 	// The installer's metrics, on the node's one registry (nodekube).
-	nodekube.Registry.MustRegister(syncSeconds, fileWrites, renders, statusWrites, nodeProfiles)
+	nodekube.Registry.MustRegister(syncSeconds, fileWrites, renders, statusWrites, denialsLogged, nodeProfiles)
 }
 
 func setProfileGauge(states []v1alpha1.NodeProfileState) {

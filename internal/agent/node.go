@@ -81,7 +81,10 @@ type NodeReconciler struct {
 	// SeccompFlags is whether the node's container runtime accepts a
 	// profile's seccomp flags (cmd/agent: --runtime-seccomp-flags). A
 	// profile with flags is installed only where it is Supported; the zero
-	// value is treated as unknown, so not installed.
+	// value is treated as unknown, so not installed. Where it is not
+	// Supported, profiles are installed without the SECCOMP_FILTER_FLAG_LOG
+	// the operator adds (render.LogDenials), and the node state's runtime
+	// says that their denials leave no audit record.
 	SeccompFlags runtimeflags.Detection
 	// MinStatusInterval: see DefaultMinStatusInterval (0 means that); the
 	// spacing grows with the size of the state (statusEntriesPerInterval).
@@ -133,6 +136,8 @@ type NodeReconciler struct {
 	// apiserver returned for it, previous the list that was stored before.
 	written, previous []v1alpha1.NodeProfileState
 	writtenRV         string
+	// wroteRuntime: a write of the agent carried runtimeState.
+	wroteRuntime bool
 	// ownRVs are the versions of the agent's recent writes: a cache that
 	// holds one of them, but not the last, lags behind the agent's own
 	// writes (several at once on a busy apiserver).
@@ -386,7 +391,7 @@ func (r *NodeReconciler) prepare(ctx context.Context, sp *v1alpha1.SeccompProfil
 	}
 	renders.Inc()
 	r.passRenders++
-	prep, err := render.Prepare(ctx, render.MapLookup(byName), sp, []string{r.Family})
+	prep, err := render.Prepare(ctx, render.MapLookup(byName), sp, []string{r.Family}, r.SeccompFlags.Takes())
 	if err != nil {
 		return preparedEntry{}, fmt.Errorf("prepare profile %s: %w", sp.Name, err)
 	}
@@ -404,7 +409,7 @@ func (r *NodeReconciler) contentOf(ctx context.Context, sp *v1alpha1.SeccompProf
 		return func() ([]byte, error) { return content, nil }
 	}
 	return func() ([]byte, error) {
-		b, err := render.Content(ctx, render.MapLookup(byName), sp)
+		b, err := render.Content(ctx, render.MapLookup(byName), sp, r.SeccompFlags.Takes())
 		if err != nil {
 			return nil, fmt.Errorf("render profile %s again: %w", sp.Name, err)
 		}
@@ -499,7 +504,11 @@ func (r *NodeReconciler) writeState(ctx context.Context, states []v1alpha1.NodeP
 			states[k].LastTransitionTime = now
 		}
 	}
-	if exists && sameStates(stored, states) {
+	rt := r.runtimeState()
+	// The runtime is fixed for the agent's life: once written, a cache
+	// lagging behind our writes (stored is r.written) shows it soon.
+	sameRuntime := exists && (sameRuntimeState(cur.Status.Runtime, rt) || r.written != nil && r.wroteRuntime && rv == r.writtenRV)
+	if exists && sameStates(stored, states) && sameRuntime {
 		return 0, nil // nothing changed: no write
 	}
 	if wait := r.statusInterval(len(states)) - time.Since(r.lastWrite); wait > 0 {
@@ -513,7 +522,7 @@ func (r *NodeReconciler) writeState(ctx context.Context, states []v1alpha1.NodeP
 		// Absent from the cache: deleted (recreate it), or created by us
 		// so recently that the cache has not seen it (then the create
 		// fails and the list is patched instead).
-		obj := &v1alpha1.SeccompNodeStatus{ObjectMeta: metav1.ObjectMeta{Name: r.NodeName}, Status: v1alpha1.NodeState{Profiles: states}}
+		obj := &v1alpha1.SeccompNodeStatus{ObjectMeta: metav1.ObjectMeta{Name: r.NodeName}, Status: v1alpha1.NodeState{Profiles: states, Runtime: rt}}
 		r.setOwner(ctx, obj)
 		saved, err = r.Cluster.CreateNodeState(ctx, obj)
 		if apierrors.IsAlreadyExists(err) {
@@ -526,7 +535,7 @@ func (r *NodeReconciler) writeState(ctx context.Context, states []v1alpha1.NodeP
 		// an update carries them as cached, and a conflict with a newer
 		// patch falls back to patching the profiles alone.
 		obj := &v1alpha1.SeccompNodeStatus{ObjectMeta: *cur.ObjectMeta.DeepCopy(), Status: v1alpha1.NodeState{
-			Profiles: states, Containers: cur.Status.Containers, Records: cur.Status.Records}}
+			Profiles: states, Runtime: rt, Containers: cur.Status.Containers, Records: cur.Status.Records}}
 		obj.ResourceVersion, obj.ManagedFields = rv, nil
 		saved, err = r.Cluster.UpdateNodeState(ctx, obj)
 		if apierrors.IsConflict(err) {
@@ -536,7 +545,7 @@ func (r *NodeReconciler) writeState(ctx context.Context, states []v1alpha1.NodeP
 	if err != nil {
 		return 0, fmt.Errorf("write node state %s: %w", r.NodeName, err)
 	}
-	r.previous, r.written, r.writtenRV = stored, states, saved
+	r.previous, r.written, r.writtenRV, r.wroteRuntime = stored, states, saved, true
 	if r.ownRVs = append(r.ownRVs, saved); len(r.ownRVs) > ownRVsKept {
 		r.ownRVs = slices.Delete(r.ownRVs, 0, len(r.ownRVs)-ownRVsKept)
 	}
@@ -565,10 +574,10 @@ func sameEntry(x, y *v1alpha1.NodeProfileState) bool {
 	return x.State == y.State && x.ContentHash == y.ContentHash && x.Reason == y.Reason && x.Message == y.Message
 }
 
-// patchState replaces the node state's list with a merge patch and returns
-// the stored resource version.
+// patchState replaces the node state's list (and its runtime) with a merge
+// patch and returns the stored resource version.
 func (r *NodeReconciler) patchState(ctx context.Context, states []v1alpha1.NodeProfileState) (string, error) {
-	body, err := json.Marshal(map[string]any{"status": map[string]any{"profiles": states}})
+	body, err := json.Marshal(map[string]any{"status": map[string]any{"profiles": states, "runtime": r.runtimeState()}})
 	if err != nil {
 		return "", err
 	}

@@ -148,6 +148,9 @@ func (m *memCluster) PatchNodeState(_ context.Context, mergePatch []byte) (strin
 	}
 	m.count("patch")
 	m.state.Status.Profiles = patch.Status.Profiles
+	if patch.Status.Runtime != nil {
+		m.state.Status.Runtime = patch.Status.Runtime
+	}
 	return m.stored(), nil
 }
 

@@ -192,19 +192,22 @@ func (r *ProfileReconciler) Reconcile(ctx context.Context, req ctrl.Request) (ct
 	}
 	status.LocalhostProfile = rel
 	cond := metav1.Condition{Type: v1alpha1.ConditionReady, ObservedGeneration: sp.Generation}
-	var hash string
+	var hash, otherHash string
 	if sp.Spec.Disabled {
 		cond.Status, cond.Reason, cond.Message = metav1.ConditionFalse, ReasonDisabled, "spec.disabled is true: the profile is not installed on nodes"
-	} else if prep, err := render.Prepare(ctx, BaseLookup(r.Client), &sp, hostFamilies); err != nil {
+	} else if prep, err := render.Prepare(ctx, BaseLookup(r.Client), &sp, hostFamilies, true); err != nil {
 		return ctrl.Result{}, err
 	} else if prep.Problem != "" {
 		cond.Status, cond.Reason, cond.Message = metav1.ConditionFalse, ReasonInvalid, prep.Problem
 	} else {
-		hash = prep.Hash
+		// A node whose runtime refuses seccomp flags installs the profile
+		// without the operator's SECCOMP_FILTER_FLAG_LOG (and says so in
+		// its status.runtime): its file is current too.
+		hash, otherHash = prep.Hash, prep.OtherHash
 		cond.Status, cond.Reason, cond.Message = metav1.ConditionTrue, ReasonCompiled, "flattened, validated and compiled for "+strings.Join(hostFamilies, " and ")
 	}
 	meta.SetStatusCondition(&status.Conditions, cond)
-	if err := r.aggregate(ctx, sp.Name, hash, status, sp.Generation); err != nil {
+	if err := r.aggregate(ctx, sp.Name, hash, otherHash, status, sp.Generation); err != nil {
 		return ctrl.Result{}, err
 	}
 	if equality.Semantic.DeepEqual(status, &sp.Status) {
@@ -290,8 +293,10 @@ func (r *ProfileReconciler) forget(name string) {
 
 // aggregate sets the node counts, failed nodes and the Installed condition
 // from the SeccompNodeStatus objects: a node counts as installed when it
-// reports the current content hash.
-func (r *ProfileReconciler) aggregate(ctx context.Context, name, hash string, status *v1alpha1.SeccompProfileStatus, gen int64) error {
+// reports the current content hash, hash, or otherHash (render.Prepared:
+// the same version rendered without the operator's SECCOMP_FILTER_FLAG_LOG,
+// for a node whose runtime refuses flags; "" when there is none).
+func (r *ProfileReconciler) aggregate(ctx context.Context, name, hash, otherHash string, status *v1alpha1.SeccompProfileStatus, gen int64) error {
 	var nodes v1alpha1.SeccompNodeStatusList
 	// Read-only use of the cached objects: copying 100 node states of 1000
 	// entries for each of 1000 profiles would dominate a rollout.
@@ -302,7 +307,7 @@ func (r *ProfileReconciler) aggregate(ctx context.Context, name, hash string, st
 	for _, n := range nodes.Items {
 		if st, ok := v1alpha1.FindNodeProfileState(n.Status.Profiles, name); ok {
 			switch {
-			case st.State == v1alpha1.InstallStateInstalled && st.ContentHash == hash && hash != "":
+			case st.State == v1alpha1.InstallStateInstalled && hash != "" && (st.ContentHash == hash || otherHash != "" && st.ContentHash == otherHash):
 				status.NodesInstalled++
 			case st.State == v1alpha1.InstallStateFailed:
 				status.FailedNodes = append(status.FailedNodes, v1alpha1.NodeFailure{Node: n.Name, Reason: st.Reason, Message: st.Message})

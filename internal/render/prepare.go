@@ -22,6 +22,11 @@ type Prepared struct {
 	// (Hash(Content)).
 	Sum  [sha256.Size]byte
 	Hash string
+	// OtherHash is the Hash of the same profile version rendered for a node
+	// of the other kind (runtime taking flags or not), when the two differ
+	// (the operator's SECCOMP_FILTER_FLAG_LOG, LogDenials): a node reports
+	// the hash of the bytes it holds, and both are current.
+	OtherHash string
 	// Problem names everything that keeps the profile from being
 	// installed: an inheritance error, validation errors, or what the
 	// compiler (and so the kernel) would reject.
@@ -42,11 +47,14 @@ type Lookup func(ctx context.Context, name string) (*v1alpha1.SeccompProfile, er
 
 // Prepare flattens sp through the profiles lookup can read, validates the result,
 // compiles it for every family in families that the profile covers (at least
-// one must be), and renders it. The manager prepares for every node
-// architecture it supports; an agent for its own. Infrastructure errors
+// one must be), and renders it for a node whose container runtime passes
+// seccomp flags or not (runtimeTakesFlags: see LogDenials). The manager
+// prepares for every node architecture it supports, as for a runtime that
+// takes flags, and counts a node current with Hash or OtherHash; an agent
+// prepares for its own node. Infrastructure errors
 // (reading a base failed) are returned as err; everything wrong with the
 // profile itself is a Problem, so callers can report it and move on.
-func Prepare(ctx context.Context, lookup Lookup, sp *v1alpha1.SeccompProfile, families []string) (Prepared, error) {
+func Prepare(ctx context.Context, lookup Lookup, sp *v1alpha1.SeccompProfile, families []string, runtimeTakesFlags bool) (Prepared, error) {
 	flat, err := Flatten(ctx, lookup, sp)
 	if err != nil {
 		if isLookupError(err) {
@@ -74,23 +82,35 @@ func Prepare(ctx context.Context, lookup Lookup, sp *v1alpha1.SeccompProfile, fa
 	if compiled == 0 {
 		return Prepared{Problem: fmt.Sprintf("spec.architectures %v covers none of the node architectures %v", flat.Architectures, families)}, nil
 	}
-	b, err := Render(sp.Spec.Mode, flat)
+	logDenials := LogDenials(sp, runtimeTakesFlags)
+	b, err := Render(sp.Spec.Mode, flat, logDenials)
 	if err != nil {
 		return Prepared{Problem: err.Error()}, nil
 	}
 	sum := sha256.Sum256(b)
-	return Prepared{Content: b, Sum: sum, Hash: HashOfSum(sum), Flags: flat.Flags}, nil
+	prep := Prepared{Content: b, Sum: sum, Hash: HashOfSum(sum), Flags: flat.Flags}
+	if other := LogDenials(sp, !runtimeTakesFlags); other != logDenials {
+		ob, err := Render(sp.Spec.Mode, flat, other)
+		if err != nil {
+			return Prepared{Problem: err.Error()}, nil
+		}
+		if oh := Hash(ob); oh != prep.Hash { // the same when the profile sets the flag itself
+			prep.OtherHash = oh
+		}
+	}
+	return prep, nil
 }
 
 // Content renders sp again, without the validation and compilation Prepare
 // did: for a caller that prepared the same versions of sp and its bases
-// before, kept only the digest, and needs the bytes again.
-func Content(ctx context.Context, lookup Lookup, sp *v1alpha1.SeccompProfile) ([]byte, error) {
+// (and the same runtimeTakesFlags) before, kept only the digest, and needs
+// the bytes again.
+func Content(ctx context.Context, lookup Lookup, sp *v1alpha1.SeccompProfile, runtimeTakesFlags bool) ([]byte, error) {
 	flat, err := Flatten(ctx, lookup, sp)
 	if err != nil {
 		return nil, err
 	}
-	return Render(sp.Spec.Mode, flat)
+	return Render(sp.Spec.Mode, flat, LogDenials(sp, runtimeTakesFlags))
 }
 
 func coversFamily(p *profile.Profile, fam string) bool {

@@ -27,7 +27,7 @@ func BenchmarkPrepare(b *testing.B) {
 	for _, fams := range [][]string{{"x86_64"}, {"x86_64", "aarch64"}} {
 		b.Run(fams[len(fams)-1], func(b *testing.B) {
 			for b.Loop() {
-				p, err := Prepare(context.Background(), nil, sp, fams)
+				p, err := Prepare(context.Background(), nil, sp, fams, true)
 				if err != nil || p.Problem != "" {
 					b.Fatal(err, p.Problem)
 				}

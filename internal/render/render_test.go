@@ -10,11 +10,11 @@ import (
 
 func TestRenderModes(t *testing.T) {
 	p := &profile.Profile{DefaultAction: profile.ActErrno, Syscalls: []profile.Syscall{{Names: []string{"read"}, Action: profile.ActAllow}}}
-	enforce, err := Render(v1alpha1.ModeEnforce, p)
+	enforce, err := Render(v1alpha1.ModeEnforce, p, false)
 	if err != nil {
 		t.Fatal(err)
 	}
-	complain, err := Render(v1alpha1.ModeComplain, p)
+	complain, err := Render(v1alpha1.ModeComplain, p, false)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -82,3 +82,44 @@ func NodeMessage(flags []string, d Detection) string {
 		"Remove the flags, run runc %s or later (or crun) on this node, or, if it does, start the agent with --runtime-seccomp-flags=supported",
 		strings.Join(flags, ", "), what, d.How, FirstRunc)
 }
+
+// Takes reports whether d lets a node install profiles with seccomp flags:
+// only a runtime known to pass them (unknown is treated as refusing).
+func (d Detection) Takes() bool { return d.Support == Supported }
+
+// StatusValue is d's Support as the node state spells it (NodeRuntime's
+// seccompFlags: Supported, Unsupported, Unknown; the zero value is Unknown).
+func (d Detection) StatusValue() string {
+	switch d.Support {
+	case Supported:
+		return "Supported"
+	case Unsupported:
+		return "Unsupported"
+	}
+	return "Unknown"
+}
+
+// DenialsMessage says, for the node state, whether the kernel audits the
+// denials of the operator's profiles on a node with runtime d, and what to
+// do when it does not. The operator adds SECCOMP_FILTER_FLAG_LOG to its
+// profiles only where the runtime takes flags; elsewhere a profile's ERRNO
+// and TRAP verdicts leave no audit record (LOG and KILL verdicts, e.g. mode
+// Complain, still do).
+func DenialsMessage(d Detection) string {
+	switch d.Support {
+	case Supported:
+		return fmt.Sprintf("denials of operator profiles on this node are audited: the runtime takes seccomp flags (%s), "+
+			"so profiles are installed with SECCOMP_FILTER_FLAG_LOG unless their spec.logDenials is false", d.How)
+	case Unsupported:
+		return fmt.Sprintf("denials of operator profiles on this node leave no audit record: the runtime refuses seccomp flags (%s), "+
+			"so profiles are installed without SECCOMP_FILTER_FLAG_LOG (mode Complain is still audited); upgrade to runc >= %s (or crun) and restart the agent",
+			d.How, FirstRunc)
+	}
+	how := d.How
+	if how == "" {
+		how = "not detected"
+	}
+	return fmt.Sprintf("denials of operator profiles on this node may leave no audit record: the agent cannot tell whether the runtime takes seccomp flags (%s), "+
+		"so profiles are installed without SECCOMP_FILTER_FLAG_LOG (mode Complain is still audited); run runc >= %s (or crun) where --runtime-binaries points, "+
+		"or start the agent with --runtime-seccomp-flags=supported", how, FirstRunc)
+}

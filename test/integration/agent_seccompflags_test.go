@@ -64,7 +64,39 @@ func TestAgentReportsSeccompFlagsItsRuntimeRefuses(t *testing.T) {
 		return false
 	})
 
-	// Without the flags the profile goes everywhere.
+	// Without the flags the profile goes everywhere: with the operator's
+	// SECCOMP_FILTER_FLAG_LOG where the runtime takes it, without it on the
+	// older node, whose file is current too (the manager counts both
+	// renderings) and whose state says its denials leave no audit record.
 	updateProfile(t, "agt-flags", func(sp *v1alpha1.SeccompProfile) { sp.Spec.Flags = nil })
-	waitInstalled(t, "agt-flags", newer, older)
+	prep := waitInstalled(t, "agt-flags", newer, older)
+	if !strings.Contains(string(newer.read(profilePath("agt-flags"))), "SECCOMP_FILTER_FLAG_LOG") ||
+		strings.Contains(string(older.read(profilePath("agt-flags"))), "SECCOMP_FILTER_FLAG_LOG") {
+		t.Errorf("the LOG flag: on the newer node %q, on the older %q; want it only on the newer",
+			newer.read(profilePath("agt-flags")), older.read(profilePath("agt-flags")))
+	}
+	if prep.OtherHash == "" {
+		t.Error("no second rendering for nodes whose runtime refuses flags")
+	}
+	eventually(t, "the profile Installed on both nodes", func() bool {
+		var got v1alpha1.SeccompProfile
+		if k8s.Get(ctx, types.NamespacedName{Name: "agt-flags"}, &got) != nil {
+			return false
+		}
+		c := meta.FindStatusCondition(got.Status.Conditions, v1alpha1.ConditionInstalled)
+		return got.Status.NodesInstalled == 2 && got.Status.NodesTotal == 2 && c != nil && c.Status == "True"
+	})
+	for _, c := range []struct {
+		a      *testAgent
+		flags  string
+		logged bool
+	}{{newer, "Supported", true}, {older, "Unsupported", false}} {
+		var ns v1alpha1.SeccompNodeStatus
+		if err := k8s.Get(ctx, types.NamespacedName{Name: c.a.node}, &ns); err != nil {
+			t.Fatal(err)
+		}
+		if rt := ns.Status.Runtime; rt == nil || rt.SeccompFlags != c.flags || rt.DenialsLogged != c.logged || rt.Message == "" {
+			t.Errorf("%s: status.runtime %+v, want %s, denialsLogged %v", c.a.node, rt, c.flags, c.logged)
+		}
+	}
 }

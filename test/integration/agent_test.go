@@ -28,6 +28,7 @@ import (
 	"github.com/seccomp-operator/seccomp-operator/internal/nodekube"
 	"github.com/seccomp-operator/seccomp-operator/internal/nodepath"
 	"github.com/seccomp-operator/seccomp-operator/internal/render"
+	"github.com/seccomp-operator/seccomp-operator/internal/runtimeflags"
 )
 
 // testAgent is one node agent running in the test process, as cmd/agent
@@ -37,6 +38,9 @@ type testAgent struct {
 	root string
 	// kube is the agent's shared node plumbing (the enricher's too).
 	kube *nodekube.Node
+	// takesFlags: the agent's runtime takes seccomp flags, so its files
+	// carry the operator's SECCOMP_FILTER_FLAG_LOG (render.LogDenials).
+	takesFlags bool
 }
 
 // startAgent runs an agent for node until the test ends, then deletes its
@@ -47,7 +51,8 @@ func startAgent(t *testing.T, restCfg *rest.Config, node, family string) *testAg
 }
 
 // startAgentWith is startAgent with a kubelet root of the test's choosing
-// and a hook to configure the reconciler before it runs.
+// and a hook to configure the reconciler before it runs. Its runtime takes
+// seccomp flags (a current runc) unless configure says otherwise.
 func startAgentWith(t *testing.T, restCfg *rest.Config, node, family, root string, configure func(*agent.NodeReconciler)) *testAgent {
 	t.Helper()
 	a := &testAgent{node: node, root: root}
@@ -62,12 +67,14 @@ func startAgentWith(t *testing.T, restCfg *rest.Config, node, family, root strin
 		Installer:         &agent.Installer{Root: a.root},
 		NodeName:          node,
 		Family:            family,
+		SeccompFlags:      runtimeflags.Fixed(runtimeflags.Supported),
 		MinStatusInterval: 200 * time.Millisecond,
 		Log:               ctrl.Log.WithName("agent").WithValues("node", node),
 	}
 	if configure != nil {
 		configure(r)
 	}
+	a.takesFlags = r.SeccompFlags.Takes()
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
 	go func() {
@@ -95,14 +102,20 @@ func (a *testAgent) read(rel string) []byte {
 }
 
 // rendered is what every node must hold for the profile: its flattened,
-// rendered content as the manager computes it.
+// rendered content as the manager computes it (for a runtime that takes
+// seccomp flags; renderedFor for either kind).
 func rendered(t *testing.T, name string) render.Prepared {
+	t.Helper()
+	return renderedFor(t, name, true)
+}
+
+func renderedFor(t *testing.T, name string, takesFlags bool) render.Prepared {
 	t.Helper()
 	var sp v1alpha1.SeccompProfile
 	if err := k8s.Get(context.Background(), types.NamespacedName{Name: name}, &sp); err != nil {
 		t.Fatal(err)
 	}
-	prep, err := render.Prepare(context.Background(), controller.BaseLookup(k8s), &sp, []string{"x86_64"})
+	prep, err := render.Prepare(context.Background(), controller.BaseLookup(k8s), &sp, []string{"x86_64"}, takesFlags)
 	if err != nil || prep.Problem != "" {
 		t.Fatalf("render %s: %v %s", name, err, prep.Problem)
 	}
@@ -125,6 +138,7 @@ func waitInstalled(t *testing.T, name string, agents ...*testAgent) render.Prepa
 	eventually(t, name+" installed on every node", func() bool {
 		prep = rendered(t, name)
 		for _, a := range agents {
+			prep := renderedFor(t, name, a.takesFlags)
 			if !bytes.Equal(a.read(profilePath(name)), prep.Content) {
 				return false
 			}

@@ -9,6 +9,8 @@ import (
 	"maps"
 	"os"
 	"path/filepath"
+	"reflect"
+	"regexp"
 	"slices"
 	"strings"
 	"testing"
@@ -583,5 +585,46 @@ func TestAgentAdmissionPolicy(t *testing.T) {
 		if err := k8s.Delete(ctx, status(n)); err != nil {
 			t.Errorf("admin deletes %s: %v", n, err)
 		}
+	}
+}
+
+// make up deploys config/default through hack/up, which tells the agent the
+// one runc binary containerd runs there (hack/up.sh's RUNC, its BinaryName):
+// the default list would also find Debian's /usr/sbin/runc, which refuses
+// seccomp flags, and the weakest answer would win. Otherwise the objects are
+// config/default's.
+func TestUpOverlayNamesMakeUpsRunc(t *testing.T) {
+	script, err := os.ReadFile(filepath.Join(kustConfigDir, "..", "hack", "up.sh"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := regexp.MustCompile(`(?m)^RUNC=(\S+)$`).FindSubmatch(script)
+	if m == nil {
+		t.Fatal("hack/up.sh sets no RUNC=")
+	}
+	want := "--runtime-binaries=/host" + string(m[1])
+	def, up := kustRender(t, "default"), kustRender(t, "../hack/up")
+	if len(def) != len(up) {
+		t.Fatalf("hack/up renders %d objects, config/default %d", len(up), len(def))
+	}
+	var found bool
+	for i := range up {
+		if up[i].GetKind() != "DaemonSet" {
+			if !reflect.DeepEqual(up[i].Object, def[i].Object) {
+				t.Errorf("%s %s differs from config/default's", up[i].GetKind(), up[i].GetName())
+			}
+			continue
+		}
+		args, _, _ := unstructured.NestedSlice(up[i].Object, "spec", "template", "spec", "containers")
+		c, _ := args[0].(map[string]any)
+		a, _ := c["args"].([]any)
+		for _, x := range a {
+			if x == want {
+				found = true
+			}
+		}
+	}
+	if !found {
+		t.Errorf("the agent in hack/up lacks %s", want)
 	}
 }

@@ -15,7 +15,8 @@ import (
 	"github.com/seccomp-operator/seccomp-operator/internal/render"
 )
 
-// renderedHash is what an agent installing the profile reports.
+// renderedHash is what an agent installing the profile reports (on a node
+// whose runtime takes seccomp flags: render.LogDenials).
 func renderedHash(t *testing.T, name string) string {
 	t.Helper()
 	var sp v1alpha1.SeccompProfile
@@ -26,7 +27,7 @@ func renderedHash(t *testing.T, name string) string {
 	if err != nil {
 		t.Fatal(err)
 	}
-	b, err := render.Render(sp.Spec.Mode, flat)
+	b, err := render.Render(sp.Spec.Mode, flat, render.LogDenials(&sp, true))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -61,6 +61,13 @@ func TestCheckWarnsAboutSeccompFlags(t *testing.T) {
 	if w, err := Check(sp); err != nil || len(w) != 0 {
 		t.Fatalf("without flags: %q, %v; want no warning", w, err)
 	}
+	// The SECCOMP_FILTER_FLAG_LOG the operator adds (logDenials, on when
+	// unset) is not the author's flags: no warning either.
+	logDenials := true
+	sp.Spec.LogDenials = &logDenials
+	if w, err := Check(sp); err != nil || len(w) != 0 {
+		t.Fatalf("logDenials true: %q, %v; want no warning", w, err)
+	}
 	sp.Spec.Flags = []v1alpha1.Flag{"SECCOMP_FILTER_FLAG_LOG"}
 	w, err := Check(sp)
 	if err != nil {
