@@ -5,6 +5,8 @@
 //
 //	probe                 sleep until SIGTERM
 //	probe mkdir PATH      mkdir(2); prints "ok" or the errno name (EPERM...)
+//	probe mkdir-loop PATH mkdir(2) every 100 ms until SIGTERM, printing the
+//	                      first answer (a container that hammers a syscall)
 //	probe seccomp         prints the Seccomp: line of /proc/self/status
 package main
 
@@ -15,6 +17,7 @@ import (
 	"os/signal"
 	"strings"
 	"syscall"
+	"time"
 
 	"golang.org/x/sys/unix"
 )
@@ -33,6 +36,27 @@ func main() {
 			fail("usage: probe mkdir PATH")
 		}
 		report(unix.Mkdir(os.Args[2], 0o755))
+	case "mkdir-loop":
+		if len(os.Args) != 3 {
+			fail("usage: probe mkdir-loop PATH")
+		}
+		sigs := make(chan os.Signal, 1)
+		signal.Notify(sigs, syscall.SIGTERM, syscall.SIGINT)
+		tick := time.NewTicker(100 * time.Millisecond)
+		for first := true; ; first = false {
+			err := unix.Mkdir(os.Args[2], 0o755)
+			if err == nil {
+				_ = unix.Rmdir(os.Args[2])
+			}
+			if first {
+				fmt.Println(answer(err))
+			}
+			select {
+			case <-sigs:
+				return
+			case <-tick.C:
+			}
+		}
 	case "seccomp":
 		b, err := os.ReadFile("/proc/self/status")
 		if err != nil {
@@ -52,17 +76,22 @@ func main() {
 
 // report prints "ok" or the errno's name, and exits 1 on error.
 func report(err error) {
+	fmt.Println(answer(err))
+	if err != nil {
+		os.Exit(1)
+	}
+}
+
+// answer is "ok" or the errno's name.
+func answer(err error) string {
 	if err == nil {
-		fmt.Println("ok")
-		return
+		return "ok"
 	}
 	var errno unix.Errno
 	if errors.As(err, &errno) {
-		fmt.Println(unix.ErrnoName(errno))
-	} else {
-		fmt.Println(err)
+		return unix.ErrnoName(errno)
 	}
-	os.Exit(1)
+	return err.Error()
 }
 
 func fail(msg string) {
