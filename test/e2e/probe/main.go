@@ -7,6 +7,8 @@
 //	probe mkdir PATH      mkdir(2); prints "ok" or the errno name (EPERM...)
 //	probe mkdir-loop PATH mkdir(2) every 100 ms until SIGTERM, printing the
 //	                      first answer (a container that hammers a syscall)
+//	probe mkdir-n PATH N  mkdir(2) N times as fast as it can (a burst of
+//	                      denials); prints the last answer
 //	probe seccomp         prints the Seccomp: line of /proc/self/status
 package main
 
@@ -15,6 +17,7 @@ import (
 	"fmt"
 	"os"
 	"os/signal"
+	"strconv"
 	"strings"
 	"syscall"
 	"time"
@@ -57,6 +60,20 @@ func main() {
 			case <-tick.C:
 			}
 		}
+	case "mkdir-n":
+		if len(os.Args) != 4 {
+			fail("usage: probe mkdir-n PATH N")
+		}
+		n, err := strconv.Atoi(os.Args[3])
+		if err != nil {
+			fail(err.Error())
+		}
+		for range n - 1 {
+			if unix.Mkdir(os.Args[2], 0o755) == nil {
+				_ = unix.Rmdir(os.Args[2])
+			}
+		}
+		report(unix.Mkdir(os.Args[2], 0o755))
 	case "seccomp":
 		b, err := os.ReadFile("/proc/self/status")
 		if err != nil {
