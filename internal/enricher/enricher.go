@@ -184,6 +184,10 @@ func (e *Enricher) writeLoop(ctx context.Context, index *podIndex, src *sourceSt
 			continue
 		}
 		wrote, err := e.sync(ctx, index, src, stats)
+		if errors.Is(err, errNoState) {
+			timer.Reset(podSettle) // the installer creates it at start
+			continue
+		}
 		if err != nil && ctx.Err() == nil {
 			e.Log.Error(err, "write the kernel state; retrying")
 			timer.Reset(e.MinStateInterval)
@@ -194,6 +198,9 @@ func (e *Enricher) writeLoop(ctx context.Context, index *podIndex, src *sourceSt
 	}
 }
 
+// errNoState: the node state does not exist yet (the installer creates it).
+var errNoState = errors.New("no node state yet")
+
 // sync scans once and writes the node state if it changed.
 func (e *Enricher) sync(ctx context.Context, index *podIndex, src *sourceState, stats func() SourceStats) (bool, error) {
 	states, err := containerStates(e.Kernel, index.all())
@@ -203,7 +210,7 @@ func (e *Enricher) sync(ctx context.Context, index *podIndex, src *sourceState, 
 	setContainersGauge(states)
 	cur := e.state.NodeState()
 	if cur == nil {
-		return false, errors.New("the node state does not exist yet (the installer creates it)")
+		return false, errNoState
 	}
 	patch, err := statePatch(cur, states, src.records(stats(), time.Now()))
 	if err != nil || patch == nil {

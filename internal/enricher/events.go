@@ -148,7 +148,7 @@ func (e *Events) flush(ctx context.Context) {
 	var due []eventWrite
 	for k, st := range e.keys {
 		switch {
-		case !st.created:
+		case !st.created && now.Sub(st.lastWrite) >= e.UpdateInterval: // a failed create waits too
 			due = append(due, eventWrite{k, *st, true})
 		case st.count > st.written && now.Sub(st.lastWrite) >= e.UpdateInterval:
 			due = append(due, eventWrite{k, *st, false})

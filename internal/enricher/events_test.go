@@ -174,3 +174,34 @@ func TestEventRecreatedWhenGone(t *testing.T) {
 		}
 	}
 }
+
+// failingEvents refuses every create (a namespace being deleted).
+type failingEvents struct{ creates int }
+
+func (f *failingEvents) Create(context.Context, *corev1.Event) error {
+	f.creates++
+	return apierrors.NewForbidden(schema.GroupResource{Resource: "events"}, "x", nil)
+}
+
+func (f *failingEvents) Patch(context.Context, string, string, []byte) error { return nil }
+
+// A refused create is retried after UpdateInterval, not every second.
+func TestEventFailedCreateWaits(t *testing.T) {
+	w, c := &failingEvents{}, newClock()
+	e := testEvents(w, c)
+	x := newPodIndex()
+	x.set(testPod("web", "u1"))
+	e.observe(x.get(idApp), Record{Arch: "x86_64", Syscall: "mkdir", Nr: 83, Action: "errno"})
+	for range 29 {
+		e.flush(context.Background())
+		c.add(time.Second)
+	}
+	if w.creates != 1 {
+		t.Fatalf("%d creates in 29 s, want 1", w.creates)
+	}
+	c.add(time.Second)
+	e.flush(context.Background())
+	if w.creates != 2 {
+		t.Fatalf("%d creates after 30 s, want 2", w.creates)
+	}
+}
