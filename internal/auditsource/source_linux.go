@@ -67,6 +67,8 @@ type Source struct {
 	forced  bool
 
 	records, skipped, malformed, overruns atomic.Uint64
+	// closed tells Run that a read failed because Close was called.
+	closed atomic.Bool
 }
 
 // Open joins the audit multicast group and sizes the receive buffer.
@@ -155,8 +157,11 @@ func (s *Source) Stats() Stats {
 	}
 }
 
-// Close closes the socket; a running Run returns.
-func (s *Source) Close() error { return s.conn.Close() }
+// Close closes the socket; a running Run returns nil.
+func (s *Source) Close() error {
+	s.closed.Store(true)
+	return s.conn.Close()
+}
 
 // Run reads until ctx is done (then it returns nil) or the socket fails,
 // calling fn with each seccomp record's payload, e.g.
@@ -180,7 +185,7 @@ func (s *Source) Run(ctx context.Context, fn func(payload []byte)) error {
 	}
 	for {
 		if err := rc.Read(read); err != nil {
-			if ctx.Err() != nil {
+			if ctx.Err() != nil || s.closed.Load() {
 				return nil
 			}
 			return fmt.Errorf("read audit records: %w", err)

@@ -195,7 +195,7 @@ func actionMeaning(code uint32) string {
 	case profile.ActTrap:
 		return "denied: sent SIGSYS to the thread (trap)"
 	case profile.ActErrno:
-		return "denied with an errno (the record does not say which; --profile does)"
+		return "denied with an errno; the record does not say which (--profile does)"
 	case profile.ActNotify:
 		return "handed to a user-space supervisor (user notification)"
 	case profile.ActTrace:
@@ -294,6 +294,8 @@ func consistency(r *auditrecord.Record, act profile.Action) string {
 		return ""
 	case got == profile.ActLog && act != profile.ActAllow:
 		return "; the record is from complain mode, where the call went through"
+	case got == profile.ActLog:
+		return "; the record's filter logged it (complain mode or a log rule), so the process ran under another filter or another version of this profile"
 	case act == profile.ActAllow || act == profile.ActLog:
 		return "; the record's filter denied it, so the process ran under another filter or another version of this profile"
 	}
@@ -370,7 +372,7 @@ func printExplained(w io.Writer, rep explainReport) {
 			sc = "an unknown syscall"
 		}
 		fmt.Fprintf(w, "  syscall:  %s (%d) on %s (arch=%s)\n", sc, e.Nr, e.Arch, strings.TrimPrefix(e.AuditArch, "0x"))
-		fmt.Fprintf(w, "  action:   %s (code=%s)\n", e.Meaning, e.Code)
+		fmt.Fprintf(w, "  action:   %s (code=%s): %s\n", e.Action, e.Code, e.Meaning)
 		fmt.Fprintf(w, "  process:  pid %d, comm %q, exe %q, uid %s\n", e.PID, e.Comm, e.Exe, idWords(e.UID))
 		if e.Profile != nil {
 			fmt.Fprintf(w, "  profile:  %s %s\n", e.Profile.Name, e.Profile.Says)

@@ -5,10 +5,11 @@ import (
 	"testing"
 )
 
-// FuzzParse: Parse never panics, every error is ErrNotSeccomp or names a
+// FuzzParseRecord (not FuzzParse: make fuzz finds a target by its name, and
+// pkg/seccomp/profile has a FuzzParse): Parse never panics, every error is ErrNotSeccomp or names a
 // field, and a record that parses renders (String) to a payload that parses
 // back to the same record.
-func FuzzParse(f *testing.F) {
+func FuzzParseRecord(f *testing.F) {
 	f.Add([]byte(payload))
 	f.Add([]byte("type=SECCOMP msg=" + payload))
 	f.Add([]byte("[ 5478.670887] audit: type=1326 " + payload))
