@@ -5,8 +5,10 @@
 //
 //	probe                 sleep until SIGTERM
 //	probe mkdir PATH      mkdir(2); prints "ok" or the errno name (EPERM...)
-//	probe mkdir-loop PATH mkdir(2) every 100 ms until SIGTERM, printing the
-//	                      first answer (a container that hammers a syscall)
+//	probe mkdir-loop PATH [N]
+//	                      mkdir(2) every 100 ms until SIGTERM (or N times,
+//	                      then only wait for it), printing the first answer:
+//	                      a container that hammers a syscall
 //	probe mkdir-n PATH N  mkdir(2) N times as fast as it can (a burst of
 //	                      denials); prints the last answer
 //	probe seccomp         prints the Seccomp: line of /proc/self/status
@@ -40,19 +42,28 @@ func main() {
 		}
 		report(unix.Mkdir(os.Args[2], 0o755))
 	case "mkdir-loop":
-		if len(os.Args) != 3 {
-			fail("usage: probe mkdir-loop PATH")
+		if len(os.Args) != 3 && len(os.Args) != 4 {
+			fail("usage: probe mkdir-loop PATH [N]")
+		}
+		n := -1
+		if len(os.Args) == 4 {
+			var err error
+			if n, err = strconv.Atoi(os.Args[3]); err != nil {
+				fail(err.Error())
+			}
 		}
 		sigs := make(chan os.Signal, 1)
 		signal.Notify(sigs, syscall.SIGTERM, syscall.SIGINT)
 		tick := time.NewTicker(100 * time.Millisecond)
-		for first := true; ; first = false {
-			err := unix.Mkdir(os.Args[2], 0o755)
-			if err == nil {
-				_ = unix.Rmdir(os.Args[2])
-			}
-			if first {
-				fmt.Println(answer(err))
+		for i := 0; ; i++ {
+			if n < 0 || i < n {
+				err := unix.Mkdir(os.Args[2], 0o755)
+				if err == nil {
+					_ = unix.Rmdir(os.Args[2])
+				}
+				if i == 0 {
+					fmt.Println(answer(err))
+				}
 			}
 			select {
 			case <-sigs:
