@@ -3,6 +3,7 @@ package enricher
 import (
 	"strconv"
 	"sync"
+	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 )
@@ -35,6 +36,9 @@ type attributor struct {
 	// action): a record then costs no label hashing.
 	mu       sync.Mutex
 	counters map[counterKey]prometheus.Counter
+
+	pend pending
+	now  func() time.Time
 }
 
 type counterKey struct {
@@ -44,7 +48,7 @@ type counterKey struct {
 }
 
 func newAttributor(parse ParseFunc, procs Processes, index *podIndex, observe func(*container, Record)) *attributor {
-	return &attributor{parse: parse, procs: procs, index: index, observe: observe, counters: map[counterKey]prometheus.Counter{}}
+	return &attributor{parse: parse, procs: procs, index: index, observe: observe, counters: map[counterKey]prometheus.Counter{}, now: time.Now}
 }
 
 // handle counts one record's payload: malformed, unattributed with its
@@ -56,12 +60,19 @@ func (a *attributor) handle(payload []byte) {
 		records.WithLabelValues(ResultMalformed).Inc()
 		return
 	}
-	c, reason := a.attribute(&r)
-	if c == nil {
-		records.WithLabelValues(ResultUnattributed).Inc()
-		unattributed.WithLabelValues(reason).Inc()
-		return
+	c, id, reason := a.attribute(&r)
+	switch {
+	case c != nil:
+		a.count(c, r)
+	case reason == ReasonNoPod:
+		a.hold(id, r) // its pod's status may name it in a moment
+	default:
+		countUnattributed(reason)
 	}
+}
+
+// count counts an attributed record.
+func (a *attributor) count(c *container, r Record) {
 	records.WithLabelValues(ResultAttributed).Inc()
 	a.counter(c, &r).Inc()
 	if a.observe != nil {
@@ -69,20 +80,26 @@ func (a *attributor) handle(payload []byte) {
 	}
 }
 
-// attribute finds the record's container, or says why it cannot.
-func (a *attributor) attribute(r *Record) (*container, string) {
+func countUnattributed(reason string) {
+	records.WithLabelValues(ResultUnattributed).Inc()
+	unattributed.WithLabelValues(reason).Inc()
+}
+
+// attribute finds the record's container, or says why it cannot (with the
+// container's ID when no pod has it).
+func (a *attributor) attribute(r *Record) (*container, string, string) {
 	id, ok := a.procs.ContainerID(r.PID)
 	switch {
 	case !ok:
-		return nil, ReasonNoProcess
+		return nil, "", ReasonNoProcess
 	case id == "":
-		return nil, ReasonNotContainer
+		return nil, "", ReasonNotContainer
 	}
 	c := a.index.get(id)
 	if c == nil {
-		return nil, ReasonNoPod
+		return nil, id, ReasonNoPod
 	}
-	return c, ""
+	return c, id, ""
 }
 
 func (a *attributor) counter(c *container, r *Record) prometheus.Counter {

@@ -2,6 +2,7 @@ package enricher
 
 import (
 	"testing"
+	"time"
 
 	"github.com/prometheus/client_golang/prometheus/testutil"
 )
@@ -31,6 +32,7 @@ func TestAttributionLabelsAndReasons(t *testing.T) {
 	a.handle([]byte(`audit(1796570658.057:14): pid=10 arch=c000003e syscall=`))          // truncated
 	a.handle([]byte(`audit(1796570658.057:14): pid=10 arch=zz syscall=83 code=0x50000`)) // malformed
 	a.handle(nil)
+	expireAll(a)
 
 	if got := count(violations, "ns", "web", "app", "deny-mkdir", "mkdir", "errno"); got != 4 {
 		t.Errorf("app mkdir errno: %v, want 4 (3 x86_64 + 1 i386)", got)
@@ -68,7 +70,47 @@ func TestDeletedPodSeriesAreDropped(t *testing.T) {
 		t.Fatalf("%d series left after the pod was deleted", n)
 	}
 	a.handle(payload(10, archX86_64, 83, codeErrno))
+	expireAll(a)
 	if got := count(unattributed, ReasonNoPod); got != 1 {
 		t.Errorf("a record of the deleted pod's container: no_pod %v, want 1", got)
+	}
+}
+
+// expireAll lets every waiting record's time run out.
+func expireAll(a *attributor) {
+	a.pend.mu.Lock()
+	a.expireLocked(time.Now().Add(pendingTTL))
+	a.pend.mu.Unlock()
+}
+
+// A container's records that come before its pod's status names it wait
+// for the pod watch, and are counted under the container once it does.
+func TestRecordsWaitForTheirContainersPod(t *testing.T) {
+	resetMetrics()
+	x := newPodIndex()
+	a := newAttributor(ParseAudit, fakeProcs{10: idApp}, x, nil)
+	for range 3 {
+		a.handle(payload(10, archX86_64, 83, codeErrno))
+	}
+	if a.waiting() != 3 || count(records, ResultUnattributed) != 0 {
+		t.Fatalf("%d waiting, %v unattributed; want 3 waiting", a.waiting(), count(records, ResultUnattributed))
+	}
+	pod := testPod("web", "u1")
+	x.set(pod)
+	a.retry()
+	if got := count(violations, "ns", "web", "app", "deny-mkdir", "mkdir", "errno"); got != 3 || a.waiting() != 0 {
+		t.Errorf("after the pod named the container: %v counted, %d waiting; want 3 and 0", got, a.waiting())
+	}
+	// Past the wait, a record of a container no pod names is counted.
+	a.handle(payload(10, archX86_64, 83, codeErrno))
+	x.remove("u1")
+	a.handle(payload(10, archX86_64, 84, codeErrno))
+	a.retry()
+	if a.waiting() != 1 {
+		t.Fatalf("%d waiting, want 1", a.waiting())
+	}
+	expireAll(a)
+	if got := count(unattributed, ReasonNoPod); got != 1 || a.waiting() != 0 {
+		t.Errorf("no_pod %v, %d waiting; want 1 and 0", got, a.waiting())
 	}
 }

@@ -76,8 +76,8 @@ func (e *Enricher) Run(ctx context.Context) error {
 		}
 	}
 	if _, err := e.Node.Pods.AddEventHandler(toolscache.ResourceEventHandlerFuncs{
-		AddFunc:    func(o any) { e.podSet(index, o, poke) },
-		UpdateFunc: func(_, o any) { e.podSet(index, o, poke) },
+		AddFunc:    func(o any) { e.podSet(index, o, poke); attr.retry() },
+		UpdateFunc: func(_, o any) { e.podSet(index, o, poke); attr.retry() },
 		DeleteFunc: func(o any) {
 			if t, ok := o.(toolscache.DeletedFinalStateUnknown); ok {
 				o = t.Obj
@@ -94,6 +94,7 @@ func (e *Enricher) Run(ctx context.Context) error {
 	}); err != nil {
 		return fmt.Errorf("watch the node's pods: %w", err)
 	}
+	go attr.expireLoop(ctx)
 	e.Node.Start(ctx)
 	if !toolscache.WaitForCacheSync(ctx.Done(), e.Node.Synced) {
 		return nil
