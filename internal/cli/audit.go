@@ -24,27 +24,43 @@ import (
 )
 
 func newAuditCmd(o *options) *cobra.Command {
-	var files []string
-	var kubeconfig, operatorNamespace string
-	var withPolicy bool
+	var files, exemptNamespaces []string
+	var kubeconfig, operatorNamespace, namespace string
+	var withPolicy, unconfined bool
 	cmd := &cobra.Command{
-		Use:   "audit --policy [--file POLICY.yaml]... [--kubeconfig FILE]",
-		Short: "Dry run: what the SeccompPolicies would do to the pods that already run",
-		Long: "Evaluates every running pod of the cluster as if it were created now, under the cluster's\n" +
+		Use:   "audit --policy [--file POLICY.yaml]... | --unconfined [-n NAMESPACE] [--exempt-namespaces NS,...]",
+		Short: "Cluster reports: what the SeccompPolicies would do to running pods; which containers really run unconfined",
+		Long: "--policy evaluates every running pod of the cluster as if it were created now, under the cluster's\n" +
 			"SeccompPolicies and those in --file (which replace cluster policies of the same name): which pods\n" +
 			"a policy would refuse, warn about or change (default written, legacy annotations translated),\n" +
 			"before a namespace is switched to enforce. It uses the same decisions as the admission policies\n" +
-			"(policy.Evaluate, tested against the apiserver's CEL). Exits 1 when a pod would be refused.",
+			"(policy.Evaluate, tested against the apiserver's CEL). Exits 1 when a pod would be refused.\n\n" +
+			"--unconfined lists every running container with its node, the profile its pod declares and the\n" +
+			"seccomp mode its processes really run in, as each node's agent read it from /proc (the\n" +
+			"SeccompNodeStatus objects), and where the two contradict each other. Exits 1 when a container\n" +
+			"runs without seccomp (mode Disabled) outside the exempt namespaces: --exempt-namespaces\n" +
+			"(default kube-system and --operator-namespace) and those the governing SeccompPolicy exempts.",
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			if !withPolicy {
-				return fmt.Errorf("say what to audit: --policy (the only audit so far)")
+			switch {
+			case withPolicy == unconfined:
+				return fmt.Errorf("say what to audit: --policy or --unconfined")
+			case unconfined && len(files) > 0:
+				return fmt.Errorf("--file is for --policy: --unconfined reads the cluster's SeccompPolicies")
+			case withPolicy && (namespace != "" || cmd.Flags().Changed("exempt-namespaces")):
+				return fmt.Errorf("--namespace and --exempt-namespaces are for --unconfined")
+			}
+			if unconfined {
+				if !cmd.Flags().Changed("exempt-namespaces") {
+					exemptNamespaces = append(slices.Clone(policy.AlwaysExempt), operatorNamespace)
+				}
+				return auditUnconfined(cmd.Context(), o, kubeconfig, namespace, exemptNamespaces, cmd.OutOrStdout())
 			}
 			extra, err := readPolicies(files, o.stdin)
 			if err != nil {
 				return err
 			}
-			k8s, err := kubeClient(kubeconfig)
+			k8s, err := newKubeClient(kubeconfig)
 			if err != nil {
 				return err
 			}
@@ -59,10 +75,43 @@ func newAuditCmd(o *options) *cobra.Command {
 		},
 	}
 	cmd.Flags().BoolVar(&withPolicy, "policy", false, "audit the pods against SeccompPolicies")
+	cmd.Flags().BoolVar(&unconfined, "unconfined", false, "report every running container's declared profile and real seccomp mode")
 	cmd.Flags().StringArrayVar(&files, "file", nil, "a SeccompPolicy YAML to evaluate as if applied (repeatable)")
 	cmd.Flags().StringVar(&kubeconfig, "kubeconfig", "", "kubeconfig (default: $KUBECONFIG, ~/.kube/config)")
 	cmd.Flags().StringVar(&operatorNamespace, "operator-namespace", "seccomp-operator", "the operator's namespace (always exempt)")
+	cmd.Flags().StringVarP(&namespace, "namespace", "n", "", "--unconfined: only the pods of this namespace (default: all)")
+	cmd.Flags().StringSliceVar(&exemptNamespaces, "exempt-namespaces", nil,
+		"--unconfined: namespaces whose unconfined containers do not fail the audit (default kube-system and --operator-namespace; empty: none)")
 	return cmd
+}
+
+// newKubeClient is kubeClient; unit tests replace it with a fake.
+var newKubeClient = kubeClient
+
+// auditUnconfined prints the unconfined report and fails with exit code 1
+// when a container outside the exempt namespaces runs unconfined.
+func auditUnconfined(ctx context.Context, o *options, kubeconfig, namespace string, exempt []string, w io.Writer) error {
+	k8s, err := newKubeClient(kubeconfig)
+	if err != nil {
+		return err
+	}
+	ex := &exemptions{namespaces: exempt}
+	nodes, pods, err := fetchUnconfined(ctx, k8s, namespace, ex)
+	if err != nil {
+		return err
+	}
+	rep := buildUnconfined(nodes, pods, ex)
+	var perr error
+	if err := o.emit(w, rep, func() { perr = printUnconfined(w, rep) }); err != nil {
+		return err
+	}
+	if perr != nil {
+		return perr
+	}
+	if rep.Unconfined > 0 {
+		return &exitError{code: 1, msg: unconfinedFailure(rep)}
+	}
+	return nil
 }
 
 func kubeClient(kubeconfig string) (client.Client, error) {

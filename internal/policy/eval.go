@@ -324,7 +324,15 @@ func translate(pod *corev1.Pod) bool {
 
 func exempt(p *v1alpha1.SeccompPolicy, req Request, operatorNamespace string) bool {
 	ns := req.Pod.Namespace
-	if slices.Contains(AlwaysExempt, ns) || ns == operatorNamespace || slices.Contains(p.Spec.Exemptions.Namespaces, ns) {
+	return slices.Contains(AlwaysExempt, ns) || ns == operatorNamespace || Exempts(p, req)
+}
+
+// Exempts reports whether the policy's own spec.exemptions cover the
+// request: its namespace, user or runtime class. The namespaces every
+// policy leaves alone (AlwaysExempt, the operator's) are not the policy's
+// to say: admission adds them, and a report decides for itself.
+func Exempts(p *v1alpha1.SeccompPolicy, req Request) bool {
+	if slices.Contains(p.Spec.Exemptions.Namespaces, req.Pod.Namespace) {
 		return true
 	}
 	if slices.Contains(p.Spec.Exemptions.Usernames, req.Username) {

@@ -1,0 +1,305 @@
+package cli
+
+import (
+	"cmp"
+	"context"
+	"fmt"
+	"io"
+	"slices"
+	"strings"
+	"text/tabwriter"
+
+	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	"github.com/seccomp-operator/seccomp-operator/api/v1alpha1"
+	"github.com/seccomp-operator/seccomp-operator/internal/nodepath"
+	"github.com/seccomp-operator/seccomp-operator/internal/podprofile"
+	"github.com/seccomp-operator/seccomp-operator/internal/policy"
+)
+
+// modeNotReported is the mode of a running container its node's agent has
+// not reported (no agent on the node, or not yet): the report does not
+// know, so it is neither unconfined nor a mismatch.
+const modeNotReported = "NotReported"
+
+// unconfinedRow is one running container of the report.
+type unconfinedRow struct {
+	Node        string `json:"node"`
+	Namespace   string `json:"namespace"`
+	Pod         string `json:"pod"`
+	Container   string `json:"container"`
+	ContainerID string `json:"containerID,omitempty"`
+	// Declared is podprofile's declared form (Ref.Declared).
+	Declared   string `json:"declared"`
+	Profile    string `json:"profile,omitempty"`
+	Privileged bool   `json:"privileged,omitempty"`
+	// Mode is the kernel's (v1alpha1.SeccompMode) or modeNotReported.
+	Mode     string `json:"mode"`
+	Filters  int32  `json:"filters,omitempty"`
+	Mismatch string `json:"mismatch,omitempty"`
+	Exempt   bool   `json:"exempt,omitempty"`
+}
+
+// unconfinedReport is what `seccompctl audit --unconfined` prints.
+type unconfinedReport struct {
+	Containers []unconfinedRow `json:"containers"`
+	// Unconfined counts the containers in mode Disabled outside the
+	// exempt namespaces: the command fails when it is not 0.
+	Unconfined       int      `json:"unconfined"`
+	UnconfinedExempt int      `json:"unconfinedExempt"`
+	Mismatches       int      `json:"mismatches"`
+	NotReported      int      `json:"notReported"`
+	ExemptNamespaces []string `json:"exemptNamespaces"`
+}
+
+// exemptions decides which containers may run unconfined without failing
+// the report: those of the named namespaces, and those the governing
+// SeccompPolicy of their namespace exempts (policy.Exempts, the rule
+// admission uses).
+type exemptions struct {
+	namespaces []string
+	policies   []v1alpha1.SeccompPolicy
+	labels     map[string]map[string]string
+	governing  map[string]*v1alpha1.SeccompPolicy
+}
+
+func (e *exemptions) exempt(pod *corev1.Pod) bool {
+	if slices.Contains(e.namespaces, pod.Namespace) {
+		return true
+	}
+	if len(e.policies) == 0 {
+		return false
+	}
+	if e.governing == nil {
+		e.governing = map[string]*v1alpha1.SeccompPolicy{}
+	}
+	gov, ok := e.governing[pod.Namespace]
+	if !ok {
+		gov = policy.Governing(e.policies, e.labels[pod.Namespace])
+		e.governing[pod.Namespace] = gov
+	}
+	return gov != nil && policy.Exempts(gov, policy.Request{Pod: pod, NamespaceLabels: e.labels[pod.Namespace]})
+}
+
+// fetchUnconfined reads what the report needs. The node states are read
+// before the pods, so a container the node state still lists but whose pod
+// the later LIST lacks has stopped, and is left out.
+func fetchUnconfined(ctx context.Context, k8s client.Client, namespace string, ex *exemptions) ([]v1alpha1.SeccompNodeStatus, []corev1.Pod, error) {
+	var nodes v1alpha1.SeccompNodeStatusList
+	if err := k8s.List(ctx, &nodes); err != nil {
+		return nil, nil, fmt.Errorf("list SeccompNodeStatuses: %w", err)
+	}
+	var pods corev1.PodList
+	if err := k8s.List(ctx, &pods, client.InNamespace(namespace)); err != nil {
+		return nil, nil, fmt.Errorf("list pods: %w", err)
+	}
+	var policies v1alpha1.SeccompPolicyList
+	if err := k8s.List(ctx, &policies); err != nil {
+		return nil, nil, fmt.Errorf("list SeccompPolicies: %w", err)
+	}
+	ex.policies = policies.Items
+	if len(ex.policies) > 0 {
+		// A policy governs namespaces by their labels.
+		ex.labels = map[string]map[string]string{}
+		if namespace != "" {
+			var ns corev1.Namespace
+			if err := k8s.Get(ctx, client.ObjectKey{Name: namespace}, &ns); err != nil && !apierrors.IsNotFound(err) {
+				return nil, nil, fmt.Errorf("read namespace %s: %w", namespace, err)
+			}
+			ex.labels[namespace] = ns.Labels
+		} else {
+			var nss corev1.NamespaceList
+			if err := k8s.List(ctx, &nss); err != nil {
+				return nil, nil, fmt.Errorf("list namespaces: %w", err)
+			}
+			for _, n := range nss.Items {
+				ex.labels[n.Name] = n.Labels
+			}
+		}
+	}
+	return nodes.Items, pods.Items, nil
+}
+
+// buildUnconfined joins the nodes' reported containers with the running
+// pods: every running container of a scheduled pod that has not
+// terminated, with its node's report when there is one for this very
+// container (same ID), else "not reported" and its declared profile
+// resolved from the pod.
+func buildUnconfined(nodes []v1alpha1.SeccompNodeStatus, pods []corev1.Pod, ex *exemptions) unconfinedReport {
+	type key struct{ ns, pod, container string }
+	reported := map[string]map[key]*v1alpha1.ContainerSeccompState{}
+	for i := range nodes {
+		m := map[key]*v1alpha1.ContainerSeccompState{}
+		for j := range nodes[i].Status.Containers {
+			c := &nodes[i].Status.Containers[j]
+			m[key{c.Namespace, c.Pod, c.Container}] = c
+		}
+		reported[nodes[i].Name] = m
+	}
+	rep := unconfinedReport{Containers: []unconfinedRow{}, ExemptNamespaces: ex.namespaces}
+	if rep.ExemptNamespaces == nil {
+		rep.ExemptNamespaces = []string{}
+	}
+	for i := range pods {
+		pod := &pods[i]
+		if pod.Spec.NodeName == "" || podprofile.Terminated(pod) {
+			continue
+		}
+		exempt := ex.exempt(pod)
+		forEachRunnable(pod, func(name string, sc *corev1.SecurityContext, status *corev1.ContainerStatus) {
+			st := reported[pod.Spec.NodeName][key{pod.Namespace, pod.Name, name}]
+			// A state of an earlier instance of the container (it
+			// restarted since the agent looked) says nothing of this one.
+			if st != nil && status != nil && status.ContainerID != "" && st.ContainerID != "" && st.ContainerID != status.ContainerID {
+				st = nil
+			}
+			running := status != nil && status.State.Running != nil
+			if st == nil && !running {
+				return
+			}
+			row := unconfinedRow{Node: pod.Spec.NodeName, Namespace: pod.Namespace, Pod: pod.Name, Container: name, Exempt: exempt}
+			if st != nil {
+				row.ContainerID, row.Declared, row.Profile, row.Privileged = st.ContainerID, st.Declared, st.Profile, st.Privileged
+				row.Mode, row.Filters = string(st.Mode), st.Filters
+				row.Mismatch = mismatch(st.Declared, st.Privileged, st.Mode)
+			} else {
+				ref := podprofile.Effective(pod, name)
+				row.Declared, row.Mode = ref.Declared(), modeNotReported
+				if name, ok := nodepath.NameOf(ref.LocalhostProfile); ok && ref.Type == corev1.SeccompProfileTypeLocalhost {
+					row.Profile = name
+				}
+				row.Privileged = sc != nil && sc.Privileged != nil && *sc.Privileged
+				if status != nil {
+					row.ContainerID = status.ContainerID
+				}
+			}
+			rep.Containers = append(rep.Containers, row)
+		})
+	}
+	slices.SortFunc(rep.Containers, func(a, b unconfinedRow) int {
+		return cmp.Or(cmp.Compare(a.Node, b.Node), cmp.Compare(a.Namespace, b.Namespace), cmp.Compare(a.Pod, b.Pod), cmp.Compare(a.Container, b.Container))
+	})
+	for _, r := range rep.Containers {
+		switch {
+		case r.Mode == modeNotReported:
+			rep.NotReported++
+		case r.Mode == string(v1alpha1.SeccompModeDisabled) && r.Exempt:
+			rep.UnconfinedExempt++
+		case r.Mode == string(v1alpha1.SeccompModeDisabled):
+			rep.Unconfined++
+		}
+		if r.Mismatch != "" {
+			rep.Mismatches++
+		}
+	}
+	return rep
+}
+
+// mismatch says how a container's real mode contradicts what its pod
+// declares, "" when it does not (or the report cannot tell: mode Unknown,
+// or a declared form it does not know).
+func mismatch(declared string, privileged bool, mode v1alpha1.SeccompMode) string {
+	ref, ok := podprofile.ParseDeclared(declared)
+	if !ok {
+		return ""
+	}
+	switch ref.Type {
+	case corev1.SeccompProfileTypeRuntimeDefault, corev1.SeccompProfileTypeLocalhost:
+		switch {
+		case mode == v1alpha1.SeccompModeDisabled && privileged:
+			return "declares a profile, runs without a filter: privileged"
+		case mode == v1alpha1.SeccompModeDisabled:
+			return "declares a profile, runs without a filter"
+		case mode == v1alpha1.SeccompModeStrict:
+			return "declares a profile, runs in strict mode"
+		}
+	case corev1.SeccompProfileTypeUnconfined:
+		switch mode {
+		case v1alpha1.SeccompModeFilter:
+			return "declares Unconfined, runs filtered"
+		case v1alpha1.SeccompModeStrict:
+			return "declares Unconfined, runs in strict mode"
+		}
+	case "":
+		// The node's default is Unconfined unless the kubelet runs with
+		// SeccompDefault: a filter here means the pod relies on a node
+		// setting it does not declare.
+		if mode == v1alpha1.SeccompModeFilter {
+			return "declares no profile, runs filtered: the node's default"
+		}
+	}
+	return ""
+}
+
+// forEachRunnable calls f for every container of the pod (init, regular,
+// ephemeral) with its security context and status (nil: none yet).
+func forEachRunnable(pod *corev1.Pod, f func(name string, sc *corev1.SecurityContext, status *corev1.ContainerStatus)) {
+	find := func(list []corev1.ContainerStatus, name string) *corev1.ContainerStatus {
+		for i := range list {
+			if list[i].Name == name {
+				return &list[i]
+			}
+		}
+		return nil
+	}
+	for _, c := range pod.Spec.InitContainers {
+		f(c.Name, c.SecurityContext, find(pod.Status.InitContainerStatuses, c.Name))
+	}
+	for _, c := range pod.Spec.Containers {
+		f(c.Name, c.SecurityContext, find(pod.Status.ContainerStatuses, c.Name))
+	}
+	for _, c := range pod.Spec.EphemeralContainers {
+		f(c.Name, c.SecurityContext, find(pod.Status.EphemeralContainerStatuses, c.Name))
+	}
+}
+
+// printUnconfined writes the report as a table and a summary.
+func printUnconfined(w io.Writer, rep unconfinedReport) error {
+	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "NODE\tNAMESPACE\tPOD\tCONTAINER\tDECLARED\tMODE\tMISMATCH")
+	for _, r := range rep.Containers {
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", r.Node, r.Namespace, r.Pod, r.Container, r.Declared, modeString(r), r.Mismatch)
+	}
+	if err := tw.Flush(); err != nil {
+		return err
+	}
+	_, err := fmt.Fprintf(w, "%d running containers: %d unconfined outside the exempt namespaces, %d unconfined exempt, %d mismatches, %d not reported\n",
+		len(rep.Containers), rep.Unconfined, rep.UnconfinedExempt, rep.Mismatches, rep.NotReported)
+	return err
+}
+
+func modeString(r unconfinedRow) string {
+	switch {
+	case r.Mode == modeNotReported:
+		return "not reported"
+	case r.Mode == string(v1alpha1.SeccompModeFilter) && r.Filters == 1:
+		return "Filter (1 filter)"
+	case r.Mode == string(v1alpha1.SeccompModeFilter) && r.Filters > 0:
+		return fmt.Sprintf("Filter (%d filters)", r.Filters)
+	case r.Mode == string(v1alpha1.SeccompModeDisabled) && r.Exempt:
+		return "Disabled (exempt)"
+	}
+	return r.Mode
+}
+
+// unconfinedFailure names the containers that fail the report, for the
+// error line.
+func unconfinedFailure(rep unconfinedReport) string {
+	var names []string
+	for _, r := range rep.Containers {
+		if r.Mode == string(v1alpha1.SeccompModeDisabled) && !r.Exempt {
+			names = append(names, r.Namespace+"/"+r.Pod+"/"+r.Container)
+		}
+	}
+	n := len(names)
+	if n > 10 {
+		names = append(names[:10], fmt.Sprintf("and %d more", n-10))
+	}
+	exempt := "none exempt"
+	if len(rep.ExemptNamespaces) > 0 {
+		exempt = "exempt: " + strings.Join(rep.ExemptNamespaces, ", ")
+	}
+	return fmt.Sprintf("%d containers run unconfined outside the exempt namespaces (%s): %s", n, exempt, strings.Join(names, ", "))
+}

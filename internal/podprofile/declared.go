@@ -1,0 +1,46 @@
+package podprofile
+
+import (
+	"strings"
+
+	corev1 "k8s.io/api/core/v1"
+)
+
+// DeclaredNodeDefault is the declared form of a container whose pod sets
+// no profile anywhere: the node's default applies.
+const DeclaredNodeDefault = "NodeDefault"
+
+// declaredLocalhostPrefix starts the declared form of a Localhost profile;
+// the type's own spelling, unlike the legacy annotation's "localhost/".
+const declaredLocalhostPrefix = string(corev1.SeccompProfileTypeLocalhost) + "/"
+
+// Declared is the one written form of a resolved profile: what the node
+// state's containers carry (ContainerSeccompState.Declared) and what
+// reports show. RuntimeDefault, Unconfined, Localhost/<path>, or
+// NodeDefault when the pod declares none. The agent writes it and the CLI
+// reads it back (ParseDeclared), so both call this one function.
+func (r Ref) Declared() string {
+	switch r.Type {
+	case "":
+		return DeclaredNodeDefault
+	case corev1.SeccompProfileTypeLocalhost:
+		return declaredLocalhostPrefix + r.LocalhostProfile
+	}
+	return string(r.Type)
+}
+
+// ParseDeclared reads Declared's form back into a Ref. The form does not
+// keep where a profile was declared, so Source is SourceNodeDefault for
+// NodeDefault and empty otherwise. ok is false for text not in the form
+// (a node state written by something else than the agent).
+func ParseDeclared(s string) (Ref, bool) {
+	switch {
+	case s == DeclaredNodeDefault:
+		return Ref{Source: SourceNodeDefault}, true
+	case s == string(corev1.SeccompProfileTypeRuntimeDefault), s == string(corev1.SeccompProfileTypeUnconfined):
+		return Ref{Type: corev1.SeccompProfileType(s)}, true
+	case strings.HasPrefix(s, declaredLocalhostPrefix):
+		return Ref{Type: corev1.SeccompProfileTypeLocalhost, LocalhostProfile: strings.TrimPrefix(s, declaredLocalhostPrefix)}, true
+	}
+	return Ref{}, false
+}
