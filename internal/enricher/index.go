@@ -35,28 +35,19 @@ func (c *container) Label() string {
 	return c.Declared
 }
 
-// Declared profiles that are not a Localhost path.
-const (
-	DeclaredNodeDefault = "NodeDefault"
-	localhostPrefix     = "Localhost/"
-)
+// DeclaredNodeDefault is the declared form of a container whose pod sets
+// no profile (podprofile's).
+const DeclaredNodeDefault = podprofile.DeclaredNodeDefault
 
 // declared resolves a container's effective profile (podprofile, the one
-// home of that rule) to the node state's words, and the SeccompProfile its
+// home of that rule and of its written form) and the SeccompProfile its
 // Localhost path belongs to (nodepath, the one home of the path mapping).
 func declared(pod *corev1.Pod, name string) (decl, profile string) {
 	ref := podprofile.Effective(pod, name)
-	switch ref.Type {
-	case corev1.SeccompProfileTypeLocalhost:
-		if n, ok := nodepath.NameOf(ref.LocalhostProfile); ok {
-			profile = n
-		}
-		return localhostPrefix + ref.LocalhostProfile, profile
-	case "":
-		return DeclaredNodeDefault, ""
-	default:
-		return string(ref.Type), ""
+	if ref.Type == corev1.SeccompProfileTypeLocalhost {
+		profile, _ = nodepath.NameOf(ref.LocalhostProfile)
 	}
+	return ref.Declared(), profile
 }
 
 // BareID is a runtime container ID without its "<runtime>://" prefix: the
