@@ -110,6 +110,9 @@ func (s *sourceState) records(stats SourceStats, now time.Time) *v1alpha1.NodeRe
 		s.lost, s.lastLoss = l, now
 	}
 	r := &v1alpha1.NodeRecords{Source: s.name, Reading: s.reading, Lost: int64(s.lost), Message: s.message}
+	if r.Message == "" && s.lost > 0 {
+		r.Message = "seccomp records were lost (seccomp_operator_agent_audit_records_lost_total says how): raise net.core.rmem_max and check the agent's CPU limit (docs/violations.md)"
+	}
 	if !s.lastLoss.IsZero() {
 		t := metav1.NewTime(s.lastLoss.Truncate(time.Second))
 		r.LastLossTime = &t

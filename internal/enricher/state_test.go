@@ -95,7 +95,7 @@ func TestStatePatchOnChangeOnly(t *testing.T) {
 	}
 	// A loss is a change of the records alone.
 	p, _ = statePatch(cur, cs, src.records(SourceStats{Overruns: 3}, now.Add(time.Minute)))
-	if !strings.Contains(string(p), `"lost":3`) || !strings.Contains(string(p), `"lastLossTime":"2026-12-06T17:01:00Z"`) || strings.Contains(string(p), "containers") {
+	if !strings.Contains(string(p), `"lost":3`) || !strings.Contains(string(p), "rmem_max") || !strings.Contains(string(p), `"lastLossTime":"2026-12-06T17:01:00Z"`) || strings.Contains(string(p), "containers") {
 		t.Errorf("loss patch %s", p)
 	}
 	// No container left: the list is removed.
