@@ -391,7 +391,7 @@ func (r *NodeReconciler) prepare(ctx context.Context, sp *v1alpha1.SeccompProfil
 	}
 	renders.Inc()
 	r.passRenders++
-	prep, err := render.Prepare(ctx, render.MapLookup(byName), sp, []string{r.Family}, r.SeccompFlags.Takes())
+	prep, err := render.PrepareNode(ctx, render.MapLookup(byName), sp, []string{r.Family}, r.SeccompFlags.Takes())
 	if err != nil {
 		return preparedEntry{}, fmt.Errorf("prepare profile %s: %w", sp.Name, err)
 	}

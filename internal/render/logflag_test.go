@@ -73,6 +73,10 @@ func TestPrepareForTheNodesRuntime(t *testing.T) {
 		if err != nil || p.Problem != "" {
 			t.Fatal(err, p.Problem)
 		}
+		node, err := PrepareNode(context.Background(), nil, sp, []string{"x86_64"}, takes)
+		if err != nil || node.Hash != p.Hash || string(node.Content) != string(p.Content) || node.OtherHash != "" {
+			t.Errorf("PrepareNode(takes=%v): hash %s, other %q; want Prepare's rendering without the other hash (%v)", takes, node.Hash, node.OtherHash, err)
+		}
 		again, err := Content(context.Background(), nil, sp, takes)
 		if err != nil || string(again) != string(p.Content) {
 			t.Errorf("Content(takes=%v) differs from Prepare's: %v", takes, err)

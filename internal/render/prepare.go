@@ -55,6 +55,17 @@ type Lookup func(ctx context.Context, name string) (*v1alpha1.SeccompProfile, er
 // (reading a base failed) are returned as err; everything wrong with the
 // profile itself is a Problem, so callers can report it and move on.
 func Prepare(ctx context.Context, lookup Lookup, sp *v1alpha1.SeccompProfile, families []string, runtimeTakesFlags bool) (Prepared, error) {
+	return prepare(ctx, lookup, sp, families, runtimeTakesFlags, true)
+}
+
+// PrepareNode is Prepare without OtherHash, for an agent: it holds only its
+// own node's rendering, and a second one per profile version would be
+// garbage on every node.
+func PrepareNode(ctx context.Context, lookup Lookup, sp *v1alpha1.SeccompProfile, families []string, runtimeTakesFlags bool) (Prepared, error) {
+	return prepare(ctx, lookup, sp, families, runtimeTakesFlags, false)
+}
+
+func prepare(ctx context.Context, lookup Lookup, sp *v1alpha1.SeccompProfile, families []string, runtimeTakesFlags, otherHash bool) (Prepared, error) {
 	flat, err := Flatten(ctx, lookup, sp)
 	if err != nil {
 		if isLookupError(err) {
@@ -89,7 +100,7 @@ func Prepare(ctx context.Context, lookup Lookup, sp *v1alpha1.SeccompProfile, fa
 	}
 	sum := sha256.Sum256(b)
 	prep := Prepared{Content: b, Sum: sum, Hash: HashOfSum(sum), Flags: flat.Flags}
-	if other := LogDenials(sp, !runtimeTakesFlags); other != logDenials {
+	if other := LogDenials(sp, !runtimeTakesFlags); otherHash && other != logDenials {
 		ob, err := Render(sp.Spec.Mode, flat, other)
 		if err != nil {
 			return Prepared{Problem: err.Error()}, nil
