@@ -150,3 +150,32 @@ func TestKnownSpecMatchesUIDAndGeneration(t *testing.T) {
 		}
 	}
 }
+
+// The enricher's writes of the node state (containers, records) are not
+// changes for the installer: each would cost a files pass.
+func TestInstallerIgnoresTheEnrichersStateWrites(t *testing.T) {
+	base := &v1alpha1.SeccompNodeStatus{ObjectMeta: metav1.ObjectMeta{Name: "n1", ResourceVersion: "5"},
+		Status: v1alpha1.NodeState{Profiles: []v1alpha1.NodeProfileState{{Name: "p", State: v1alpha1.InstallStateInstalled}}}}
+	containers := base.DeepCopy()
+	containers.ResourceVersion = "6"
+	containers.Status.Containers = []v1alpha1.ContainerSeccompState{{Namespace: "ns", Pod: "p", Container: "c", Mode: v1alpha1.SeccompModeFilter}}
+	containers.Status.Records = &v1alpha1.NodeRecords{Reading: true}
+	profiles := base.DeepCopy()
+	profiles.Status.Profiles[0].State = v1alpha1.InstallStateFailed
+	runtime := base.DeepCopy()
+	runtime.Status.Runtime = &v1alpha1.NodeRuntime{SeccompFlags: "Supported"}
+	for _, tc := range []struct {
+		name     string
+		old, new any
+		want     bool
+	}{
+		{"enricher's fields", base, containers, false},
+		{"profiles", containers, profiles, true},
+		{"runtime", base, runtime, true},
+		{"not a node state", base, &corev1.Pod{}, true},
+	} {
+		if got := installerStateChanged(tc.old, tc.new); got != tc.want {
+			t.Errorf("%s: changed=%v, want %v", tc.name, got, tc.want)
+		}
+	}
+}
