@@ -209,6 +209,7 @@ func (e *Enricher) sync(ctx context.Context, index *podIndex, src *sourceState, 
 		return false, fmt.Errorf("scan /proc: %w", err)
 	}
 	setContainersGauge(states)
+	states = capContainers(states)
 	cur := e.state.NodeState()
 	if cur == nil {
 		return false, errNoState

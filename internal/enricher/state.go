@@ -73,6 +73,18 @@ func containerStates(k Kernel, cs []*container) ([]v1alpha1.ContainerSeccompStat
 	return out, nil
 }
 
+// maxContainers is the node state's limit (the CRD's MaxItems): a longer
+// list would be refused whole.
+const maxContainers = 4096
+
+// capContainers keeps the first maxContainers entries.
+func capContainers(states []v1alpha1.ContainerSeccompState) []v1alpha1.ContainerSeccompState {
+	if len(states) > maxContainers {
+		return states[:maxContainers]
+	}
+	return states
+}
+
 // setContainersGauge counts containers by namespace and mode.
 func setContainersGauge(states []v1alpha1.ContainerSeccompState) {
 	type key struct{ ns, mode string }
@@ -86,6 +98,9 @@ func setContainersGauge(states []v1alpha1.ContainerSeccompState) {
 	}
 }
 
+// maxMessage is the node state's limit of records.message.
+const maxMessage = 1024
+
 // sourceState is the record source's state, as the node state shows it.
 type sourceState struct {
 	mu       sync.Mutex
@@ -97,6 +112,9 @@ type sourceState struct {
 }
 
 func (s *sourceState) set(reading bool, message string) {
+	if len(message) > maxMessage {
+		message = message[:maxMessage-3] + "..."
+	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.reading, s.message = reading, message
