@@ -5,7 +5,7 @@
 #   manager     cmd/manager        seccomp-operator/manager:dev
 #   agent       cmd/agent          seccomp-operator/agent:dev
 #   demo-nginx  Debian's nginx-light from this machine, with its libraries
-#   e2e-probe   test/e2e/probe     the end-to-end suite's container
+#   e2e-probe   test/e2e/probe     the end-to-end suite's container (and /probe32, i386)
 # Each image is one layer packed by hack/imagebuild; the Go binaries are
 # static (CGO_ENABLED=0) so their images hold nothing else.
 set -euo pipefail
@@ -30,6 +30,11 @@ static() {
 static pause seccomp-operator/pause:dev pause
 static manager seccomp-operator/manager:dev manager -user 65532:65532
 static agent seccomp-operator/agent:dev agent
+# The probe also as a 32-bit (i386) binary, /probe32: the e2e suite's
+# i386 process, whose seccomp records carry AUDIT_ARCH_I386 and i386
+# syscall numbers.
+mkdir -p "$work/e2e-probe"
+CGO_ENABLED=0 GOARCH=386 "$GO" build -trimpath -o "$work/e2e-probe/probe32" ./test/e2e/probe
 static e2e-probe seccomp-operator/e2e-probe:dev probe
 
 # nginx: the binary, the libraries ldd names (the loader included), Debian's

@@ -289,6 +289,25 @@ pid=$(ctr -n k8s.io tasks ls | awk -v id="${cid#containerd://}" '$1 == id {print
 seccomp=$(awk '/^Seccomp:/ {print $2}' "/proc/$pid/status")
 [ "$seccomp" = 2 ] || die "nginx (pid $pid) has Seccomp: $seccomp, want 2"
 
+step "Demo: a denied mkdir, seen as a metric and an Event"
+kubectl apply -f hack/demo/denied.yaml >>"$LOGS/deploy.log"
+wait_for "the demo-deny-mkdir profile on the node" 120 \
+  kubectl wait --for=condition=Installed seccompprofile/demo-deny-mkdir --timeout=2s
+kubectl -n seccomp-demo wait --for=condition=Ready pod/denied --timeout=120s >>"$LOGS/deploy.log" ||
+  die "the denied pod is not ready (kubectl -n seccomp-demo describe pod denied)"
+# A metrics reader's token, as a Prometheus would present it.
+kubectl -n seccomp-demo create serviceaccount metrics-reader --dry-run=client -o yaml | kubectl apply -f - >>"$LOGS/deploy.log"
+kubectl create clusterrolebinding seccomp-demo-metrics-reader --clusterrole=seccomp-operator-metrics-reader \
+  --serviceaccount=seccomp-demo:metrics-reader --dry-run=client -o yaml | kubectl apply -f - >>"$LOGS/deploy.log"
+agent_ip=$(kubectl -n seccomp-operator get pods -l app.kubernetes.io/name=seccomp-operator-agent -o jsonpath='{.items[0].status.podIP}')
+token=$(kubectl -n seccomp-demo create token metrics-reader)
+denials="curl -fsSk -H 'Authorization: Bearer $token' https://$agent_ip:8443/metrics | grep 'seccomp_violations_total{.*pod=\"denied\"'"
+wait_for "the denials in seccomp_violations_total (kubectl -n seccomp-operator logs ds/seccomp-operator-agent)" 60 sh -c "$denials"
+wait_for "the SeccompDenied Event on the pod" 60 \
+  sh -c "$KB/kubectl -n seccomp-demo get events --field-selector involvedObject.name=denied,reason=SeccompDenied -o name | grep -q ."
+sh -c "$denials"
+kubectl -n seccomp-demo get events --field-selector involvedObject.name=denied,reason=SeccompDenied
+
 cat <<TXT
 
 The cluster is up in $((SECONDS - start_time)) s: node $NODE, the operator running, nginx confined.
@@ -301,6 +320,9 @@ Its logs (every component) are in $LOGS.
   kubectl -n seccomp-demo get pods -o wide          nginx, under localhost/operator/webapp.json
   curl http://$svc/                          nginx answering through its Service
   grep Seccomp: /proc/$pid/status                   the kernel confines it: Seccomp: 2 (filter)
+  kubectl -n seccomp-demo describe pod denied       a denied mkdir, in words, as an Event with its count
+  curl -sk -H "Authorization: Bearer \$(kubectl -n seccomp-demo create token metrics-reader)" https://$agent_ip:8443/metrics | grep seccomp_violations_total
+  kubectl get seccompnodestatuses $NODE -o jsonpath='{.status.containers}'   every container's real seccomp mode
   make test-e2e                                     the end-to-end suite against this cluster
   make down                                         stop and remove all of it
 TXT

@@ -23,7 +23,9 @@ import (
 	"k8s.io/klog/v2"
 
 	"github.com/seccomp-operator/seccomp-operator/internal/agent"
+	"github.com/seccomp-operator/seccomp-operator/internal/enricher"
 	"github.com/seccomp-operator/seccomp-operator/internal/metricsauth"
+	"github.com/seccomp-operator/seccomp-operator/internal/nodekube"
 	"github.com/seccomp-operator/seccomp-operator/internal/runtimeflags"
 	"github.com/seccomp-operator/seccomp-operator/pkg/seccomp/syscalls"
 )
@@ -33,6 +35,8 @@ func main() {
 	var resync, minStatus time.Duration
 	var memLimit int64
 	var verbosity, gcPercent, maxProcs int
+	var enrich bool
+	var procRoot, recordSource string
 	flag.StringVar(&nodeName, "node-name", os.Getenv("NODE_NAME"), "name of this node (default $NODE_NAME)")
 	flag.StringVar(&kubeletRoot, "kubelet-root", "/var/lib/kubelet", "the kubelet's --root-dir; profiles go to <root>/seccomp")
 	flag.StringVar(&kubeconfig, "kubeconfig", "", "kubeconfig file (default: $KUBECONFIG, the in-cluster service account, then ~/.kube/config)")
@@ -47,6 +51,9 @@ func main() {
 	flag.IntVar(&maxProcs, "max-procs", 1, "GOMAXPROCS (GOMAXPROCS wins when set); 0: Go's default (the CPUs, or a CPU limit rounded up to at least 2). Passes run one at a time; in the 100-node benchmark 1 gave 1-3 MiB less peak RSS than 2 (docs/benchmarks.md §4)")
 	flag.StringVar(&seccompFlags, "runtime-seccomp-flags", runtimeflags.SettingAuto, "whether the node's container runtime accepts a profile's seccomp flags (runc before 1.2.0 refuses them): auto (read the runtime binaries of --runtime-binaries), supported or unsupported; profiles with flags are installed only where supported")
 	flag.StringVar(&runtimeBinaries, "runtime-binaries", strings.Join(runtimeflags.DefaultBinaries, ","), "comma-separated paths where --runtime-seccomp-flags=auto looks for the node's runtime binaries (read, never run); all that exist must accept flags")
+	flag.BoolVar(&enrich, "enricher", true, "run the enricher: seccomp records to metrics (seccomp_violations_total) and Events, and every container's real seccomp mode in the node state")
+	flag.StringVar(&procRoot, "proc-root", "/proc", "the host's /proc (the agent runs in the host's pid namespace), where the enricher finds each record's container and each container's seccomp mode")
+	flag.StringVar(&recordSource, "record-source", sourceAuditNetlink, "where the enricher reads the kernel's seccomp records: "+sourceAuditNetlink+" (the audit multicast group; needs CAP_AUDIT_READ and the host network) or none")
 	flag.IntVar(&verbosity, "v", 0, "log verbosity (1 logs every pass that changed files)")
 	flag.Parse()
 
@@ -94,10 +101,11 @@ func main() {
 		fail(err, "load the cluster's client configuration")
 	}
 	cfg.QPS, cfg.Burst = 20, 30
-	cluster, err := agent.NewKubeCluster(cfg, nodeName)
+	node, err := nodekube.New(cfg, nodeName)
 	if err != nil {
 		fail(err, "create the cluster clients")
 	}
+	cluster := agent.NewKubeCluster(node)
 	r := &agent.NodeReconciler{
 		Cluster:           cluster,
 		Installer:         &agent.Installer{Root: kubeletRoot},
@@ -112,7 +120,7 @@ func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
 	defer stop()
 	serveErrs := make(chan error, 3)
-	if !agent.Disabled(metricsAddr) {
+	if !nodekube.Disabled(metricsAddr) {
 		review, err := metricsauth.APIReview(cfg)
 		if err != nil {
 			fail(err, "metrics endpoint")
@@ -121,14 +129,14 @@ func main() {
 		if err != nil {
 			fail(err, "metrics endpoint")
 		}
-		if err := agent.ServeTLS(ctx, metricsAddr, metricsauth.Authorized(agent.MetricsHandler(), review), tlsCfg, serveErrs); err != nil {
+		if err := nodekube.ServeTLS(ctx, metricsAddr, metricsauth.Authorized(nodekube.MetricsHandler(), review), tlsCfg, serveErrs); err != nil {
 			fail(err, "serve metrics")
 		}
 	}
-	if err := agent.Serve(ctx, probeAddr, agent.ProbeHandler(cluster.Synced), serveErrs); err != nil {
+	if err := nodekube.Serve(ctx, probeAddr, nodekube.ProbeHandler(cluster.Synced), serveErrs); err != nil {
 		fail(err, "serve probes")
 	}
-	if err := agent.Serve(ctx, pprofAddr, agent.PprofHandler(), serveErrs); err != nil {
+	if err := nodekube.Serve(ctx, pprofAddr, nodekube.PprofHandler(), serveErrs); err != nil {
 		fail(err, "serve pprof")
 	}
 	failed := make(chan error, 1)
@@ -136,8 +144,29 @@ func main() {
 		failed <- <-serveErrs
 		stop()
 	}()
+	if enrich {
+		e := &enricher.Enricher{
+			Node:   node,
+			Parse:  enricher.ParseAudit,
+			Events: enricher.NewEvents(enricher.KubeEvents{Core: node.Core}, nodeName, log.WithName("events")),
+			Log:    log.WithName("enricher"),
+		}
+		proc := enricher.NewProc(procRoot)
+		e.Procs, e.Kernel = proc, proc
+		// A source that cannot start (no capability, no audit in the
+		// kernel) never stops the installer: the node state says why.
+		e.Source, e.SourceErr = newSource(recordSource)
+		if e.SourceErr != nil {
+			log.Error(e.SourceErr, "no seccomp records on this node; the enricher reports the kernel state only")
+		}
+		go func() {
+			if err := e.Run(ctx); err != nil {
+				log.Error(err, "enricher stopped; the installer goes on")
+			}
+		}()
+	}
 	log.Info("starting", "node", nodeName, "kubeletRoot", kubeletRoot, "family", a.Native,
-		"runtimeSeccompFlags", detection.Support, "runtimeSeccompFlagsHow", detection.How)
+		"runtimeSeccompFlags", detection.Support, "runtimeSeccompFlagsHow", detection.How, "enricher", enrich, "recordSource", recordSource)
 	if err := r.Run(ctx, resync); err != nil {
 		fail(err, "run agent")
 	}

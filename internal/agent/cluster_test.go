@@ -15,6 +15,7 @@ import (
 	toolscache "k8s.io/client-go/tools/cache"
 
 	"github.com/seccomp-operator/seccomp-operator/api/v1alpha1"
+	"github.com/seccomp-operator/seccomp-operator/internal/nodekube"
 )
 
 // Only spec and label changes of a profile start a pass; the manager's
@@ -72,7 +73,7 @@ func TestTrimProfileKeepsWhatRenderingReads(t *testing.T) {
 // A deletion tombstone passes the trims unchanged; any other type is an error.
 func TestTrimsPassTombstonesAndRefuseOtherTypes(t *testing.T) {
 	tomb := toolscache.DeletedFinalStateUnknown{Key: "p"}
-	for name, trim := range map[string]toolscache.TransformFunc{"profile": trimProfile, "pod": trimPod} {
+	for name, trim := range map[string]toolscache.TransformFunc{"profile": trimProfile, "pod": nodekube.TrimPod} {
 		if got, err := trim(tomb); err != nil || got != any(tomb) {
 			t.Errorf("%s: tombstone gave %v, %v", name, got, err)
 		}
@@ -97,10 +98,11 @@ func TestClientsDoNotAskForCompression(t *testing.T) {
 	defer srv.Close()
 	// TLS, as in a cluster: client-go uses Go's default transport, gzip
 	// and all, for a plain-HTTP config without TLS settings.
-	c, err := NewKubeCluster(&rest.Config{Host: srv.URL, TLSClientConfig: rest.TLSClientConfig{Insecure: true}}, "n1")
+	n, err := nodekube.New(&rest.Config{Host: srv.URL, TLSClientConfig: rest.TLSClientConfig{Insecure: true}}, "n1")
 	if err != nil {
 		t.Fatal(err)
 	}
+	c := NewKubeCluster(n)
 	if _, err := c.Node(context.Background()); err != nil {
 		t.Fatal(err)
 	}
@@ -121,10 +123,11 @@ func TestClientsDoNotAskForCompression(t *testing.T) {
 // The decoder may reuse a cached spec only for the same object (UID) and
 // spec version (generation).
 func TestKnownSpecMatchesUIDAndGeneration(t *testing.T) {
-	c, err := NewKubeCluster(&rest.Config{Host: "https://127.0.0.1:1"}, "n1")
+	n, err := nodekube.New(&rest.Config{Host: "https://127.0.0.1:1"}, "n1")
 	if err != nil {
 		t.Fatal(err)
 	}
+	c := NewKubeCluster(n)
 	sp := &v1alpha1.SeccompProfile{ObjectMeta: metav1.ObjectMeta{Name: "p", UID: "u1", Generation: 2}}
 	sp.Spec.DefaultAction = "SCMP_ACT_LOG"
 	if err := c.profiles.GetStore().Add(sp); err != nil {
@@ -144,6 +147,35 @@ func TestKnownSpecMatchesUIDAndGeneration(t *testing.T) {
 		spec, ok := c.knownSpec(tc.name, tc.uid, tc.gen)
 		if ok != tc.want || ok && spec.DefaultAction != "SCMP_ACT_LOG" {
 			t.Errorf("%s/%s/%d: %v %+v, want %v", tc.name, tc.uid, tc.gen, ok, spec, tc.want)
+		}
+	}
+}
+
+// The enricher's writes of the node state (containers, records) are not
+// changes for the installer: each would cost a files pass.
+func TestInstallerIgnoresTheEnrichersStateWrites(t *testing.T) {
+	base := &v1alpha1.SeccompNodeStatus{ObjectMeta: metav1.ObjectMeta{Name: "n1", ResourceVersion: "5"},
+		Status: v1alpha1.NodeState{Profiles: []v1alpha1.NodeProfileState{{Name: "p", State: v1alpha1.InstallStateInstalled}}}}
+	containers := base.DeepCopy()
+	containers.ResourceVersion = "6"
+	containers.Status.Containers = []v1alpha1.ContainerSeccompState{{Namespace: "ns", Pod: "p", Container: "c", Mode: v1alpha1.SeccompModeFilter}}
+	containers.Status.Records = &v1alpha1.NodeRecords{Reading: true}
+	profiles := base.DeepCopy()
+	profiles.Status.Profiles[0].State = v1alpha1.InstallStateFailed
+	runtime := base.DeepCopy()
+	runtime.Status.Runtime = &v1alpha1.NodeRuntime{SeccompFlags: "Supported"}
+	for _, tc := range []struct {
+		name     string
+		old, new any
+		want     bool
+	}{
+		{"enricher's fields", base, containers, false},
+		{"profiles", containers, profiles, true},
+		{"runtime", base, runtime, true},
+		{"not a node state", base, &corev1.Pod{}, true},
+	} {
+		if got := installerStateChanged(tc.old, tc.new); got != tc.want {
+			t.Errorf("%s: changed=%v, want %v", tc.name, got, tc.want)
 		}
 	}
 }

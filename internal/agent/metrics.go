@@ -2,14 +2,10 @@ package agent
 
 import (
 	"github.com/prometheus/client_golang/prometheus"
-	"github.com/prometheus/client_golang/prometheus/collectors"
 
 	"github.com/seccomp-operator/seccomp-operator/api/v1alpha1"
+	"github.com/seccomp-operator/seccomp-operator/internal/nodekube"
 )
-
-// Registry holds the agent's metrics, with the Go runtime's and the
-// process's (memory, CPU, open files); cmd/agent serves it.
-var Registry = prometheus.NewRegistry()
 
 var (
 	syncSeconds = prometheus.NewHistogram(prometheus.HistogramOpts{
@@ -29,10 +25,6 @@ var (
 		Name: "seccomp_operator_agent_node_state_writes_total",
 		Help: "Writes of the node's SeccompNodeStatus (a steady node makes none).",
 	})
-	watchResumes = prometheus.NewCounter(prometheus.CounterOpts{
-		Name: "seccomp_operator_agent_watch_resumes_total",
-		Help: "Watch streams (profiles, the node's pods, its node state) the apiserver closed that the agent resumed from the last resource version (resumingWatch), without the reflector's backoff and relist.",
-	})
 	denialsLogged = prometheus.NewGauge(prometheus.GaugeOpts{
 		Name: "seccomp_operator_agent_denials_logged",
 		Help: "1 when the node's container runtime takes seccomp flags, so the operator's profiles carry SECCOMP_FILTER_FLAG_LOG and the kernel audits their denials; 0 when they are installed without it and their ERRNO and TRAP denials leave no audit record (the node state's status.runtime says why).",
@@ -44,8 +36,8 @@ var (
 )
 
 func init() {
-	Registry.MustRegister(syncSeconds, fileWrites, renders, statusWrites, watchResumes, denialsLogged, nodeProfiles,
-		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	// The installer's metrics, on the node's one registry (nodekube).
+	nodekube.Registry.MustRegister(syncSeconds, fileWrites, renders, statusWrites, denialsLogged, nodeProfiles)
 }
 
 func setProfileGauge(states []v1alpha1.NodeProfileState) {

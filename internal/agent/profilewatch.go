@@ -18,6 +18,7 @@ import (
 	toolscache "k8s.io/client-go/tools/cache"
 
 	"github.com/seccomp-operator/seccomp-operator/api/v1alpha1"
+	"github.com/seccomp-operator/seccomp-operator/internal/nodekube"
 )
 
 // profileListWatch lists and watches every SeccompProfile like client-go's
@@ -48,7 +49,7 @@ func profileListWatch(c *rest.RESTClient, known knownSpec) *toolscache.ListWatch
 			apierrors.NewClientErrorReporter(http.StatusInternalServerError, "GET", "ClientWatchDecoding")), nil
 	}
 	lw.WatchFuncWithContext = stream
-	return resumeWatches(lw)
+	return nodekube.ResumeWatches(lw)
 }
 
 // knownSpec returns the spec the node already holds for a profile's spec

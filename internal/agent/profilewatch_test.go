@@ -21,6 +21,7 @@ import (
 	restclientwatch "k8s.io/client-go/rest/watch"
 
 	"github.com/seccomp-operator/seccomp-operator/api/v1alpha1"
+	"github.com/seccomp-operator/seccomp-operator/internal/nodekube"
 )
 
 // fullProfile is a profile as the apiserver sends it: status, managed
@@ -64,7 +65,7 @@ func eventJSON(t *testing.T, typ watch.EventType, obj runtime.Object) []byte {
 // REST client does.
 func clientGoDecoder(tb testing.TB) func(stream []byte) watch.Decoder {
 	tb.Helper()
-	codecs := serializer.NewCodecFactory(scheme)
+	codecs := serializer.NewCodecFactory(nodekube.Scheme)
 	info, ok := runtime.SerializerInfoForMediaType(codecs.WithoutConversion().SupportedMediaTypes(), runtime.ContentTypeJSON)
 	if !ok {
 		tb.Fatal("no JSON serializer")

@@ -25,6 +25,7 @@ import (
 	"github.com/seccomp-operator/seccomp-operator/api/v1alpha1"
 	"github.com/seccomp-operator/seccomp-operator/internal/agent"
 	"github.com/seccomp-operator/seccomp-operator/internal/controller"
+	"github.com/seccomp-operator/seccomp-operator/internal/nodekube"
 	"github.com/seccomp-operator/seccomp-operator/internal/nodepath"
 	"github.com/seccomp-operator/seccomp-operator/internal/render"
 	"github.com/seccomp-operator/seccomp-operator/internal/runtimeflags"
@@ -35,6 +36,8 @@ import (
 type testAgent struct {
 	node string
 	root string
+	// kube is the agent's shared node plumbing (the enricher's too).
+	kube *nodekube.Node
 	// takesFlags: the agent's runtime takes seccomp flags, so its files
 	// carry the operator's SECCOMP_FILTER_FLAG_LOG (render.LogDenials).
 	takesFlags bool
@@ -53,10 +56,12 @@ func startAgent(t *testing.T, restCfg *rest.Config, node, family string) *testAg
 func startAgentWith(t *testing.T, restCfg *rest.Config, node, family, root string, configure func(*agent.NodeReconciler)) *testAgent {
 	t.Helper()
 	a := &testAgent{node: node, root: root}
-	cluster, err := agent.NewKubeCluster(restCfg, node)
+	n, err := nodekube.New(restCfg, node)
 	if err != nil {
 		t.Fatal(err)
 	}
+	a.kube = n
+	cluster := agent.NewKubeCluster(n)
 	r := &agent.NodeReconciler{
 		Cluster:           cluster,
 		Installer:         &agent.Installer{Root: a.root},

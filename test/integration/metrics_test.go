@@ -19,8 +19,8 @@ import (
 	"k8s.io/client-go/rest"
 	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
 
-	"github.com/seccomp-operator/seccomp-operator/internal/agent"
 	"github.com/seccomp-operator/seccomp-operator/internal/metricsauth"
+	"github.com/seccomp-operator/seccomp-operator/internal/nodekube"
 	"github.com/seccomp-operator/seccomp-operator/internal/setup"
 	"github.com/seccomp-operator/seccomp-operator/test/metricsreader"
 )
@@ -75,7 +75,7 @@ func TestMetricsNeedAReader(t *testing.T) {
 		t.Fatal(err)
 	}
 	agentAddr := freeAddr(t)
-	if err := agent.ServeTLS(ctx, agentAddr, metricsauth.Authorized(agent.MetricsHandler(), review), tlsCfg, make(chan error, 1)); err != nil {
+	if err := nodekube.ServeTLS(ctx, agentAddr, metricsauth.Authorized(nodekube.MetricsHandler(), review), tlsCfg, make(chan error, 1)); err != nil {
 		t.Fatal(err)
 	}
 

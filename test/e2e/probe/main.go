@@ -5,6 +5,12 @@
 //
 //	probe                 sleep until SIGTERM
 //	probe mkdir PATH      mkdir(2); prints "ok" or the errno name (EPERM...)
+//	probe mkdir-loop PATH [N]
+//	                      mkdir(2) every 100 ms until SIGTERM (or N times,
+//	                      then only wait for it), printing the first answer:
+//	                      a container that hammers a syscall
+//	probe mkdir-n PATH N  mkdir(2) N times as fast as it can (a burst of
+//	                      denials); prints the last answer
 //	probe seccomp         prints the Seccomp: line of /proc/self/status
 package main
 
@@ -13,8 +19,10 @@ import (
 	"fmt"
 	"os"
 	"os/signal"
+	"strconv"
 	"strings"
 	"syscall"
+	"time"
 
 	"golang.org/x/sys/unix"
 )
@@ -31,6 +39,50 @@ func main() {
 	case "mkdir":
 		if len(os.Args) != 3 {
 			fail("usage: probe mkdir PATH")
+		}
+		report(unix.Mkdir(os.Args[2], 0o755))
+	case "mkdir-loop":
+		if len(os.Args) != 3 && len(os.Args) != 4 {
+			fail("usage: probe mkdir-loop PATH [N]")
+		}
+		n := -1
+		if len(os.Args) == 4 {
+			var err error
+			if n, err = strconv.Atoi(os.Args[3]); err != nil {
+				fail(err.Error())
+			}
+		}
+		sigs := make(chan os.Signal, 1)
+		signal.Notify(sigs, syscall.SIGTERM, syscall.SIGINT)
+		tick := time.NewTicker(100 * time.Millisecond)
+		for i := 0; ; i++ {
+			if n < 0 || i < n {
+				err := unix.Mkdir(os.Args[2], 0o755)
+				if err == nil {
+					_ = unix.Rmdir(os.Args[2])
+				}
+				if i == 0 {
+					fmt.Println(answer(err))
+				}
+			}
+			select {
+			case <-sigs:
+				return
+			case <-tick.C:
+			}
+		}
+	case "mkdir-n":
+		if len(os.Args) != 4 {
+			fail("usage: probe mkdir-n PATH N")
+		}
+		n, err := strconv.Atoi(os.Args[3])
+		if err != nil {
+			fail(err.Error())
+		}
+		for range n - 1 {
+			if unix.Mkdir(os.Args[2], 0o755) == nil {
+				_ = unix.Rmdir(os.Args[2])
+			}
 		}
 		report(unix.Mkdir(os.Args[2], 0o755))
 	case "seccomp":
@@ -52,17 +104,22 @@ func main() {
 
 // report prints "ok" or the errno's name, and exits 1 on error.
 func report(err error) {
+	fmt.Println(answer(err))
+	if err != nil {
+		os.Exit(1)
+	}
+}
+
+// answer is "ok" or the errno's name.
+func answer(err error) string {
 	if err == nil {
-		fmt.Println("ok")
-		return
+		return "ok"
 	}
 	var errno unix.Errno
 	if errors.As(err, &errno) {
-		fmt.Println(unix.ErrnoName(errno))
-	} else {
-		fmt.Println(err)
+		return unix.ErrnoName(errno)
 	}
-	os.Exit(1)
+	return err.Error()
 }
 
 func fail(msg string) {

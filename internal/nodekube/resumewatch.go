@@ -1,4 +1,4 @@
-package agent
+package nodekube
 
 import (
 	"context"
@@ -50,9 +50,9 @@ type resumingWatch struct {
 	once   sync.Once
 }
 
-// resumeWatches makes lw's watches from a known version resumingWatches
+// ResumeWatches makes lw's watches from a known version resumingWatches
 // (lw.WatchFuncWithContext opens each stream); it returns lw.
-func resumeWatches(lw *toolscache.ListWatch) *toolscache.ListWatch {
+func ResumeWatches(lw *toolscache.ListWatch) *toolscache.ListWatch {
 	stream := openWatch(lw.WatchFuncWithContext)
 	watchFn := func(ctx context.Context, opts metav1.ListOptions) (watch.Interface, error) {
 		if resumable(opts) {
