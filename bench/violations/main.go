@@ -40,6 +40,7 @@ import (
 	"github.com/seccomp-operator/seccomp-operator/api/v1alpha1"
 	"github.com/seccomp-operator/seccomp-operator/bench/internal/probepod"
 	"github.com/seccomp-operator/seccomp-operator/internal/auditsource"
+	"github.com/seccomp-operator/seccomp-operator/internal/enricher"
 	"github.com/seccomp-operator/seccomp-operator/test/metricsreader"
 	"github.com/seccomp-operator/seccomp-operator/test/nodeproc"
 )
@@ -150,9 +151,14 @@ func run(o options) error {
 		return fmt.Errorf("the kernel's lost counter (the benchmark runs as root on the node): %w", err)
 	}
 
-	// Every Event write about the pod shows up on this watch as one
-	// ADDED or MODIFIED (an aggregated Event is one object updated).
-	w, err := kube.CoreV1().Events(ns).Watch(ctx, metav1.ListOptions{
+	// Every write of the agent's Events about the pod shows up on this
+	// watch as one ADDED or MODIFIED (an aggregated Event is one object
+	// updated); the kubelet's Events of the pod are left out.
+	list, err := kube.CoreV1().Events(ns).List(ctx, metav1.ListOptions{})
+	if err != nil {
+		return err
+	}
+	w, err := kube.CoreV1().Events(ns).Watch(ctx, metav1.ListOptions{ResourceVersion: list.ResourceVersion,
 		FieldSelector: fields.OneTermEqualSelector("involvedObject.name", name).String()})
 	if err != nil {
 		return err
@@ -162,7 +168,8 @@ func run(o options) error {
 	go func() {
 		n := 0
 		for ev := range w.ResultChan() {
-			if ev.Type == watch.Added || ev.Type == watch.Modified {
+			if e, ok := ev.Object.(*corev1.Event); ok && e.Source.Component == agentApp && e.InvolvedObject.UID == pod.UID &&
+				(ev.Type == watch.Added || ev.Type == watch.Modified) {
 				n++
 			}
 		}
@@ -173,7 +180,7 @@ func run(o options) error {
 	start := time.Now()
 	// probe mkdir-n prints the last call's answer and exits 1 on an error.
 	out, _ := exec.CommandContext(ctx, "kubectl", "--kubeconfig", o.kubeconfig, "-n", ns, "exec", name, "--",
-		"/probe", "mkdir-n", "/tmp/x", strconv.Itoa(o.n)).CombinedOutput()
+		"/probe", "mkdir-n", "/tmp/x", strconv.Itoa(o.n)).Output()
 	burst := time.Since(start)
 	if got := strings.TrimSpace(string(out)); got != "EPERM" {
 		return fmt.Errorf("probe mkdir-n answered %q, want EPERM", got)
@@ -201,7 +208,25 @@ func run(o options) error {
 	if err != nil {
 		return err
 	}
-	time.Sleep(2 * time.Second) // Event count updates that were due
+	// The Event's count catches up with its next update (at most one per
+	// DefaultEventUpdateInterval).
+	eventCount := int32(0)
+	for deadline := time.Now().Add(enricher.DefaultEventUpdateInterval + 10*time.Second); time.Now().Before(deadline); time.Sleep(time.Second) {
+		evs, err := kube.CoreV1().Events(ns).List(ctx, metav1.ListOptions{
+			FieldSelector: fields.OneTermEqualSelector("involvedObject.name", name).String()})
+		if err != nil {
+			return err
+		}
+		eventCount = 0
+		for _, e := range evs.Items {
+			if e.Source.Component == agentApp && e.InvolvedObject.UID == pod.UID {
+				eventCount += e.Count
+			}
+		}
+		if int(eventCount) >= o.n {
+			break
+		}
+	}
 	w.Stop()
 	eventWrites := <-writes
 
@@ -212,7 +237,7 @@ func run(o options) error {
 	for _, m := range []string{"seccomp_operator_agent_audit_records_lost_total", "seccomp_operator_agent_audit_unattributed_total"} {
 		fmt.Printf("  %-24s +%.0f\n", strings.TrimPrefix(m, "seccomp_operator_agent_audit_"), after.value(m)-before.value(m))
 	}
-	fmt.Printf("  Event writes            %d (ADDED or MODIFIED Events of the pod)\n", eventWrites)
+	fmt.Printf("  Events                  count %d, in %d writes (creates and count updates)\n", eventCount, eventWrites)
 	fmt.Printf("  agent CPU               %.2f s, %.3f s per 10,000 records\n", cpu, cpu/counted*10000)
 	if len(agentPod.Status.ContainerStatuses) > 0 {
 		if pid, err := nodeproc.ContainerPID(agentPod.Status.ContainerStatuses[0].ContainerID); err == nil {

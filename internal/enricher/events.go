@@ -66,12 +66,16 @@ type Events struct {
 	seed string
 }
 
+// eventKey names one aggregated Event. The pod's UID is part of it: a pod
+// deleted and created again under its name is another pod, whose Event
+// must not be the old one's (its create would find the name taken and its
+// counts would land on the old pod's Event).
 type eventKey struct {
 	namespace, pod, container, arch, syscall, action string
+	podUID                                           types.UID
 }
 
 type eventState struct {
-	podUID            types.UID
 	profile, declared string
 	nr                int
 	count, written    int64
@@ -88,12 +92,12 @@ func NewEvents(w EventWriter, node string, log logr.Logger) *Events {
 
 // observe counts one attributed record.
 func (e *Events) observe(c *container, r Record) {
-	k := eventKey{namespace: c.Namespace, pod: c.Pod, container: c.Name, arch: r.Arch, syscall: r.Syscall, action: r.Action}
+	k := eventKey{namespace: c.Namespace, pod: c.Pod, container: c.Name, arch: r.Arch, syscall: r.Syscall, action: r.Action, podUID: c.PodUID}
 	now := e.Now()
 	e.mu.Lock()
 	st, ok := e.keys[k]
 	if !ok {
-		st = &eventState{podUID: c.PodUID, profile: c.Profile, declared: c.Declared, nr: r.Nr, first: now}
+		st = &eventState{profile: c.Profile, declared: c.Declared, nr: r.Nr, first: now}
 		e.keys[k] = st
 	}
 	st.count++
@@ -212,10 +216,11 @@ func (e *Events) write(ctx context.Context, w eventWrite) error {
 	return e.Writer.Patch(ctx, w.key.namespace, name, patch)
 }
 
-// name is the Event's name: the pod's, and a hash of the key and the seed.
+// name is the Event's name: the pod's, and a hash of the key (the pod's
+// UID included) and the seed.
 func (e *Events) name(k eventKey) string {
 	h := fnv.New64a()
-	for _, s := range []string{k.container, k.arch, k.syscall, k.action, e.seed} {
+	for _, s := range []string{string(k.podUID), k.container, k.arch, k.syscall, k.action, e.seed} {
 		_, _ = h.Write([]byte(s))
 		_, _ = h.Write([]byte{0})
 	}
@@ -229,7 +234,7 @@ func (e *Events) event(name string, k eventKey, st *eventState) *corev1.Event {
 	}
 	return &corev1.Event{
 		ObjectMeta:          metav1.ObjectMeta{Name: name, Namespace: k.namespace},
-		InvolvedObject:      corev1.ObjectReference{Kind: "Pod", APIVersion: "v1", Namespace: k.namespace, Name: k.pod, UID: st.podUID},
+		InvolvedObject:      corev1.ObjectReference{Kind: "Pod", APIVersion: "v1", Namespace: k.namespace, Name: k.pod, UID: k.podUID},
 		Reason:              reason,
 		Message:             Message(k.container, k.syscall, k.arch, st.nr, k.action, st.profile, st.declared),
 		Source:              corev1.EventSource{Component: "seccomp-operator-agent", Host: e.Node},

@@ -28,6 +28,9 @@ func (f *fakeEvents) Create(_ context.Context, ev *corev1.Event) error {
 	if f.created == nil {
 		f.created = map[string]*corev1.Event{}
 	}
+	if _, ok := f.created[ev.Name]; ok {
+		return apierrors.NewAlreadyExists(schema.GroupResource{Resource: "events"}, ev.Name)
+	}
 	f.created[ev.Name] = ev
 	return nil
 }
@@ -172,6 +175,36 @@ func TestEventRecreatedWhenGone(t *testing.T) {
 		if ev.Count != 2 {
 			t.Errorf("count %d, want 2", ev.Count)
 		}
+	}
+}
+
+// A pod deleted and created again under its name gets an Event of its own:
+// the old pod's Event keeps its count, and the new pod's create does not
+// find its name taken.
+func TestEventOfAPodCreatedAgainUnderItsName(t *testing.T) {
+	w, c := &fakeEvents{}, newClock()
+	e := testEvents(w, c)
+	x := newPodIndex()
+	r := &Record{Arch: "x86_64", Syscall: "mkdir", Nr: 83, Action: "errno"}
+	x.set(testPod("web", "u1"))
+	for range 3 {
+		e.observe(x.get(idApp), *r)
+	}
+	e.flush(context.Background())
+	e.forgetPod("ns", "web")
+	x.set(testPod("web", "u2"))
+	e.observe(x.get(idApp), *r)
+	c.add(time.Second)
+	e.flush(context.Background())
+	counts := map[string]int32{}
+	for _, ev := range w.created {
+		counts[string(ev.InvolvedObject.UID)] = ev.Count
+	}
+	if len(w.created) != 2 || counts["u1"] != 3 || counts["u2"] != 1 {
+		t.Errorf("Events by pod UID: %v (%d Events), want u1: 3 and u2: 1", counts, len(w.created))
+	}
+	if len(w.patches) != 0 {
+		t.Errorf("patched %v: the new pod's counts went to an existing Event", w.patches)
 	}
 }
 
