@@ -253,10 +253,16 @@ func run(o options) error {
 	return nil
 }
 
-// startAuditd runs Debian's auditd in the foreground until stop.
+// startAuditd runs Debian's auditd in the foreground until stop, which
+// leaves the kernel's audit switch as it found it. (auditd's log,
+// /var/log/audit/, stays: it is what a node with auditd keeps.)
 func startAuditd() (stop func(), err error) {
 	if _, err := exec.LookPath("auditd"); err != nil {
 		return nil, fmt.Errorf("-auditd: auditd is not installed (apt-get install auditd)")
+	}
+	before, err := auditsource.Status()
+	if err != nil {
+		return nil, err
 	}
 	cmd := exec.Command("auditd", "-n")
 	cmd.Stdout, cmd.Stderr = io.Discard, os.Stderr
@@ -274,6 +280,10 @@ func startAuditd() (stop func(), err error) {
 		case <-time.After(10 * time.Second):
 			_ = cmd.Process.Kill()
 			<-done
+		}
+		// auditd leaves auditing enabled; the node had it off.
+		if before.Enabled == 0 {
+			_ = exec.Command("auditctl", "-e", "0").Run()
 		}
 	}, nil
 }
