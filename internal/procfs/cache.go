@@ -66,7 +66,7 @@ func NewCache(root string, size int) *Cache {
 	half := max(size/2, 1)
 	return &Cache{
 		root: root, revalidate: DefaultRevalidate, half: half, now: time.Now,
-		cur: make(map[int]entry, half), old: map[int]entry{},
+		cur: map[int]entry{}, old: map[int]entry{},
 		buf: make([]byte, bufSize),
 	}
 }
