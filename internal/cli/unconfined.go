@@ -14,7 +14,6 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/seccomp-operator/seccomp-operator/api/v1alpha1"
-	"github.com/seccomp-operator/seccomp-operator/internal/nodepath"
 	"github.com/seccomp-operator/seccomp-operator/internal/podprofile"
 	"github.com/seccomp-operator/seccomp-operator/internal/policy"
 )
@@ -165,12 +164,8 @@ func buildUnconfined(nodes []v1alpha1.SeccompNodeStatus, pods []corev1.Pod, ex *
 				row.Mode, row.Filters = string(st.Mode), st.Filters
 				row.Mismatch = mismatch(st.Declared, st.Privileged, st.Mode)
 			} else {
-				ref := podprofile.Effective(pod, name)
-				row.Declared, row.Mode = ref.Declared(), modeNotReported
-				if name, ok := nodepath.NameOf(ref.LocalhostProfile); ok && ref.Type == corev1.SeccompProfileTypeLocalhost {
-					row.Profile = name
-				}
-				row.Privileged = sc != nil && sc.Privileged != nil && *sc.Privileged
+				d := podprofile.Declare(pod, name)
+				row.Declared, row.Profile, row.Privileged, row.Mode = d.Declared, d.Profile, d.Privileged, modeNotReported
 				if status != nil {
 					row.ContainerID = status.ContainerID
 				}

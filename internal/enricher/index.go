@@ -7,7 +7,6 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/types"
 
-	"github.com/seccomp-operator/seccomp-operator/internal/nodepath"
 	"github.com/seccomp-operator/seccomp-operator/internal/podprofile"
 )
 
@@ -33,21 +32,6 @@ func (c *container) Label() string {
 		return c.Profile
 	}
 	return c.Declared
-}
-
-// DeclaredNodeDefault is the declared form of a container whose pod sets
-// no profile (podprofile's).
-const DeclaredNodeDefault = podprofile.DeclaredNodeDefault
-
-// declared resolves a container's effective profile (podprofile, the one
-// home of that rule and of its written form) and the SeccompProfile its
-// Localhost path belongs to (nodepath, the one home of the path mapping).
-func declared(pod *corev1.Pod, name string) (decl, profile string) {
-	ref := podprofile.Effective(pod, name)
-	if ref.Type == corev1.SeccompProfileTypeLocalhost {
-		profile, _ = nodepath.NameOf(ref.LocalhostProfile)
-	}
-	return ref.Declared(), profile
 }
 
 // BareID is a runtime container ID without its "<runtime>://" prefix: the
@@ -80,9 +64,9 @@ func (x *podIndex) set(pod *corev1.Pod) {
 			if s.ContainerID == "" {
 				continue
 			}
+			d := podprofile.Declare(pod, s.Name)
 			c := &container{Namespace: pod.Namespace, Pod: pod.Name, Name: s.Name, PodUID: pod.UID, ID: s.ContainerID,
-				Privileged: privileged(pod, s.Name)}
-			c.Declared, c.Profile = declared(pod, s.Name)
+				Declared: d.Declared, Profile: d.Profile, Privileged: d.Privileged}
 			cs = append(cs, c)
 		}
 	}
@@ -135,25 +119,4 @@ func (x *podIndex) all() []*container {
 		out = append(out, c)
 	}
 	return out
-}
-
-// privileged reports whether the named container runs privileged.
-func privileged(pod *corev1.Pod, name string) bool {
-	var sc *corev1.SecurityContext
-	for i := range pod.Spec.InitContainers {
-		if pod.Spec.InitContainers[i].Name == name {
-			sc = pod.Spec.InitContainers[i].SecurityContext
-		}
-	}
-	for i := range pod.Spec.Containers {
-		if pod.Spec.Containers[i].Name == name {
-			sc = pod.Spec.Containers[i].SecurityContext
-		}
-	}
-	for i := range pod.Spec.EphemeralContainers {
-		if pod.Spec.EphemeralContainers[i].Name == name {
-			sc = pod.Spec.EphemeralContainers[i].SecurityContext
-		}
-	}
-	return sc != nil && sc.Privileged != nil && *sc.Privileged
 }

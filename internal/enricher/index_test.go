@@ -5,6 +5,8 @@ import (
 
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/utils/ptr"
+
+	"github.com/seccomp-operator/seccomp-operator/internal/podprofile"
 )
 
 func TestIndexDeclaredProfiles(t *testing.T) {
@@ -52,7 +54,7 @@ func TestIndexNodeDefault(t *testing.T) {
 	pod.Spec.Containers[0].SecurityContext = nil
 	x := newPodIndex()
 	x.set(pod)
-	if c := x.get(idApp); c.Declared != DeclaredNodeDefault || c.Label() != DeclaredNodeDefault {
+	if c := x.get(idApp); c.Declared != podprofile.DeclaredNodeDefault || c.Label() != podprofile.DeclaredNodeDefault {
 		t.Errorf("%+v", c)
 	}
 }

@@ -4,6 +4,8 @@ import (
 	"strings"
 
 	corev1 "k8s.io/api/core/v1"
+
+	"github.com/seccomp-operator/seccomp-operator/internal/nodepath"
 )
 
 // DeclaredNodeDefault is the declared form of a container whose pod sets
@@ -43,4 +45,32 @@ func ParseDeclared(s string) (Ref, bool) {
 		return Ref{Type: corev1.SeccompProfileTypeLocalhost, LocalhostProfile: strings.TrimPrefix(s, declaredLocalhostPrefix)}, true
 	}
 	return Ref{}, false
+}
+
+// Declaration is what a pod declares about one container's seccomp, as the
+// node state's containers and the unconfined report carry it.
+type Declaration struct {
+	// Declared is the effective profile's written form (Ref.Declared).
+	Declared string
+	// Profile is the SeccompProfile whose node file the Localhost path is
+	// (nodepath.NameOf), empty for any other profile.
+	Profile string
+	// Privileged: the runtime installs no filter for the container,
+	// whatever it declares.
+	Privileged bool
+}
+
+// Declare resolves the named container's Declaration: the one rule the
+// enricher (writing the node state) and the CLI (containers no agent has
+// reported) both follow.
+func Declare(pod *corev1.Pod, container string) Declaration {
+	ref := Effective(pod, container)
+	d := Declaration{Declared: ref.Declared()}
+	if ref.Type == corev1.SeccompProfileTypeLocalhost {
+		d.Profile, _ = nodepath.NameOf(ref.LocalhostProfile)
+	}
+	if sc := containerContext(pod, container); sc != nil && sc.Privileged != nil {
+		d.Privileged = *sc.Privileged
+	}
+	return d
 }

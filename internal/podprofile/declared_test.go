@@ -4,6 +4,7 @@ import (
 	"testing"
 
 	corev1 "k8s.io/api/core/v1"
+	"k8s.io/utils/ptr"
 )
 
 // The declared form is what the node state carries and every report shows:
@@ -57,4 +58,29 @@ func FuzzParseDeclared(f *testing.F) {
 			t.Fatalf("ParseDeclared(%q) = %+v writes back as %q", s, r, r.Declared())
 		}
 	})
+}
+
+// Declare names the SeccompProfile of an operator path only, and reads the
+// privileged flag of init, regular and ephemeral containers alike.
+func TestDeclare(t *testing.T) {
+	priv := &corev1.SecurityContext{Privileged: ptr.To(true)}
+	pod := &corev1.Pod{}
+	pod.Spec.InitContainers = []corev1.Container{{Name: "init", SecurityContext: priv}}
+	pod.Spec.Containers = []corev1.Container{
+		{Name: "op", SecurityContext: &corev1.SecurityContext{SeccompProfile: localhost("operator/webapp.json")}},
+		{Name: "own", SecurityContext: &corev1.SecurityContext{SeccompProfile: localhost("custom/x.json")}},
+		{Name: "none"},
+	}
+	pod.Spec.EphemeralContainers = []corev1.EphemeralContainer{{EphemeralContainerCommon: corev1.EphemeralContainerCommon{Name: "dbg", SecurityContext: priv}}}
+	for name, want := range map[string]Declaration{
+		"init": {Declared: DeclaredNodeDefault, Privileged: true},
+		"op":   {Declared: "Localhost/operator/webapp.json", Profile: "webapp"},
+		"own":  {Declared: "Localhost/custom/x.json"},
+		"none": {Declared: DeclaredNodeDefault},
+		"dbg":  {Declared: DeclaredNodeDefault, Privileged: true},
+	} {
+		if got := Declare(pod, name); got != want {
+			t.Errorf("%s: %+v, want %+v", name, got, want)
+		}
+	}
 }
