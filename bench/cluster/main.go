@@ -35,9 +35,9 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/log/zap"
 
 	"github.com/seccomp-operator/seccomp-operator/api/v1alpha1"
-	"github.com/seccomp-operator/seccomp-operator/bench/internal/probepod"
 	"github.com/seccomp-operator/seccomp-operator/bench/internal/stats"
 	"github.com/seccomp-operator/seccomp-operator/test/nodeproc"
+	"github.com/seccomp-operator/seccomp-operator/test/probepod"
 )
 
 const ns = "seccomp-bench"

@@ -39,11 +39,11 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/log/zap"
 
 	"github.com/seccomp-operator/seccomp-operator/api/v1alpha1"
-	"github.com/seccomp-operator/seccomp-operator/bench/internal/probepod"
 	"github.com/seccomp-operator/seccomp-operator/internal/auditsource"
 	"github.com/seccomp-operator/seccomp-operator/internal/enricher"
 	"github.com/seccomp-operator/seccomp-operator/test/metricsreader"
 	"github.com/seccomp-operator/seccomp-operator/test/nodeproc"
+	"github.com/seccomp-operator/seccomp-operator/test/probepod"
 )
 
 const (

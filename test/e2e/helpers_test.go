@@ -22,6 +22,7 @@ import (
 
 	"github.com/seccomp-operator/seccomp-operator/api/v1alpha1"
 	"github.com/seccomp-operator/seccomp-operator/test/nodeproc"
+	"github.com/seccomp-operator/seccomp-operator/test/probepod"
 )
 
 // eventually polls cond every 250 ms until it holds or d passes.
@@ -37,21 +38,8 @@ func eventually(t *testing.T, d time.Duration, what string, cond func() bool) {
 	}
 }
 
-// denyMkdir is a profile that allows everything but mkdir/mkdirat, which
-// fail with EPERM: small enough that any static binary runs under it, sharp
-// enough that the denial is visible from inside the container.
-func denyMkdir(name string) *v1alpha1.SeccompProfile {
-	return &v1alpha1.SeccompProfile{
-		ObjectMeta: metav1.ObjectMeta{Name: name},
-		Spec: v1alpha1.SeccompProfileSpec{
-			DefaultAction: "SCMP_ACT_ALLOW",
-			Architectures: []v1alpha1.Arch{"SCMP_ARCH_X86_64", "SCMP_ARCH_AARCH64"},
-			Syscalls: []v1alpha1.SyscallRule{{
-				Names: []string{"mkdir", "mkdirat"}, Action: "SCMP_ACT_ERRNO", ErrnoRet: ptr.To[uint](1),
-			}},
-		},
-	}
-}
+// denyMkdir allows everything but mkdir and mkdirat (EPERM).
+func denyMkdir(name string) *v1alpha1.SeccompProfile { return probepod.DenyMkdir(name) }
 
 // createProfile creates p and deletes it when the test ends.
 func createProfile(t *testing.T, p *v1alpha1.SeccompProfile) {

@@ -1,6 +1,6 @@
-// Package probepod is the profile and pod the cluster benchmarks run on make
-// up: a profile that denies mkdir and a pod of the e2e probe image confined
-// by it, from which a benchmark can make denials on demand.
+// Package probepod is the profile and pod the e2e suite and the cluster
+// benchmarks run on make up: a profile that denies mkdir and a pod of the
+// e2e probe image confined by it, from which denials come on demand.
 package probepod
 
 import (
