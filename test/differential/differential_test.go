@@ -5,10 +5,11 @@ package differential
 import (
 	"encoding/json"
 	"fmt"
+	"maps"
 	"math/rand"
 	"os"
 	"path/filepath"
-	"sort"
+	"slices"
 	"strings"
 	"testing"
 
@@ -256,12 +257,7 @@ func checkProfile(t *testing.T, name string, p *profile.Profile) (stats, []misma
 
 func TestRealProfiles(t *testing.T) {
 	profs := realProfiles(t)
-	names := make([]string, 0, len(profs))
-	for n := range profs {
-		names = append(names, n)
-	}
-	sort.Strings(names)
-	for _, n := range names {
+	for _, n := range slices.Sorted(maps.Keys(profs)) {
 		t.Run(n, func(t *testing.T) {
 			p := profs[n]
 			lib, err := Compile(p, native)

@@ -3,7 +3,8 @@
 package differential
 
 import (
-	"sort"
+	"maps"
+	"slices"
 	"testing"
 
 	xbpf "golang.org/x/net/bpf"
@@ -19,12 +20,7 @@ import (
 // program), and report exactly those.
 func TestCompareKernelOnLibseccomp(t *testing.T) {
 	profs := realProfiles(t)
-	names := make([]string, 0, len(profs))
-	for n := range profs {
-		names = append(names, n)
-	}
-	sort.Strings(names)
-	for _, n := range names {
+	for _, n := range slices.Sorted(maps.Keys(profs)) {
 		t.Run(n, func(t *testing.T) {
 			p := profs[n]
 			lib, err := Compile(p, native)
