@@ -21,22 +21,14 @@ import (
 // modeNotReported is the mode of a running container its node's agent has
 // not reported (no agent on the node, or not yet): the report does not
 // know, so it is neither unconfined nor a mismatch.
-const modeNotReported = "NotReported"
+const modeNotReported v1alpha1.SeccompMode = "NotReported"
 
-// unconfinedRow is one running container of the report.
+// unconfinedRow is one running container of the report: its node, the
+// node state's entry (or, for a container no agent has reported, what the
+// pod declares, with Mode modeNotReported), and the report's verdicts.
 type unconfinedRow struct {
-	Node        string `json:"node"`
-	Namespace   string `json:"namespace"`
-	Pod         string `json:"pod"`
-	Container   string `json:"container"`
-	ContainerID string `json:"containerID,omitempty"`
-	// Declared is podprofile's declared form (Ref.Declared).
-	Declared   string `json:"declared"`
-	Profile    string `json:"profile,omitempty"`
-	Privileged bool   `json:"privileged,omitempty"`
-	// Mode is the kernel's (v1alpha1.SeccompMode) or modeNotReported.
-	Mode     string `json:"mode"`
-	Filters  int32  `json:"filters,omitempty"`
+	Node string `json:"node"`
+	v1alpha1.ContainerSeccompState
 	Mismatch string `json:"mismatch,omitempty"`
 	Exempt   bool   `json:"exempt,omitempty"`
 }
@@ -158,12 +150,12 @@ func buildUnconfined(nodes []v1alpha1.SeccompNodeStatus, pods []corev1.Pod, ex *
 			if st == nil && !running {
 				return
 			}
-			row := unconfinedRow{Node: pod.Spec.NodeName, Namespace: pod.Namespace, Pod: pod.Name, Container: name, Exempt: exempt}
+			row := unconfinedRow{Node: pod.Spec.NodeName, Exempt: exempt}
 			if st != nil {
-				row.ContainerID, row.Declared, row.Profile, row.Privileged = st.ContainerID, st.Declared, st.Profile, st.Privileged
-				row.Mode, row.Filters = string(st.Mode), st.Filters
+				row.ContainerSeccompState = *st
 				row.Mismatch = mismatch(st.Declared, st.Privileged, st.Mode)
 			} else {
+				row.Namespace, row.Pod, row.Container = pod.Namespace, pod.Name, name
 				d := podprofile.Declare(pod, name)
 				row.Declared, row.Profile, row.Privileged, row.Mode = d.Declared, d.Profile, d.Privileged, modeNotReported
 				if status != nil {
@@ -180,9 +172,9 @@ func buildUnconfined(nodes []v1alpha1.SeccompNodeStatus, pods []corev1.Pod, ex *
 		switch {
 		case r.Mode == modeNotReported:
 			rep.NotReported++
-		case r.Mode == string(v1alpha1.SeccompModeDisabled) && r.Exempt:
+		case r.Mode == v1alpha1.SeccompModeDisabled && r.Exempt:
 			rep.UnconfinedExempt++
-		case r.Mode == string(v1alpha1.SeccompModeDisabled):
+		case r.Mode == v1alpha1.SeccompModeDisabled:
 			rep.Unconfined++
 		}
 		if r.Mismatch != "" {
@@ -269,14 +261,14 @@ func modeString(r unconfinedRow) string {
 	switch {
 	case r.Mode == modeNotReported:
 		return "not reported"
-	case r.Mode == string(v1alpha1.SeccompModeFilter) && r.Filters == 1:
+	case r.Mode == v1alpha1.SeccompModeFilter && r.Filters == 1:
 		return "Filter (1 filter)"
-	case r.Mode == string(v1alpha1.SeccompModeFilter) && r.Filters > 0:
+	case r.Mode == v1alpha1.SeccompModeFilter && r.Filters > 0:
 		return fmt.Sprintf("Filter (%d filters)", r.Filters)
-	case r.Mode == string(v1alpha1.SeccompModeDisabled) && r.Exempt:
+	case r.Mode == v1alpha1.SeccompModeDisabled && r.Exempt:
 		return "Disabled (exempt)"
 	}
-	return r.Mode
+	return string(r.Mode)
 }
 
 // unconfinedFailure names the containers that fail the report, for the
@@ -284,7 +276,7 @@ func modeString(r unconfinedRow) string {
 func unconfinedFailure(rep unconfinedReport) string {
 	var names []string
 	for _, r := range rep.Containers {
-		if r.Mode == string(v1alpha1.SeccompModeDisabled) && !r.Exempt {
+		if r.Mode == v1alpha1.SeccompModeDisabled && !r.Exempt {
 			names = append(names, r.Namespace+"/"+r.Pod+"/"+r.Container)
 		}
 	}

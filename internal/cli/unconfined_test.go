@@ -276,8 +276,9 @@ func TestAuditUnconfinedMachineOutput(t *testing.T) {
 		for _, r := range rep.Containers {
 			rows[r.Namespace+"/"+r.Pod+"/"+r.Container] = r
 		}
-		if r := rows["default/priv/c"]; r != (unconfinedRow{Node: "n1", Namespace: "default", Pod: "priv", Container: "c", ContainerID: "containerd://priv",
-			Declared: "RuntimeDefault", Privileged: true, Mode: "Disabled", Mismatch: "declares a profile, runs without a filter: privileged"}) {
+		if r := rows["default/priv/c"]; r != (unconfinedRow{Node: "n1", ContainerSeccompState: v1alpha1.ContainerSeccompState{Namespace: "default", Pod: "priv", Container: "c",
+			ContainerID: "containerd://priv", Declared: "RuntimeDefault", Privileged: true, Mode: "Disabled"},
+			Mismatch: "declares a profile, runs without a filter: privileged"}) {
 			t.Errorf("-o %s: priv %+v", format, r)
 		}
 		if r := rows["default/fresh/c"]; r.Mode != modeNotReported || r.Profile != "webapp" || r.Declared != "Localhost/operator/webapp.json" {
