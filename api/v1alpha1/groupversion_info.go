@@ -34,6 +34,7 @@ func addKnownTypes(s *runtime.Scheme) error {
 		&SeccompPolicy{}, &SeccompPolicyList{},
 		&SeccompProfileIndex{}, &SeccompProfileIndexList{},
 		&ProfileBinding{}, &ProfileBindingList{},
+		&ProfileRecording{}, &ProfileRecordingList{},
 	)
 	metav1.AddToGroupVersion(s, GroupVersion)
 	return nil

@@ -106,6 +106,91 @@ type NodeState struct {
 	// enricher on change only; the installer's writes keep it.
 	// +optional
 	Records *NodeRecords `json:"records,omitempty"`
+
+	// Recordings are the per-pod results of the ProfileRecordings that
+	// record pods on this node, sorted by recording, pod and container;
+	// the manager merges them. Written by the agent's recorder on change
+	// only (the installer's writes keep it); at most MaxNodeRecordings,
+	// further pods are counted in Recorder.Dropped.
+	// +listType=atomic
+	// +kubebuilder:validation:MaxItems=256
+	// +optional
+	Recordings []NodeRecording `json:"recordings,omitempty"`
+
+	// Recorder is the state of the node's recorder.
+	// +optional
+	Recorder *NodeRecorder `json:"recorder,omitempty"`
+}
+
+// MaxNodeRecordings is how many per-pod recordings a node state keeps.
+const MaxNodeRecordings = 256
+
+// RecordSource says how a node recording's syscalls were seen.
+// +kubebuilder:validation:Enum=ebpf;log;complain;enforce
+type RecordSource string
+
+const (
+	// RecordSourceEBPF: recorded by the eBPF recorder.
+	RecordSourceEBPF RecordSource = "ebpf"
+	// RecordSourceLog: recorded through the violations stream under the
+	// log-everything recording profile.
+	RecordSourceLog RecordSource = "log"
+	// RecordSourceComplain: would-be denials of a learned profile during
+	// its soak in Complain mode.
+	RecordSourceComplain RecordSource = "complain"
+	// RecordSourceEnforce: denials of a learned profile once enforced.
+	RecordSourceEnforce RecordSource = "enforce"
+)
+
+// NodeRecording is what one container of one pod on the node made, for one
+// ProfileRecording.
+type NodeRecording struct {
+	// Recording is the ProfileRecording, "<namespace>/<name>".
+	// +kubebuilder:validation:MaxLength=317
+	Recording string `json:"recording"`
+	// RecordingUID tells a recording from a later one of the same name.
+	// +kubebuilder:validation:MaxLength=64
+	RecordingUID string `json:"recordingUID"`
+	// +kubebuilder:validation:MaxLength=253
+	Pod string `json:"pod"`
+	// +kubebuilder:validation:MaxLength=64
+	PodUID string `json:"podUID"`
+	// +kubebuilder:validation:MaxLength=63
+	Container string `json:"container"`
+	Source RecordSource `json:"source"`
+	// FromStart is true when the container was recorded from its first
+	// syscall (it started while the recording was attached).
+	// +optional
+	FromStart bool `json:"fromStart,omitempty"`
+	// Architectures are the ABIs seen (syscalls.Arch names: x86_64, x32,
+	// i386, aarch64, arm, ...).
+	// +kubebuilder:validation:MaxItems=16
+	// +listType=atomic
+	// +optional
+	Architectures []string `json:"architectures,omitempty"`
+	// Syscalls are the names seen (each named with its own ABI's table),
+	// sorted.
+	// +kubebuilder:validation:MaxItems=1024
+	// +listType=atomic
+	// +optional
+	Syscalls []string `json:"syscalls,omitempty"`
+}
+
+// NodeRecorder is the state of the node's recorder.
+type NodeRecorder struct {
+	// Attached is true while the eBPF program is attached (only while a
+	// recording selects a pod on the node).
+	Attached bool `json:"attached"`
+	// Lost counts containers the in-kernel map had no room for.
+	// +optional
+	Lost int64 `json:"lost,omitempty"`
+	// Dropped counts per-pod recordings beyond MaxNodeRecordings.
+	// +optional
+	Dropped int64 `json:"dropped,omitempty"`
+	// Message says why the node cannot record, when it cannot.
+	// +kubebuilder:validation:MaxLength=1024
+	// +optional
+	Message string `json:"message,omitempty"`
 }
 
 // NodeRecords is the state of a node's seccomp record source. A record
@@ -263,4 +348,14 @@ func FindNodeProfileState(states []NodeProfileState, name string) (NodeProfileSt
 		}
 	}
 	return NodeProfileState{}, false
+}
+
+// WithObserved returns the installer's part of s (profiles, runtime) with
+// the parts the agent's observers write by merge patch (the enricher's
+// containers and records, the recorder's recordings and recorder state)
+// taken from from: the one list of what the installer does not own.
+func (s NodeState) WithObserved(from NodeState) NodeState {
+	s.Containers, s.Records = from.Containers, from.Records
+	s.Recordings, s.Recorder = from.Recordings, from.Recorder
+	return s
 }

@@ -135,8 +135,8 @@ func installerStateChanged(oldObj, newObj any) bool {
 	if !ok1 || !ok2 {
 		return true
 	}
-	was, is := o.Status, n.Status
-	was.Containers, was.Records, is.Containers, is.Records = nil, nil, nil, nil
+	was := o.Status.WithObserved(v1alpha1.NodeState{})
+	is := n.Status.WithObserved(v1alpha1.NodeState{})
 	return !equality.Semantic.DeepEqual(was, is) || !equality.Semantic.DeepEqual(o.ObjectMeta.Labels, n.ObjectMeta.Labels) ||
 		!equality.Semantic.DeepEqual(o.ObjectMeta.Annotations, n.ObjectMeta.Annotations) || o.DeletionTimestamp != n.DeletionTimestamp
 }

@@ -531,11 +531,11 @@ func (r *NodeReconciler) writeState(ctx context.Context, states []v1alpha1.NodeP
 	} else {
 		// The cached metadata, without managed fields (trimmed, and the
 		// apiserver keeps the stored ones when an update sends none).
-		// Containers and records belong to the enricher (merge patches):
+		// Containers, records and recordings belong to the observers (merge patches):
 		// an update carries them as cached, and a conflict with a newer
 		// patch falls back to patching the profiles alone.
-		obj := &v1alpha1.SeccompNodeStatus{ObjectMeta: *cur.ObjectMeta.DeepCopy(), Status: v1alpha1.NodeState{
-			Profiles: states, Runtime: rt, Containers: cur.Status.Containers, Records: cur.Status.Records}}
+		obj := &v1alpha1.SeccompNodeStatus{ObjectMeta: *cur.ObjectMeta.DeepCopy(),
+			Status: v1alpha1.NodeState{Profiles: states, Runtime: rt}.WithObserved(cur.Status)}
 		obj.ResourceVersion, obj.ManagedFields = rv, nil
 		saved, err = r.Cluster.UpdateNodeState(ctx, obj)
 		if apierrors.IsConflict(err) {
