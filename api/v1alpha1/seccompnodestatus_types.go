@@ -156,8 +156,8 @@ type NodeRecording struct {
 	// +kubebuilder:validation:MaxLength=64
 	PodUID string `json:"podUID"`
 	// +kubebuilder:validation:MaxLength=63
-	Container string `json:"container"`
-	Source RecordSource `json:"source"`
+	Container string       `json:"container"`
+	Source    RecordSource `json:"source"`
 	// FromStart is true when the container was recorded from its first
 	// syscall (it started while the recording was attached).
 	// +optional
