@@ -17,10 +17,14 @@ cluster=(
   make
 )
 # hack/gensyscalls reads kernel UAPI headers that only these packages ship;
-# its error messages point here when one is missing.
+# its error messages point here when one is missing. bpf2go compiles the
+# eBPF recorder (pkg/seccomp/recording/bpfrec) with clang against libbpf's
+# headers and strips it with llvm-strip; the committed object is what
+# Debian 12's clang 14 makes, so verify-generated compares like with like.
 generate=(
   linux-libc-dev                 # asm/unistd_x32.h: source of the x32 syscall table
   linux-libc-dev-armhf-cross     # ARM asm/unistd.h: ARM private syscalls (set_tls, ...)
+  clang llvm libbpf-dev          # bpf2go: clang -target bpf, llvm-strip, bpf/bpf_helpers.h
 )
 all=(
   gcc make git ca-certificates   # toolchain (cgo for the libseccomp differential test only)

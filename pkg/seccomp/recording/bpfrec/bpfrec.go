@@ -1,0 +1,54 @@
+// Package bpfrec is the in-kernel syscall recorder: an eBPF program on the
+// raw_syscalls:sys_enter tracepoint sets, per mount namespace (one per
+// container), the bit of every syscall number it sees, per ABI. No event
+// per syscall goes to user space, so nothing can be dropped; user space
+// reads the bitmaps (Entries) when it wants. A namespace the map has no room
+// for is counted in the kernel (Lost) and listed (LostNamespaces), never
+// silently skipped. design/2026-12-06-ebpf-recorder.md says why it is built
+// this way.
+//
+// It is cgo-free: the program is compiled by make generate (bpf2go, clang)
+// and committed; github.com/cilium/ebpf loads it with CO-RE against the
+// running kernel's BTF. Linux on amd64 and arm64 only; elsewhere Open
+// returns an error wrapping errors.ErrUnsupported.
+package bpfrec
+
+import "github.com/seccomp-operator/seccomp-operator/pkg/seccomp/recording"
+
+// DefaultMaxNamespaces is the in-kernel map's size when
+// Options.MaxNamespaces is 0.
+const DefaultMaxNamespaces = 4096
+
+// Options configure Open.
+type Options struct {
+	// MaxNamespaces is the number of mount namespaces the in-kernel map
+	// holds (DefaultMaxNamespaces when 0). It is preallocated.
+	MaxNamespaces int
+	// PinPath, when set, is a directory on a bpffs (for example
+	// /sys/fs/bpf/seccomp-operator): the maps and the link are pinned there
+	// and reused when present, so an agent restart loses nothing and the
+	// program stays attached across it.
+	PinPath string
+	// ExcludeMountNS is a mount namespace not to record (the host's: the
+	// agent passes its init process's); 0 records every namespace.
+	ExcludeMountNS uint64
+}
+
+// Entry is what was recorded in one mount namespace.
+type Entry struct {
+	// MountNS is the namespace's inode (MountNamespace), what user space
+	// knows a container by. The kernel reuses an inode once its namespace
+	// is freed, so two entries can share it: a dead container's and a
+	// new one's; ID tells them apart.
+	MountNS uint64
+	// ID is the namespace's id, never reused while the machine runs (the
+	// key of the kernel's map).
+	ID uint64
+	// Pid is a process that recently made a syscall not yet seen in that
+	// namespace (0 if none was recorded yet); user space maps it to a
+	// container through /proc/<pid>/cgroup.
+	Pid int
+	// Syscalls are named with each ABI's own table (x86_64, x32, x86 on
+	// amd64; aarch64, arm on arm64).
+	Syscalls *recording.Set
+}

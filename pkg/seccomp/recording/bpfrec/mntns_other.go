@@ -1,0 +1,6 @@
+//go:build !linux
+
+package bpfrec
+
+// MountNamespace is Linux-only.
+func MountNamespace(int) (uint64, error) { return 0, errUnsupported }
