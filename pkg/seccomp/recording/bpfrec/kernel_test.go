@@ -371,6 +371,15 @@ func TestDetachStopsRecording(t *testing.T) {
 	}
 }
 
+func TestPidInMountNS(t *testing.T) {
+	requireKernel(t)
+	s := start(t, "known")
+	defer s.finish(t)
+	if pid, ok := PidInMountNS(s.ns); !ok || pid != s.cmd.Process.Pid {
+		t.Errorf("PidInMountNS(%d) = %d, %t; want the child %d", s.ns, pid, ok, s.cmd.Process.Pid)
+	}
+}
+
 func TestExcludedNamespaceIsNotRecorded(t *testing.T) {
 	requireKernel(t)
 	host := hostNS(t)

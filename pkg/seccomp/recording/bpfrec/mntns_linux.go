@@ -20,3 +20,23 @@ func MountNamespace(pid int) (uint64, error) {
 	}
 	return st.Ino, nil
 }
+
+// PidInMountNS returns a live process in the mount namespace of inode
+// mntns, scanning /proc: Entry.Pid is the last process that made a new
+// syscall there and may have exited since.
+func PidInMountNS(mntns uint64) (int, bool) {
+	ents, err := os.ReadDir("/proc")
+	if err != nil {
+		return 0, false
+	}
+	for _, e := range ents {
+		pid, err := strconv.Atoi(e.Name())
+		if err != nil {
+			continue
+		}
+		if ns, err := MountNamespace(pid); err == nil && ns == mntns {
+			return pid, true
+		}
+	}
+	return 0, false
+}

@@ -12,6 +12,7 @@ import (
 
 	"github.com/cilium/ebpf"
 	"github.com/cilium/ebpf/link"
+	"github.com/cilium/ebpf/rlimit"
 	"golang.org/x/sys/unix"
 )
 
@@ -62,6 +63,10 @@ func Open(opts Options) (*Recorder, error) {
 			return nil, err
 		}
 	}
+	// Kernels before 5.11 charge BPF memory to RLIMIT_MEMLOCK; later ones
+	// to the cgroup, and this does nothing. A failure shows in the load's
+	// error.
+	_ = rlimit.RemoveMemlock()
 	spec, err := loadRecorder()
 	if err != nil {
 		return nil, fmt.Errorf("bpfrec: %w", err)
