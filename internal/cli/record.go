@@ -175,12 +175,7 @@ func chooseRecorder(name string) (recorderFunc, error) {
 // waits for the answer) and no root is needed.
 func recordNotify(cmd *cobra.Command, argv []string) (*recorded, error) {
 	native := hostArch()
-	var arches []string
-	for _, a := range syscalls.Family(native) {
-		arches = append(arches, a.SCMP())
-	}
-	all := &profile.Profile{DefaultAction: profile.ActNotify, Architectures: arches}
-	prog, err := bpf.Compile(all, bpf.Options{Arch: native, Notify: true})
+	prog, err := bpf.Compile(recording.NotifyAll(native), bpf.Options{Arch: native, Notify: true})
 	if err != nil {
 		return nil, fmt.Errorf("record: %w", err)
 	}

@@ -10,6 +10,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"golang.org/x/sys/unix"
 	"sigs.k8s.io/yaml"
@@ -38,12 +39,19 @@ func init() {
 		os.Exit(Execute(os.Args[1:], os.Stdin, os.Stdout, os.Stderr))
 	}
 	if os.Getenv(recordHelperEnv) == "threads" {
+		// Spin past the runtime's 10 ms preemption slice, so every run
+		// makes the preemption signal's syscalls, recorded or not.
+		for end := time.Now().Add(50 * time.Millisecond); time.Now().Before(end); {
+		}
 		runtime.LockOSThread()
 		done := make(chan error)
 		go func() {
 			runtime.LockOSThread() // main's thread is locked: this is another
 			var si unix.Sysinfo_t
 			done <- unix.Sysinfo(&si)
+			// Never return: a locked goroutine's end exits its thread
+			// (exit), which may or may not come before main's exit_group.
+			select {}
 		}()
 		if err := <-done; err != nil {
 			os.Exit(3)

@@ -12,7 +12,6 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/seccomp-operator/seccomp-operator/pkg/seccomp/bpf"
-	"github.com/seccomp-operator/seccomp-operator/pkg/seccomp/profile"
 	"github.com/seccomp-operator/seccomp-operator/pkg/seccomp/recording"
 	"github.com/seccomp-operator/seccomp-operator/pkg/seccomp/syscalls"
 )
@@ -44,12 +43,8 @@ func init() {
 // syscall of every ABI of the host's family.
 func recordAll(t *testing.T) *bpf.Program {
 	t.Helper()
-	native, _ := syscalls.Get(runtime.GOARCH)
-	var arches []string
-	for _, a := range syscalls.Family(native.Name) {
-		arches = append(arches, a.SCMP())
-	}
-	prog, err := bpf.Compile(&profile.Profile{DefaultAction: profile.ActNotify, Architectures: arches}, bpf.Options{Arch: native.Name, Notify: true})
+	native := syscalls.MustGet(runtime.GOARCH).Name
+	prog, err := bpf.Compile(recording.NotifyAll(native), bpf.Options{Arch: native, Notify: true})
 	if err != nil {
 		t.Fatal(err)
 	}
