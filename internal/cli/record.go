@@ -37,7 +37,7 @@ type recorderFunc func(cmd *cobra.Command, argv []string) (*recorded, error)
 var ebpfRecorder recorderFunc
 
 func newRecordCmd(o *options) *cobra.Command {
-	var base, format, name, recorder string
+	var out, base, format, name, recorder string
 	cmd := &cobra.Command{
 		Use:   "record [-o FILE] [--base PROFILE] [--format oci|crd] [--name NAME] -- COMMAND [ARGS...]",
 		Short: "Run a command and write the profile that allows exactly the syscalls it made",
@@ -53,10 +53,8 @@ func newRecordCmd(o *options) *cobra.Command {
 			"profile file (a runtime's default, say) and adds the recorded names it does not already allow.\n" +
 			"The exit code is COMMAND's (128+N when signal N killed it).",
 		Args: cobra.MinimumNArgs(1),
-		// -o is the profile's destination here, not a report format.
-		PersistentPreRunE: func(*cobra.Command, []string) error { return nil },
 		RunE: func(cmd *cobra.Command, args []string) error {
-			dest, form, err := recordOutput(o.output, cmd.Flags().Changed("output"), format)
+			dest, form, err := recordOutput(out, cmd.Flags().Changed("output"), format)
 			if err != nil {
 				return err
 			}
@@ -100,6 +98,9 @@ func newRecordCmd(o *options) *cobra.Command {
 			return nil
 		},
 	}
+	// Shadows the root's -o (a report format): here it is the profile's
+	// destination, and json|yaml keep their meaning.
+	cmd.Flags().StringVarP(&out, "output", "o", "-", "write the profile to this file (- or unset: stdout; json or yaml: print that form)")
 	cmd.Flags().StringVar(&base, "base", "", "start from this profile (predefined name or file) and add the recorded syscalls")
 	cmd.Flags().StringVar(&format, "format", "", "oci (JSON) or crd (SeccompProfile YAML); default from -o: crd for .yaml/.yml, else oci")
 	cmd.Flags().StringVar(&name, "name", "", "metadata.name of the SeccompProfile with --format crd (default: from -o FILE or COMMAND)")
@@ -114,7 +115,7 @@ func newRecordCmd(o *options) *cobra.Command {
 func recordOutput(out string, set bool, format string) (dest, form string, err error) {
 	dest = "-"
 	switch {
-	case !set:
+	case !set || out == "-":
 	case out == "json" || out == "yaml":
 		f := map[string]string{"json": "oci", "yaml": "crd"}[out]
 		if format != "" && format != f {

@@ -65,12 +65,12 @@ func attachSupervisor(pid int, self string, resolve func(uint32, int32) (string,
 	}
 	pidfd, err := unix.PidfdOpen(pid, 0)
 	if err != nil {
-		return nil, fmt.Errorf("run --complain: pidfd_open(%d): %w", pid, err)
+		return nil, fmt.Errorf("seccomp supervisor: pidfd_open(%d): %w", pid, err)
 	}
 	defer unix.Close(pidfd)
 	fd, err := unix.PidfdGetfd(pidfd, fdNum, 0)
 	if err != nil {
-		return nil, fmt.Errorf("run --complain: take the seccomp listener from pid %d: %w (needs ptrace access to the child; kernel >= 5.6)", pid, err)
+		return nil, fmt.Errorf("seccomp supervisor: take the seccomp listener from pid %d: %w (needs ptrace access to the child; kernel >= 5.6)", pid, err)
 	}
 	s := &supervisor{fd: fd, self: self, resolve: resolve, record: record, counts: map[denialKey]int{}, quit: make(chan struct{}), done: make(chan struct{})}
 	go s.loop()
@@ -83,7 +83,7 @@ func findListener(pid int) (int, error) {
 	for time.Now().Before(deadline) {
 		ents, err := os.ReadDir(dir)
 		if err != nil {
-			return -1, fmt.Errorf("run --complain: the command exited before its filter was installed: %w", err)
+			return -1, fmt.Errorf("seccomp supervisor: the command exited before its filter was installed: %w", err)
 		}
 		for _, e := range ents {
 			link, err := os.Readlink(filepath.Join(dir, e.Name()))
@@ -94,7 +94,7 @@ func findListener(pid int) (int, error) {
 		}
 		time.Sleep(time.Millisecond)
 	}
-	return -1, errors.New("run --complain: no seccomp listener appeared in the command within 10s")
+	return -1, errors.New("seccomp supervisor: no seccomp listener appeared in the command within 10s")
 }
 
 func (s *supervisor) loop() {
