@@ -10,7 +10,7 @@ CONTROLLER_GEN := $(TOOLS)/controller-gen-$(CONTROLLER_GEN_VERSION)
 # their own targets below; `make test` runs all of them.
 export CGO_ENABLED ?= 0
 
-.PHONY: help up down test-e2e test-commands bench-cluster bench-violations bench-admission bench-webhook bench-scale deps deps-generate all build test test-unit test-integration test-differential test-kernel test-profiles generate verify-generated lint fuzz bench demo clean tools
+.PHONY: help up down test-e2e test-commands bench-cluster bench-violations bench-admission bench-webhook bench-scale deps deps-generate all build test test-unit test-integration test-differential test-kernel test-profiles test-recording-host generate verify-generated lint fuzz bench demo clean tools
 
 all: build
 
@@ -37,8 +37,13 @@ test-integration: ## Reconcilers against a real kube-apiserver + etcd (pinned, b
 test-differential: ## Compiler vs libseccomp (cgo, needs libseccomp-dev): verdicts, and the instruction-count targets of docs/benchmarks.md
 	CGO_ENABLED=1 $(GO) test -count=1 -tags libseccomp ./test/differential/... ./bench/
 
-test-profiles: build ## Predefined profiles under real servers from Debian (root)
-	$(GO) test -count=1 -tags proof -timeout 20m ./test/profiles/...
+test-profiles: build ## Predefined profiles under real servers from Debian, and the seccompctl record proof on the same servers (root)
+	$(GO) test -count=1 -tags proof -timeout 30m ./test/profiles/...
+
+test-recording-host: build ## Only the seccompctl record proof (nginx+wrk, postgres+pgbench, redis+redis-benchmark; root); profiles, reports and summary.md in _out/record-proof
+	rm -rf _out/record-proof && mkdir -p _out/record-proof && chmod 755 _out _out/record-proof
+	RECORD_PROOF_DIR=$(CURDIR)/_out/record-proof $(GO) test -count=1 -tags proof -timeout 20m -run 'TestRecordingHost' -v ./test/profiles/... 2>&1 | grep -E '^(=== RUN|--- |PASS|FAIL|ok|panic)|_test.go|^ +\|' ; exit $${PIPESTATUS[0]}
+	cat _out/record-proof/summary.md
 
 up: ## A real single-node cluster (kubelet, containerd, runc) running the operator and a confined nginx (root)
 	./hack/up.sh

@@ -56,14 +56,7 @@ func newConvertCmd(o *options) *cobra.Command {
 					}
 					return fmt.Errorf("--name: %w", err)
 				}
-				// A plain object: a typed SeccompProfile would also print
-				// an empty status and creationTimestamp.
-				b, err := yaml.Marshal(struct {
-					APIVersion string                      `json:"apiVersion"`
-					Kind       string                      `json:"kind"`
-					Metadata   map[string]string           `json:"metadata"`
-					Spec       v1alpha1.SeccompProfileSpec `json:"spec"`
-				}{v1alpha1.GroupVersion.String(), "SeccompProfile", map[string]string{"name": name}, v1alpha1.SpecFromProfile(src.Profile)})
+				b, err := crdYAML(name, src.Profile)
 				if err != nil {
 					return err
 				}
@@ -76,6 +69,18 @@ func newConvertCmd(o *options) *cobra.Command {
 	cmd.Flags().StringVar(&to, "to", "", "json or crd (default: the other format)")
 	cmd.Flags().StringVar(&name, "name", "", "metadata.name of the SeccompProfile (default: from the file name)")
 	return cmd
+}
+
+// crdYAML is the SeccompProfile object (YAML) named name that holds p: the
+// CRD form convert and record write. A plain object: a typed SeccompProfile
+// would also print an empty status and creationTimestamp.
+func crdYAML(name string, p *profile.Profile) ([]byte, error) {
+	return yaml.Marshal(struct {
+		APIVersion string                      `json:"apiVersion"`
+		Kind       string                      `json:"kind"`
+		Metadata   map[string]string           `json:"metadata"`
+		Spec       v1alpha1.SeccompProfileSpec `json:"spec"`
+	}{v1alpha1.GroupVersion.String(), "SeccompProfile", map[string]string{"name": name}, v1alpha1.SpecFromProfile(p)})
 }
 
 // objectName derives a DNS-subdomain-shaped name from the input.

@@ -40,7 +40,52 @@ const (
 	complain mode = "complain" // profile in complain mode: denials reported, not enforced
 	enforce  mode = "enforce"  // profile enforced by the kernel
 	traced   mode = "strace"   // no profile, under strace -f -c (syscall census)
+	recorded mode = "record"   // no profile, under seccompctl record (the recording proof)
+	plain    mode = "plain"    // no wrapper at all (the recording proof's throughput baseline)
 )
+
+// workload says how one run of a workload's programs is wrapped.
+type workload struct {
+	m mode
+	// profile is the predefined profile the programs run under and are
+	// checked against.
+	profile string
+	// files, for the recording proof, names each program's profile file
+	// (initdb and postgres have their own) instead of profile.
+	files func(program string) string
+	// keep, for the recording proof, is where the reports go (for a
+	// record run: the recorded profiles); the caller reads them, so
+	// check does nothing.
+	keep string
+}
+
+func (w workload) profileOf(program string) string {
+	if w.files != nil {
+		return w.files(program)
+	}
+	return w.profile
+}
+
+// report is where program's report (or strace summary, or recorded
+// profile) goes.
+func (w workload) report(t *testing.T, dir, program string) string {
+	if w.keep == "" {
+		return reportFile(t, w.m, dir, program)
+	}
+	ext := ".json"
+	if w.m == traced {
+		ext = ".strace"
+	}
+	return filepath.Join(w.keep, program+"."+string(w.m)+ext)
+}
+
+// check asserts on program's report, unless the caller reads it.
+func (w workload) check(t *testing.T, program, path string, exit0 bool) {
+	t.Helper()
+	if w.keep == "" {
+		checkReport(t, w.m, w.profile, path, program, exit0)
+	}
+}
 
 // modes returns the runs each workload test makes.
 func modes() []mode {
@@ -171,6 +216,9 @@ func confine(t *testing.T, m mode, profile, user, reportPath string, argv ...str
 		out = append(out, seccompctl(t), "run", "--profile", profile, "--report", reportPath, "--")
 	case traced:
 		out = append(out, need(t, "strace", "strace"), "-f", "-qq", "-c", "-o", reportPath, "--")
+	case recorded:
+		out = append(out, seccompctl(t), "record", "-o", reportPath, "--")
+	case plain:
 	}
 	return append(out, argv...)
 }
@@ -244,11 +292,31 @@ func checkCensus(t *testing.T, profileName, path, what string) {
 		t.Fatalf("no predefined profile %q", profileName)
 	}
 	arch := syscalls.MustGet("x86_64")
+	names := straceNames(t, path)
+	for _, name := range names {
+		nr, ok := arch.Lookup(name)
+		if !ok {
+			t.Errorf("%s: strace reports %q, unknown on x86_64", what, name)
+			continue
+		}
+		if act, _, err := profile.Evaluate(p.Profile, arch, nr, [6]uint64{}); err != nil || act != profile.ActAllow {
+			t.Errorf("%s makes %s, which profile %s gives %s (%v)", what, name, profileName, act, err)
+		}
+	}
+	if len(names) == 0 {
+		t.Errorf("%s: no syscalls in the strace summary %s", what, path)
+	}
+}
+
+// straceNames returns the syscall names of an strace -c summary's first
+// (native ABI) table.
+func straceNames(t *testing.T, path string) []string {
+	t.Helper()
 	data, err := os.ReadFile(path)
 	if err != nil {
 		t.Fatalf("strace summary: %v", err)
 	}
-	n := 0
+	var names []string
 	for _, line := range strings.Split(string(data), "\n") {
 		if strings.Contains(line, "summary for") {
 			break // another ABI's table follows
@@ -260,20 +328,9 @@ func checkCensus(t *testing.T, profileName, path, what string) {
 		if _, err := strconv.ParseFloat(f[0], 64); err != nil {
 			continue
 		}
-		name := f[len(f)-1]
-		nr, ok := arch.Lookup(name)
-		if !ok {
-			t.Errorf("%s: strace reports %q, unknown on x86_64", what, name)
-			continue
-		}
-		n++
-		if act, _, err := profile.Evaluate(p.Profile, arch, nr, [6]uint64{}); err != nil || act != profile.ActAllow {
-			t.Errorf("%s makes %s, which profile %s gives %s (%v)", what, name, profileName, act, err)
-		}
+		names = append(names, f[len(f)-1])
 	}
-	if n == 0 {
-		t.Errorf("%s: no syscalls in the strace summary %s", what, path)
-	}
+	return names
 }
 
 // server is a long-running confined process.

@@ -123,6 +123,13 @@ type RunOptions struct {
 	// compiled with USER_NOTIF verdicts and SECCOMP_FILTER_FLAG_NEW_LISTENER):
 	// every notified syscall is recorded and let through.
 	Notify bool
+	// Record (with Notify, for a program whose every verdict is USER_NOTIF)
+	// makes the supervisor a recorder: the Report lists every notified
+	// syscall in Recorded, and the wrapper's own syscalls after its filter
+	// is installed are counted too. Complain mode skips those as not the
+	// command's, but `run` makes them as well (RunnerSyscalls), so a
+	// profile recorded for `run` must allow them.
+	Record bool
 	// Resolve names a notified syscall from its arch and number.
 	Resolve func(arch uint32, nr int32) (abi, name string)
 	Stdin   io.Reader
@@ -138,10 +145,20 @@ type Denial struct {
 	Count   int    `json:"count"`
 }
 
+// Call is one notified syscall as the kernel reported it (seccomp_data's
+// AUDIT_ARCH and number: a 32-bit task's calls carry i386's), with how often.
+type Call struct {
+	Audit uint32 `json:"audit"`
+	Nr    int32  `json:"nr"`
+	Count int    `json:"count"`
+}
+
 // Report is the outcome of Run.
 type Report struct {
 	ExitCode int      `json:"exitCode"`
 	Denied   []Denial `json:"denied"`
+	// Recorded is every notified syscall, with RunOptions.Record.
+	Recorded []Call `json:"recorded,omitempty"`
 }
 
 // Run starts argv under the program and waits for it. The exit code is the
@@ -196,7 +213,7 @@ func Run(insns []bpf.RawInstruction, flags uint, argv []string, opts RunOptions)
 
 	var sup *supervisor
 	if opts.Notify {
-		sup, err = attachSupervisor(cmd.Process.Pid, self, opts.Resolve)
+		sup, err = attachSupervisor(cmd.Process.Pid, self, opts.Resolve, opts.Record)
 		if err != nil {
 			cmd.Process.Kill()
 			<-waited
@@ -220,7 +237,11 @@ func Run(insns []bpf.RawInstruction, flags uint, argv []string, opts RunOptions)
 	}
 	rep := &Report{ExitCode: exitCode(cmd.ProcessState), Denied: []Denial{}}
 	if sup != nil {
-		rep.Denied = sup.finish()
+		if opts.Record {
+			rep.Recorded = sup.finishCalls()
+		} else {
+			rep.Denied = sup.finish()
+		}
 	}
 	var ee *exec.ExitError
 	if werr2 != nil && !errors.As(werr2, &ee) {

@@ -48,29 +48,31 @@ type supervisor struct {
 	fd      int
 	self    string
 	resolve func(arch uint32, nr int32) (string, string)
-	mu      sync.Mutex
-	counts  map[denialKey]int
-	quit    chan struct{}
-	done    chan struct{}
+	// record counts the wrapper's syscalls too (RunOptions.Record).
+	record bool
+	mu     sync.Mutex
+	counts map[denialKey]int
+	quit   chan struct{}
+	done   chan struct{}
 }
 
 // attachSupervisor takes a copy of the child's seccomp listener (found in
 // /proc/<pid>/fd) with pidfd_getfd and starts answering it.
-func attachSupervisor(pid int, self string, resolve func(uint32, int32) (string, string)) (*supervisor, error) {
+func attachSupervisor(pid int, self string, resolve func(uint32, int32) (string, string), record bool) (*supervisor, error) {
 	fdNum, err := findListener(pid)
 	if err != nil {
 		return nil, err
 	}
 	pidfd, err := unix.PidfdOpen(pid, 0)
 	if err != nil {
-		return nil, fmt.Errorf("run --complain: pidfd_open(%d): %w", pid, err)
+		return nil, fmt.Errorf("seccomp supervisor: pidfd_open(%d): %w", pid, err)
 	}
 	defer unix.Close(pidfd)
 	fd, err := unix.PidfdGetfd(pidfd, fdNum, 0)
 	if err != nil {
-		return nil, fmt.Errorf("run --complain: take the seccomp listener from pid %d: %w (needs ptrace access to the child; kernel >= 5.6)", pid, err)
+		return nil, fmt.Errorf("seccomp supervisor: take the seccomp listener from pid %d: %w (needs ptrace access to the child; kernel >= 5.6)", pid, err)
 	}
-	s := &supervisor{fd: fd, self: self, resolve: resolve, counts: map[denialKey]int{}, quit: make(chan struct{}), done: make(chan struct{})}
+	s := &supervisor{fd: fd, self: self, resolve: resolve, record: record, counts: map[denialKey]int{}, quit: make(chan struct{}), done: make(chan struct{})}
 	go s.loop()
 	return s, nil
 }
@@ -81,7 +83,7 @@ func findListener(pid int) (int, error) {
 	for time.Now().Before(deadline) {
 		ents, err := os.ReadDir(dir)
 		if err != nil {
-			return -1, fmt.Errorf("run --complain: the command exited before its filter was installed: %w", err)
+			return -1, fmt.Errorf("seccomp supervisor: the command exited before its filter was installed: %w", err)
 		}
 		for _, e := range ents {
 			link, err := os.Readlink(filepath.Join(dir, e.Name()))
@@ -92,7 +94,7 @@ func findListener(pid int) (int, error) {
 		}
 		time.Sleep(time.Millisecond)
 	}
-	return -1, errors.New("run --complain: no seccomp listener appeared in the command within 10s")
+	return -1, errors.New("seccomp supervisor: no seccomp listener appeared in the command within 10s")
 }
 
 func (s *supervisor) loop() {
@@ -133,7 +135,9 @@ func (s *supervisor) handleOne() {
 	if err := ioctl(s.fd, unix.SECCOMP_IOCTL_NOTIF_RECV, unsafe.Pointer(&req)); err != nil {
 		return // ENOENT: the target died before we read it
 	}
-	wrapper := s.isWrapper(req.Pid)
+	// A recorder keeps the wrapper's calls (and saves reading /proc on
+	// every notification, which is every syscall there).
+	wrapper := !s.record && s.isWrapper(req.Pid)
 	resp := seccompNotifResp{ID: req.ID, Flags: unix.SECCOMP_USER_NOTIF_FLAG_CONTINUE}
 	// Count the syscall only once our answer is accepted. ENOENT means the
 	// notification was withdrawn: the target died, or a signal interrupted
@@ -185,6 +189,25 @@ func (s *supervisor) finish() []Denial {
 			return out[i].Count > out[j].Count
 		}
 		return out[i].Syscall < out[j].Syscall
+	})
+	return out
+}
+
+// finishCalls waits for the descendants to be done and returns every
+// notified syscall by (arch, number).
+func (s *supervisor) finishCalls() []Call {
+	s.stop()
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	out := make([]Call, 0, len(s.counts))
+	for k, c := range s.counts {
+		out = append(out, Call{Audit: k.arch, Nr: k.nr, Count: c})
+	}
+	sort.Slice(out, func(i, j int) bool {
+		if out[i].Audit != out[j].Audit {
+			return out[i].Audit < out[j].Audit
+		}
+		return out[i].Nr < out[j].Nr
 	})
 	return out
 }
