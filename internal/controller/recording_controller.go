@@ -299,7 +299,9 @@ func (r *RecordingReconciler) ensureLog(ctx context.Context, rec *v1alpha1.Profi
 	b := &v1alpha1.ProfileBinding{ObjectMeta: metav1.ObjectMeta{Name: recordings.BindingName(rec, ""), Namespace: rec.Namespace}}
 	if _, err := controllerutil.CreateOrUpdate(ctx, r.Client, b, func() error {
 		b.Labels = recordingLabels(rec)
-		b.Spec = v1alpha1.ProfileBindingSpec{ProfileName: p.Name, PodSelector: rec.Spec.PodSelector.DeepCopy(), ContainerNames: rec.Spec.Containers}
+		// The highest priority: while recording again after Applying,
+		// new pods get the log profile, not the learned one bound before.
+		b.Spec = v1alpha1.ProfileBindingSpec{ProfileName: p.Name, PodSelector: rec.Spec.PodSelector.DeepCopy(), ContainerNames: rec.Spec.Containers, Priority: 1000}
 		return controllerutil.SetControllerReference(rec, b, r.Scheme())
 	}); err != nil {
 		return fmt.Errorf("apply the log binding of recording %s: %w", recordings.Key(rec), err)

@@ -83,7 +83,9 @@ func writeNodeRecordings(t *testing.T, node string, rec *v1alpha1.NodeRecorder, 
 		if err := k8s.Create(ctx, &ns); err != nil {
 			t.Fatal(err)
 		}
-		t.Cleanup(func() { _ = k8s.Delete(context.Background(), &v1alpha1.SeccompNodeStatus{ObjectMeta: metav1.ObjectMeta{Name: node}}) })
+		t.Cleanup(func() {
+			_ = k8s.Delete(context.Background(), &v1alpha1.SeccompNodeStatus{ObjectMeta: metav1.ObjectMeta{Name: node}})
+		})
 		return
 	}
 	if err != nil {
@@ -338,7 +340,7 @@ func TestRecordingLogRecorder(t *testing.T) {
 	}
 	eventually(t, "the log profile and its binding", present)
 	if logProf.Spec.DefaultAction != "SCMP_ACT_LOG" || len(logProf.Spec.Syscalls) != 0 || logBind.Spec.ProfileName != logProf.Name ||
-		!slices.Equal(logBind.Spec.ContainerNames, []string{"postgres"}) || logBind.Spec.PodSelector.MatchLabels["app"] != "db" {
+		!slices.Equal(logBind.Spec.ContainerNames, []string{"postgres"}) || logBind.Spec.PodSelector.MatchLabels["app"] != "db" || logBind.Spec.Priority != 1000 {
 		t.Errorf("log profile %+v binding %+v", logProf.Spec, logBind.Spec)
 	}
 	eventually(t, "Recording False: no pod selected", func() bool {
@@ -379,4 +381,83 @@ func setModeSelector(t *testing.T, key types.NamespacedName) {
 	if err := k8s.Patch(context.Background(), r, patch); err != nil {
 		t.Fatal(err)
 	}
+}
+
+// mergeStrategy none makes one profile per pod, left unbound in Complain
+// mode (Bound False, PerPodProfiles); with containers, going back from
+// Applying to Recording keeps the profiles and bindings, and Applying again
+// soaks again (here for 0 s).
+func TestRecordingPerPodAndBack(t *testing.T) {
+	ctx := context.Background()
+	policyNamespace(t, "rec-back", nil)
+	startRecordingManager(t)
+	_, pods := workloadPods(t, "rec-back", 2)
+	mk := func(name string, strategy v1alpha1.MergeStrategy) *v1alpha1.ProfileRecording {
+		r := &v1alpha1.ProfileRecording{ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: "rec-back"},
+			Spec: v1alpha1.ProfileRecordingSpec{PodSelector: metav1.LabelSelector{MatchLabels: map[string]string{"app": "web"}},
+				MergeStrategy: strategy, Soak: &metav1.Duration{}}}
+		if err := k8s.Create(ctx, r); err != nil {
+			t.Fatal(err)
+		}
+		return r
+	}
+	none, cont := mk("per-pod", v1alpha1.MergeNone), mk("merged", v1alpha1.MergeContainers)
+	var entries []v1alpha1.NodeRecording
+	for _, r := range []*v1alpha1.ProfileRecording{none, cont} {
+		entries = append(entries, recEntry(r, pods[0], v1alpha1.RecordSourceEBPF, "read"), recEntry(r, pods[1], v1alpha1.RecordSourceEBPF, "write"))
+	}
+	writeNodeRecordings(t, "rec-back-n1", &v1alpha1.NodeRecorder{Attached: true}, entries...)
+	for _, r := range []*v1alpha1.ProfileRecording{none, cont} {
+		key := client.ObjectKeyFromObject(r)
+		eventually(t, r.Name+" merged", func() bool { return getRecording(key).Status.Pods == 2 })
+		setMode(t, key, v1alpha1.RecordingModeApplying)
+	}
+	noneKey, contKey := client.ObjectKeyFromObject(none), client.ObjectKeyFromObject(cont)
+	eventually(t, "per-pod profiles in Complain mode, not bound", func() bool {
+		r := getRecording(noneKey)
+		c := meta.FindStatusCondition(r.Status.Conditions, v1alpha1.ConditionBound)
+		if c == nil || c.Reason != controller.ReasonPerPodProfiles || len(r.Status.Containers) != 2 {
+			return false
+		}
+		for _, p := range pods {
+			var sp v1alpha1.SeccompProfile
+			if k8s.Get(ctx, client.ObjectKey{Name: recordings.ProfileName(none, p.Name+"/app")}, &sp) != nil || sp.Spec.Mode != v1alpha1.ModeComplain {
+				return false
+			}
+		}
+		return true
+	})
+	var bindings v1alpha1.ProfileBindingList
+	if err := k8s.List(ctx, &bindings, client.InNamespace("rec-back"), client.MatchingLabels{v1alpha1.LabelRecording: none.Name}); err != nil || len(bindings.Items) != 0 {
+		t.Errorf("per-pod profiles bound: %v %v", bindings.Items, err)
+	}
+	profName, bindName := recordings.ProfileName(cont, "app"), recordings.BindingName(cont, "app")
+	enforced := func() bool {
+		var sp v1alpha1.SeccompProfile
+		return getRecording(contKey).Status.Phase == v1alpha1.RecordingPhaseEnforcing &&
+			k8s.Get(ctx, client.ObjectKey{Name: profName}, &sp) == nil && sp.Spec.Mode == v1alpha1.ModeEnforce
+	}
+	eventually(t, "merged: enforced at once (soak 0)", enforced)
+	setMode(t, contKey, v1alpha1.RecordingModeRecording)
+	eventually(t, "back to Recording, soak reset", func() bool {
+		r := getRecording(contKey)
+		return r.Status.Phase == v1alpha1.RecordingPhaseRecording && r.Status.SoakStartTime == nil
+	})
+	var sp v1alpha1.SeccompProfile
+	var b v1alpha1.ProfileBinding
+	if err := k8s.Get(ctx, client.ObjectKey{Name: profName}, &sp); err != nil {
+		t.Errorf("profile gone when recording again: %v", err)
+	}
+	if err := k8s.Get(ctx, client.ObjectKey{Namespace: "rec-back", Name: bindName}, &b); err != nil {
+		t.Errorf("binding gone when recording again: %v", err)
+	}
+	setMode(t, contKey, v1alpha1.RecordingModeApplying)
+	eventually(t, "enforced again after a new soak", func() bool { return enforced() && getRecording(contKey).Status.SoakStartTime != nil })
+	t.Cleanup(func() {
+		var list v1alpha1.SeccompProfileList
+		_ = k8s.List(context.Background(), &list, client.MatchingLabels{recordings.LabelNamespace: "rec-back"})
+		for i := range list.Items {
+			_ = k8s.Delete(context.Background(), &list.Items[i])
+		}
+	})
 }
