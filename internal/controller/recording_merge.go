@@ -18,6 +18,11 @@ const (
 	maxStatusContainers = 256
 	maxStatusSyscalls   = 1024
 	maxStatusArches     = 16
+	// maxStatusEntries bounds the syscall entries of all containers
+	// together, so that a status stays well under the apiserver's object
+	// size limit (mergeStrategy none: up to 256 containers of hundreds of
+	// names each would not fit).
+	maxStatusEntries = 16384
 	// maxProblems is how many problems are named in a condition message;
 	// the rest are counted.
 	maxProblems = 5
@@ -255,6 +260,7 @@ func (m *mergeResult) statusContainers() []v1alpha1.RecordedContainer {
 		keys = keys[:maxStatusContainers]
 	}
 	out := make([]v1alpha1.RecordedContainer, 0, len(keys))
+	budget, cut := maxStatusEntries, 0
 	for _, k := range keys {
 		st := *m.containers[k].status.DeepCopy()
 		for _, l := range []*[]string{&st.WouldDeny, &st.Denied, &st.Architectures} {
@@ -271,7 +277,15 @@ func (m *mergeResult) statusContainers() []v1alpha1.RecordedContainer {
 			m.problem("container %s: %d syscalls, the status shows %d (the profile has all)", k, len(st.Syscalls), maxStatusSyscalls)
 			st.Syscalls = st.Syscalls[:maxStatusSyscalls]
 		}
+		if len(st.Syscalls) > budget {
+			cut++
+			st.Syscalls = st.Syscalls[:budget]
+		}
+		budget -= len(st.Syscalls)
 		out = append(out, st)
+	}
+	if cut > 0 {
+		m.problem("the status shows at most %d syscalls over all containers: %d container(s) shown in part (their profiles have all)", maxStatusEntries, cut)
 	}
 	return out
 }

@@ -2,6 +2,7 @@ package controller
 
 import (
 	"encoding/json"
+	"fmt"
 	"slices"
 	"strings"
 	"testing"
@@ -9,6 +10,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"github.com/seccomp-operator/seccomp-operator/api/v1alpha1"
+	"github.com/seccomp-operator/seccomp-operator/pkg/seccomp/syscalls"
 )
 
 func testRecording(strategy v1alpha1.MergeStrategy) *v1alpha1.ProfileRecording {
@@ -162,8 +164,15 @@ func FuzzMergeNodeStates(f *testing.F) {
 			r := testRecording(strategy)
 			m := mergeRecordings(r, nodes)
 			st := m.statusContainers()
-			if len(st) > maxStatusContainers {
-				t.Fatalf("%d containers", len(st))
+			total := 0
+			for _, c := range st {
+				total += len(c.Syscalls)
+				if len(c.Syscalls) > maxStatusSyscalls || len(c.WouldDeny) > maxStatusSyscalls || len(c.Denied) > maxStatusSyscalls || len(c.Architectures) > maxStatusArches {
+					t.Fatalf("container %s beyond the API's limits", c.Name)
+				}
+			}
+			if len(st) > maxStatusContainers || total > maxStatusEntries {
+				t.Fatalf("%d containers, %d syscall entries", len(st), total)
 			}
 			mine := 0
 			for _, n := range nodes {
@@ -188,4 +197,35 @@ func FuzzMergeNodeStates(f *testing.F) {
 			_ = m.problemSummary()
 		}
 	})
+}
+
+// Many pods with mergeStrategy none: the status stays bounded (container
+// count and syscall entries over all containers), and the cut is reported.
+func TestMergeStatusBounded(t *testing.T) {
+	r := testRecording(v1alpha1.MergeNone)
+	a, _ := syscallsOf("x86_64")
+	var entries []v1alpha1.NodeRecording
+	for i := range 300 {
+		entries = append(entries, entry(fmt.Sprintf("p%03d", i), "app", v1alpha1.RecordSourceEBPF, x64, a...))
+	}
+	m := mergeRecordings(r, []v1alpha1.SeccompNodeStatus{{ObjectMeta: metav1.ObjectMeta{Name: "n1"}, Status: v1alpha1.NodeState{Recordings: entries}}})
+	st := m.statusContainers()
+	total := 0
+	for _, c := range st {
+		total += len(c.Syscalls)
+	}
+	if len(st) != maxStatusContainers || total > maxStatusEntries || m.problemCount != 2 {
+		t.Errorf("%d containers, %d entries, problems %v", len(st), total, m.problems)
+	}
+	if len(m.containers) != 300 {
+		t.Errorf("%d merged containers, want every one (profiles for all)", len(m.containers))
+	}
+}
+
+func syscallsOf(abi string) ([]string, bool) {
+	a, ok := syscalls.Get(abi)
+	if !ok {
+		return nil, false
+	}
+	return syscalls.Names(a), true
 }
