@@ -49,6 +49,7 @@ const (
 	ReasonNoDenials       = "NoDenials"
 	ReasonAllRead         = "AllRead"
 	ReasonUnusable        = "UnusableEntries"
+	ReasonApplyFailed     = "ApplyFailed"
 )
 
 // recordingFinalizer lets the manager remove what a recording must not
@@ -167,6 +168,7 @@ func (r *RecordingReconciler) Reconcile(ctx context.Context, req reconcile.Reque
 	}
 
 	var res reconcile.Result
+	var applyErr error
 	sel, selErr := metav1.LabelSelectorAsSelector(&rec.Spec.PodSelector)
 	mode := rec.EffectiveMode()
 	switch {
@@ -205,10 +207,9 @@ func (r *RecordingReconciler) Reconcile(ctx context.Context, req reconcile.Reque
 			return res, err
 		}
 		cond(v1alpha1.ConditionRecording, metav1.ConditionFalse, ReasonNotRecording, "spec.mode is Applying: recording stopped")
-		var err error
-		if res, err = r.apply(ctx, &rec, sel, m, st, cond); err != nil {
-			return res, err
-		}
+		// A failed step is written to the status (apply set its
+		// condition) before the error is returned for a retry.
+		res, applyErr = r.apply(ctx, &rec, sel, m, st, cond)
 	}
 	switch {
 	case m.denials:
@@ -219,7 +220,7 @@ func (r *RecordingReconciler) Reconcile(ctx context.Context, req reconcile.Reque
 		meta.RemoveStatusCondition(&st.Conditions, v1alpha1.ConditionDenials)
 	}
 	if equality.Semantic.DeepEqual(st, &rec.Status) {
-		return res, nil
+		return res, applyErr
 	}
 	patch := client.MergeFrom(rec.DeepCopy())
 	rec.Status = *st
@@ -229,7 +230,7 @@ func (r *RecordingReconciler) Reconcile(ctx context.Context, req reconcile.Reque
 		}
 		return reconcile.Result{}, fmt.Errorf("patch status of recording %s: %w", req, err)
 	}
-	return res, nil
+	return res, applyErr
 }
 
 // recordingCondition says whether and where the selected pods are recorded.
@@ -265,7 +266,13 @@ func (r *RecordingReconciler) finalize(ctx context.Context, rec *v1alpha1.Profil
 	if err := r.removeLog(ctx, rec); err != nil {
 		return err
 	}
-	if n := len(rec.Status.Containers); n > 0 && rec.Status.SoakStartTime != nil {
+	n := 0
+	for _, c := range rec.Status.Containers {
+		if c.Profile != "" {
+			n++
+		}
+	}
+	if n > 0 {
 		r.event(rec, corev1.EventTypeNormal, "LearnedProfilesKept",
 			"recording deleted: its %d learned SeccompProfile(s) and ProfileBinding(s) stay (pods may run them); delete them by label %s=%s", n, v1alpha1.LabelRecording, rec.Name)
 		log.FromContext(ctx).Info("recording deleted; learned profiles and bindings kept", "recording", recordings.Key(rec))
@@ -374,7 +381,9 @@ func (r *RecordingReconciler) apply(ctx context.Context, rec *v1alpha1.ProfileRe
 			return nil
 		})
 		if err != nil {
-			return reconcile.Result{}, fmt.Errorf("apply learned profile %s of recording %s: %w", name, recordings.Key(rec), err)
+			err = fmt.Errorf("apply learned profile %s of recording %s: %w", name, recordings.Key(rec), err)
+			cond(v1alpha1.ConditionProfilesCreated, metav1.ConditionFalse, ReasonApplyFailed, err.Error())
+			return reconcile.Result{}, err
 		}
 		if op == controllerutil.OperationResultCreated {
 			created = append(created, name)
@@ -403,7 +412,9 @@ func (r *RecordingReconciler) apply(ctx context.Context, rec *v1alpha1.ProfileRe
 			b.Spec = v1alpha1.ProfileBindingSpec{ProfileName: recordings.ProfileName(rec, key), PodSelector: rec.Spec.PodSelector.DeepCopy(), ContainerNames: []string{key}}
 			return nil
 		}); err != nil {
-			return reconcile.Result{}, fmt.Errorf("apply binding %s of recording %s: %w", b.Name, recordings.Key(rec), err)
+			err = fmt.Errorf("apply binding %s of recording %s: %w", b.Name, recordings.Key(rec), err)
+			cond(v1alpha1.ConditionBound, metav1.ConditionFalse, ReasonApplyFailed, err.Error())
+			return reconcile.Result{}, err
 		}
 	}
 	cond(v1alpha1.ConditionBound, metav1.ConditionTrue, ReasonBound,

@@ -41,15 +41,20 @@ func (r *RecordingReconciler) restartStep(ctx context.Context, rec *v1alpha1.Pro
 		return nil // done for this step of this soak
 	}
 	marker := fmt.Sprintf("%s/%s/%d", rec.UID, step, st.SoakStartTime.Unix())
+	failed := func(err error) error {
+		meta.SetStatusCondition(&st.Conditions, metav1.Condition{Type: ConditionRestarted, Status: metav1.ConditionFalse, Reason: "RestartFailed",
+			Message: err.Error(), ObservedGeneration: rec.Generation})
+		return err
+	}
 	ws, err := r.owningWorkloads(ctx, rec.Namespace, sel)
 	if err != nil {
-		return err
+		return failed(err)
 	}
 	var done []string
 	for _, w := range ws {
 		restarted, err := r.restartWorkload(ctx, rec.Namespace, w, marker)
 		if err != nil {
-			return err
+			return failed(err)
 		}
 		if restarted {
 			done = append(done, w.kind+"/"+w.name)

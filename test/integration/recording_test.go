@@ -270,6 +270,18 @@ func TestRecordingLifecycle(t *testing.T) {
 		}
 		return seen["ProfilesCreated"] && seen["SoakStarted"] && seen["Restarted"] && seen["Enforced"]
 	})
+	eventKept := func() bool {
+		var evs eventsv1.EventList
+		if k8s.List(ctx, &evs, client.InNamespace(key.Namespace)) != nil {
+			return false
+		}
+		for _, e := range evs.Items {
+			if e.Regarding.Name == key.Name && e.Reason == "LearnedProfilesKept" {
+				return true
+			}
+		}
+		return false
+	}
 
 	// A denial of the enforced profile is reported and not added.
 	writeNodeRecordings(t, "rec-n2", &v1alpha1.NodeRecorder{Attached: false},
@@ -292,6 +304,7 @@ func TestRecordingLifecycle(t *testing.T) {
 		t.Fatal(err)
 	}
 	eventually(t, "the recording gone", func() bool { return getRecording(key) == nil })
+	eventually(t, "an Event saying the learned profiles are kept", eventKept)
 	if err := k8s.Get(ctx, client.ObjectKey{Name: profName}, &prof); err != nil {
 		t.Errorf("learned profile deleted with the recording: %v", err)
 	}
