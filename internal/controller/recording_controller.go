@@ -81,7 +81,7 @@ type RecordingReconciler struct {
 	client.Client
 	// Reader reads pods and workloads straight from the apiserver (the
 	// manager's API reader): a cache of every pod of the cluster would
-	// cost more than the few reads recordings make.
+	// cost more than the few reads recordings make. Nil: the client.
 	Reader client.Reader
 	// Events records the recording's steps (nil: none).
 	Events events.EventRecorder
@@ -119,6 +119,14 @@ func (r *RecordingReconciler) SetupWithManager(mgr ctrl.Manager) error {
 		Watches(&v1alpha1.ProfileBinding{}, byLabel).
 		Named("profilerecording").
 		Complete(r)
+}
+
+// reader is Reader, or the client when none is set.
+func (r *RecordingReconciler) reader() client.Reader {
+	if r.Reader != nil {
+		return r.Reader
+	}
+	return r.Client
 }
 
 func (r *RecordingReconciler) now() time.Time {
@@ -237,7 +245,7 @@ func (r *RecordingReconciler) Reconcile(ctx context.Context, req reconcile.Reque
 func (r *RecordingReconciler) recordingCondition(ctx context.Context, rec *v1alpha1.ProfileRecording, sel labels.Selector, m *mergeResult) (metav1.Condition, error) {
 	c := metav1.Condition{Type: v1alpha1.ConditionRecording, ObservedGeneration: rec.Generation}
 	var pods corev1.PodList
-	if err := r.Reader.List(ctx, &pods, client.InNamespace(rec.Namespace), client.MatchingLabelsSelector{Selector: sel}); err != nil {
+	if err := r.reader().List(ctx, &pods, client.InNamespace(rec.Namespace), client.MatchingLabelsSelector{Selector: sel}); err != nil {
 		return c, fmt.Errorf("list the pods of recording %s/%s: %w", rec.Namespace, rec.Name, err)
 	}
 	switch {

@@ -82,7 +82,7 @@ func (r *RecordingReconciler) restartStep(ctx context.Context, rec *v1alpha1.Pro
 // StatefulSets and DaemonSets that control the selected pods, sorted.
 func (r *RecordingReconciler) owningWorkloads(ctx context.Context, ns string, sel labels.Selector) ([]workload, error) {
 	var pods corev1.PodList
-	if err := r.Reader.List(ctx, &pods, client.InNamespace(ns), client.MatchingLabelsSelector{Selector: sel}); err != nil {
+	if err := r.reader().List(ctx, &pods, client.InNamespace(ns), client.MatchingLabelsSelector{Selector: sel}); err != nil {
 		return nil, fmt.Errorf("list the selected pods of %s: %w", ns, err)
 	}
 	var out []workload
@@ -101,7 +101,7 @@ func (r *RecordingReconciler) owningWorkloads(ctx context.Context, ns string, se
 			add(workload{ref.Kind, ref.Name})
 		case "ReplicaSet":
 			var rs appsv1.ReplicaSet
-			if err := r.Reader.Get(ctx, client.ObjectKey{Namespace: ns, Name: ref.Name}, &rs); err != nil {
+			if err := r.reader().Get(ctx, client.ObjectKey{Namespace: ns, Name: ref.Name}, &rs); err != nil {
 				if client.IgnoreNotFound(err) == nil {
 					continue
 				}
@@ -132,7 +132,7 @@ func (r *RecordingReconciler) restartWorkload(ctx context.Context, ns string, w 
 		ds := &appsv1.DaemonSet{}
 		obj, tmpl = ds, func() *corev1.PodTemplateSpec { return &ds.Spec.Template }
 	}
-	if err := r.Reader.Get(ctx, client.ObjectKey{Namespace: ns, Name: w.name}, obj); err != nil {
+	if err := r.reader().Get(ctx, client.ObjectKey{Namespace: ns, Name: w.name}, obj); err != nil {
 		if client.IgnoreNotFound(err) == nil {
 			return false, nil
 		}
