@@ -50,6 +50,7 @@ const (
 	ReasonAllRead         = "AllRead"
 	ReasonUnusable        = "UnusableEntries"
 	ReasonApplyFailed     = "ApplyFailed"
+	ReasonBindingPending  = "Pending"
 )
 
 // recordingFinalizer lets the manager remove what a recording must not
@@ -367,6 +368,7 @@ func (r *RecordingReconciler) apply(ctx context.Context, rec *v1alpha1.ProfileRe
 	}
 	keys := sortedKeys(m.containers)
 	var created []string
+	current := true // every profile installed everywhere in its current version
 	for _, key := range keys {
 		name := recordings.ProfileName(rec, key)
 		c := m.containers[key]
@@ -396,6 +398,7 @@ func (r *RecordingReconciler) apply(ctx context.Context, rec *v1alpha1.ProfileRe
 		if op == controllerutil.OperationResultCreated {
 			created = append(created, name)
 		}
+		current = current && p.Spec.Mode == mode && IndexValue(p) == v1alpha1.ProfileIndexInstalled
 		for i := range st.Containers {
 			if st.Containers[i].Name == key {
 				st.Containers[i].Profile = name
@@ -424,6 +427,20 @@ func (r *RecordingReconciler) apply(ctx context.Context, rec *v1alpha1.ProfileRe
 			cond(v1alpha1.ConditionBound, metav1.ConditionFalse, ReasonApplyFailed, err.Error())
 			return reconcile.Result{}, err
 		}
+	}
+	// The soak and the restarts wait until the bindings really bind: a
+	// pod created before the binding is compiled into admission would run
+	// without the profile, one created before the profile is installed on
+	// every node would be refused.
+	if pending, err := r.pendingBindings(ctx, rec, keys); err != nil {
+		return reconcile.Result{}, err
+	} else if len(pending) > 0 {
+		if st.SoakStartTime == nil {
+			st.Phase = v1alpha1.RecordingPhaseVerifying
+		}
+		cond(v1alpha1.ConditionBound, metav1.ConditionFalse, ReasonBindingPending,
+			"waiting for ProfileBinding(s) "+strings.Join(pending, ", ")+" to be compiled into admission and their profiles installed on every node (their conditions Ready and ProfileInstalled)")
+		return reconcile.Result{}, nil // the bindings' and profiles' status changes requeue
 	}
 	cond(v1alpha1.ConditionBound, metav1.ConditionTrue, ReasonBound,
 		fmt.Sprintf("%d ProfileBinding(s) bind the learned profiles to the pods spec.podSelector selects, by container name", len(keys)))
@@ -458,8 +475,36 @@ func (r *RecordingReconciler) apply(ctx context.Context, rec *v1alpha1.ProfileRe
 	cond(v1alpha1.ConditionVerified, metav1.ConditionTrue, ReasonSoaked,
 		fmt.Sprintf("soak of %s ended: %d syscall(s) added during the soak; the profiles are enforced", soak(rec), added))
 	st.Phase = v1alpha1.RecordingPhaseEnforcing
-	if err := r.restartStep(ctx, rec, sel, st, "enforce"); err != nil {
-		return reconcile.Result{}, err
+	// Restarted pods must start with the enforced version: the restart
+	// waits until every node installed it (the profiles' status changes
+	// requeue).
+	if current {
+		if err := r.restartStep(ctx, rec, sel, st, "enforce"); err != nil {
+			return reconcile.Result{}, err
+		}
 	}
 	return reconcile.Result{}, nil
+}
+
+// pendingBindings are the learned bindings of keys that do not bind yet:
+// not compiled into admission (Ready) or their profile not installed on
+// every node (ProfileInstalled), as of their current generation.
+func (r *RecordingReconciler) pendingBindings(ctx context.Context, rec *v1alpha1.ProfileRecording, keys []string) ([]string, error) {
+	var pending []string
+	for _, key := range keys {
+		var b v1alpha1.ProfileBinding
+		name := recordings.BindingName(rec, key)
+		if err := r.Get(ctx, client.ObjectKey{Namespace: rec.Namespace, Name: name}, &b); err != nil {
+			if apierrors.IsNotFound(err) {
+				pending = append(pending, name)
+				continue
+			}
+			return nil, fmt.Errorf("read ProfileBinding %s/%s: %w", rec.Namespace, name, err)
+		}
+		if b.Status.ObservedGeneration != b.Generation || !meta.IsStatusConditionTrue(b.Status.Conditions, v1alpha1.ConditionReady) ||
+			!meta.IsStatusConditionTrue(b.Status.Conditions, v1alpha1.ConditionProfileInstalled) {
+			pending = append(pending, name)
+		}
+	}
+	return pending, nil
 }

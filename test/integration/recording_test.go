@@ -14,10 +14,12 @@ import (
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
 	eventsv1 "k8s.io/api/events/v1"
+	"k8s.io/apimachinery/pkg/api/equality"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/client-go/util/retry"
 	"k8s.io/utils/ptr"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
@@ -27,6 +29,7 @@ import (
 	"github.com/seccomp-operator/seccomp-operator/api/v1alpha1"
 	"github.com/seccomp-operator/seccomp-operator/internal/controller"
 	"github.com/seccomp-operator/seccomp-operator/internal/recordings"
+	"github.com/seccomp-operator/seccomp-operator/internal/render"
 	"github.com/seccomp-operator/seccomp-operator/internal/setup"
 )
 
@@ -91,10 +94,56 @@ func writeNodeRecordings(t *testing.T, node string, rec *v1alpha1.NodeRecorder, 
 	if err != nil {
 		t.Fatal(err)
 	}
-	ns.Status.Recordings, ns.Status.Recorder = entries, rec
-	if err := k8s.Update(ctx, &ns); err != nil {
+	if err := retry.RetryOnConflict(retry.DefaultRetry, func() error {
+		if err := k8s.Get(ctx, client.ObjectKey{Name: node}, &ns); err != nil {
+			return err
+		}
+		ns.Status.Recordings, ns.Status.Recorder = entries, rec
+		return k8s.Update(ctx, &ns)
+	}); err != nil {
 		t.Fatal(err)
 	}
+}
+
+// installLearned acts as the agents of nodes until the test ends: it
+// reports every profile of the recordings of namespace ns installed, in
+// its current version, in their node states (as nodestatus_test does),
+// so that the learned bindings bind.
+func installLearned(t *testing.T, ns string, nodes ...string) {
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	t.Cleanup(func() { cancel(); <-done })
+	go func() {
+		defer close(done)
+		for ctx.Err() == nil {
+			time.Sleep(100 * time.Millisecond)
+			var list v1alpha1.SeccompProfileList
+			if k8s.List(ctx, &list, client.MatchingLabels{recordings.LabelNamespace: ns}) != nil {
+				continue
+			}
+			var states []v1alpha1.NodeProfileState
+			for i := range list.Items {
+				sp := &list.Items[i]
+				flat, err := render.Flatten(ctx, controller.BaseLookup(k8s), sp)
+				if err != nil {
+					continue
+				}
+				b, err := render.Render(sp.Spec.Mode, flat, render.LogDenials(sp, true))
+				if err != nil {
+					continue
+				}
+				states = append(states, v1alpha1.NodeProfileState{Name: sp.Name, State: v1alpha1.InstallStateInstalled, ContentHash: render.Hash(b)})
+			}
+			for _, n := range nodes {
+				var cur v1alpha1.SeccompNodeStatus
+				if k8s.Get(ctx, client.ObjectKey{Name: n}, &cur) != nil || equality.Semantic.DeepEqual(cur.Status.Profiles, states) {
+					continue
+				}
+				cur.Status.Profiles = states
+				_ = k8s.Update(ctx, &cur) // a conflict: next round
+			}
+		}
+	}()
 }
 
 func getRecording(name types.NamespacedName) *v1alpha1.ProfileRecording {
@@ -199,6 +248,25 @@ func TestRecordingLifecycle(t *testing.T) {
 	setMode(t, key, v1alpha1.RecordingModeApplying)
 	profName := recordings.ProfileName(rec, "app")
 	bindName := recordings.BindingName(rec, "app")
+	generation := func() int64 {
+		var cur appsv1.Deployment
+		if err := k8s.Get(ctx, client.ObjectKeyFromObject(d), &cur); err != nil {
+			t.Fatal(err)
+		}
+		return cur.Generation
+	}
+	// Until the nodes install the profile, the binding does not bind: no
+	// soak, no restart (restarted pods would be refused).
+	eventually(t, "Bound False Pending while no node installed the profile", func() bool {
+		r := getRecording(key)
+		c := meta.FindStatusCondition(r.Status.Conditions, v1alpha1.ConditionBound)
+		return c != nil && c.Status == metav1.ConditionFalse && c.Reason == controller.ReasonBindingPending && r.Status.SoakStartTime == nil
+	})
+	time.Sleep(time.Second)
+	if r := getRecording(key); r.Status.SoakStartTime != nil || generation() != 1 {
+		t.Fatalf("soak started (%v) or Deployment restarted (generation %d) before the profile was installed", r.Status.SoakStartTime, generation())
+	}
+	installLearned(t, "rec-life", "rec-n1", "rec-n2")
 	var prof v1alpha1.SeccompProfile
 	eventually(t, "phase Verifying with the learned profile in Complain mode", func() bool {
 		r := getRecording(key)
@@ -420,6 +488,7 @@ func TestRecordingPerPodAndBack(t *testing.T) {
 		entries = append(entries, recEntry(r, pods[0], v1alpha1.RecordSourceEBPF, "read"), recEntry(r, pods[1], v1alpha1.RecordSourceEBPF, "write"))
 	}
 	writeNodeRecordings(t, "rec-back-n1", &v1alpha1.NodeRecorder{Attached: true}, entries...)
+	installLearned(t, "rec-back", "rec-back-n1")
 	for _, r := range []*v1alpha1.ProfileRecording{none, cont} {
 		key := client.ObjectKeyFromObject(r)
 		eventually(t, r.Name+" merged", func() bool { return getRecording(key).Status.Pods == 2 })
