@@ -91,6 +91,11 @@ func main() {
 		log.Error(err, "set up the profile reconciler")
 		os.Exit(1)
 	}
+	if err := (&controller.RecordingReconciler{Client: mgr.GetClient(), Reader: mgr.GetAPIReader(),
+		Events: mgr.GetEventRecorder("profilerecording")}).SetupWithManager(mgr); err != nil {
+		log.Error(err, "set up the recording reconciler")
+		os.Exit(1)
+	}
 	if withPredefined {
 		if err := (&controller.PredefinedReconciler{Client: mgr.GetClient()}).SetupWithManager(mgr); err != nil {
 			log.Error(err, "set up the predefined profiles reconciler")
