@@ -14,6 +14,8 @@ cluster=(
   iptables conntrack             # kube-proxy (iptables mode) and the bridge's masquerade
   openssl curl iproute2 procps   # certificates; the demo's HTTP check; ip; pkill
   nginx-light                    # the demo workload's nginx, packed into an image
+  postgresql redis-server        # the recording proof's servers (test/workloads), packed into images
+  redis-tools wrk                # its load clients (pgbench comes with postgresql), packed into demo-load
   make
 )
 # hack/gensyscalls reads kernel UAPI headers that only these packages ship;
