@@ -93,6 +93,22 @@ func without(t *testing.T, p *profile.Profile, name string) string {
 // Without one recorded syscall the same run is reported and denied, so the
 // check can fail.
 func TestRecordThenRun(t *testing.T) {
+	for _, rec := range recorders(t) {
+		t.Run(rec, func(t *testing.T) { testRecordThenRun(t, rec) })
+	}
+}
+
+// recorders are the recorders a test can use here: notify always, ebpf as
+// root (the kernel tests run as root).
+func recorders(t *testing.T) []string {
+	if os.Geteuid() != 0 {
+		t.Log("not root: the eBPF recorder is not tested")
+		return []string{"notify"}
+	}
+	return []string{"notify", "ebpf"}
+}
+
+func testRecordThenRun(t *testing.T, rec string) {
 	self, err := os.Executable()
 	if err != nil {
 		t.Fatal(err)
@@ -100,7 +116,7 @@ func TestRecordThenRun(t *testing.T) {
 	t.Setenv(recordHelperEnv, "threads")
 	argv := []string{"sh", "-c", self + " & wait $!; exit $?"}
 	out := filepath.Join(t.TempDir(), "tree.json")
-	code, _, errOut := run(t, append([]string{"record", "-o", out, "--"}, argv...)...)
+	code, _, errOut := run(t, append([]string{"record", "--recorder", rec, "-o", out, "--"}, argv...)...)
 	if code != 0 {
 		t.Fatalf("record: exit %d\n%s", code, errOut)
 	}
@@ -143,6 +159,12 @@ func TestRecordThenRun(t *testing.T) {
 // with the i386 table (mmap2 and set_thread_area exist only there), and
 // the profile lets it run with no would-be denial.
 func TestRecordI386Child(t *testing.T) {
+	for _, rec := range recorders(t) {
+		t.Run(rec, func(t *testing.T) { testRecordI386Child(t, rec) })
+	}
+}
+
+func testRecordI386Child(t *testing.T, rec string) {
 	if runtime.GOARCH != "amd64" {
 		t.Skip("the i386 compat ABI is an x86_64 host's")
 	}
@@ -154,7 +176,7 @@ func TestRecordI386Child(t *testing.T) {
 		t.Fatalf("build the 386 program: %v\n%s", err, b)
 	}
 	out := filepath.Join(t.TempDir(), "i386.json")
-	code, stdout, errOut := run(t, "record", "-o", out, "--", bin)
+	code, stdout, errOut := run(t, "record", "--recorder", rec, "-o", out, "--", bin)
 	if code != 0 || stdout != "hello from i386\n" {
 		t.Fatalf("record: exit %d, stdout %q\n%s", code, stdout, errOut)
 	}
@@ -225,7 +247,6 @@ func TestRecordForms(t *testing.T) {
 		args []string
 		want string
 	}{
-		{[]string{"record", "--recorder", "ebpf", "--", "true"}, "not available in this build"},
 		{[]string{"record", "--recorder", "x", "--", "true"}, `unknown --recorder "x"`},
 		{[]string{"record", "--format", "xml", "--", "true"}, `unknown --format "xml"`},
 		{[]string{"record", "-o", "json", "--format", "crd", "--", "true"}, "contradicts"},
@@ -278,6 +299,9 @@ func TestRecordUnprivileged(t *testing.T) {
 	out, err = asNobody(append([]string{"run", "--complain", "--profile", prof, "--"}, argv...)...)
 	if err != nil || !strings.Contains(out, "no syscall would have been denied") {
 		t.Errorf("run --complain as nobody: %v\n%s", err, out)
+	}
+	if out, err = asNobody("record", "--recorder", "ebpf", "--", "true"); err == nil || !strings.Contains(out, "needs root") {
+		t.Errorf("record --recorder ebpf as nobody: %v, want a 'needs root' error\n%s", err, out)
 	}
 }
 

@@ -235,7 +235,7 @@ func Run(insns []bpf.RawInstruction, flags uint, argv []string, opts RunOptions)
 			done = true
 		}
 	}
-	rep := &Report{ExitCode: exitCode(cmd.ProcessState), Denied: []Denial{}}
+	rep := &Report{ExitCode: ExitCode(cmd.ProcessState), Denied: []Denial{}}
 	if sup != nil {
 		if opts.Record {
 			rep.Recorded = sup.finishCalls()
@@ -250,7 +250,9 @@ func Run(insns []bpf.RawInstruction, flags uint, argv []string, opts RunOptions)
 	return rep, nil
 }
 
-func exitCode(ps *os.ProcessState) int {
+// ExitCode is a finished command's exit code as seccompctl reports it: its
+// own, or 128+N when signal N killed it (a shell's convention).
+func ExitCode(ps *os.ProcessState) int {
 	if ps == nil {
 		return -1
 	}
