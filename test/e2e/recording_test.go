@@ -1,0 +1,201 @@
+//go:build e2e
+
+package e2e
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/api/meta"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	"github.com/seccomp-operator/seccomp-operator/api/v1alpha1"
+	"github.com/seccomp-operator/seccomp-operator/test/workloads"
+)
+
+// TestProfileRecordingCycle is the recording proof on the cluster: each
+// workload (nginx + wrk, PostgreSQL + pgbench, Redis + redis-benchmark) is
+// recorded by a ProfileRecording with the eBPF recorder while its load
+// runs, applied (learned profile in Complain mode, bound, the Deployment
+// restarted, a soak, then enforced and restarted again), and its load run
+// again under the learned profile: zero errors, zero denials, the kernel
+// filtering every server process with the learned profile, and fewer
+// syscalls allowed than the predefined profile of its class.
+func TestProfileRecordingCycle(t *testing.T) {
+	ctx := context.Background()
+	loader, err := workloads.StartLoader(ctx, k8s, kubectl, kubeconfig, ns)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = loader.Stop(context.Background(), k8s) })
+	var report []string
+	for _, w := range workloads.All(ns) {
+		t.Run(w.Name, func(t *testing.T) {
+			report = append(report, recordApplyVerify(t, w, loader))
+		})
+	}
+	t.Logf("learned vs predefined:\n%s", strings.Join(report, "\n"))
+}
+
+func recordApplyVerify(t *testing.T, w *workloads.Workload, loader *workloads.Loader) string {
+	ctx := context.Background()
+	rec := &v1alpha1.ProfileRecording{
+		ObjectMeta: metav1.ObjectMeta{Name: "rec-" + w.Name, Namespace: ns},
+		Spec: v1alpha1.ProfileRecordingSpec{
+			Mode:        v1alpha1.RecordingModeRecording,
+			PodSelector: metav1.LabelSelector{MatchLabels: w.Labels()},
+			Recorder:    v1alpha1.RecorderEBPF,
+			Soak:        &metav1.Duration{Duration: 15 * time.Second},
+			Restart:     true,
+		},
+	}
+	if err := k8s.Create(ctx, rec); err != nil {
+		t.Fatal(err)
+	}
+	// The recording first: the program is attached before the pods start,
+	// so they are recorded from their first syscall.
+	eventually(t, 60*time.Second, "the node's recorder attached", func() bool {
+		var st v1alpha1.SeccompNodeStatus
+		return k8s.Get(ctx, client.ObjectKey{Name: node}, &st) == nil && st.Status.Recorder != nil && st.Status.Recorder.Attached
+	})
+	// Unconfined while recorded: what the workload needs, not what a
+	// profile already lets it do.
+	w.Seccomp = workloads.Unconfined()
+	if err := workloads.Deploy(ctx, k8s, w); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		_ = workloads.Remove(context.Background(), k8s, w)
+		_ = k8s.Delete(context.Background(), rec)
+		var bindings v1alpha1.ProfileBindingList
+		if k8s.List(context.Background(), &bindings, client.InNamespace(ns), client.MatchingLabels{v1alpha1.LabelRecording: rec.Name}) == nil {
+			for i := range bindings.Items {
+				_ = k8s.Delete(context.Background(), &bindings.Items[i])
+			}
+		}
+		var profiles v1alpha1.SeccompProfileList
+		if k8s.List(context.Background(), &profiles, client.MatchingLabels{v1alpha1.LabelRecording: rec.Name}) == nil {
+			for i := range profiles.Items {
+				_ = k8s.Delete(context.Background(), &profiles.Items[i])
+			}
+		}
+	})
+	if _, err := workloads.WaitReady(ctx, k8s, w, 120*time.Second); err != nil {
+		t.Fatal(err)
+	}
+	r, err := w.Load(ctx, k8s, loader, 10*time.Second)
+	if err != nil || r.Errors != 0 {
+		t.Fatalf("load while recorded: %v %s", err, r)
+	}
+	recorded := 0
+	eventually(t, 60*time.Second, "the recording holds the container's syscalls", func() bool {
+		if k8s.Get(ctx, client.ObjectKeyFromObject(rec), rec) != nil || len(rec.Status.Containers) != 1 {
+			return false
+		}
+		recorded = len(rec.Status.Containers[0].Syscalls)
+		return rec.Status.Containers[0].Name == w.Name && recorded > 0 && rec.Status.Pods >= 1
+	})
+	t.Logf("%s recorded: %d syscalls on %v", w.Name, recorded, rec.Status.Containers[0].Architectures)
+
+	// Applying: the manager learns, binds in Complain, restarts, soaks,
+	// enforces and restarts again; the test drops its own Unconfined so
+	// that the binding decides the new pods' profile.
+	w.Seccomp = nil
+	var dep = w.Deployment()
+	if err := k8s.Get(ctx, client.ObjectKeyFromObject(dep), dep); err != nil {
+		t.Fatal(err)
+	}
+	dep.Spec.Template.Spec.SecurityContext.SeccompProfile = nil
+	if err := k8s.Update(ctx, dep); err != nil {
+		t.Fatal(err)
+	}
+	patch := client.RawPatch("application/merge-patch+json", []byte(`{"spec":{"mode":"Applying"}}`))
+	if err := k8s.Patch(ctx, rec, patch); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, 4*time.Minute, "phase Enforcing", func() bool {
+		return k8s.Get(ctx, client.ObjectKeyFromObject(rec), rec) == nil && rec.Status.Phase == v1alpha1.RecordingPhaseEnforcing
+	})
+	learned := rec.Status.Containers[0].Profile
+	if learned == "" {
+		t.Fatalf("no learned profile in status: %+v", rec.Status.Containers[0])
+	}
+	if c := meta.FindStatusCondition(rec.Status.Conditions, v1alpha1.ConditionVerified); c == nil || c.Status != metav1.ConditionTrue {
+		t.Errorf("Verified: %+v", c)
+	}
+	waitInstalled(t, learned, 60*time.Second)
+	var prof v1alpha1.SeccompProfile
+	if err := k8s.Get(ctx, client.ObjectKey{Name: learned}, &prof); err != nil {
+		t.Fatal(err)
+	}
+	if prof.Spec.Mode != v1alpha1.ModeEnforce && prof.Spec.Mode != "" {
+		t.Errorf("learned profile mode %q, want Enforce", prof.Spec.Mode)
+	}
+
+	// The pods the Enforce restart made run the learned profile.
+	want := "localhost/operator/" + learned + ".json"
+	var pods []string
+	eventually(t, 3*time.Minute, "every pod runs the learned profile", func() bool {
+		ps, err := workloads.Pods(ctx, k8s, w)
+		if err != nil || len(ps) != int(w.Replicas) {
+			return false
+		}
+		pods = pods[:0]
+		for _, p := range ps {
+			if p.DeletionTimestamp != nil || len(p.Status.ContainerStatuses) == 0 || !p.Status.ContainerStatuses[0].Ready {
+				return false
+			}
+			c := p.Spec.Containers[0].SecurityContext
+			if c == nil || c.SeccompProfile == nil || c.SeccompProfile.LocalhostProfile == nil ||
+				"localhost/"+*c.SeccompProfile.LocalhostProfile != want {
+				return false
+			}
+			pods = append(pods, p.Name)
+		}
+		return true
+	})
+	ps, _ := workloads.Pods(ctx, k8s, w)
+	pid := containerPID(t, ps[0].Status.ContainerStatuses[0].ContainerID)
+	for _, p := range append([]int{pid}, children(t, pid)...) {
+		if got := seccompMode(t, p); got != "2" {
+			t.Errorf("%s process %d: Seccomp: %s, want 2", w.Name, p, got)
+		}
+	}
+	r, err = w.Load(ctx, k8s, loader, 10*time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r.Errors != 0 || r.Done == 0 {
+		t.Errorf("load under the learned profile: %s\n%s", r, r.Output)
+	}
+	assertNoDenials(t, ps[0])
+
+	var pre v1alpha1.SeccompProfile
+	if err := k8s.Get(ctx, client.ObjectKey{Name: w.Predefined}, &pre); err != nil {
+		t.Fatal(err)
+	}
+	nLearned, nPre := allowedCount(&prof), allowedCount(&pre)
+	if nLearned >= nPre {
+		t.Errorf("learned %s allows %d syscalls, not fewer than %s's %d", learned, nLearned, w.Predefined, nPre)
+	}
+	return fmt.Sprintf("| %s | recorded %d | learned %d (%s) | %s %d | under learned: %s |",
+		w.Name, recorded, nLearned, strings.Join(rec.Status.Containers[0].WouldDeny, ","), w.Predefined, nPre, r)
+}
+
+// allowedCount is the number of distinct syscall names a profile allows
+// (rules with SCMP_ACT_ALLOW).
+func allowedCount(p *v1alpha1.SeccompProfile) int {
+	var names []string
+	for _, r := range p.Spec.ToProfile().Syscalls {
+		if r.Action == "SCMP_ACT_ALLOW" {
+			names = append(names, r.AllNames()...)
+		}
+	}
+	slices.Sort(names)
+	return len(slices.Compact(names))
+}
