@@ -174,7 +174,8 @@ func (r *Recorder) loop(ctx context.Context, recs toolscache.SharedIndexInformer
 	write := time.NewTicker(r.MinStateInterval)
 	defer write.Stop()
 	lastOpen := time.Now()
-	c.harvest() // what a pinned map holds from the agent's earlier life
+	// A program the agent's earlier life left attached (pinned) is
+	// harvested at once; a detached one was harvested at its detach.
 	if c.syncKernel() {
 		c.harvest()
 	}
