@@ -7,7 +7,8 @@ import (
 )
 
 // openKernel opens the in-kernel recorder (pkg/seccomp/recording/bpfrec),
-// set by recorder_bpfrec.go; nil in a build without it, and the node
+// set by recorder_bpfrec.go; nil in a build without it (until bpfrec is
+// merged), and the node
 // state's recorder message says so.
 var openKernel recorder.OpenFunc
 
