@@ -16,14 +16,15 @@ import (
 func init() {
 	openKernel = func(o recorder.Options) (recorder.Kernel, error) {
 		if o.ExcludeMountNS == 0 {
-			// The agent's own syscalls are no workload's.
-			if ns, err := bpfrec.MountNamespace(os.Getpid()); err == nil {
-				o.ExcludeMountNS = ns
-			}
-		}
-		if o.PinPath != "" {
-			if err := os.MkdirAll(o.PinPath, 0o700); err != nil {
-				return nil, err
+			// The host's processes are no workload's (pid 1: the agent
+			// runs in the host's pid namespace). Reading another
+			// process's namespace needs it to hold no capability the
+			// agent lacks; if that fails, the agent's own is excluded.
+			for _, pid := range []int{1, os.Getpid()} {
+				if ns, err := bpfrec.MountNamespace(pid); err == nil {
+					o.ExcludeMountNS = ns
+					break
+				}
 			}
 		}
 		r, err := bpfrec.Open(bpfrec.Options{MaxNamespaces: o.MaxNamespaces, PinPath: o.PinPath, ExcludeMountNS: o.ExcludeMountNS})
@@ -45,7 +46,12 @@ func (k bpfKernel) Entries() ([]recorder.Entry, error) {
 	}
 	out := make([]recorder.Entry, len(es))
 	for i, e := range es {
-		out[i] = recorder.Entry{MountNS: e.MountNS, Pid: e.Pid, Syscalls: e.Syscalls}
+		out[i] = recorder.Entry{MountNS: e.MountNS, ID: e.ID, Pid: e.Pid, Syscalls: e.Syscalls}
 	}
 	return out, nil
 }
+
+// PidInMountNS finds a live process of a namespace whose entry's Pid has
+// exited (recorder.PidFinder). It reads /proc/<pid>/ns/mnt, which the
+// kernel shows only for processes holding no capability the agent lacks.
+func (bpfKernel) PidInMountNS(mntns uint64) (int, bool) { return bpfrec.PidInMountNS(mntns) }

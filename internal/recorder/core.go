@@ -19,6 +19,14 @@ import (
 const (
 	noPodGrace     = 10 * time.Second
 	noProcessGrace = 5 * time.Second
+	// findEvery spaces the /proc walks that look for a live process of an
+	// entry whose Pid is gone.
+	findEvery = 10 * time.Second
+	// noProcessForget: an entry with no live process found for this long
+	// is a namespace that is gone (a container that lived less than a
+	// harvest): its slot is freed. Deleting a live namespace's entry
+	// would lose its syscalls so far, hence the long wait.
+	noProcessForget = 5 * time.Minute
 )
 
 // maxMessage is the node state's limit of recorder.message.
@@ -41,9 +49,9 @@ type core struct {
 	// podsVersion counts its rebuilds.
 	pods        map[string]*podContainer
 	podsVersion uint64
-	// byNS remembers each attributed mount namespace; pending the ones
-	// not attributed yet.
-	byNS    map[uint64]*attr
+	// byKey remembers each attributed kernel entry (Entry.key); pending
+	// the ones not attributed yet.
+	byKey   map[uint64]*attr
 	pending map[uint64]*unattr
 	// attachedAt is the moment (Processes' clock) the program was last
 	// attached; valid while attachedKnown.
@@ -60,8 +68,9 @@ type core struct {
 
 // attr is a mount namespace attributed to a container.
 type attr struct {
-	id  string // bare container ID
-	pid int    // the process it was attributed by
+	mntns uint64
+	id    string // bare container ID
+	pid   int    // the process it was attributed by
 	// targets are the node recordings its syscalls go to, computed at
 	// snapshot snap and pods version pods.
 	targets   []target
@@ -72,6 +81,8 @@ type attr struct {
 
 // unattr is a mount namespace not attributed (yet).
 type unattr struct {
+	mntns   uint64
+	found   time.Time // when a live process was last looked for
 	since   time.Time
 	pid     int
 	reason  string
@@ -80,7 +91,7 @@ type unattr struct {
 
 func newCore(k Kernel, kernelErr error, procs Processes, log logr.Logger) *core {
 	c := &core{kernel: k, kernelErr: kernelErr, procs: procs, log: log, now: time.Now,
-		pods: map[string]*podContainer{}, byNS: map[uint64]*attr{}, pending: map[uint64]*unattr{},
+		pods: map[string]*podContainer{}, byKey: map[uint64]*attr{}, pending: map[uint64]*unattr{},
 		store: newStore(v1alpha1.MaxNodeRecordings), learned: map[learnedKey]bool{}}
 	c.snap.Store(newSnapshot(nil))
 	if k != nil && k.Attached() {
@@ -223,22 +234,32 @@ func (c *core) harvest() {
 		}
 	}
 	c.mu.Unlock()
-	for ns, a := range c.byNS {
-		if c.pods[a.id] != nil {
+	// Delete removes every entry of an inode: while a live container's
+	// entry shares it (the kernel reused a dead namespace's inode), the
+	// dead one's entry waits (harvesting it again adds nothing), so the
+	// live one loses nothing.
+	live := map[uint64]bool{}
+	for _, w := range todo {
+		if c.pods[w.a.id] != nil {
+			live[w.a.mntns] = true
+		}
+	}
+	for k, a := range c.byKey {
+		if c.pods[a.id] != nil || live[a.mntns] {
 			continue
 		}
-		if err := c.kernel.Delete(ns); err != nil {
+		if err := c.kernel.Delete(a.mntns); err != nil {
 			// Most likely deleted already; a slot left is Lost's to count.
-			c.log.V(1).Info("delete the eBPF recorder's entry of a gone container", "mntns", ns, "error", err.Error())
+			c.log.V(1).Info("delete the eBPF recorder's entry of a gone container", "mntns", a.mntns, "error", err.Error())
 		}
-		delete(c.byNS, ns)
+		delete(c.byKey, k)
 	}
-	for ns, u := range c.pending {
-		if u.reason == ReasonNoProcess && now.Sub(u.since) >= noProcessGrace {
+	for k, u := range c.pending {
+		if u.reason == ReasonNoProcess && now.Sub(u.since) >= noProcessForget && !live[u.mntns] {
 			// Its namespace is most likely gone: free the slot. If it is
 			// not, the kernel makes a new entry with a live process.
-			if err := c.kernel.Delete(ns); err == nil {
-				delete(c.pending, ns)
+			if err := c.kernel.Delete(u.mntns); err == nil {
+				delete(c.pending, k)
 			}
 		}
 	}
@@ -247,22 +268,30 @@ func (c *core) harvest() {
 // attribute returns e's namespace's container, or nil when it has none
 // yet (counted once past its grace).
 func (c *core) attribute(e *Entry, now time.Time) *attr {
-	if a := c.byNS[e.MountNS]; a != nil {
-		if e.Pid == a.pid || e.Pid == 0 {
+	k := e.key()
+	if a := c.byKey[k]; a != nil {
+		if e.Pid == a.pid || e.Pid == 0 || e.ID != 0 {
 			return a
 		}
-		// Another process: still the same container? (A namespace's
-		// number is reused once it is gone.)
+		// Without an ID, another process: still the same container? (An
+		// inode is reused once its namespace is gone.)
 		if id, ok := c.procs.ContainerID(e.Pid); !ok || id == a.id {
 			a.pid = e.Pid
 			return a
 		}
-		delete(c.byNS, e.MountNS)
+		delete(c.byKey, k)
 	}
-	if u := c.pending[e.MountNS]; u != nil && u.reason == ReasonNotContainer && u.pid == e.Pid {
+	if u := c.pending[k]; u != nil && u.reason == ReasonNotContainer && u.pid == e.Pid {
 		return nil // the host's, as found before
 	}
-	id, ok := c.procs.ContainerID(e.Pid)
+	pid := e.Pid
+	id, ok := c.procs.ContainerID(pid)
+	if !ok {
+		if p, found := c.livePid(k, e.MountNS, now); found {
+			pid = p
+			id, ok = c.procs.ContainerID(pid)
+		}
+	}
 	reason := ""
 	switch {
 	case !ok:
@@ -273,15 +302,15 @@ func (c *core) attribute(e *Entry, now time.Time) *attr {
 		reason = ReasonNoPod
 	}
 	if reason == "" {
-		delete(c.pending, e.MountNS)
-		a := &attr{id: id, pid: e.Pid}
-		c.byNS[e.MountNS] = a
+		delete(c.pending, k)
+		a := &attr{mntns: e.MountNS, id: id, pid: pid}
+		c.byKey[k] = a
 		return a
 	}
-	u := c.pending[e.MountNS]
+	u := c.pending[k]
 	if u == nil || u.reason != reason {
-		u = &unattr{since: now, reason: reason}
-		c.pending[e.MountNS] = u
+		u = &unattr{mntns: e.MountNS, since: now, reason: reason, found: now}
+		c.pending[k] = u
 	}
 	u.pid = e.Pid
 	grace := time.Duration(0)
@@ -296,6 +325,24 @@ func (c *core) attribute(e *Entry, now time.Time) *attr {
 		unattributed.WithLabelValues(reason).Inc()
 	}
 	return nil
+}
+
+// livePid finds a live process of the namespace of an entry whose Pid is
+// gone, when the kernel recorder can (at most every findEvery per entry:
+// it walks /proc).
+func (c *core) livePid(k, mntns uint64, now time.Time) (int, bool) {
+	f, ok := c.kernel.(PidFinder)
+	if !ok {
+		return 0, false
+	}
+	if u := c.pending[k]; u != nil && now.Sub(u.found) < findEvery {
+		return 0, false
+	}
+	pid, found := f.PidInMountNS(mntns)
+	if u := c.pending[k]; u != nil {
+		u.found = now
+	}
+	return pid, found
 }
 
 // nodeState is the recordings and recorder state the node state should

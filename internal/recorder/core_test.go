@@ -195,7 +195,12 @@ func TestUnattributedCounted(t *testing.T) {
 	if delta(ReasonNotContainer) != 1 || delta(ReasonNoPod) != 1 || delta(ReasonNoProcess) != 1 {
 		t.Fatalf("past the graces: not_container %v no_pod %v no_process %v", delta(ReasonNotContainer), delta(ReasonNoPod), delta(ReasonNoProcess))
 	}
-	if !slices.Contains(k.deleted, 13) || slices.Contains(k.deleted, 11) || slices.Contains(k.deleted, 12) {
+	if len(k.deleted) != 0 {
+		t.Errorf("deleted %v before the namespace could be known gone", k.deleted)
+	}
+	clock = clock.Add(noProcessForget)
+	c.harvest()
+	if !slices.Equal(k.deleted, []uint64{13}) {
 		t.Errorf("deleted %v, want only the vanished process's namespace", k.deleted)
 	}
 	// The pod shows up late: its container is attributed after all.
@@ -343,5 +348,69 @@ func TestNoKernel(t *testing.T) {
 	_, st := c.nodeState()
 	if st.Attached || st.Message != "eBPF unavailable: "+ErrNoKernel.Error() {
 		t.Errorf("state %+v", st)
+	}
+}
+
+// The kernel reuses a dead namespace's inode for a new container: the
+// dead one's entry is not deleted while the live one shares its inode
+// (Delete would take the live one's bits since the harvest), and each is
+// attributed to its own container.
+func TestReusedInode(t *testing.T) {
+	c, k, p := newTestCore(t)
+	c.setRecordings([]*v1alpha1.ProfileRecording{rec("ns", "r", "", "", "web")})
+	c.setPods([]*corev1.Pod{pod("ns", "old", map[string]string{"app": "web"}, map[string]string{"app": id(1)})})
+	p.containers[10] = id(1)
+	c.syncKernel()
+	k.sawID(101, 7, 10, "read")
+	c.harvest()
+	// old's container exits, new's gets inode 7 again.
+	c.setPods([]*corev1.Pod{pod("ns", "new", map[string]string{"app": "web"}, map[string]string{"app": id(2)})})
+	p.containers[20] = id(2)
+	k.sawID(102, 7, 20, "write")
+	c.harvest()
+	if len(k.deleted) != 0 {
+		t.Fatalf("deleted inode %v while a live container uses it", k.deleted)
+	}
+	list, _ := c.nodeState()
+	o, n := find(list, "ns/r", "old", "app", "ebpf"), find(list, "ns/r", "new", "app", "ebpf")
+	if o == nil || n == nil || !slices.Equal(o.Syscalls, []string{"read"}) || !slices.Equal(n.Syscalls, []string{"write"}) {
+		t.Fatalf("old %+v new %+v", o, n)
+	}
+	// new's pod goes too: both entries are deleted, after a last harvest.
+	k.sawID(102, 7, 20, "exit_group")
+	c.setPods(nil)
+	c.harvest()
+	if !slices.Equal(k.deleted, []uint64{7}) || len(k.entries) != 0 {
+		t.Errorf("deleted %v, left %v", k.deleted, k.entries)
+	}
+	list, _ = c.nodeState()
+	if n := find(list, "ns/r", "new", "app", "ebpf"); !slices.Equal(n.Syscalls, []string{"exit_group", "write"}) {
+		t.Errorf("new's last harvest: %+v", n)
+	}
+}
+
+// The kernel's Pid is the last process to make a new syscall, often a
+// child that has exited: a live process of the namespace attributes it,
+// and the search (a walk of /proc) is not repeated every harvest.
+func TestLivePidOfNamespace(t *testing.T) {
+	c, k, p := newTestCore(t)
+	clock := time.Unix(1000, 0)
+	c.now = func() time.Time { return clock }
+	c.setRecordings([]*v1alpha1.ProfileRecording{rec("ns", "r", "", "", "web")})
+	c.setPods([]*corev1.Pod{pod("ns", "web-1", map[string]string{"app": "web"}, map[string]string{"app": id(1)})})
+	p.containers[10] = id(1) // the shell; 11, the child that made the last new syscall, is gone
+	c.syncKernel()
+	k.saw(5, 11, "read", "mkdirat")
+	c.harvest()
+	c.harvest()
+	if k.finds != 1 {
+		t.Errorf("%d searches, want 1 within findEvery", k.finds)
+	}
+	k.live[5] = 10
+	clock = clock.Add(findEvery)
+	c.harvest()
+	list, _ := c.nodeState()
+	if got := find(list, "ns/r", "web-1", "app", "ebpf"); got == nil || !slices.Equal(got.Syscalls, []string{"mkdirat", "read"}) {
+		t.Fatalf("recorded %+v", list)
 	}
 }

@@ -22,9 +22,20 @@ type fakeKernel struct {
 	lost             uint64
 	// onDetach runs when the program is detached (before it is).
 	onDetach func()
+	// live maps a namespace to a live process of it (PidInMountNS).
+	live  map[uint64]int
+	finds int
 }
 
-func newFakeKernel() *fakeKernel { return &fakeKernel{entries: map[uint64]Entry{}} }
+func (k *fakeKernel) PidInMountNS(ns uint64) (int, bool) {
+	k.finds++
+	pid, ok := k.live[ns]
+	return pid, ok
+}
+
+func newFakeKernel() *fakeKernel {
+	return &fakeKernel{entries: map[uint64]Entry{}, live: map[uint64]int{}}
+}
 
 func (k *fakeKernel) Attach() error { k.attached = true; k.attaches++; return nil }
 func (k *fakeKernel) Detach() error {
@@ -45,11 +56,19 @@ func (k *fakeKernel) Entries() ([]Entry, error) {
 	}
 	return out, nil
 }
+
+// Delete removes every entry of the inode, as bpfrec does.
 func (k *fakeKernel) Delete(ns uint64) error {
-	if _, ok := k.entries[ns]; !ok {
+	found := false
+	for key, e := range k.entries {
+		if e.MountNS == ns {
+			delete(k.entries, key)
+			found = true
+		}
+	}
+	if !found {
 		return errors.New("no such entry")
 	}
-	delete(k.entries, ns)
 	k.deleted = append(k.deleted, ns)
 	return nil
 }
@@ -57,16 +76,23 @@ func (k *fakeKernel) Lost() (uint64, error) { return k.lost, nil }
 func (k *fakeKernel) MapBytes() int         { return 4096 }
 
 // saw makes the kernel see syscalls (x86_64 names) in ns by pid.
-func (k *fakeKernel) saw(ns uint64, pid int, names ...string) {
-	e, ok := k.entries[ns]
+func (k *fakeKernel) saw(ns uint64, pid int, names ...string) { k.sawID(0, ns, pid, names...) }
+
+// sawID is saw for the namespace of id (the inode ns may be shared).
+func (k *fakeKernel) sawID(id, ns uint64, pid int, names ...string) {
+	key := ns
+	if id != 0 {
+		key = id
+	}
+	e, ok := k.entries[key]
 	if !ok {
-		e = Entry{MountNS: ns, Syscalls: &recording.Set{}}
+		e = Entry{MountNS: ns, ID: id, Syscalls: &recording.Set{}}
 	}
 	e.Pid = pid
 	for _, n := range names {
 		e.Syscalls.Add("x86_64", n)
 	}
-	k.entries[ns] = e
+	k.entries[key] = e
 }
 
 // fakeProcs is /proc: pids in containers, container start times.

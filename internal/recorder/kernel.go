@@ -19,7 +19,8 @@ type Kernel interface {
 	Unpin() error
 	// Entries reads every mount namespace's bitmap.
 	Entries() ([]Entry, error)
-	// Delete forgets a mount namespace's bitmap (its slot is free again).
+	// Delete forgets the bitmaps of a mount namespace inode (every entry
+	// sharing it: their slots are free again).
 	Delete(mntns uint64) error
 	// Lost counts mount namespaces the map had no room for.
 	Lost() (uint64, error)
@@ -27,9 +28,22 @@ type Kernel interface {
 	MapBytes() int
 }
 
+// PidFinder is what a Kernel may also offer: a live process of a mount
+// namespace (bpfrec.PidInMountNS), for an entry whose Pid has exited (the
+// last process to make a new syscall is often a short-lived child).
+type PidFinder interface {
+	PidInMountNS(mntns uint64) (int, bool)
+}
+
 // Entry is one mount namespace's syscalls as the kernel holds them.
 type Entry struct {
+	// MountNS is the namespace's inode. The kernel reuses an inode once
+	// its namespace is freed, so a dead container's entry and a new one's
+	// can share it; ID tells them apart.
 	MountNS uint64
+	// ID is the namespace's id, never reused while the machine runs; 0
+	// when the kernel recorder gives none (then MountNS identifies it).
+	ID uint64
 	// Pid is a process recently seen in the namespace (in the host's pid
 	// namespace): how the namespace is attributed to a container.
 	Pid      int
@@ -49,3 +63,11 @@ type Options struct {
 
 // OpenFunc opens the in-kernel recorder.
 type OpenFunc func(Options) (Kernel, error)
+
+// key identifies an entry across harvests.
+func (e *Entry) key() uint64 {
+	if e.ID != 0 {
+		return e.ID
+	}
+	return e.MountNS
+}
