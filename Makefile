@@ -73,7 +73,7 @@ generate: deps-generate $(CONTROLLER_GEN) ## Regenerate syscall tables, deepcopy
 	$(CONTROLLER_GEN) crd paths=./api/... output:crd:artifacts:config=config/crd/bases
 	$(CONTROLLER_GEN) rbac:roleName=seccomp-operator-manager paths="{./internal/controller/...,./internal/webhook/...}" output:rbac:artifacts:config=config/rbac
 	$(CONTROLLER_GEN) webhook paths=./internal/webhook/... output:webhook:artifacts:config=config/webhook
-	$(CONTROLLER_GEN) rbac:roleName=seccomp-operator-agent paths="{./internal/agent/...,./internal/nodekube/...,./internal/enricher/...}" output:rbac:artifacts:config=config/agent/rbac
+	$(CONTROLLER_GEN) rbac:roleName=seccomp-operator-agent paths="{./internal/agent/...,./internal/nodekube/...,./internal/enricher/...,./internal/recorder/...}" output:rbac:artifacts:config=config/agent/rbac
 
 verify-generated: generate ## Fail when generated files are stale
 	@git diff --exit-code -- . ':!go.sum' || { echo "generated files are stale: run 'make generate' and commit"; exit 1; }

@@ -152,6 +152,10 @@ step "containerd (runc $("$RUNC_BUILT" --version | awk 'NR==1 {print $3}') at $R
 install -m 0755 "$RUNC_BUILT" "$RUNC.tmp" && mv -f "$RUNC.tmp" "$RUNC"
 sysctl -qw net.ipv4.ip_forward=1
 [ ! -e /proc/sys/net/bridge/bridge-nf-call-iptables ] || sysctl -qw net.bridge.bridge-nf-call-iptables=1
+# The agent's eBPF recorder pins its maps in the host's BPF filesystem so
+# that an agent restart loses nothing; systemd mounts it on most
+# distributions, this host may not have it.
+mountpoint -q /sys/fs/bpf || mount -t bpf bpf /sys/fs/bpf
 cat >"$UP_DIR/cni/net.d/10-seccomp-operator-up.conflist" <<CNI
 {
   "cniVersion": "0.4.0",

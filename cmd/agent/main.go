@@ -26,6 +26,8 @@ import (
 	"github.com/seccomp-operator/seccomp-operator/internal/enricher"
 	"github.com/seccomp-operator/seccomp-operator/internal/metricsauth"
 	"github.com/seccomp-operator/seccomp-operator/internal/nodekube"
+	"github.com/seccomp-operator/seccomp-operator/internal/procfs"
+	"github.com/seccomp-operator/seccomp-operator/internal/recorder"
 	"github.com/seccomp-operator/seccomp-operator/internal/runtimeflags"
 	"github.com/seccomp-operator/seccomp-operator/pkg/seccomp/syscalls"
 )
@@ -35,8 +37,9 @@ func main() {
 	var resync, minStatus time.Duration
 	var memLimit int64
 	var verbosity, gcPercent, maxProcs int
-	var enrich bool
-	var procRoot, recordSource string
+	var enrich, record bool
+	var procRoot, recordSource, bpfPinPath string
+	var maxNamespaces int
 	flag.StringVar(&nodeName, "node-name", os.Getenv("NODE_NAME"), "name of this node (default $NODE_NAME)")
 	flag.StringVar(&kubeletRoot, "kubelet-root", "/var/lib/kubelet", "the kubelet's --root-dir; profiles go to <root>/seccomp")
 	flag.StringVar(&kubeconfig, "kubeconfig", "", "kubeconfig file (default: $KUBECONFIG, the in-cluster service account, then ~/.kube/config)")
@@ -54,6 +57,9 @@ func main() {
 	flag.BoolVar(&enrich, "enricher", true, "run the enricher: seccomp records to metrics (seccomp_violations_total) and Events, and every container's real seccomp mode in the node state")
 	flag.StringVar(&procRoot, "proc-root", "/proc", "the host's /proc (the agent runs in the host's pid namespace), where the enricher finds each record's container and each container's seccomp mode")
 	flag.StringVar(&recordSource, "record-source", sourceAuditNetlink, "where the enricher reads the kernel's seccomp records: "+sourceAuditNetlink+" (the audit multicast group; needs CAP_AUDIT_READ and the host network) or none")
+	flag.BoolVar(&record, "recorder", true, "run the recorder: the syscalls of the pods ProfileRecordings select, into the node state (eBPF while a recording with recorder ebpf records; the enricher's records for log, complain and enforce)")
+	flag.StringVar(&bpfPinPath, "bpf-pin-path", defaultPinPath(), "bpffs directory where the eBPF recorder pins its maps so that an agent restart loses nothing (\"\" pins nothing; default /sys/fs/bpf/seccomp-operator when bpffs is mounted)")
+	flag.IntVar(&maxNamespaces, "recorder-max-namespaces", recorder.DefaultMaxNamespaces, "mount namespaces (containers and the host's) the eBPF recorder's map holds; further ones are counted in status.recorder.lost")
 	flag.IntVar(&verbosity, "v", 0, "log verbosity (1 logs every pass that changed files)")
 	flag.Parse()
 
@@ -144,6 +150,11 @@ func main() {
 		failed <- <-serveErrs
 		stop()
 	}()
+	var rec *recorder.Recorder
+	var procCache *procfs.Cache
+	if record {
+		rec = recorder.New(node, openKernel, recorder.Options{MaxNamespaces: maxNamespaces, PinPath: bpfPinPath}, nil, log.WithName("recorder"))
+	}
 	if enrich {
 		e := &enricher.Enricher{
 			Node:   node,
@@ -153,6 +164,10 @@ func main() {
 		}
 		proc := enricher.NewProc(procRoot)
 		e.Procs, e.Kernel = proc, proc
+		procCache = proc.Cache
+		if rec != nil {
+			e.OnViolation = rec.Violation
+		}
 		// A source that cannot start (no capability, no audit in the
 		// kernel) never stops the installer: the node state says why.
 		e.Source, e.SourceErr = newSource(recordSource)
@@ -165,8 +180,17 @@ func main() {
 			}
 		}()
 	}
+	if rec != nil {
+		// One pid → container cache for the enricher and the recorder.
+		rec.Procs = recorder.NewProc(procRoot, procCache)
+		go func() {
+			if err := rec.Run(ctx); err != nil {
+				log.Error(err, "recorder stopped; the installer goes on")
+			}
+		}()
+	}
 	log.Info("starting", "node", nodeName, "kubeletRoot", kubeletRoot, "family", a.Native,
-		"runtimeSeccompFlags", detection.Support, "runtimeSeccompFlagsHow", detection.How, "enricher", enrich, "recordSource", recordSource)
+		"runtimeSeccompFlags", detection.Support, "runtimeSeccompFlagsHow", detection.How, "enricher", enrich, "recordSource", recordSource, "recorder", record, "bpfPinPath", bpfPinPath, "eBPFRecorderBuiltIn", openKernel != nil)
 	if err := r.Run(ctx, resync); err != nil {
 		fail(err, "run agent")
 	}

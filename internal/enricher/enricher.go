@@ -44,6 +44,10 @@ type Enricher struct {
 	// too); MinStateInterval the minimum time between two node state
 	// writes.
 	ScanInterval, MinStateInterval time.Duration
+	// OnViolation, if set, is told of every attributed record (the
+	// recorder's log, complain and enforce sources). It runs on the record
+	// path: it must return at once.
+	OnViolation func(nodekube.Violation)
 
 	// state is where the writes go; Node unless a test sets it.
 	state NodeState
@@ -66,6 +70,16 @@ func (e *Enricher) Run(ctx context.Context) error {
 	if e.Events != nil {
 		observe = e.Events.observe
 		go e.Events.Run(ctx)
+	}
+	if hook := e.OnViolation; hook != nil {
+		events := observe
+		observe = func(c *container, r Record) {
+			if events != nil {
+				events(c, r)
+			}
+			hook(nodekube.Violation{Namespace: c.Namespace, Pod: c.Pod, PodUID: string(c.PodUID), Container: c.Name,
+				Profile: c.Profile, ABI: r.Arch, Syscall: r.Syscall, Nr: r.Nr, Action: r.Action})
+		}
 	}
 	attr := newAttributor(e.Parse, e.Procs, index, observe)
 	kick := make(chan struct{}, 1)

@@ -25,13 +25,15 @@ func TrimNodeState(obj any) (any, error) {
 // pays for its pods' copies): what podprofile resolves a container's
 // profile from (annotations, node name, the security contexts of the pod
 // and every container, which also say whether it is privileged), the phase,
-// and, for the enricher's attribution, each container status's name and
-// runtime ID (the ID is how a process's cgroup names its container).
+// the labels (which ProfileRecordings select the pod, for the recorder),
+// and, for the attribution of records and recorded syscalls, each container
+// status's name and runtime ID (the ID is how a process's cgroup names its
+// container).
 func TrimPod(obj any) (any, error) {
 	return TrimAs(obj, func(pod *corev1.Pod) any {
 		out := &corev1.Pod{TypeMeta: pod.TypeMeta}
 		out.Name, out.Namespace, out.UID, out.ResourceVersion = pod.Name, pod.Namespace, pod.UID, pod.ResourceVersion
-		out.Annotations = pod.Annotations
+		out.Annotations, out.Labels = pod.Annotations, pod.Labels
 		out.Spec.NodeName = pod.Spec.NodeName
 		out.Spec.SecurityContext = pod.Spec.SecurityContext
 		out.Status.Phase = pod.Status.Phase

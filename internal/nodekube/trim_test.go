@@ -11,8 +11,9 @@ import (
 
 // The pod trim keeps what the roles read: the security contexts
 // (profiles, privileged) for podprofile and the installer, each container
-// status's name and runtime ID for the enricher's attribution; nothing
-// else of the statuses.
+// status's name and runtime ID for the enricher's and the recorder's
+// attribution, the labels for the recorder's selection; nothing else of
+// the statuses.
 func TestTrimPodKeepsWhatTheRolesRead(t *testing.T) {
 	pod := &corev1.Pod{
 		ObjectMeta: metav1.ObjectMeta{Name: "p", Namespace: "ns", UID: "u", Labels: map[string]string{"a": "b"}},
@@ -42,7 +43,10 @@ func TestTrimPodKeepsWhatTheRolesRead(t *testing.T) {
 		len(out.Status.EphemeralContainerStatuses) != 1 || out.Status.EphemeralContainerStatuses[0].ContainerID != "cri-o://123" {
 		t.Errorf("init/ephemeral statuses %+v %+v", out.Status.InitContainerStatuses, out.Status.EphemeralContainerStatuses)
 	}
-	if out.Labels != nil || out.Spec.Containers[0].Image != "" {
+	if out.Labels["a"] != "b" {
+		t.Errorf("lost the labels the recorder selects pods by: %+v", out.Labels)
+	}
+	if out.Spec.Containers[0].Image != "" {
 		t.Errorf("kept what no role reads: %+v", out)
 	}
 }

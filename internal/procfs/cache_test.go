@@ -189,3 +189,21 @@ func TestLookupReal(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// ContainerID: a container's process gives its ID, a host process "", a
+// pid that never existed false.
+func TestCacheContainerID(t *testing.T) {
+	f := newFakeProc(t)
+	f.set(10, 100, cg(id1))
+	f.set(11, 100, "0::/system.slice/sshd.service\n")
+	c := NewCache(f.root, 0)
+	if id, ok := c.ContainerID(10); !ok || id != id1 {
+		t.Errorf("container process: %q %v", id, ok)
+	}
+	if id, ok := c.ContainerID(11); !ok || id != "" {
+		t.Errorf("host process: %q %v", id, ok)
+	}
+	if id, ok := c.ContainerID(12); ok {
+		t.Errorf("no process: %q %v", id, ok)
+	}
+}
