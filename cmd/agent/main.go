@@ -190,7 +190,7 @@ func main() {
 		}()
 	}
 	log.Info("starting", "node", nodeName, "kubeletRoot", kubeletRoot, "family", a.Native,
-		"runtimeSeccompFlags", detection.Support, "runtimeSeccompFlagsHow", detection.How, "enricher", enrich, "recordSource", recordSource, "recorder", record, "bpfPinPath", bpfPinPath, "eBPFRecorderBuiltIn", openKernel != nil)
+		"runtimeSeccompFlags", detection.Support, "runtimeSeccompFlagsHow", detection.How, "enricher", enrich, "recordSource", recordSource, "recorder", record, "bpfPinPath", bpfPinPath)
 	if err := r.Run(ctx, resync); err != nil {
 		fail(err, "run agent")
 	}

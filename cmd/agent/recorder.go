@@ -2,15 +2,7 @@ package main
 
 import (
 	"golang.org/x/sys/unix"
-
-	"github.com/seccomp-operator/seccomp-operator/internal/recorder"
 )
-
-// openKernel opens the in-kernel recorder (pkg/seccomp/recording/bpfrec),
-// set by recorder_bpfrec.go; nil in a build without it (until bpfrec is
-// merged), and the node
-// state's recorder message says so.
-var openKernel recorder.OpenFunc
 
 // bpffsRoot is where the kernel's BPF filesystem is mounted.
 const bpffsRoot = "/sys/fs/bpf"

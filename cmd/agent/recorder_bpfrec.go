@@ -1,10 +1,6 @@
-//go:build ignore
+package main
 
 // The adapter of pkg/seccomp/recording/bpfrec to the recorder's Kernel.
-// Left out of the build (the tag ignore, which go mod tidy skips too) until
-// bpfrec is merged; then the build line above goes, nothing else changes.
-
-package main
 
 import (
 	"os"
@@ -13,26 +9,25 @@ import (
 	"github.com/seccomp-operator/seccomp-operator/pkg/seccomp/recording/bpfrec"
 )
 
-func init() {
-	openKernel = func(o recorder.Options) (recorder.Kernel, error) {
-		if o.ExcludeMountNS == 0 {
-			// The host's processes are no workload's (pid 1: the agent
-			// runs in the host's pid namespace). Reading another
-			// process's namespace needs it to hold no capability the
-			// agent lacks; if that fails, the agent's own is excluded.
-			for _, pid := range []int{1, os.Getpid()} {
-				if ns, err := bpfrec.MountNamespace(pid); err == nil {
-					o.ExcludeMountNS = ns
-					break
-				}
+// openKernel opens the in-kernel recorder (recorder.OpenFunc).
+func openKernel(o recorder.Options) (recorder.Kernel, error) {
+	if o.ExcludeMountNS == 0 {
+		// The host's processes are no workload's (pid 1: the agent
+		// runs in the host's pid namespace). Reading another
+		// process's namespace needs it to hold no capability the
+		// agent lacks; if that fails, the agent's own is excluded.
+		for _, pid := range []int{1, os.Getpid()} {
+			if ns, err := bpfrec.MountNamespace(pid); err == nil {
+				o.ExcludeMountNS = ns
+				break
 			}
 		}
-		r, err := bpfrec.Open(bpfrec.Options{MaxNamespaces: o.MaxNamespaces, PinPath: o.PinPath, ExcludeMountNS: o.ExcludeMountNS})
-		if err != nil {
-			return nil, err
-		}
-		return bpfKernel{r}, nil
 	}
+	r, err := bpfrec.Open(bpfrec.Options{MaxNamespaces: o.MaxNamespaces, PinPath: o.PinPath, ExcludeMountNS: o.ExcludeMountNS})
+	if err != nil {
+		return nil, err
+	}
+	return bpfKernel{r}, nil
 }
 
 // bpfKernel is a *bpfrec.Recorder as a recorder.Kernel (its entries in

@@ -31,9 +31,8 @@ type recorded struct {
 type recorderFunc func(cmd *cobra.Command, argv []string) (*recorded, error)
 
 // ebpfRecorder is the in-kernel recorder (root only, no per-syscall round
-// trip). It is nil in this build: the lead wires
-// pkg/seccomp/recording/bpfrec here at merge, and `--recorder auto` then
-// prefers it when running as root.
+// trip; record_ebpf_linux.go), nil where pkg/seccomp/recording/bpfrec has
+// no program; `--recorder auto` prefers it when running as root.
 var ebpfRecorder recorderFunc
 
 func newRecordCmd(o *options) *cobra.Command {

@@ -1,11 +1,8 @@
-//go:build ignore
+package recorder
 
 // The recorder against the real kernel: bpfrec's program, /proc, a
-// process in a new mount namespace and a container's cgroup. Left out of
-// the build (the tag ignore) until pkg/seccomp/recording/bpfrec is merged;
-// then the build line goes. It skips without root or eBPF.
-
-package recorder
+// process in a new mount namespace and a container's cgroup. It skips
+// without root or eBPF.
 
 import (
 	"os"
