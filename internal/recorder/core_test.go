@@ -41,11 +41,21 @@ func TestAttachOnlyWhileAnEBPFRecordingRecords(t *testing.T) {
 	k.saw(100, 7, "read")
 	// The last syscalls before the detach are harvested.
 	k.onDetach = func() { k.saw(100, 7, "write") }
+	// Applying records on through the soak (the recorded pods' shutdown),
+	// and stops once the profiles are enforced.
 	applying := *r
 	applying.Spec.Mode = v1alpha1.RecordingModeApplying
+	applying.Status.Phase = v1alpha1.RecordingPhaseVerifying
 	c.updateRecordings([]*v1alpha1.ProfileRecording{&applying})
+	if !c.syncKernel() || !k.attached {
+		t.Fatal("detached during the soak")
+	}
+	k.saw(100, 7, "wait4")
+	enforcing := applying
+	enforcing.Status.Phase = v1alpha1.RecordingPhaseEnforcing
+	c.updateRecordings([]*v1alpha1.ProfileRecording{&enforcing})
 	if !c.syncKernel() || k.attached {
-		t.Fatal("still attached once the recording applies")
+		t.Fatal("still attached once the profiles are enforced")
 	}
 	c.harvest()
 	list, st := c.nodeState()
@@ -53,8 +63,8 @@ func TestAttachOnlyWhileAnEBPFRecordingRecords(t *testing.T) {
 		t.Error("state says attached")
 	}
 	got := find(list, "ns/r", "web-1", "app", v1alpha1.RecordSourceEBPF)
-	if got == nil || !slices.Equal(got.Syscalls, []string{"read"}) {
-		// write came after the recording left mode Recording: its
+	if got == nil || !slices.Equal(got.Syscalls, []string{"read", "wait4"}) {
+		// write came after the profiles were enforced: the recording's
 		// targets are gone, so it is not recorded.
 		t.Fatalf("recorded %+v", got)
 	}

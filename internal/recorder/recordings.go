@@ -12,12 +12,14 @@ import (
 // any namespace).
 // +kubebuilder:rbac:groups=seccomp-operator.dev,resources=profilerecordings,verbs=get;list;watch
 
-// trimRecording keeps what the recorder reads: the name, namespace, UID
-// and spec. The status (the manager's merged results, up to 256 containers
-// of 1024 syscalls each) is what an agent on every node must not cache.
+// trimRecording keeps what the recorder reads: the name, namespace, UID,
+// spec and phase. The rest of the status (the manager's merged results, up
+// to 256 containers of 1024 syscalls each) is what an agent on every node
+// must not cache.
 func trimRecording(obj any) (any, error) {
 	return nodekube.TrimAs(obj, func(r *v1alpha1.ProfileRecording) any {
 		out := &v1alpha1.ProfileRecording{TypeMeta: r.TypeMeta, Spec: r.Spec}
+		out.Status.Phase = r.Status.Phase
 		out.Name, out.Namespace, out.UID, out.ResourceVersion, out.Generation = r.Name, r.Namespace, r.UID, r.ResourceVersion, r.Generation
 		return out
 	})
@@ -34,7 +36,7 @@ type snapshot struct {
 	// applying holds the namespaces of recordings in mode Applying (whose
 	// learned profiles' records are the complain and enforce sources).
 	applying map[string]struct{}
-	// needKernel: a recording in mode Recording uses the eBPF recorder.
+	// needKernel: a recording uses the eBPF recorder (recordings.UsesKernel).
 	needKernel bool
 }
 
@@ -52,7 +54,7 @@ func newSnapshot(recs []*v1alpha1.ProfileRecording) *snapshot {
 		case v1alpha1.RecorderLog:
 			s.logProfiles[recordings.LogProfileName(r)] = r
 		case v1alpha1.RecorderEBPF:
-			if mode == v1alpha1.RecordingModeRecording {
+			if recordings.UsesKernel(r) {
 				s.needKernel = true
 			}
 		}
@@ -71,13 +73,12 @@ func (s *snapshot) exists(name string, uid types.UID) bool {
 }
 
 // kernelTargets are the ebpf node recordings a pod's container goes to:
-// one per recording in mode Recording with recorder ebpf that selects the
-// pod and records the container.
+// one per recording that uses the eBPF recorder (recordings.UsesKernel),
+// selects the pod and records the container.
 func (s *snapshot) kernelTargets(p *podContainer) []target {
 	var out []target
 	for _, r := range s.byNS[p.namespace] {
-		if r.EffectiveMode() != v1alpha1.RecordingModeRecording || r.EffectiveRecorder() != v1alpha1.RecorderEBPF ||
-			!recordings.Selects(r, p.pod) || !recordings.RecordsContainer(r, p.container) {
+		if !recordings.UsesKernel(r) || !recordings.Selects(r, p.pod) || !recordings.RecordsContainer(r, p.container) {
 			continue
 		}
 		out = append(out, target{key: key{recUID: r.UID, podUID: string(p.pod.UID), container: p.container, source: v1alpha1.RecordSourceEBPF},

@@ -114,3 +114,23 @@ func name(kind string, parts ...string) string {
 	}
 	return readable + "-" + sum
 }
+
+// UsesKernel reports whether r wants the eBPF recorder attached and its
+// pods recorded: with recorder ebpf, in mode Recording, and in mode
+// Applying until the profiles are enforced. Recording on through the soak
+// is what catches what a recorded pod does only when it stops (nginx's
+// master reaps its workers, wait4, and times their shutdown, setitimer):
+// the Complain step's restart stops the recorded pods while their syscalls
+// still go into the learned profiles, before they are enforced.
+func UsesKernel(r *v1alpha1.ProfileRecording) bool {
+	if r.EffectiveRecorder() != v1alpha1.RecorderEBPF {
+		return false
+	}
+	switch r.EffectiveMode() {
+	case v1alpha1.RecordingModeRecording:
+		return true
+	case v1alpha1.RecordingModeApplying:
+		return r.Status.Phase != v1alpha1.RecordingPhaseEnforcing && r.Status.Phase != v1alpha1.RecordingPhaseFailed
+	}
+	return false
+}

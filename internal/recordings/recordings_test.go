@@ -88,3 +88,27 @@ func TestSelects(t *testing.T) {
 		t.Error("none strategy keys by pod and container")
 	}
 }
+
+func TestUsesKernelThroughTheSoak(t *testing.T) {
+	r := rec("team", "rec")
+	for _, c := range []struct {
+		recorder v1alpha1.RecorderKind
+		mode     v1alpha1.RecordingMode
+		phase    v1alpha1.RecordingPhase
+		want     bool
+	}{
+		{"", "", "", true},
+		{v1alpha1.RecorderEBPF, v1alpha1.RecordingModeRecording, v1alpha1.RecordingPhaseRecording, true},
+		{v1alpha1.RecorderEBPF, v1alpha1.RecordingModeApplying, v1alpha1.RecordingPhaseRecording, true},
+		{v1alpha1.RecorderEBPF, v1alpha1.RecordingModeApplying, v1alpha1.RecordingPhaseVerifying, true},
+		{v1alpha1.RecorderEBPF, v1alpha1.RecordingModeApplying, v1alpha1.RecordingPhaseEnforcing, false},
+		{v1alpha1.RecorderEBPF, v1alpha1.RecordingModeApplying, v1alpha1.RecordingPhaseFailed, false},
+		{v1alpha1.RecorderEBPF, v1alpha1.RecordingModeDisabled, "", false},
+		{v1alpha1.RecorderLog, v1alpha1.RecordingModeRecording, "", false},
+	} {
+		r.Spec.Recorder, r.Spec.Mode, r.Status.Phase = c.recorder, c.mode, c.phase
+		if got := UsesKernel(r); got != c.want {
+			t.Errorf("recorder %q mode %q phase %q: %v, want %v", c.recorder, c.mode, c.phase, got, c.want)
+		}
+	}
+}

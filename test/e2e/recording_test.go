@@ -10,8 +10,9 @@ import (
 	"testing"
 	"time"
 
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/meta"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/seccomp-operator/seccomp-operator/api/v1alpha1"
@@ -63,9 +64,10 @@ func recordApplyVerify(t *testing.T, w *workloads.Workload, loader *workloads.Lo
 		var st v1alpha1.SeccompNodeStatus
 		return k8s.Get(ctx, client.ObjectKey{Name: node}, &st) == nil && st.Status.Recorder != nil && st.Status.Recorder.Attached
 	})
-	// Unconfined while recorded: what the workload needs, not what a
-	// profile already lets it do.
-	w.Seccomp = workloads.Unconfined()
+	// The runtime's default while recorded (the namespace's pod security
+	// level, baseline, refuses Unconfined): the recorder sees every
+	// syscall the filter lets through, which is all the workload makes.
+	w.Seccomp = &corev1.SeccompProfile{Type: corev1.SeccompProfileTypeRuntimeDefault}
 	if err := workloads.Deploy(ctx, k8s, w); err != nil {
 		t.Fatal(err)
 	}
