@@ -139,6 +139,20 @@ func recordApplyVerify(t *testing.T, w *workloads.Workload, loader *workloads.Lo
 		t.Errorf("learned profile mode %q, want Enforce", prof.Spec.Mode)
 	}
 
+	// The Enforce step's restart, then its rollout to its end: the pods of
+	// the Complain step run the same file name, under the Complain filter.
+	eventually(t, 2*time.Minute, "restarted for the enforce step", func() bool {
+		c := meta.FindStatusCondition(rec.Status.Conditions, "Restarted")
+		return k8s.Get(ctx, client.ObjectKeyFromObject(rec), rec) == nil && c != nil && c.Status == metav1.ConditionTrue && c.Reason == "Enforce"
+	})
+	eventually(t, 3*time.Minute, "the enforce step's rollout done", func() bool {
+		d := w.Deployment()
+		if k8s.Get(ctx, client.ObjectKeyFromObject(d), d) != nil {
+			return false
+		}
+		s := d.Status
+		return s.ObservedGeneration >= d.Generation && s.UpdatedReplicas == w.Replicas && s.ReadyReplicas == w.Replicas && s.Replicas == w.Replicas
+	})
 	// The pods the Enforce restart made run the learned profile.
 	want := "localhost/operator/" + learned + ".json"
 	var pods []string
