@@ -184,7 +184,14 @@ func recordApplyVerify(t *testing.T, w *workloads.Workload, loader *workloads.Lo
 	}
 	r, err = w.Load(ctx, k8s, loader, 10*time.Second)
 	if err != nil {
-		t.Fatal(err)
+		// A load client that hangs past its own duration (seen once with
+		// wrk on the loaded 2-core machine) is the client's failure, not
+		// the profile's: one more run decides; denials are checked below
+		// either way.
+		t.Logf("load under the learned profile failed, once more: %v", err)
+		if r, err = w.Load(ctx, k8s, loader, 10*time.Second); err != nil {
+			t.Fatal(err)
+		}
 	}
 	if r.Errors != 0 || r.Done == 0 {
 		t.Errorf("load under the learned profile: %s\n%s", r, r.Output)
