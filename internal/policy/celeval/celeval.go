@@ -1,0 +1,202 @@
+// Package celeval evaluates MutatingAdmissionPolicies and
+// ValidatingAdmissionPolicies (with their bindings) in-process, with
+// kube-apiserver's own admission-policy code from k8s.io/apiserver:
+// the same compiler, match conditions, JSON patcher and validator, used
+// the way its mutating and validating dispatchers use them. The operator's
+// fallback webhook and `seccompctl audit` decide with it, so an admission
+// rule exists once, as the policies internal/policy compiles.
+//
+// It knows nothing of seccomp: it runs whatever policies it is given on one
+// admission request.
+package celeval
+
+import (
+	"cmp"
+	"fmt"
+	"slices"
+
+	admissionv1 "k8s.io/api/admissionregistration/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	plugincel "k8s.io/apiserver/pkg/admission/plugin/cel"
+	"k8s.io/apiserver/pkg/admission/plugin/policy/mutating/patch"
+	"k8s.io/apiserver/pkg/admission/plugin/policy/validating"
+	"k8s.io/apiserver/pkg/admission/plugin/webhook/matchconditions"
+	"k8s.io/apiserver/pkg/cel/environment"
+	"k8s.io/utils/ptr"
+)
+
+// Mutating is a MutatingAdmissionPolicy and its binding.
+type Mutating struct {
+	Policy  *admissionv1.MutatingAdmissionPolicy
+	Binding *admissionv1.MutatingAdmissionPolicyBinding
+}
+
+// Validating is a ValidatingAdmissionPolicy and its binding.
+type Validating struct {
+	Policy  *admissionv1.ValidatingAdmissionPolicy
+	Binding *admissionv1.ValidatingAdmissionPolicyBinding
+}
+
+// Programs are compiled policies, safe for concurrent use.
+type Programs struct {
+	mutating   []mutatingProgram
+	validating []validatingProgram
+}
+
+type mutatingProgram struct {
+	Mutating
+	compiler *plugincel.CompositedCompiler
+	matcher  matchconditions.Matcher // nil: no match conditions
+	patchers []patch.Patcher
+}
+
+type validatingProgram struct {
+	Validating
+	validator validating.Validator
+}
+
+// Compile compiles the policies as kube-apiserver's plugins do (their
+// compilePolicy, which is not exported). A policy whose expressions do not
+// compile is an error here, where the apiserver would apply its failure
+// policy on every request: the policies given are generated, and a
+// generator's mistake must show.
+//
+// The apiserver runs matching mutating policies in no defined order; they
+// run here in name order, and policies meant to work together must not
+// depend on it either.
+func Compile(mut []Mutating, val []Validating) (*Programs, error) {
+	ps := &Programs{}
+	for _, m := range mut {
+		m = Mutating{Policy: m.Policy.DeepCopy(), Binding: m.Binding.DeepCopy()}
+		m.Policy.Spec.MatchConstraints = defaulted(m.Policy.Spec.MatchConstraints)
+		m.Binding.Spec.MatchResources = defaulted(m.Binding.Spec.MatchResources)
+		p, err := compileMutating(m)
+		if err != nil {
+			return nil, err
+		}
+		ps.mutating = append(ps.mutating, p)
+	}
+	for _, v := range val {
+		v = Validating{Policy: v.Policy.DeepCopy(), Binding: v.Binding.DeepCopy()}
+		v.Policy.Spec.MatchConstraints = defaulted(v.Policy.Spec.MatchConstraints)
+		v.Binding.Spec.MatchResources = defaulted(v.Binding.Spec.MatchResources)
+		p, err := compileValidating(v)
+		if err != nil {
+			return nil, err
+		}
+		ps.validating = append(ps.validating, p)
+	}
+	slices.SortStableFunc(ps.mutating, func(a, b mutatingProgram) int { return cmp.Compare(a.Policy.Name, b.Policy.Name) })
+	slices.SortStableFunc(ps.validating, func(a, b validatingProgram) int { return cmp.Compare(a.Policy.Name, b.Policy.Name) })
+	return ps, nil
+}
+
+func variables(vs []admissionv1.Variable) []plugincel.NamedExpressionAccessor {
+	out := make([]plugincel.NamedExpressionAccessor, len(vs))
+	for i, v := range vs {
+		out[i] = &validating.Variable{Name: v.Name, Expression: v.Expression}
+	}
+	return out
+}
+
+func conditions(mc []admissionv1.MatchCondition) []plugincel.ExpressionAccessor {
+	out := make([]plugincel.ExpressionAccessor, len(mc))
+	for i := range mc {
+		out[i] = (*matchconditions.MatchCondition)(&mc[i])
+	}
+	return out
+}
+
+func compileMutating(m Mutating) (mutatingProgram, error) {
+	mp := m.Policy
+	opts := plugincel.OptionalVariableDeclarations{HasParams: mp.Spec.ParamKind != nil, HasAuthorizer: true}
+	compiler, err := plugincel.NewCompositedCompiler(environment.MustBaseEnvSet(environment.DefaultCompatibilityVersion()))
+	if err != nil {
+		return mutatingProgram{}, fmt.Errorf("MutatingAdmissionPolicy %s: %w", mp.Name, err)
+	}
+	compiler.CompileAndStoreVariables(variables(mp.Spec.Variables), opts, environment.StoredExpressions)
+	p := mutatingProgram{Mutating: m, compiler: compiler}
+	if len(mp.Spec.MatchConditions) > 0 {
+		cond := compiler.CompileCondition(conditions(mp.Spec.MatchConditions), opts, environment.StoredExpressions)
+		if errs := cond.CompilationErrors(); len(errs) > 0 {
+			return mutatingProgram{}, fmt.Errorf("MutatingAdmissionPolicy %s: match conditions: %v", mp.Name, errs)
+		}
+		p.matcher = matchconditions.NewMatcher(cond, mp.Spec.FailurePolicy, "policy", "validate", mp.Name)
+	}
+	patchOpts := opts
+	patchOpts.HasPatchTypes = true
+	for i, mu := range mp.Spec.Mutations {
+		var ev plugincel.MutatingEvaluator
+		switch {
+		case mu.PatchType == admissionv1.PatchTypeJSONPatch && mu.JSONPatch != nil:
+			ev = compiler.CompileMutatingEvaluator(&patch.JSONPatchCondition{Expression: mu.JSONPatch.Expression}, patchOpts, environment.StoredExpressions)
+			p.patchers = append(p.patchers, patch.NewJSONPatcher(ev))
+		case mu.PatchType == admissionv1.PatchTypeApplyConfiguration && mu.ApplyConfiguration != nil:
+			ev = compiler.CompileMutatingEvaluator(&patch.ApplyConfigurationCondition{Expression: mu.ApplyConfiguration.Expression}, patchOpts, environment.StoredExpressions)
+			p.patchers = append(p.patchers, patch.NewApplyConfigurationPatcher(ev))
+		default:
+			return mutatingProgram{}, fmt.Errorf("MutatingAdmissionPolicy %s: mutation %d has no patch of type %s", mp.Name, i, mu.PatchType)
+		}
+		if errs := ev.CompilationErrors(); len(errs) > 0 {
+			return mutatingProgram{}, fmt.Errorf("MutatingAdmissionPolicy %s: mutation %d: %v", mp.Name, i, errs)
+		}
+	}
+	return p, nil
+}
+
+func compileValidating(v Validating) (validatingProgram, error) {
+	vap := v.Policy
+	opts := plugincel.OptionalVariableDeclarations{HasParams: vap.Spec.ParamKind != nil, HasAuthorizer: true}
+	messageOpts := opts
+	messageOpts.HasAuthorizer = false
+	compiler, err := plugincel.NewCompositedCompiler(environment.MustBaseEnvSet(environment.DefaultCompatibilityVersion()))
+	if err != nil {
+		return validatingProgram{}, fmt.Errorf("ValidatingAdmissionPolicy %s: %w", vap.Name, err)
+	}
+	compiler.CompileAndStoreVariables(variables(vap.Spec.Variables), opts, environment.StoredExpressions)
+	var compiled []plugincel.ConditionEvaluator
+	compile := func(exprs []plugincel.ExpressionAccessor, opts plugincel.OptionalVariableDeclarations) plugincel.ConditionEvaluator {
+		c := compiler.CompileCondition(exprs, opts, environment.StoredExpressions)
+		compiled = append(compiled, c)
+		return c
+	}
+	var matcher matchconditions.Matcher
+	if len(vap.Spec.MatchConditions) > 0 {
+		matcher = matchconditions.NewMatcher(compile(conditions(vap.Spec.MatchConditions), opts), vap.Spec.FailurePolicy, "policy", "validate", vap.Name)
+	}
+	checks := make([]plugincel.ExpressionAccessor, len(vap.Spec.Validations))
+	messages := make([]plugincel.ExpressionAccessor, len(vap.Spec.Validations))
+	for i, c := range vap.Spec.Validations {
+		checks[i] = &validating.ValidationCondition{Expression: c.Expression, Message: c.Message, Reason: c.Reason}
+		messages[i] = &validating.MessageExpressionCondition{MessageExpression: c.MessageExpression}
+	}
+	audits := make([]plugincel.ExpressionAccessor, len(vap.Spec.AuditAnnotations))
+	for i, a := range vap.Spec.AuditAnnotations {
+		audits[i] = &validating.AuditAnnotationCondition{Key: a.Key, ValueExpression: a.ValueExpression}
+	}
+	val := validating.NewValidator(compile(checks, opts), matcher, compile(audits, opts), compile(messages, messageOpts), vap.Spec.FailurePolicy, nil)
+	for _, c := range compiled {
+		if errs := c.CompilationErrors(); len(errs) > 0 {
+			return validatingProgram{}, fmt.Errorf("ValidatingAdmissionPolicy %s: %v", vap.Name, errs)
+		}
+	}
+	return validatingProgram{Validating: v, validator: val}, nil
+}
+
+// defaulted is m with the defaults the apiserver gives a stored policy or
+// binding: selectors that select everything, matchPolicy Equivalent.
+func defaulted(m *admissionv1.MatchResources) *admissionv1.MatchResources {
+	if m == nil {
+		m = &admissionv1.MatchResources{}
+	}
+	if m.NamespaceSelector == nil {
+		m.NamespaceSelector = &metav1.LabelSelector{}
+	}
+	if m.ObjectSelector == nil {
+		m.ObjectSelector = &metav1.LabelSelector{}
+	}
+	if m.MatchPolicy == nil {
+		m.MatchPolicy = ptr.To(admissionv1.Equivalent)
+	}
+	return m
+}
