@@ -99,7 +99,7 @@ func TestBindingImagePatternsMustCompile(t *testing.T) {
 	if err := CheckBinding(&b); err == nil || !strings.Contains(err.Error(), "spec.images[1]") {
 		t.Fatalf("CheckBinding: %v, want a refusal naming spec.images[1]", err)
 	}
-	if ms := newMatchers([]v1alpha1.ProfileBinding{b}); len(ms) != 0 {
-		t.Fatalf("newMatchers built %d matchers for a refused binding", len(ms))
+	if o, err := CompileBindings("ns", []v1alpha1.ProfileBinding{b}, nil); err != nil || o.Mutating != nil {
+		t.Fatalf("CompileBindings compiled a refused binding: %v, %+v", err, o.Mutating)
 	}
 }

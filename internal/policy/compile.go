@@ -54,6 +54,8 @@ type Objects struct {
 	// Note is what the policy's status should add to Ready ("" for
 	// nothing): a limit the compiled objects ran into.
 	Note string
+	// governs is the CEL of governs (see governs).
+	governs string
 }
 
 // MutatingName and ValidatingName name a policy's admission objects (each
@@ -107,7 +109,7 @@ func Compile(p *v1alpha1.SeccompPolicy, all []v1alpha1.SeccompPolicy, operatorNa
 	}
 	nsSel := NamespaceSelector(p, operatorNamespace)
 	labels := map[string]string{LabelPolicy: p.Name, "app.kubernetes.io/managed-by": "seccomp-operator"}
-	var o Objects
+	o := Objects{governs: gov}
 	// Every policy mutates: legacy annotations become fields, and the
 	// default (when the policy has one) fills what is unset.
 	{

@@ -68,7 +68,7 @@ func TestEvaluate(t *testing.T) {
 		}
 		got := ""
 		if sc := d.Pod.Spec.SecurityContext; sc != nil && sc.SeccompProfile != nil {
-			got = goFieldForm(sc.SeccompProfile)
+			got = normalForm(sc.SeccompProfile)
 		}
 		msgs := d.Violations + d.Missing
 		switch {

@@ -161,7 +161,7 @@ func (fc *fallbackCluster) use(t *testing.T) {
 
 // The fallback webhook gives the case table's pods the decisions the
 // native policies give (runPolicyCaseTable checks each against
-// policy.Evaluate, which TestPolicyCaseTableCELAndGoAgree proves equal to
+// policy.Evaluate (the compiled policies run in-process), which TestPolicyCaseTableInProcessAndApiserverAgree proves equal to
 // the apiserver's CEL); forcing the webhook leaves no native policy; with
 // the manager down, pods of exempt namespaces still create and deletes
 // always work, while governed namespaces fail closed.

@@ -168,7 +168,9 @@ func compileValidating(v Validating) (validatingProgram, error) {
 	messages := make([]plugincel.ExpressionAccessor, len(vap.Spec.Validations))
 	for i, c := range vap.Spec.Validations {
 		checks[i] = &validating.ValidationCondition{Expression: c.Expression, Message: c.Message, Reason: c.Reason}
-		messages[i] = &validating.MessageExpressionCondition{MessageExpression: c.MessageExpression}
+		if c.MessageExpression != "" {
+			messages[i] = &validating.MessageExpressionCondition{MessageExpression: c.MessageExpression}
+		}
 	}
 	audits := make([]plugincel.ExpressionAccessor, len(vap.Spec.AuditAnnotations))
 	for i, a := range vap.Spec.AuditAnnotations {
@@ -199,4 +201,20 @@ func defaulted(m *admissionv1.MatchResources) *admissionv1.MatchResources {
 		m.MatchPolicy = ptr.To(admissionv1.Equivalent)
 	}
 	return m
+}
+
+// Select returns the programs whose policy's labels keep holds for.
+func (ps *Programs) Select(keep func(labels map[string]string) bool) *Programs {
+	out := &Programs{}
+	for _, p := range ps.mutating {
+		if keep(p.Policy.Labels) {
+			out.mutating = append(out.mutating, p)
+		}
+	}
+	for _, p := range ps.validating {
+		if keep(p.Policy.Labels) {
+			out.validating = append(out.validating, p)
+		}
+	}
+	return out
 }
