@@ -197,7 +197,7 @@ func auditPolicies(ctx context.Context, k8s client.Client, extra []v1alpha1.Secc
 		if podprofile.Terminated(pod) {
 			continue
 		}
-		d, err := policy.Evaluate(policy.Request{Pod: pod, NamespaceLabels: labels[pod.Namespace]},
+		d, err := policy.Evaluate(policy.Request{Pod: pod, NamespaceLabels: labels[pod.Namespace], Describe: true},
 			policy.State{Policies: policies, Bindings: bindings.Items, Index: index, OperatorNamespace: operatorNamespace})
 		if err != nil {
 			return 0, err

@@ -26,7 +26,7 @@ func TestImagePatterns(t *testing.T) {
 	} {
 		st := State{Bindings: []v1alpha1.ProfileBinding{{ObjectMeta: metav1.ObjectMeta{Namespace: "ns", Name: "b"},
 			Spec: v1alpha1.ProfileBindingSpec{ProfileName: "p", Images: []string{c.pattern}}}}}
-		d, err := Evaluate(Request{Pod: &corev1.Pod{ObjectMeta: metav1.ObjectMeta{Namespace: "ns", Name: "p"},
+		d, err := Evaluate(Request{Describe: true, Pod: &corev1.Pod{ObjectMeta: metav1.ObjectMeta{Namespace: "ns", Name: "p"},
 			Spec: corev1.PodSpec{Containers: []corev1.Container{{Name: "c", Image: c.image}}}}}, st)
 		if err != nil {
 			t.Fatalf("%q: %v", c.pattern, err)
@@ -86,7 +86,7 @@ func TestBindings(t *testing.T) {
 			SecurityContext: &corev1.SecurityContext{SeccompProfile: &corev1.SeccompProfile{Type: corev1.SeccompProfileTypeLocalhost, LocalhostProfile: ptr.To("operator/legacy.json")}}}),
 			[]string{"localhost/operator/legacy.json"}, "which is disabled"},
 	} {
-		d, err := Evaluate(Request{Pod: c.pod}, st)
+		d, err := Evaluate(Request{Describe: true, Pod: c.pod}, st)
 		if err != nil {
 			t.Fatalf("%s: %v", c.name, err)
 		}

@@ -6,10 +6,12 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
+	"maps"
 	"slices"
 	"strings"
 	"sync"
 
+	"golang.org/x/sync/singleflight"
 	admissionv1 "k8s.io/api/admissionregistration/v1"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -39,6 +41,11 @@ type Request struct {
 	NamespaceLabels map[string]string
 	Username        string
 	Ephemeral       bool
+	// Describe asks also which policy governs a pod no policy changes or
+	// refuses, and which binding bound each container (Decision.Policy,
+	// Bound): two more validations per request, for reports. Admission
+	// needs neither.
+	Describe bool
 }
 
 // State is the cluster's state the decisions depend on.
@@ -114,10 +121,7 @@ func Evaluate(req Request, st State) (Decision, error) {
 	if err != nil {
 		return Decision{}, err
 	}
-	ps := c.programs
-	if st.Only != "" {
-		ps = ps.Select(func(labels map[string]string) bool { return labels[LabelPolicy] == st.Only })
-	}
+	ps := c.selected(st.Only, req.Describe)
 	ns := req.Namespace
 	if ns == "" && req.Pod != nil {
 		ns = req.Pod.Namespace
@@ -166,9 +170,9 @@ func Evaluate(req Request, st State) (Decision, error) {
 			bound = v.Message
 			continue
 		case roleValidating:
-			d.Violations = v.Message
+			d.Violations, d.Policy = v.Message, name
 		case roleInstalled:
-			d.Missing = v.Message
+			d.Missing, d.Policy = v.Message, name
 		case roleBindings:
 			d.BindingMissing = v.Message
 		case roleTemplates:
@@ -274,6 +278,33 @@ type compiled struct {
 	programs *celeval.Programs
 	roles    map[string]role // by validating policy
 	policies map[string]*v1alpha1.SeccompPolicy
+	// selections are the programs selected, by selection.
+	selections sync.Map
+}
+
+type selection struct {
+	only     string
+	describe bool
+}
+
+// labelProbe marks the in-process probes (governsProbe, boundProbe).
+const labelProbe = "seccomp-operator.dev/in-process-probe"
+
+// selected are the programs of a policy's own webhook (only; "": all), with
+// the probes or without.
+func (c *compiled) selected(only string, describe bool) *celeval.Programs {
+	if only == "" && describe {
+		return c.programs
+	}
+	key := selection{only, describe}
+	if ps, ok := c.selections.Load(key); ok {
+		return ps.(*celeval.Programs)
+	}
+	ps := c.programs.Select(func(labels map[string]string) bool {
+		return (only == "" || labels[LabelPolicy] == only) && (describe || labels[labelProbe] == "")
+	})
+	c.selections.Store(key, ps)
+	return ps
 }
 
 // programsCache holds the compiled programs of the last states, by
@@ -296,18 +327,29 @@ func programsFor(st State) (*compiled, error) {
 	if c != nil {
 		return c, nil
 	}
-	c, err := compileState(st)
+	// The requests that arrive while a state compiles wait for that one
+	// compilation (a webhook under load sees a new index on many requests
+	// at once).
+	v, err, _ := compiling.Do(key, func() (any, error) {
+		c, err := compileState(st)
+		if err != nil {
+			return nil, err
+		}
+		programsCache.Lock()
+		if len(programsCache.m) >= programsCacheSize {
+			clear(programsCache.m)
+		}
+		programsCache.m[key] = c
+		programsCache.Unlock()
+		return c, nil
+	})
 	if err != nil {
 		return nil, err
 	}
-	programsCache.Lock()
-	if len(programsCache.m) >= programsCacheSize {
-		clear(programsCache.m)
-	}
-	programsCache.m[key] = c
-	programsCache.Unlock()
-	return c, nil
+	return v.(*compiled), nil
 }
+
+var compiling singleflight.Group
 
 // stateKey identifies what the programs of st are compiled from: each
 // policy by its generation, each binding and the index by their
@@ -401,7 +443,7 @@ func governsProbe(policy string, o Objects) (*admissionv1.ValidatingAdmissionPol
 	m := o.Mutating
 	name := "seccomp-operator-governs." + policy
 	vap := &admissionv1.ValidatingAdmissionPolicy{
-		ObjectMeta: metav1.ObjectMeta{Name: name, Labels: m.Labels},
+		ObjectMeta: metav1.ObjectMeta{Name: name, Labels: probeLabels(m.Labels)},
 		Spec: admissionv1.ValidatingAdmissionPolicySpec{
 			MatchConstraints: m.Spec.MatchConstraints,
 			MatchConditions:  slices.DeleteFunc(slices.Clone(m.Spec.MatchConditions), func(c admissionv1.MatchCondition) bool { return c.Name == mayMutate().Name }),
@@ -413,6 +455,12 @@ func governsProbe(policy string, o Objects) (*admissionv1.ValidatingAdmissionPol
 	return vap, binding(name, m.Labels, o.MutatingBinding.Spec.MatchResources.NamespaceSelector, admissionv1.Audit, false)
 }
 
+func probeLabels(l map[string]string) map[string]string {
+	out := maps.Clone(l)
+	out[labelProbe] = "true"
+	return out
+}
+
 // boundProbe is a validating policy that fails, as an audit, for every pod
 // with a container that carries its binding's profile, saying which
 // ("container=binding,..."): the bindings' installed check's list of them.
@@ -421,7 +469,7 @@ func boundProbe(ns string, o BindingObjects) (*admissionv1.ValidatingAdmissionPo
 	spec := o.Installed.Spec.DeepCopy()
 	spec.MatchConditions = nil
 	spec.Validations = []admissionv1.Validation{{Expression: "size(variables.bound) == 0", MessageExpression: "variables.bound.map(e, e[1] + '=' + e[2]).join(',')"}}
-	vap := &admissionv1.ValidatingAdmissionPolicy{ObjectMeta: metav1.ObjectMeta{Name: name, Labels: o.Installed.Labels}, Spec: *spec}
+	vap := &admissionv1.ValidatingAdmissionPolicy{ObjectMeta: metav1.ObjectMeta{Name: name, Labels: probeLabels(o.Installed.Labels)}, Spec: *spec}
 	b := o.InstalledBind.DeepCopy()
 	b.Name, b.Spec.PolicyName, b.Spec.ValidationActions = name, name, []admissionv1.ValidationAction{admissionv1.Audit}
 	// It reads no params: the index variables it declares are not read

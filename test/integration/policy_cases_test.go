@@ -104,7 +104,7 @@ func runCases(t *testing.T, cases []policycases.Case, nsLabels map[string]map[st
 	var problems []string
 	for _, c := range cases {
 		pod := c.Pod("case-" + rand.String(5))
-		want, err := policy.Evaluate(policy.Request{Pod: pod, NamespaceLabels: withName(nsLabels[c.Namespace], c.Namespace), Username: "system:admin"}, st)
+		want, err := policy.Evaluate(policy.Request{Pod: pod, NamespaceLabels: withName(nsLabels[c.Namespace], c.Namespace), Username: "system:admin", Describe: true}, st)
 		if err != nil {
 			t.Fatalf("%s: Evaluate: %v", c.Name, err)
 		}

@@ -17,6 +17,7 @@ import (
 
 	admissionv1 "k8s.io/api/admissionregistration/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/labels"
 	plugincel "k8s.io/apiserver/pkg/admission/plugin/cel"
 	"k8s.io/apiserver/pkg/admission/plugin/policy/mutating/patch"
 	"k8s.io/apiserver/pkg/admission/plugin/policy/validating"
@@ -45,14 +46,16 @@ type Programs struct {
 
 type mutatingProgram struct {
 	Mutating
-	compiler *plugincel.CompositedCompiler
-	matcher  matchconditions.Matcher // nil: no match conditions
-	patchers []patch.Patcher
+	match, bind *criteria
+	compiler    *plugincel.CompositedCompiler
+	matcher     matchconditions.Matcher // nil: no match conditions
+	patchers    []patch.Patcher
 }
 
 type validatingProgram struct {
 	Validating
-	validator validating.Validator
+	match, bind *criteria
+	validator   validating.Validator
 }
 
 // Compile compiles the policies as kube-apiserver's plugins do (their
@@ -74,6 +77,12 @@ func Compile(mut []Mutating, val []Validating) (*Programs, error) {
 		if err != nil {
 			return nil, err
 		}
+		if p.match, err = newCriteria(m.Policy.Spec.MatchConstraints); err != nil {
+			return nil, fmt.Errorf("MutatingAdmissionPolicy %s: %w", m.Policy.Name, err)
+		}
+		if p.bind, err = newCriteria(m.Binding.Spec.MatchResources); err != nil {
+			return nil, fmt.Errorf("MutatingAdmissionPolicyBinding %s: %w", m.Binding.Name, err)
+		}
 		ps.mutating = append(ps.mutating, p)
 	}
 	for _, v := range val {
@@ -83,6 +92,12 @@ func Compile(mut []Mutating, val []Validating) (*Programs, error) {
 		p, err := compileValidating(v)
 		if err != nil {
 			return nil, err
+		}
+		if p.match, err = newCriteria(v.Policy.Spec.MatchConstraints); err != nil {
+			return nil, fmt.Errorf("ValidatingAdmissionPolicy %s: %w", v.Policy.Name, err)
+		}
+		if p.bind, err = newCriteria(v.Binding.Spec.MatchResources); err != nil {
+			return nil, fmt.Errorf("ValidatingAdmissionPolicyBinding %s: %w", v.Binding.Name, err)
 		}
 		ps.validating = append(ps.validating, p)
 	}
@@ -218,3 +233,27 @@ func (ps *Programs) Select(keep func(labels map[string]string) bool) *Programs {
 	}
 	return out
 }
+
+// criteria are the match resources of a policy or binding with their
+// selectors parsed once, not on every request (the apiserver's own
+// matching.MatchCriteria parses them per request).
+type criteria struct {
+	resources   *admissionv1.MatchResources
+	ns, objects labels.Selector
+}
+
+func newCriteria(m *admissionv1.MatchResources) (*criteria, error) {
+	c := &criteria{resources: m}
+	var err error
+	if c.ns, err = metav1.LabelSelectorAsSelector(m.NamespaceSelector); err != nil {
+		return nil, fmt.Errorf("namespaceSelector: %w", err)
+	}
+	if c.objects, err = metav1.LabelSelectorAsSelector(m.ObjectSelector); err != nil {
+		return nil, fmt.Errorf("objectSelector: %w", err)
+	}
+	return c, nil
+}
+
+func (c *criteria) GetParsedNamespaceSelector() (labels.Selector, error) { return c.ns, nil }
+func (c *criteria) GetParsedObjectSelector() (labels.Selector, error)    { return c.objects, nil }
+func (c *criteria) GetMatchResources() admissionv1.MatchResources        { return *c.resources }

@@ -6,16 +6,13 @@ import (
 
 	admissionv1 "k8s.io/api/admissionregistration/v1"
 	corev1 "k8s.io/api/core/v1"
-	"k8s.io/apimachinery/pkg/api/equality"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/apiserver/pkg/admission"
-	"k8s.io/apiserver/pkg/admission/plugin/policy/generic"
 	"k8s.io/apiserver/pkg/admission/plugin/policy/matching"
-	"k8s.io/apiserver/pkg/admission/plugin/policy/mutating"
 	"k8s.io/apiserver/pkg/admission/plugin/policy/mutating/patch"
 	"k8s.io/apiserver/pkg/admission/plugin/policy/validating"
 	celconfig "k8s.io/apiserver/pkg/apis/cel"
@@ -51,12 +48,9 @@ type Verdict struct {
 
 // Result is what the policies did with a request.
 type Result struct {
-	// Object is the admitted object as the mutating policies left it (the
-	// request's Object when none changed it).
+	// Object is the admitted object as the mutating policies left it (a
+	// copy of the request's Object when none changed it).
 	Object runtime.Object
-	// Mutated names the mutating policies that changed the object, in the
-	// order they ran.
-	Mutated []string
 	// Verdicts are the failed validations, in policy-name order.
 	Verdicts []Verdict
 }
@@ -147,12 +141,12 @@ func (ps *Programs) Evaluate(ctx context.Context, req Request) (Result, error) {
 	if req.OldObject != nil {
 		va.VersionedOldObject = admission.NewLazyObject(req.OldObject)
 	}
-	pm := generic.NewPolicyMatcher(matching.NewMatcher(oneNamespace{req.Namespace}, nil))
+	m := matching.NewMatcher(oneNamespace{req.Namespace}, nil)
 
 	res := Result{}
 	for i := range ps.mutating {
 		p := &ps.mutating[i]
-		resource, ok, err := matches(pm, attr, mutating.NewMutatingAdmissionPolicyAccessor(p.Policy), mutating.NewMutatingAdmissionPolicyBindingAccessor(p.Binding))
+		resource, ok, err := matches(m, attr, p.match, p.bind)
 		if err != nil || !ok {
 			if err = failure(p.Policy.Spec.FailurePolicy, p.Policy.Name, err); err != nil {
 				return Result{}, err
@@ -172,7 +166,6 @@ func (ps *Programs) Evaluate(ctx context.Context, req Request) (Result, error) {
 				continue
 			}
 		}
-		before := va.VersionedObject.Object()
 		for _, patcher := range p.patchers {
 			out, err := patcher.Patch(cctx, patch.Request{MatchedResource: resource, VersionedAttributes: va, ObjectInterfaces: objectInterfaces,
 				Namespace: req.Namespace}, celconfig.RuntimeCELCostBudget)
@@ -187,15 +180,12 @@ func (ps *Programs) Evaluate(ctx context.Context, req Request) (Result, error) {
 			}
 			va.UpdateObject(out)
 		}
-		if !equality.Semantic.DeepEqual(before, va.VersionedObject.Object()) {
-			res.Mutated = append(res.Mutated, p.Policy.Name)
-		}
 	}
 	res.Object = va.VersionedObject.Object()
 
 	for i := range ps.validating {
 		p := &ps.validating[i]
-		resource, ok, err := matches(pm, attr, validating.NewValidatingAdmissionPolicyAccessor(p.Policy), validating.NewValidatingAdmissionPolicyBindingAccessor(p.Binding))
+		resource, ok, err := matches(m, attr, p.match, p.bind)
 		if err != nil || !ok {
 			if err = failure(p.Policy.Spec.FailurePolicy, p.Policy.Name, err); err != nil {
 				return Result{}, err
@@ -230,12 +220,12 @@ func (ps *Programs) Evaluate(ctx context.Context, req Request) (Result, error) {
 // matches is the apiserver's matching of a policy and its binding
 // (resource rules, namespace and object selectors), and the resource
 // matched.
-func matches(pm generic.PolicyMatcher, attr admission.Attributes, pol generic.PolicyAccessor, bind generic.BindingAccessor) (schema.GroupVersionResource, bool, error) {
-	ok, resource, _, err := pm.DefinitionMatches(attr, objectInterfaces, pol)
+func matches(m *matching.Matcher, attr admission.Attributes, pol, bind *criteria) (schema.GroupVersionResource, bool, error) {
+	ok, resource, _, err := m.Matches(attr, objectInterfaces, pol)
 	if err != nil || !ok {
 		return resource, false, err
 	}
-	ok, err = pm.BindingMatches(attr, objectInterfaces, bind)
+	ok, _, _, err = m.Matches(attr, objectInterfaces, bind)
 	return resource, ok, err
 }
 
