@@ -34,7 +34,7 @@ func newAuditCmd(o *options) *cobra.Command {
 			"SeccompPolicies and those in --file (which replace cluster policies of the same name): which pods\n" +
 			"a policy would refuse, warn about or change (default written, legacy annotations translated),\n" +
 			"before a namespace is switched to enforce. It uses the same decisions as the admission policies\n" +
-			"(policy.Evaluate, tested against the apiserver's CEL). Exits 1 when a pod would be refused.\n\n" +
+			"(policy.Evaluate: the compiled policies, run with the apiserver's code). Exits 1 when a pod would be refused.\n\n" +
 			"--unconfined lists every running container with its node, the profile its pod declares and the\n" +
 			"seccomp mode its processes really run in, as each node's agent read it from /proc (the\n" +
 			"SeccompNodeStatus objects), and where the two contradict each other. Exits 1 when a container\n" +

@@ -5,9 +5,11 @@
 // apiserver evaluates them itself (CEL), so pod admission has no network
 // hop and keeps working while the operator is down.
 //
-// The CEL mirrors internal/podprofile's resolution (container field →
-// container annotation → pod field → pod annotation → node default);
-// policy tests run both on the same cases.
+// The CEL reads a pod's profile in internal/podprofile's order (container
+// field → container annotation → pod field → pod annotation → node
+// default), with its annotation keys. The fallback webhook and `seccompctl
+// audit` run these same policies in-process (Evaluate, package celeval):
+// an admission rule is written once, here.
 package policy
 
 import (

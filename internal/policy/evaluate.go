@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"maps"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 
@@ -352,17 +353,17 @@ func programsFor(st State) (*compiled, error) {
 var compiling singleflight.Group
 
 // stateKey identifies what the programs of st are compiled from: each
-// policy by its generation, each binding and the index by their
-// resourceVersion; an object that has none (one read from a file, or
-// built by a test) by its content.
+// policy by its generation (its status changes nothing compiled), each
+// binding and the index by their resourceVersion; an object that has
+// neither (one read from a file, or built by a test) by its content.
 func stateKey(st State) string {
 	var b strings.Builder
 	b.WriteString(st.OperatorNamespace)
 	id := func(kind string, m metav1.Object, gen int64, content any) {
-		fmt.Fprintf(&b, "|%s/%s/%s/%s", kind, m.GetNamespace(), m.GetName(), m.GetUID())
+		b.WriteString("|" + kind + "/" + m.GetNamespace() + "/" + m.GetName() + "/" + string(m.GetUID()))
 		switch {
-		case kind == "p" && m.GetUID() != "":
-			fmt.Fprintf(&b, "/%d", gen)
+		case kind == "p" && m.GetUID() != "" && gen != 0:
+			b.WriteString("/" + strconv.FormatInt(gen, 10))
 		case m.GetResourceVersion() != "":
 			b.WriteString("/" + m.GetResourceVersion())
 		default:

@@ -19,8 +19,8 @@ import (
 )
 
 // The handler's own work (decoding, the patch, the response), on a fake
-// cluster state; the decisions themselves are policy.Evaluate's, run
-// against the apiserver's CEL in test/integration.
+// cluster state; the decisions themselves are policy.Evaluate's (the
+// compiled policies, run in-process), on the case table in cases_test.go.
 func TestPodsHandlerPatchesOnlyWhatItDecides(t *testing.T) {
 	scheme := runtime.NewScheme()
 	_ = clientgoscheme.AddToScheme(scheme)
