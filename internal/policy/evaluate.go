@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"maps"
+	"reflect"
 	"slices"
 	"strconv"
 	"strings"
@@ -118,14 +119,28 @@ const unknownUser = "seccomp-operator:unknown-user"
 // come from are unchanged) and runs them with the apiserver's own code.
 // For the fallback webhook, `seccompctl audit` and the tests.
 func Evaluate(req Request, st State) (Decision, error) {
-	c, err := programsFor(st)
-	if err != nil {
-		return Decision{}, err
-	}
-	ps := c.selected(st.Only, req.Describe)
 	ns := req.Namespace
 	if ns == "" && req.Pod != nil {
 		ns = req.Pod.Namespace
+	}
+	ps, err := partsFor(st, ns, req.Workload != nil)
+	if err != nil {
+		return Decision{}, err
+	}
+	programs := make([]*celeval.Programs, len(ps))
+	for i, p := range ps {
+		programs[i] = p.programs
+	}
+	run := celeval.Merge(programs, func(labels map[string]string) bool {
+		return (st.Only == "" || labels[LabelPolicy] == st.Only) && (req.Describe || labels[labelProbe] == "")
+	})
+	roleOf := func(vap string) role {
+		for _, p := range ps {
+			if r, ok := p.roles[vap]; ok {
+				return r
+			}
+		}
+		return role{}
 	}
 	nsLabels := map[string]string{corev1.LabelMetadataName: ns} // as the apiserver labels every namespace
 	for k, v := range req.NamespaceLabels {
@@ -142,9 +157,9 @@ func Evaluate(req Request, st State) (Decision, error) {
 		Namespace: &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: ns, Labels: nsLabels}},
 	}
 	if st.Index != nil {
-		idx := st.Index.DeepCopy()
+		idx := *st.Index // read only: a shallow copy to set its type
 		idx.APIVersion, idx.Kind = v1alpha1.GroupVersion.String(), "SeccompProfileIndex"
-		creq.Params = idx
+		creq.Params = &idx
 	}
 	switch {
 	case req.Workload != nil:
@@ -155,15 +170,16 @@ func Evaluate(req Request, st State) (Decision, error) {
 	default:
 		creq.Object = req.Pod
 	}
-	r, err := ps.Evaluate(context.Background(), creq)
+	r, err := run.Evaluate(context.Background(), creq)
 	if err != nil {
 		return Decision{}, err
 	}
 	d := Decision{}
 	var bound string
 	for _, v := range r.Verdicts {
-		role, name := c.roles[v.Policy].kind, c.roles[v.Policy].name
-		switch role {
+		r := roleOf(v.Policy)
+		name := r.name
+		switch r.kind {
 		case roleGoverns:
 			d.Policy = name
 			continue
@@ -190,10 +206,12 @@ func Evaluate(req Request, st State) (Decision, error) {
 			d.Audits = append(d.Audits, v.Message)
 		}
 	}
-	if p := c.policies[d.Policy]; p != nil {
-		d.Mode = p.Spec.Mode
-		if d.Mode == "" {
-			d.Mode = v1alpha1.PolicyModeEnforce
+	for i := range st.Policies {
+		if p := &st.Policies[i]; d.Policy != "" && p.Name == d.Policy {
+			d.Mode = p.Spec.Mode
+			if d.Mode == "" {
+				d.Mode = v1alpha1.PolicyModeEnforce
+			}
 		}
 	}
 	if req.Workload != nil {
@@ -274,167 +292,184 @@ type role struct {
 	name string // the policy's, or the bindings' namespace
 }
 
-// compiled are the programs of one State.
-type compiled struct {
+// part are the compiled programs of one piece of a State, shared by every
+// State that has it: the policies' pod checks, their template checks, the
+// ProfileBindings of one namespace. A webhook's states differ by
+// namespace (each has its own bindings) while the policies are the same.
+type part struct {
 	programs *celeval.Programs
 	roles    map[string]role // by validating policy
-	policies map[string]*v1alpha1.SeccompPolicy
-	// selections are the programs selected, by selection.
-	selections sync.Map
 }
 
-type selection struct {
-	only     string
-	describe bool
-}
-
-// labelProbe marks the in-process probes (governsProbe, boundProbe).
-const labelProbe = "seccomp-operator.dev/in-process-probe"
-
-// selected are the programs of a policy's own webhook (only; "": all), with
-// the probes or without.
-func (c *compiled) selected(only string, describe bool) *celeval.Programs {
-	if only == "" && describe {
-		return c.programs
-	}
-	key := selection{only, describe}
-	if ps, ok := c.selections.Load(key); ok {
-		return ps.(*celeval.Programs)
-	}
-	ps := c.programs.Select(func(labels map[string]string) bool {
-		return (only == "" || labels[LabelPolicy] == only) && (describe || labels[labelProbe] == "")
-	})
-	c.selections.Store(key, ps)
-	return ps
-}
-
-// programsCache holds the compiled programs of the last states, by
-// stateKey. Compiling is costly (each policy's CEL is parsed and checked);
-// the states a webhook sees change rarely.
-var programsCache = struct {
+// parts caches the compiled parts by partKey. Compiling is costly (each
+// policy's CEL is parsed and checked); the states a webhook sees change
+// rarely.
+var parts = struct {
 	sync.Mutex
-	m map[string]*compiled
-}{m: map[string]*compiled{}}
+	m map[string]*part
+}{m: map[string]*part{}}
 
-// programsCacheSize bounds programsCache: one entry per namespace's set of
-// ProfileBindings, at most.
-const programsCacheSize = 64
+// partsSize bounds parts.
+const partsSize = 256
 
-func programsFor(st State) (*compiled, error) {
-	key := stateKey(st)
-	programsCache.Lock()
-	c := programsCache.m[key]
-	programsCache.Unlock()
-	if c != nil {
-		return c, nil
+// compiling lets the requests that miss the same part at once (a webhook
+// under load, when the index changes) wait for one compilation.
+var compiling singleflight.Group
+
+// cachedPart is the part of key, compiled by compile when not cached.
+func cachedPart(key string, compile func(add func(*admissionv1.ValidatingAdmissionPolicy, *admissionv1.ValidatingAdmissionPolicyBinding, role), mut *[]celeval.Mutating) error) (*part, error) {
+	parts.Lock()
+	p := parts.m[key]
+	parts.Unlock()
+	if p != nil {
+		return p, nil
 	}
-	// The requests that arrive while a state compiles wait for that one
-	// compilation (a webhook under load sees a new index on many requests
-	// at once).
 	v, err, _ := compiling.Do(key, func() (any, error) {
-		c, err := compileState(st)
-		if err != nil {
+		p := &part{roles: map[string]role{}}
+		var mut []celeval.Mutating
+		var val []celeval.Validating
+		add := func(vap *admissionv1.ValidatingAdmissionPolicy, b *admissionv1.ValidatingAdmissionPolicyBinding, r role) {
+			if vap != nil {
+				val = append(val, celeval.Validating{Policy: vap, Binding: b})
+				p.roles[vap.Name] = r
+			}
+		}
+		if err := compile(add, &mut); err != nil {
 			return nil, err
 		}
-		programsCache.Lock()
-		if len(programsCache.m) >= programsCacheSize {
-			clear(programsCache.m)
+		var err error
+		if p.programs, err = celeval.Compile(mut, val); err != nil {
+			return nil, err
 		}
-		programsCache.m[key] = c
-		programsCache.Unlock()
-		return c, nil
+		parts.Lock()
+		if len(parts.m) >= partsSize {
+			clear(parts.m)
+		}
+		parts.m[key] = p
+		parts.Unlock()
+		return p, nil
 	})
 	if err != nil {
 		return nil, err
 	}
-	return v.(*compiled), nil
+	return v.(*part), nil
 }
 
-var compiling singleflight.Group
-
-// stateKey identifies what the programs of st are compiled from: each
-// policy by its generation (its status changes nothing compiled), each
-// binding and the index by their resourceVersion; an object that has
-// neither (one read from a file, or built by a test) by its content.
-func stateKey(st State) string {
-	var b strings.Builder
-	b.WriteString(st.OperatorNamespace)
-	id := func(kind string, m metav1.Object, gen int64, content any) {
-		b.WriteString("|" + kind + "/" + m.GetNamespace() + "/" + m.GetName() + "/" + string(m.GetUID()))
-		switch {
-		case kind == "p" && m.GetUID() != "" && gen != 0:
-			b.WriteString("/" + strconv.FormatInt(gen, 10))
-		case m.GetResourceVersion() != "":
-			b.WriteString("/" + m.GetResourceVersion())
-		default:
-			j, _ := json.Marshal(content)
-			sum := sha256.Sum256(j)
-			b.WriteString("#" + hex.EncodeToString(sum[:]))
+// partsFor are the compiled parts a request in namespace ns needs: the
+// policies' pod checks, or (workload) their template checks, and the
+// namespace's bindings. Policies or bindings that do not compile are left
+// out, as the controllers leave them unapplied (their statuses say why).
+func partsFor(st State, ns string, workload bool) ([]*part, error) {
+	var mine []v1alpha1.ProfileBinding
+	for _, b := range st.Bindings {
+		if b.Namespace == ns {
+			mine = append(mine, b)
 		}
 	}
+	policies, index := policiesKey(st), objectKey("i", st.Index)
+	var out []*part
+	if !workload {
+		p, err := cachedPart("pods|"+policies+index, func(add func(*admissionv1.ValidatingAdmissionPolicy, *admissionv1.ValidatingAdmissionPolicyBinding, role), mut *[]celeval.Mutating) error {
+			for i := range st.Policies {
+				p := &st.Policies[i]
+				o, err := Compile(p, st.Policies, st.OperatorNamespace, nil, st.Index)
+				if err != nil {
+					continue
+				}
+				*mut = append(*mut, celeval.Mutating{Policy: o.Mutating, Binding: o.MutatingBinding})
+				add(o.Validating, o.ValidatingBind, role{roleValidating, p.Name})
+				add(o.Installed, o.InstalledBind, role{roleInstalled, p.Name})
+				probe, bind := governsProbe(p.Name, o)
+				add(probe, bind, role{roleGoverns, p.Name})
+			}
+			return nil
+		})
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, p)
+	} else {
+		// The template checks carry the bindings (of every namespace
+		// given: they choose by the request's).
+		var bindings strings.Builder
+		for i := range st.Bindings {
+			bindings.WriteString(objectKey("b", &st.Bindings[i]))
+		}
+		p, err := cachedPart("templates|"+policies+index+bindings.String(), func(add func(*admissionv1.ValidatingAdmissionPolicy, *admissionv1.ValidatingAdmissionPolicyBinding, role), _ *[]celeval.Mutating) error {
+			for i := range st.Policies {
+				p := &st.Policies[i]
+				if o, err := Compile(p, st.Policies, st.OperatorNamespace, st.Bindings, st.Index); err == nil {
+					add(o.Templates, o.TemplatesBind, role{roleTemplates, p.Name})
+				}
+			}
+			return nil
+		})
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, p)
+	}
+	if len(mine) == 0 {
+		return out, nil
+	}
+	key := "bindings|" + ns + index
+	for i := range mine {
+		key += objectKey("b", &mine[i])
+	}
+	p, err := cachedPart(key, func(add func(*admissionv1.ValidatingAdmissionPolicy, *admissionv1.ValidatingAdmissionPolicyBinding, role), mut *[]celeval.Mutating) error {
+		o, err := CompileBindings(ns, mine, st.Index)
+		if err != nil || o.Mutating == nil {
+			return nil
+		}
+		*mut = append(*mut, celeval.Mutating{Policy: o.Mutating, Binding: o.MutatingBinding})
+		add(o.Installed, o.InstalledBind, role{roleBindings, ns})
+		add(o.Templates, o.TemplatesBind, role{roleBindingsTemplates, ns})
+		probe, bind := boundProbe(ns, o)
+		add(probe, bind, role{roleBound, ns})
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return append(out, p), nil
+}
+
+// policiesKey identifies the policies of st and what else their pod checks
+// are compiled from.
+func policiesKey(st State) string {
+	var b strings.Builder
+	b.WriteString(st.OperatorNamespace)
 	for i := range st.Policies {
-		p := &st.Policies[i]
-		id("p", p, p.Generation, p.Spec)
-	}
-	for i := range st.Bindings {
-		bi := &st.Bindings[i]
-		id("b", bi, 0, bi.Spec)
-	}
-	if st.Index != nil {
-		id("i", st.Index, 0, st.Index)
+		b.WriteString(objectKey("p", &st.Policies[i]))
 	}
 	return b.String()
 }
 
-// compileState compiles the admission objects of st, as the controllers
-// would apply them, and the in-process probes. A policy or a namespace's
-// bindings that do not compile are left out, as the controllers leave
-// them unapplied (their statuses say why).
-func compileState(st State) (*compiled, error) {
-	c := &compiled{roles: map[string]role{}, policies: map[string]*v1alpha1.SeccompPolicy{}}
-	var mut []celeval.Mutating
-	var val []celeval.Validating
-	add := func(vap *admissionv1.ValidatingAdmissionPolicy, b *admissionv1.ValidatingAdmissionPolicyBinding, kind int, name string) {
-		if vap != nil {
-			val = append(val, celeval.Validating{Policy: vap, Binding: b})
-			c.roles[vap.Name] = role{kind, name}
-		}
+// objectKey identifies an object the programs are compiled from: a
+// policy by its generation (its status changes nothing compiled), a
+// binding or the index by its resourceVersion; one that has neither (read
+// from a file, or built by a test) by its content. nil is "".
+func objectKey(kind string, o interface {
+	metav1.Object
+	runtime.Object
+}) string {
+	if o == nil || reflect.ValueOf(o).IsNil() {
+		return ""
 	}
-	for i := range st.Policies {
-		p := &st.Policies[i]
-		o, err := Compile(p, st.Policies, st.OperatorNamespace, st.Bindings, st.Index)
-		if err != nil {
-			continue
-		}
-		c.policies[p.Name] = p
-		mut = append(mut, celeval.Mutating{Policy: o.Mutating, Binding: o.MutatingBinding})
-		add(o.Validating, o.ValidatingBind, roleValidating, p.Name)
-		add(o.Installed, o.InstalledBind, roleInstalled, p.Name)
-		add(o.Templates, o.TemplatesBind, roleTemplates, p.Name)
-		probe, bind := governsProbe(p.Name, o)
-		add(probe, bind, roleGoverns, p.Name)
+	key := "|" + kind + "/" + o.GetNamespace() + "/" + o.GetName() + "/" + string(o.GetUID())
+	switch {
+	case kind == "p" && o.GetUID() != "" && o.GetGeneration() != 0:
+		return key + "/" + strconv.FormatInt(o.GetGeneration(), 10)
+	case o.GetResourceVersion() != "":
+		return key + "/" + o.GetResourceVersion()
 	}
-	byNS := map[string][]v1alpha1.ProfileBinding{}
-	for _, b := range st.Bindings {
-		byNS[b.Namespace] = append(byNS[b.Namespace], b)
-	}
-	for ns, bs := range byNS {
-		o, err := CompileBindings(ns, bs, st.Index)
-		if err != nil || o.Mutating == nil {
-			continue
-		}
-		mut = append(mut, celeval.Mutating{Policy: o.Mutating, Binding: o.MutatingBinding})
-		add(o.Installed, o.InstalledBind, roleBindings, ns)
-		add(o.Templates, o.TemplatesBind, roleBindingsTemplates, ns)
-		probe, bind := boundProbe(ns, o)
-		add(probe, bind, roleBound, ns)
-	}
-	var err error
-	if c.programs, err = celeval.Compile(mut, val); err != nil {
-		return nil, err
-	}
-	return c, nil
+	j, _ := json.Marshal(o)
+	sum := sha256.Sum256(j)
+	return key + "#" + hex.EncodeToString(sum[:])
 }
+
+// labelProbe marks the in-process probes (governsProbe, boundProbe).
+const labelProbe = "seccomp-operator.dev/in-process-probe"
 
 // governsProbe is a validating policy that fails, as an audit, for every
 // pod policy governs: its mutating policy's match (namespaces, exemptions)

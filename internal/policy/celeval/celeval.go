@@ -218,18 +218,25 @@ func defaulted(m *admissionv1.MatchResources) *admissionv1.MatchResources {
 	return m
 }
 
-// Select returns the programs whose policy's labels keep holds for.
-func (ps *Programs) Select(keep func(labels map[string]string) bool) *Programs {
+// Merge returns the programs of ps whose policy's labels keep holds for,
+// in name order.
+func Merge(ps []*Programs, keep func(labels map[string]string) bool) *Programs {
 	out := &Programs{}
-	for _, p := range ps.mutating {
-		if keep(p.Policy.Labels) {
-			out.mutating = append(out.mutating, p)
+	for _, p := range ps {
+		for _, m := range p.mutating {
+			if keep(m.Policy.Labels) {
+				out.mutating = append(out.mutating, m)
+			}
+		}
+		for _, v := range p.validating {
+			if keep(v.Policy.Labels) {
+				out.validating = append(out.validating, v)
+			}
 		}
 	}
-	for _, p := range ps.validating {
-		if keep(p.Policy.Labels) {
-			out.validating = append(out.validating, p)
-		}
+	if len(ps) > 1 {
+		slices.SortStableFunc(out.mutating, func(a, b mutatingProgram) int { return cmp.Compare(a.Policy.Name, b.Policy.Name) })
+		slices.SortStableFunc(out.validating, func(a, b validatingProgram) int { return cmp.Compare(a.Policy.Name, b.Policy.Name) })
 	}
 	return out
 }
