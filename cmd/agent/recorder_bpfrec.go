@@ -41,7 +41,7 @@ func (k bpfKernel) Entries() ([]recorder.Entry, error) {
 	}
 	out := make([]recorder.Entry, len(es))
 	for i, e := range es {
-		out[i] = recorder.Entry{MountNS: e.MountNS, ID: e.ID, Pid: e.Pid, Syscalls: e.Syscalls}
+		out[i] = recorder.Entry{MountNS: e.MountNS, ID: e.ID, Pid: e.Pid, Syscalls: e.Syscalls, Filtered: e.Filtered}
 	}
 	return out, nil
 }

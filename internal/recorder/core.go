@@ -229,8 +229,12 @@ func (c *core) harvest() {
 	}
 	c.mu.Lock()
 	for _, w := range todo {
+		set := w.e.Syscalls
+		if pc := c.pods[w.a.id]; pc != nil && pc.confined && w.e.Filtered != nil {
+			set = w.e.Filtered
+		}
 		for _, t := range w.a.targets {
-			c.store.addSet(t, w.e.Syscalls, w.a.fromStart)
+			c.store.addSet(t, set, w.a.fromStart)
 		}
 	}
 	c.mu.Unlock()

@@ -10,14 +10,17 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime"
 	"slices"
 	"strings"
 	"syscall"
 	"testing"
 	"unsafe"
 
+	"golang.org/x/net/bpf"
 	"golang.org/x/sys/unix"
 
+	"github.com/seccomp-operator/seccomp-operator/pkg/seccomp/filter"
 	"github.com/seccomp-operator/seccomp-operator/pkg/seccomp/syscalls"
 )
 
@@ -82,6 +85,18 @@ func child(mode string) error {
 		}
 	case "spin":
 		return spin()
+	case "filtered":
+		// getpriority before a filter, sysinfo and times under one (an
+		// allow-all filter on this locked thread only).
+		runtime.LockOSThread()
+		unix.RawSyscall(unix.SYS_GETPRIORITY, 0, 0, 0)
+		allowAll := []bpf.RawInstruction{{Op: unix.BPF_RET | unix.BPF_K, K: unix.SECCOMP_RET_ALLOW}}
+		if _, err := filter.Install(allowAll, 0); err != nil {
+			return err
+		}
+		var buf [256]byte
+		unix.RawSyscall(unix.SYS_SYSINFO, uintptr(unsafe.Pointer(&buf)), 0, 0)
+		unix.RawSyscall(unix.SYS_TIMES, uintptr(unsafe.Pointer(&buf)), 0, 0)
 	}
 	return nil
 }
@@ -589,4 +604,35 @@ func TestReusedInodeGetsItsOwnEntry(t *testing.T) {
 		return
 	}
 	t.Skip("the kernel reused no namespace inode in 20 tries")
+}
+
+// TestFilteredSetHoldsOnlyCallsUnderAFilter: what a task does before it
+// loads a seccomp filter (a runtime's set-up) is in Syscalls only; what it
+// does under the filter is in Filtered too.
+func TestFilteredSetHoldsOnlyCallsUnderAFilter(t *testing.T) {
+	requireKernel(t)
+	r := open(t, Options{ExcludeMountNS: hostNS(t)})
+	if err := r.Attach(); err != nil {
+		t.Fatal(err)
+	}
+	e, ok := entry(t, r, run(t, "filtered"))
+	if !ok {
+		t.Fatal("child not recorded")
+	}
+	all, filtered := e.Syscalls.NamesOf("x86_64"), e.Filtered.NamesOf("x86_64")
+	for _, n := range []string{"getpriority", "sysinfo", "times", "seccomp"} {
+		if !slices.Contains(all, n) {
+			t.Errorf("%s not in Syscalls: %v", n, all)
+		}
+	}
+	for _, n := range []string{"sysinfo", "times"} {
+		if !slices.Contains(filtered, n) {
+			t.Errorf("%s (under the filter) not in Filtered: %v", n, filtered)
+		}
+	}
+	for _, n := range []string{"getpriority", "seccomp"} {
+		if slices.Contains(filtered, n) {
+			t.Errorf("%s (before the filter) in Filtered: %v", n, filtered)
+		}
+	}
 }

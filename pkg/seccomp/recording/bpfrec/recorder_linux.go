@@ -260,11 +260,16 @@ func (r *Recorder) Entries() ([]Entry, error) {
 	)
 	it := r.objs.Recs.Iterate()
 	for it.Next(&key, &val) {
-		set, err := decode(r.names, val.Bits[:])
+		all, err := decode(r.names, val.Bits[:setWords])
 		if err != nil {
 			return nil, err
 		}
-		out = append(out, Entry{MountNS: val.Mntns, ID: key, Pid: int(val.Tgid), Syscalls: set})
+		filtered, err := decode(r.names, val.Bits[setWords:nrSets*setWords])
+		if err != nil {
+			return nil, err
+		}
+		all.Merge(filtered)
+		out = append(out, Entry{MountNS: val.Mntns, ID: key, Pid: int(val.Tgid), Syscalls: all, Filtered: filtered})
 	}
 	if err := it.Err(); err != nil {
 		return nil, fmt.Errorf("bpfrec: reading the map: %w", err)
