@@ -23,7 +23,11 @@ func openKernel(o recorder.Options) (recorder.Kernel, error) {
 			}
 		}
 	}
-	r, err := bpfrec.Open(bpfrec.Options{MaxNamespaces: o.MaxNamespaces, PinPath: o.PinPath, ExcludeMountNS: o.ExcludeMountNS})
+	r, err := bpfrec.Open(bpfrec.Options{MaxNamespaces: o.MaxNamespaces, PinPath: o.PinPath, ExcludeMountNS: o.ExcludeMountNS,
+		// An agent of another version (or --recorder-max-namespaces)
+		// left maps this one cannot read: replace them rather than
+		// record nothing; the node state keeps what was harvested.
+		ReplaceIncompatible: true})
 	if err != nil {
 		return nil, err
 	}

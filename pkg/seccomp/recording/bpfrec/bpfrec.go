@@ -32,6 +32,12 @@ type Options struct {
 	// ExcludeMountNS is a mount namespace not to record (the host's: the
 	// agent passes its init process's); 0 records every namespace.
 	ExcludeMountNS uint64
+	// ReplaceIncompatible replaces pinned objects whose layout does not
+	// match this build or these options (a previous version of the
+	// program, another MaxNamespaces) instead of failing: what they hold
+	// cannot be read with this layout and is lost (Recorder.Replaced says
+	// so). Without it Open fails and leaves them alone.
+	ReplaceIncompatible bool
 }
 
 // Entry is what was recorded in one mount namespace.

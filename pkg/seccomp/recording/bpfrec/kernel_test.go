@@ -539,6 +539,25 @@ func TestPinnedRecorderSurvivesReopen(t *testing.T) {
 	if err == nil || !strings.Contains(err.Error(), "MaxNamespaces") {
 		t.Errorf("reopening with another size: %v", err)
 	}
+	// With ReplaceIncompatible (another agent version's layout) the old
+	// objects go, the new ones are pinned, and the recorder records.
+	r3 = open(t, opts)
+	if err := r3.Attach(); err != nil {
+		t.Fatal(err)
+	}
+	r3.Close()
+	r4 := open(t, Options{PinPath: pin, MaxNamespaces: 8, ExcludeMountNS: hostNS(t), ReplaceIncompatible: true})
+	if !r4.Replaced() || r4.Attached() {
+		t.Errorf("replaced %v, attached %v: want the old objects (and their attached link) replaced", r4.Replaced(), r4.Attached())
+	}
+	if err := r4.Attach(); err != nil {
+		t.Fatal(err)
+	}
+	if _, ok := entry(t, r4, run(t, "known")); !ok {
+		t.Error("the replacing recorder records nothing")
+	}
+	r4.Detach()
+	r4.Unpin()
 	os.RemoveAll(pin)
 }
 
