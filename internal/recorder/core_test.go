@@ -452,4 +452,13 @@ func TestConfinedContainerLeavesOutTheRuntimesSetUp(t *testing.T) {
 	if got := find(list, "ns/r", "web-2", "app", v1alpha1.RecordSourceEBPF); got == nil || !slices.Equal(got.Syscalls, []string{"execve", "mount", "pivot_root", "read"}) {
 		t.Errorf("unconfined container recorded %+v, want everything", got)
 	}
+	// The confined pod is deleted; its container's last harvest (its
+	// processes' shutdown) is still counted as a confined container's.
+	c.setPods([]*corev1.Pod{unconfinedPod})
+	k.sawFiltered(100, 7, "wait4")
+	c.harvest()
+	list, _ = c.nodeState()
+	if got := find(list, "ns/r", "web-1", "app", v1alpha1.RecordSourceEBPF); got == nil || !slices.Equal(got.Syscalls, []string{"execve", "read", "wait4"}) {
+		t.Errorf("deleted confined pod's last harvest %+v, want only what it did under the filter", got)
+	}
 }

@@ -105,17 +105,8 @@ func recordApplyVerify(t *testing.T, w *workloads.Workload, loader *workloads.Lo
 	t.Logf("%s recorded: %d syscalls on %v", w.Name, recorded, rec.Status.Containers[0].Architectures)
 
 	// Applying: the manager learns, binds in Complain, restarts, soaks,
-	// enforces and restarts again; the test drops its own Unconfined so
-	// that the binding decides the new pods' profile.
-	w.Seccomp = nil
-	var dep = w.Deployment()
-	if err := k8s.Get(ctx, client.ObjectKeyFromObject(dep), dep); err != nil {
-		t.Fatal(err)
-	}
-	dep.Spec.Template.Spec.SecurityContext.SeccompProfile = nil
-	if err := k8s.Update(ctx, dep); err != nil {
-		t.Fatal(err)
-	}
+	// enforces and restarts again. The pod's own RuntimeDefault stays: the
+	// binding writes the container's profile, which wins over the pod's.
 	patch := client.RawPatch("application/merge-patch+json", []byte(`{"spec":{"mode":"Applying"}}`))
 	if err := k8s.Patch(ctx, rec, patch); err != nil {
 		t.Fatal(err)
