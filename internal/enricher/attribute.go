@@ -19,6 +19,10 @@ type Record struct {
 	// Action is the verdict in the metric's words (errno, kill_process,
 	// kill_thread, trap, log, …).
 	Action string
+	// Probe: the filter answered ENOSYS to a syscall C libraries probe
+	// and fall back from (recording.ENOSYSProbes): on purpose, not a
+	// violation.
+	Probe bool
 }
 
 // ParseFunc parses one record's payload.
@@ -58,6 +62,10 @@ func (a *attributor) handle(payload []byte) {
 	r, err := a.parse(payload)
 	if err != nil {
 		records.WithLabelValues(ResultMalformed).Inc()
+		return
+	}
+	if r.Probe {
+		records.WithLabelValues(ResultProbe).Inc()
 		return
 	}
 	c, id, reason := a.attribute(&r)

@@ -114,3 +114,23 @@ func TestRecordsWaitForTheirContainersPod(t *testing.T) {
 		t.Errorf("no_pod %v, %d waiting; want 1 and 0", got, a.waiting())
 	}
 }
+
+// ENOSYS answered to clone3 (what learned profiles and runtimes' defaults
+// answer so that glibc falls back to clone) is counted as a probe, not a
+// violation; clone3 denied with EPERM is a violation.
+func TestENOSYSProbeIsNotAViolation(t *testing.T) {
+	resetMetrics()
+	a := newTestAttributor(nil)
+	const clone3, enosys = 435, "0x50026" // ERRNO | ENOSYS (38)
+	a.handle(payload(10, archX86_64, clone3, enosys))
+	if got := testutil.ToFloat64(records.WithLabelValues(ResultProbe)); got != 1 {
+		t.Errorf("probe records %v, want 1", got)
+	}
+	if got := count(violations, "ns", "web", "app", "deny-mkdir", "clone3", "errno"); got != 0 {
+		t.Errorf("clone3 ENOSYS counted as a violation: %v", got)
+	}
+	a.handle(payload(10, archX86_64, clone3, codeErrno))
+	if got := count(violations, "ns", "web", "app", "deny-mkdir", "clone3", "errno"); got != 1 {
+		t.Errorf("clone3 EPERM: %v violations, want 1", got)
+	}
+}
