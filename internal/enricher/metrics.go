@@ -12,10 +12,10 @@ const (
 	ResultMalformed    = "malformed"
 	ResultAttributed   = "attributed"
 	ResultUnattributed = "unattributed"
-	// ResultProbe: ENOSYS answered to a syscall C libraries probe and
-	// fall back from (recording.ENOSYSProbes, clone3), as learned
-	// profiles and runtimes' default profiles answer on purpose: not a
-	// violation, but counted.
+	// ResultProbe: an attributed record of a syscall C libraries probe
+	// and fall back from (recording.ENOSYSProbes, clone3) that the
+	// container's profile answers ENOSYS on purpose, as learned profiles
+	// do (Probes): not a violation, but counted.
 	ResultProbe = "probe"
 )
 

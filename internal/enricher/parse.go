@@ -2,15 +2,9 @@ package enricher
 
 import (
 	"fmt"
-	"slices"
 	"strconv"
 
-	"golang.org/x/sys/unix"
-
 	"github.com/seccomp-operator/seccomp-operator/pkg/seccomp/auditrecord"
-	"github.com/seccomp-operator/seccomp-operator/pkg/seccomp/bpf"
-	"github.com/seccomp-operator/seccomp-operator/pkg/seccomp/profile"
-	"github.com/seccomp-operator/seccomp-operator/pkg/seccomp/recording"
 )
 
 var _ ParseFunc = ParseAudit
@@ -33,9 +27,6 @@ func ParseAudit(payload []byte) (Record, error) {
 		out.Syscall = name
 	} else {
 		out.Syscall = strconv.Itoa(r.Syscall)
-	}
-	if act, errno := bpf.DescribeRet(r.Code); act == profile.ActErrno && errno == uint16(unix.ENOSYS) && slices.Contains(recording.ENOSYSProbes, out.Syscall) {
-		out.Probe = true
 	}
 	return out, nil
 }
