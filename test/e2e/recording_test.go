@@ -51,8 +51,10 @@ func recordApplyVerify(t *testing.T, w *workloads.Workload, loader *workloads.Lo
 			Mode:        v1alpha1.RecordingModeRecording,
 			PodSelector: metav1.LabelSelector{MatchLabels: w.Labels()},
 			Recorder:    v1alpha1.RecorderEBPF,
-			Soak:        &metav1.Duration{Duration: 15 * time.Second},
-			Restart:     true,
+			// Long enough for the Complain step's rollout and a load
+			// under the Complain profile, as a user soaks under traffic.
+			Soak:    &metav1.Duration{Duration: 60 * time.Second},
+			Restart: true,
 		},
 	}
 	if err := k8s.Create(ctx, rec); err != nil {
@@ -111,6 +113,18 @@ func recordApplyVerify(t *testing.T, w *workloads.Workload, loader *workloads.Lo
 	if err := k8s.Patch(ctx, rec, patch); err != nil {
 		t.Fatal(err)
 	}
+	// The soak under traffic: once the Complain step's pods run, the load
+	// again. What the recording's load did not reach (Redis's slowlog,
+	// say, which asks for the client's address only when a command is
+	// slow) shows up here as a would-be denial and is added.
+	eventually(t, 2*time.Minute, "restarted for the complain step", func() bool {
+		c := meta.FindStatusCondition(rec.Status.Conditions, "Restarted")
+		return k8s.Get(ctx, client.ObjectKeyFromObject(rec), rec) == nil && c != nil && c.Status == metav1.ConditionTrue && c.Reason == "Complain"
+	})
+	waitRollout(t, w)
+	if r, err := w.Load(ctx, k8s, loader, 10*time.Second); err != nil || r.Errors != 0 {
+		t.Logf("load during the soak: %v %s", err, r)
+	}
 	eventually(t, 4*time.Minute, "phase Enforcing", func() bool {
 		return k8s.Get(ctx, client.ObjectKeyFromObject(rec), rec) == nil && rec.Status.Phase == v1alpha1.RecordingPhaseEnforcing
 	})
@@ -136,14 +150,7 @@ func recordApplyVerify(t *testing.T, w *workloads.Workload, loader *workloads.Lo
 		c := meta.FindStatusCondition(rec.Status.Conditions, "Restarted")
 		return k8s.Get(ctx, client.ObjectKeyFromObject(rec), rec) == nil && c != nil && c.Status == metav1.ConditionTrue && c.Reason == "Enforce"
 	})
-	eventually(t, 3*time.Minute, "the enforce step's rollout done", func() bool {
-		d := w.Deployment()
-		if k8s.Get(ctx, client.ObjectKeyFromObject(d), d) != nil {
-			return false
-		}
-		s := d.Status
-		return s.ObservedGeneration >= d.Generation && s.UpdatedReplicas == w.Replicas && s.ReadyReplicas == w.Replicas && s.Replicas == w.Replicas
-	})
+	waitRollout(t, w)
 	// The pods the Enforce restart made run the learned profile.
 	want := "localhost/operator/" + learned + ".json"
 	var pods []string
@@ -212,4 +219,17 @@ func allowedCount(p *v1alpha1.SeccompProfile) int {
 	}
 	slices.Sort(names)
 	return len(slices.Compact(names))
+}
+
+// waitRollout waits for the workload's Deployment to finish its rollout.
+func waitRollout(t *testing.T, w *workloads.Workload) {
+	t.Helper()
+	eventually(t, 3*time.Minute, w.Name+"'s rollout done", func() bool {
+		d := w.Deployment()
+		if k8s.Get(context.Background(), client.ObjectKeyFromObject(d), d) != nil {
+			return false
+		}
+		s := d.Status
+		return s.ObservedGeneration >= d.Generation && s.UpdatedReplicas == w.Replicas && s.ReadyReplicas == w.Replicas && s.Replicas == w.Replicas
+	})
 }
