@@ -105,6 +105,7 @@ func recordApplyVerify(t *testing.T, w *workloads.Workload, loader *workloads.Lo
 		return rec.Status.Containers[0].Name == w.Name && recorded > 0 && rec.Status.Pods >= 1
 	})
 	t.Logf("%s recorded: %d syscalls on %v", w.Name, recorded, rec.Status.Containers[0].Architectures)
+	firstRun[w.Name] = syscallNames(rec.Status.Containers[0])
 
 	// Applying: the manager learns, binds in Complain, restarts, soaks,
 	// enforces and restarts again. The pod's own RuntimeDefault stays: the
@@ -232,4 +233,19 @@ func waitRollout(t *testing.T, w *workloads.Workload) {
 		s := d.Status
 		return s.ObservedGeneration >= d.Generation && s.UpdatedReplicas == w.Replicas && s.ReadyReplicas == w.Replicas && s.Replicas == w.Replicas
 	})
+}
+
+// firstRun holds each workload's syscalls as TestProfileRecordingCycle
+// recorded them, for TestRecordersAgreeInPod to report how a second
+// recording of the same workload differs.
+var firstRun = map[string][]string{}
+
+// syscallNames are a recorded container's syscall names, sorted.
+func syscallNames(c v1alpha1.RecordedContainer) []string {
+	names := make([]string, 0, len(c.Syscalls))
+	for _, s := range c.Syscalls {
+		names = append(names, s.Name)
+	}
+	slices.Sort(names)
+	return names
 }
