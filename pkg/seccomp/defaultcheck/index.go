@@ -41,7 +41,8 @@ func (x *index) allowedNames() []string {
 }
 
 // forSyscall returns a profile equal to p for syscall nr of abi: p's
-// defaults and architectures and, in order, the rules naming nr. For a
+// defaults and architectures and, in order, the rules naming nr, each
+// reduced to that name. For a
 // multiplexer (socketcall, ipc) it is p itself: rules on the calls it
 // multiplexes apply to it too.
 func (x *index) forSyscall(abi *syscalls.Arch, nr int) *profile.Profile {
@@ -62,10 +63,15 @@ func (x *index) forSyscall(abi *syscalls.Arch, nr int) *profile.Profile {
 		}
 		x.byABI[abi] = m
 	}
+	name, _ := abi.NameOf(nr)
 	out := *x.p
 	out.Syscalls = make([]profile.Syscall, 0, len(m[nr]))
 	for _, i := range m[nr] {
-		out.Syscalls = append(out.Syscalls, x.p.Syscalls[i])
+		// Only this syscall's name: the rule's other names cannot decide it
+		// (nr is no multiplexer), and Evaluate looks at every name.
+		r := x.p.Syscalls[i]
+		r.Names, r.Name = []string{name}, ""
+		out.Syscalls = append(out.Syscalls, r)
 	}
 	return &out
 }
