@@ -3,6 +3,7 @@ package cli
 import (
 	"fmt"
 	"io"
+	"slices"
 	"sort"
 	"strings"
 	"text/tabwriter"
@@ -22,7 +23,7 @@ type checkResult struct {
 
 func newCheckCmd(o *options) *cobra.Command {
 	var against, kernel, recorder string
-	var caps, arches []string
+	var caps, capAdd, arches []string
 	cmd := &cobra.Command{
 		Use:   "check --against containerd|crio|docker[@VERSION]|all [--caps CAPS] [--arch ARCHES] (PROFILE | -- COMMAND [ARGS...])",
 		Short: "List what a workload uses that a runtime's default seccomp profile (RuntimeDefault) would refuse",
@@ -34,11 +35,11 @@ func newCheckCmd(o *options) *cobra.Command {
 			"errno the workload would get, per architecture and ABI.\n" +
 			"The defaults are generated from the runtimes' sources (containerd, CRI-O, Docker; several versions each, the\n" +
 			"newest when no @VERSION; `seccompctl check --list` shows them); their conditional rules are resolved for the\n" +
-			"container's bounding capabilities (--caps, default: a default container's), --arch (default: this host's)\n" +
+			"container's bounding capabilities (--caps, default: a default container's; --cap-add adds to them), --arch (default: this host's)\n" +
 			"and the node's kernel (--kernel, default: this host's). --against all compares the newest of each runtime.\n" +
 			"Exit code 1 when something would be refused, 0 when nothing would.",
 		RunE: func(cmd *cobra.Command, args []string) error {
-			if against == "list" || cmd.Flags().Changed("list") {
+			if cmd.Flags().Changed("list") {
 				return printDefaults(o, cmd.OutOrStdout())
 			}
 			if against == "" {
@@ -49,8 +50,12 @@ func newCheckCmd(o *options) *cobra.Command {
 				refs = runtimedefault.Runtimes()
 			}
 			opts := defaultcheck.Options{Arches: arches, Kernel: kernel}
-			if cmd.Flags().Changed("caps") {
-				opts.Caps = normCaps(caps)
+			if cmd.Flags().Changed("caps") || len(capAdd) > 0 {
+				base := profile.DefaultCaps
+				if cmd.Flags().Changed("caps") {
+					base = caps
+				}
+				opts.Caps = normCaps(append(slices.Clone(base), capAdd...))
 			}
 			workload, err := checkSubject(cmd, o, args, recorder)
 			if err != nil {
@@ -77,6 +82,7 @@ func newCheckCmd(o *options) *cobra.Command {
 	}
 	cmd.Flags().StringVar(&against, "against", "", "containerd, crio or docker, with @VERSION (default: the newest held), or all")
 	cmd.Flags().StringSliceVar(&caps, "caps", nil, "the container's bounding capabilities (CAP_SYS_ADMIN or SYS_ADMIN; default: a default container's)")
+	cmd.Flags().StringSliceVar(&capAdd, "cap-add", nil, "capabilities the container has besides --caps (or besides a default container's)")
 	cmd.Flags().StringSliceVar(&arches, "arch", nil, "native architectures to check (amd64, arm64, ...; default: this host's)")
 	cmd.Flags().StringVar(&kernel, "kernel", "", "the node's kernel release (default: this host's)")
 	cmd.Flags().StringVar(&recorder, "recorder", "auto", "with -- COMMAND: notify, ebpf or auto, as for seccompctl record")
@@ -111,6 +117,7 @@ func checkSubject(cmd *cobra.Command, o *options, args []string, recorder string
 	return src.Profile, nil
 }
 
+// normCaps spells capabilities as the profiles do (CAP_SYS_ADMIN), once each.
 func normCaps(caps []string) []string {
 	out := []string{}
 	for _, c := range caps {
@@ -121,7 +128,9 @@ func normCaps(caps []string) []string {
 		if !strings.HasPrefix(c, "CAP_") {
 			c = "CAP_" + c
 		}
-		out = append(out, c)
+		if !slices.Contains(out, c) {
+			out = append(out, c)
+		}
 	}
 	return out
 }

@@ -26,9 +26,17 @@ func TestCheckExitCodes(t *testing.T) {
 		t.Errorf("mount: exit %d, want 1 listing mount with EPERM and clone's CLONE_NEWUSER\n%s%s", code, out, errOut)
 	}
 	// With CAP_SYS_ADMIN Docker's default allows mount and every clone.
-	code, out, errOut = run(t, "check", "--against", "docker@v0.2.4", "--arch", "amd64", "--kernel", "6.1", "--caps", "SYS_ADMIN", mount)
-	if code != 0 {
-		t.Errorf("mount with CAP_SYS_ADMIN: exit %d\n%s%s", code, out, errOut)
+	for _, caps := range [][]string{{"--caps", "SYS_ADMIN"}, {"--cap-add", "cap_sys_admin"}} {
+		args := append([]string{"check", "--against", "docker@v0.2.4", "--arch", "amd64", "--kernel", "6.1"}, caps...)
+		code, out, errOut = run(t, append(args, mount)...)
+		if code != 0 {
+			t.Errorf("mount with %v: exit %d\n%s%s", caps, code, out, errOut)
+		}
+	}
+	code, out, _ = run(t, "check", "-o", "json", "--against", "docker@v0.2.4", "--arch", "amd64", "--kernel", "6.1", "--cap-add", "SYS_ADMIN", "--cap-add", "CAP_SYS_ADMIN", mount)
+	var res checkResult
+	if err := json.Unmarshal([]byte(out), &res); err != nil || code != 0 || len(res.Reports[0].Caps) != 15 {
+		t.Errorf("--cap-add: exit %d, %v, caps %v: want the 14 default ones and CAP_SYS_ADMIN once", code, err, res.Reports)
 	}
 	for _, bad := range [][]string{
 		{"check", "--against", "podman", mount},
