@@ -199,9 +199,11 @@ func printCheck(w io.Writer, res checkResult) {
 		fmt.Fprintf(w, "against %s (%d capabilities, kernel %s): ", rep.Against, len(rep.Caps), rep.Kernel)
 		if n == 0 {
 			fmt.Fprintln(w, "nothing the workload uses would be refused")
+			noteUnchecked(w, rep)
 			continue
 		}
 		fmt.Fprintf(w, "%d syscall(s) would be refused\n", n)
+		noteUnchecked(w, rep)
 		tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
 		fmt.Fprintln(tw, "ARCH\tSYSCALL\tABIS\tREFUSED WITH\tWHEN")
 		for _, a := range rep.Arches {
@@ -210,6 +212,16 @@ func printCheck(w io.Writer, res checkResult) {
 			}
 		}
 		tw.Flush()
+	}
+}
+
+// noteUnchecked names the architectures none of whose ABIs the workload's
+// profile admits: nothing was checked there.
+func noteUnchecked(w io.Writer, rep *defaultcheck.Report) {
+	for _, a := range rep.Arches {
+		if len(a.ABIs) == 0 {
+			fmt.Fprintf(w, "note: the workload's profile admits no ABI of %s: nothing checked there\n", a.Arch)
+		}
 	}
 }
 

@@ -72,7 +72,7 @@ func TestCheckJSONAndYAML(t *testing.T) {
 			t.Fatalf("%s: %+v", form, res)
 		}
 		// The profile admits only x86_64: on an arm64 host it uses nothing.
-		if a := res.Reports[0].Arches[1]; a.Arch != "aarch64" || len(a.Refused) != 0 {
+		if a := res.Reports[0].Arches[1]; a.Arch != "aarch64" || len(a.Refused) != 0 || len(a.ABIs) != 0 {
 			t.Errorf("%s: arm64: %+v", form, a)
 		}
 		var found bool
@@ -84,6 +84,14 @@ func TestCheckJSONAndYAML(t *testing.T) {
 		if !found {
 			t.Errorf("%s: no mount refusal with EPERM: %+v", form, res.Reports[0].Arches[0])
 		}
+	}
+}
+
+func TestCheckNotesUncheckedArch(t *testing.T) {
+	plain := writeFile(t, "plain.json", usesPlain)
+	code, out, errOut := run(t, "check", "--against", "containerd", "--arch", "arm64", "--kernel", "6.1", plain)
+	if code != 0 || !strings.Contains(out, "admits no ABI of aarch64") {
+		t.Errorf("exit %d\n%s%s", code, out, errOut)
 	}
 }
 

@@ -49,7 +49,10 @@ type Report struct {
 
 // ArchReport is what the default refuses on one native architecture.
 type ArchReport struct {
-	Arch    string    `json:"arch"`
+	Arch string `json:"arch"`
+	// ABIs are the ABIs of Arch's family the workload's profile admits,
+	// the ones checked; none means the profile is not for this arch.
+	ABIs    []string  `json:"abis"`
 	Refused []Refusal `json:"refused"`
 }
 
@@ -152,7 +155,11 @@ func CheckLoaded(d runtimedefault.Default, def, workload *profile.Profile, opts 
 		if err != nil {
 			return nil, fmt.Errorf("%s: %w", native.Name, err)
 		}
-		rep.Arches = append(rep.Arches, ArchReport{Arch: native.Name, Refused: refused})
+		abis := []string{}
+		for _, a := range abisOf(rw, native) {
+			abis = append(abis, a.Name)
+		}
+		rep.Arches = append(rep.Arches, ArchReport{Arch: native.Name, ABIs: abis, Refused: refused})
 		rep.Breaks = rep.Breaks || len(refused) > 0
 	}
 	return rep, nil
