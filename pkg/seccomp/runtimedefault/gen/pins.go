@@ -5,7 +5,10 @@ package main
 // version: each is the go.mod that builds containerd's own code at that
 // version. Add a version there (`go get -modfile=containerd-vX.Y.Z.mod
 // github.com/containerd/containerd[/v2]/contrib/seccomp@vX.Y.Z` in that
-// directory) and run `make generate`.
+// directory) and run `make generate`. Held: v1.6.20 (Debian 12's), and the
+// newest of each line whose default differs: v1.7.35, v2.0.13, v2.1.9,
+// v2.4.2 (v2.2.10 and v2.3.7 build v2.4.2's default; compared on
+// contrib/seccomp/seccomp_default.go).
 
 // mobyModule holds Docker's default profile as data (default.json).
 const mobyModule = "github.com/moby/profiles/seccomp"
