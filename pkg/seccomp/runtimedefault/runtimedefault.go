@@ -19,7 +19,14 @@
 //     that resolving the result gives exactly containerd's own output for
 //     every one of those inputs, the default and the full capability sets.
 //     Only 64-bit GOARCHes are covered (Default.Arches lists them): a 32-bit
-//     host (386, arm, mips, mipsle) is not modelled.
+//     host (386, arm, mips, mipsle) is not modelled. The runner is built for
+//     the generating host, so containerd's x/sys constants are that host's:
+//     the clone flags and socket families it uses have the same values on
+//     every Linux architecture. A kernel whose version cannot be read (which
+//     containerd treats as "older than every threshold") is not modelled.
+//
+// The data is its upstream projects' (Apache License 2.0, as Default.Origin
+// says); the copyright stays with their authors.
 //
 // The data keeps its conditions: profile.Resolve evaluates them for a
 // container's capabilities, architecture and kernel, as the runtimes do.
