@@ -37,7 +37,8 @@ func newCheckCmd(o *options) *cobra.Command {
 			"newest when no @VERSION; `seccompctl check --list` shows them); their conditional rules are resolved for the\n" +
 			"container's bounding capabilities (--caps, default: a default container's; --cap-add adds to them), --arch (default: this host's)\n" +
 			"and the node's kernel (--kernel, default: this host's). --against all compares the newest of each runtime.\n" +
-			"Exit code 1 when something would be refused, 0 when nothing would.",
+			"Exit code 1 when something would be refused, 0 when nothing would (with -- COMMAND, COMMAND's own exit code\n" +
+			"is only reported on stderr).",
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if cmd.Flags().Changed("list") {
 				return printDefaults(o, cmd.OutOrStdout())
