@@ -176,11 +176,14 @@ func whenWords(r defaultcheck.Refusal) string {
 	for _, v := range r.Values {
 		if v.Name != "" {
 			vs = append(vs, fmt.Sprintf("arg%d=%s", v.Index, v.Name))
-		} else {
-			vs = append(vs, fmt.Sprintf("arg%d=%#x", v.Index, v.Value))
 		}
 	}
+	// Unnamed values are examples of "any other value" (personality 0x1,
+	// 0x7, ...): the default's condition says it better.
 	s := strings.Join(vs, " ")
+	if s == "" {
+		s = "other argument values"
+	}
 	if len(r.AllowedOnly) > 0 {
 		s += " (allowed only: " + strings.Join(r.AllowedOnly, " | ") + ")"
 	}

@@ -138,6 +138,24 @@ func TestSocketFamiliesByVersion(t *testing.T) {
 	if !slices.Contains(names, "AF_VSOCK") || !slices.Contains(names, "AF_ALG") || slices.Contains(names, "AF_INET") {
 		t.Errorf("refused families %v, want AF_ALG and AF_VSOCK, not AF_INET", names)
 	}
+	// moby v0.3.0 allows listed families only: every refused one is named,
+	// AF_APPLETALK (5) too, which is next to no value its rules compare with.
+	rep, err = Check("docker@v0.3.0", w, amd64)
+	if err != nil {
+		t.Fatal(err)
+	}
+	names = nil
+	for _, v := range find(t, rep, "socket").Values {
+		names = append(names, v.Name)
+	}
+	for _, want := range []string{"AF_APPLETALK", "AF_IPX", "AF_ALG", "AF_VSOCK"} {
+		if !slices.Contains(names, want) {
+			t.Errorf("docker v0.3.0: refused families %v lack %s", names, want)
+		}
+	}
+	if slices.Contains(names, "AF_INET6") || slices.Contains(names, "AF_UNIX") {
+		t.Errorf("docker v0.3.0: refused families %v include an allowed one", names)
+	}
 }
 
 func TestArchCoverageAndConditions(t *testing.T) {

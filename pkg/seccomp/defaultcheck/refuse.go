@@ -22,7 +22,16 @@ const maxVectors = 4096
 // become refusals, one per action and errno.
 func refusals(w, d *profile.Profile, abi *syscalls.Arch, nr int, name string) ([]Refusal, error) {
 	wArgs, dArgs := argsFor(w, abi, nr), argsFor(d, abi, nr)
-	vecs := vectors(append(append([][]profile.Arg(nil), wArgs...), dArgs...), abi.Bits)
+	rules := append(append([][]profile.Arg(nil), wArgs...), dArgs...)
+	// Every value with a name (each socket family, namespace flag, ...)
+	// is tried too, so that each refused one is listed, not only those
+	// next to a comparison's value.
+	for _, i := range indices(dArgs) {
+		for _, v := range namedValues(name, abi, i) {
+			rules = append(rules, []profile.Arg{{Index: i, Op: profile.OpEqualTo, Value: v}})
+		}
+	}
+	vecs := vectors(rules, abi.Bits)
 	type group struct {
 		act   profile.Action
 		errno uint
@@ -243,7 +252,7 @@ func condString(name string, abi *syscalls.Arch, a profile.Arg) string {
 		return fmt.Sprintf("arg%d & %#x == %#x", a.Index, a.Value, a.ValueTwo&a.Value)
 	}
 	s := fmt.Sprintf("arg%d %s %#x", a.Index, opSymbols[a.Op], a.Value)
-	if n := argName(name, abi, a.Index, a.Value); n != "" {
+	if n := argName(name, abi, a.Index, a.Value); n != "" && (a.Op == profile.OpEqualTo || a.Op == profile.OpNotEqual) {
 		s += " (" + n + ")"
 	}
 	return s
