@@ -51,6 +51,25 @@ func TestCheckExitCodes(t *testing.T) {
 	}
 }
 
+func TestCheckList(t *testing.T) {
+	code, out, errOut := run(t, "check", "--list")
+	if code != 0 || !strings.Contains(out, "containerd@v1.6.20") || !strings.Contains(out, "crio@v0.50.1") || !strings.Contains(out, "docker@v0.3.0") {
+		t.Errorf("exit %d\n%s%s", code, out, errOut)
+	}
+	code, out, _ = run(t, "check", "--list", "-o", "json")
+	var rows []struct {
+		Ref    string   `json:"ref"`
+		Arches []string `json:"arches"`
+	}
+	if err := json.Unmarshal([]byte(out), &rows); err != nil || code != 0 || len(rows) < 8 {
+		t.Errorf("json: exit %d, %v, %d rows", code, err, len(rows))
+	}
+	code, _, errOut = run(t, "check", "--against", "docker", "--arch", "x86", writeFile(t, "p.json", usesPlain))
+	if code != 2 || !strings.Contains(errOut, "give x86_64") {
+		t.Errorf("--arch x86: exit %d\n%s", code, errOut)
+	}
+}
+
 func TestCheckJSONAndYAML(t *testing.T) {
 	mount := writeFile(t, "mount.json", usesMount)
 	for _, form := range []string{"json", "yaml"} {

@@ -136,8 +136,11 @@ func CheckLoaded(d runtimedefault.Default, def, workload *profile.Profile, opts 
 	}
 	for _, name := range arches {
 		native, ok := syscalls.Get(name)
-		if !ok || native.Native != native.Name {
-			return nil, fmt.Errorf("unknown native architecture %q", name)
+		if !ok {
+			return nil, fmt.Errorf("unknown architecture %q", name)
+		}
+		if native.Native != native.Name {
+			return nil, fmt.Errorf("architecture %q is an ABI of %s hosts, not a host architecture: give %s (its ABIs are all checked)", name, native.Native, native.Native)
 		}
 		if !covers(d, native) {
 			return nil, fmt.Errorf("%s: the data covers %v, not %s", d.Ref(), d.Arches, name)
