@@ -159,7 +159,7 @@ func CheckLoaded(d runtimedefault.Default, def, workload *profile.Profile, opts 
 			return nil, fmt.Errorf("%s: %w", native.Name, err)
 		}
 		abis := []string{}
-		for _, a := range abisOf(rw, native) {
+		for _, a := range profile.AdmittedABIs(rw, native) {
 			abis = append(abis, a.Name)
 		}
 		rep.Arches = append(rep.Arches, ArchReport{Arch: native.Name, ABIs: abis, Refused: refused})
@@ -187,24 +187,6 @@ func allowing(a profile.Action) bool {
 	return false
 }
 
-// abisOf returns the ABIs of native's family that p admits.
-func abisOf(p *profile.Profile, native *syscalls.Arch) []*syscalls.Arch {
-	fam := syscalls.Family(native.Name)
-	if len(p.Architectures) == 0 {
-		return fam[:1]
-	}
-	var out []*syscalls.Arch
-	for _, a := range fam {
-		for _, n := range p.Architectures {
-			if x, ok := syscalls.Get(n); ok && x == a {
-				out = append(out, a)
-				break
-			}
-		}
-	}
-	return out
-}
-
 // compare lists what def refuses of what w allows, on native's family.
 func compare(w, def *profile.Profile, native *syscalls.Arch) ([]Refusal, error) {
 	if allowing(w.DefaultAction) {
@@ -213,7 +195,7 @@ func compare(w, def *profile.Profile, native *syscalls.Arch) ([]Refusal, error) 
 	wIdx, dIdx := newIndex(w), newIndex(def)
 	var out []Refusal
 	byKey := map[string]int{}
-	for _, abi := range abisOf(w, native) {
+	for _, abi := range profile.AdmittedABIs(w, native) {
 		for _, name := range wIdx.allowedNames() {
 			nr, ok := abi.Lookup(name)
 			if !ok {
