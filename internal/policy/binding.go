@@ -109,7 +109,7 @@ func CompileBindings(namespace string, bindings []v1alpha1.ProfileBinding, index
 	}
 
 	free := "!(has(c.securityContext) && has(c.securityContext.seccompProfile)) && !((" + quote(podprofile.ContainerAnnotationPrefix) + " + c.name) in variables.annotations)"
-	// One JSON patch of add operations (see mutations in native.go).
+	// One JSON patch of add operations (see mutations in mutating.go).
 	list := func(field string) string {
 		typ := "Object.spec." + field
 		value := typ + ".securityContext.seccompProfile{type: 'Localhost', localhostProfile: " + chosenPath("c") + "}"
