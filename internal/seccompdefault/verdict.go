@@ -1,6 +1,7 @@
 package seccompdefault
 
 import (
+	"cmp"
 	"fmt"
 	"maps"
 	"slices"
@@ -303,7 +304,7 @@ func recordFix(pod *corev1.Pod, container string) *Fix {
 	for _, k := range slices.Sorted(maps.Keys(labels)) {
 		sel = append(sel, fmt.Sprintf("%q: %q", k, labels[k]))
 	}
-	name := "seccomp-default-" + container
+	name := recordingName(labels, container)
 	cmd := fmt.Sprintf(`kubectl apply -f - <<'EOF'
 apiVersion: seccomp-operator.dev/v1alpha1
 kind: ProfileRecording
@@ -311,4 +312,20 @@ metadata: {name: %s, namespace: %s}
 spec: {podSelector: {matchLabels: {%s}}, containers: [%s]}
 EOF`, name, pod.Namespace, strings.Join(sel, ", "), container)
 	return &Fix{Kind: FixRecord, Text: "a profile learned by recording: record it under real load, then run this report again", Command: cmd}
+}
+
+// recordingName names the suggested recording after the workload (its
+// app label) and container, so that two workloads' suggestions differ.
+func recordingName(labels map[string]string, container string) string {
+	base := cmp.Or(labels["app.kubernetes.io/name"], labels["app"])
+	var b strings.Builder
+	for _, c := range strings.ToLower(strings.Trim(base+"-"+container, "-")) {
+		switch {
+		case c >= 'a' && c <= 'z', c >= '0' && c <= '9', c == '-':
+			b.WriteRune(c)
+		default:
+			b.WriteByte('-')
+		}
+	}
+	return strings.Trim(("seccomp-default-" + b.String())[:min(len("seccomp-default-")+b.Len(), 63)], "-")
 }
