@@ -14,6 +14,7 @@ import (
 	"github.com/seccomp-operator/seccomp-operator/api/v1alpha1"
 	"github.com/seccomp-operator/seccomp-operator/internal/seccompdefault"
 	"github.com/seccomp-operator/seccomp-operator/pkg/seccomp/predefined"
+	"github.com/seccomp-operator/seccomp-operator/pkg/seccomp/runtimedefault"
 )
 
 // seccompDefaultHelp is audit's help for --seccomp-default.
@@ -40,6 +41,11 @@ type seccompDefaultReport struct {
 // auditSeccompDefault prints the report and fails with exit code 1 when a
 // container would break.
 func auditSeccompDefault(ctx context.Context, o *options, kubeconfig, namespace, runtimeRef string, w io.Writer) error {
+	if runtimeRef != "" {
+		if _, err := runtimedefault.Get(runtimeRef); err != nil {
+			return fmt.Errorf("--runtime: %w", err)
+		}
+	}
 	k8s, err := newKubeClient(kubeconfig)
 	if err != nil {
 		return err
