@@ -125,6 +125,9 @@ func buildSeccompDefault(ctx context.Context, k8s client.Client, namespace, runt
 			rep.Nodes = append(rep.Nodes, nt)
 		}
 		pod := podsByKey[r.Namespace+"/"+r.Pod]
+		if pod == nil {
+			continue // every row comes from a listed pod; kept safe if that changes
+		}
 		row := eval.Judge(c, pod, t, src.For(pod, r.Container))
 		switch row.Verdict {
 		case seccompdefault.Safe:
