@@ -56,7 +56,7 @@ func newCheckCmd(o *options) *cobra.Command {
 				if cmd.Flags().Changed("caps") {
 					base = caps
 				}
-				opts.Caps = normCaps(append(slices.Clone(base), capAdd...))
+				opts.Caps = defaultcheck.NormCaps(append(slices.Clone(base), capAdd...))
 			}
 			workload, err := checkSubject(cmd, o, args, recorder)
 			if err != nil {
@@ -116,24 +116,6 @@ func checkSubject(cmd *cobra.Command, o *options, args []string, recorder string
 		return nil, err
 	}
 	return src.Profile, nil
-}
-
-// normCaps spells capabilities as the profiles do (CAP_SYS_ADMIN), once each.
-func normCaps(caps []string) []string {
-	out := []string{}
-	for _, c := range caps {
-		c = strings.ToUpper(strings.TrimSpace(c))
-		if c == "" {
-			continue
-		}
-		if !strings.HasPrefix(c, "CAP_") {
-			c = "CAP_" + c
-		}
-		if !slices.Contains(out, c) {
-			out = append(out, c)
-		}
-	}
-	return out
 }
 
 func printDefaults(o *options, w io.Writer) error {

@@ -125,12 +125,28 @@ func Check(ref string, workload *profile.Profile, opts Options) (*Report, error)
 // CheckLoaded is Check with the default already loaded (Load), for callers
 // that check many workloads against one default.
 func CheckLoaded(d runtimedefault.Default, def, workload *profile.Profile, opts Options) (*Report, error) {
+	return check(d.Ref(), func(native *syscalls.Arch) error {
+		if !covers(d, native) {
+			return fmt.Errorf("%s: the data covers %v, not %s", d.Ref(), d.Arches, native.Name)
+		}
+		return nil
+	}, def, workload, opts)
+}
+
+// CheckProfile is Check against any profile named name (a predefined one,
+// a node's own default), not only a runtime's default held as data: what
+// workload allows and against refuses, evaluated the same way.
+func CheckProfile(name string, against, workload *profile.Profile, opts Options) (*Report, error) {
+	return check(name, func(*syscalls.Arch) error { return nil }, against, workload, opts)
+}
+
+func check(name string, covered func(*syscalls.Arch) error, def, workload *profile.Profile, opts Options) (*Report, error) {
 	arches := opts.Arches
 	if len(arches) == 0 {
 		arches = []string{runtime.GOARCH}
 	}
 	env0 := opts.Env(arches[0])
-	rep := &Report{Against: d.Ref(), Caps: env0.Caps, Kernel: env0.KernelVersion, Arches: []ArchReport{}}
+	rep := &Report{Against: name, Caps: env0.Caps, Kernel: env0.KernelVersion, Arches: []ArchReport{}}
 	if rep.Caps == nil {
 		rep.Caps = []string{}
 	}
@@ -142,13 +158,13 @@ func CheckLoaded(d runtimedefault.Default, def, workload *profile.Profile, opts 
 		if native.Native != native.Name {
 			return nil, fmt.Errorf("architecture %q is an ABI of %s hosts, not a host architecture: give %s (its ABIs are all checked)", name, native.Native, native.Native)
 		}
-		if !covers(d, native) {
-			return nil, fmt.Errorf("%s: the data covers %v, not %s", d.Ref(), d.Arches, name)
+		if err := covered(native); err != nil {
+			return nil, err
 		}
 		env := opts.Env(native.Name)
 		rd, err := profile.Resolve(def, env)
 		if err != nil {
-			return nil, fmt.Errorf("%s for %s: %w", d.Ref(), native.Name, err)
+			return nil, fmt.Errorf("%s for %s: %w", name, native.Name, err)
 		}
 		rw, err := profile.Resolve(workload, env)
 		if err != nil {
