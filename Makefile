@@ -67,7 +67,7 @@ test-commands: build ## Every command of the ```sh blocks of README.md, docs/ an
 	mkdir -p _out
 	$(COMMANDS_SHORT) KUBECONFIG=$${UP_DIR:-/var/lib/seccomp-operator-up}/admin.kubeconfig $(GO) test -count=1 -tags docs -timeout 60m -v ./test/docs/... 2>&1 | tee _out/commands.log | grep -E '^(=== RUN|--- |PASS|FAIL|ok|panic)|_test.go' ; exit $${PIPESTATUS[0]}
 
-generate: deps-generate $(CONTROLLER_GEN) ## Regenerate syscall tables, deepcopy, CRDs, predefined profile files (installs the kernel headers it reads)
+generate: deps-generate $(CONTROLLER_GEN) ## Regenerate syscall tables, deepcopy, CRDs, predefined profile files, the runtimes' default profiles (Go module proxy + apt; installs the kernel headers it reads)
 	$(GO) generate ./...
 	$(CONTROLLER_GEN) object:headerFile=hack/boilerplate.go.txt paths=./api/...
 	$(CONTROLLER_GEN) crd paths=./api/... output:crd:artifacts:config=config/crd/bases

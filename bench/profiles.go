@@ -7,11 +7,11 @@ import (
 	"bufio"
 	"fmt"
 	"os"
-	"path/filepath"
 	"strings"
 
 	"github.com/seccomp-operator/seccomp-operator/pkg/seccomp/predefined"
 	"github.com/seccomp-operator/seccomp-operator/pkg/seccomp/profile"
+	"github.com/seccomp-operator/seccomp-operator/pkg/seccomp/runtimedefault"
 )
 
 // Host is the native ABI every program here is compiled for.
@@ -23,26 +23,27 @@ type Named struct {
 	Profile *profile.Profile
 }
 
-// runtimeDefaults are the copies the profile package tests use (Docker's
-// moby/profiles v0.2.4, CRI-O/Podman's containers/common, containerd v2.4.2).
-var runtimeDefaults = []struct{ name, file string }{
-	{"docker-default", "docker-default.json"},
-	{"containerd-default", "containerd-default-amd64.json"},
-	{"crio-default", "crio-default.json"},
+// runtimeDefaults name the runtime defaults (package runtimedefault) the
+// benchmarks of docs/benchmarks.md measure.
+var runtimeDefaults = []struct{ name, ref string }{
+	{"docker-default", "docker@v0.2.4"},
+	{"containerd-default", "containerd@v2.4.2"},
+	{"crio-default", "crio@v0.50.1"},
 }
 
 // RuntimeDefault loads and resolves a runtime's default profile for Host
-// with Docker's default capabilities; dir is the repository root.
+// with Docker's default capabilities; dir is unused (the data is embedded)
+// and kept for the callers.
 func RuntimeDefault(dir, name string) (*profile.Profile, error) {
 	for _, r := range runtimeDefaults {
 		if r.name != name {
 			continue
 		}
-		data, err := os.ReadFile(filepath.Join(dir, "pkg/seccomp/profile/testdata", r.file))
+		d, err := runtimedefault.Get(r.ref)
 		if err != nil {
 			return nil, fmt.Errorf("load %s: %w", name, err)
 		}
-		p, err := profile.Parse(data)
+		p, err := profile.Parse(d.Data())
 		if err != nil {
 			return nil, fmt.Errorf("load %s: %w", name, err)
 		}

@@ -161,6 +161,7 @@ func main() {
 			Parse:  enricher.ParseAudit,
 			Events: enricher.NewEvents(enricher.KubeEvents{Core: node.Core}, nodeName, log.WithName("events")),
 			Log:    log.WithName("enricher"),
+			Probes: &enricher.Probes{KubeletRoot: kubeletRoot},
 		}
 		proc := enricher.NewProc(procRoot)
 		e.Procs, e.Kernel = proc, proc

@@ -23,7 +23,11 @@ func openKernel(o recorder.Options) (recorder.Kernel, error) {
 			}
 		}
 	}
-	r, err := bpfrec.Open(bpfrec.Options{MaxNamespaces: o.MaxNamespaces, PinPath: o.PinPath, ExcludeMountNS: o.ExcludeMountNS})
+	r, err := bpfrec.Open(bpfrec.Options{MaxNamespaces: o.MaxNamespaces, PinPath: o.PinPath, ExcludeMountNS: o.ExcludeMountNS,
+		// An agent of another version (or --recorder-max-namespaces)
+		// left maps this one cannot read: replace them rather than
+		// record nothing; the node state keeps what was harvested.
+		ReplaceIncompatible: true})
 	if err != nil {
 		return nil, err
 	}
@@ -41,7 +45,7 @@ func (k bpfKernel) Entries() ([]recorder.Entry, error) {
 	}
 	out := make([]recorder.Entry, len(es))
 	for i, e := range es {
-		out[i] = recorder.Entry{MountNS: e.MountNS, ID: e.ID, Pid: e.Pid, Syscalls: e.Syscalls}
+		out[i] = recorder.Entry{MountNS: e.MountNS, ID: e.ID, Pid: e.Pid, Syscalls: e.Syscalls, Filtered: e.Filtered}
 	}
 	return out, nil
 }

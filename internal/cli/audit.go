@@ -26,9 +26,10 @@ import (
 func newAuditCmd(o *options) *cobra.Command {
 	var files, exemptNamespaces []string
 	var kubeconfig, operatorNamespace, namespace string
-	var withPolicy, unconfined bool
+	var withPolicy, unconfined, seccompDefault bool
+	var runtimeRef string
 	cmd := &cobra.Command{
-		Use:   "audit --policy [--file POLICY.yaml]... | --unconfined [-n NAMESPACE] [--exempt-namespaces NS,...]",
+		Use:   "audit --policy [--file POLICY.yaml]... | --unconfined [-n NAMESPACE] [--exempt-namespaces NS,...] | --seccomp-default [--runtime RUNTIME[@VERSION]] [-n NAMESPACE]",
 		Short: "Cluster reports: what the SeccompPolicies would do to running pods; which containers really run unconfined",
 		Long: "--policy evaluates every running pod of the cluster as if it were created now, under the cluster's\n" +
 			"SeccompPolicies and those in --file (which replace cluster policies of the same name): which pods\n" +
@@ -39,9 +40,19 @@ func newAuditCmd(o *options) *cobra.Command {
 			"seccomp mode its processes really run in, as each node's agent read it from /proc (the\n" +
 			"SeccompNodeStatus objects), and where the two contradict each other. Exits 1 when a container\n" +
 			"runs without seccomp (mode Disabled) outside the exempt namespaces: --exempt-namespaces\n" +
-			"(default kube-system and --operator-namespace) and those the governing SeccompPolicy exempts.",
+			"(default kube-system and --operator-namespace) and those the governing SeccompPolicy exempts.\n\n" +
+			seccompDefaultHelp,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
+			if seccompDefault {
+				if withPolicy || unconfined || len(files) > 0 || cmd.Flags().Changed("exempt-namespaces") {
+					return fmt.Errorf("--seccomp-default takes -n and --runtime only, not --policy, --unconfined, --file or --exempt-namespaces")
+				}
+				return auditSeccompDefault(cmd.Context(), o, kubeconfig, namespace, runtimeRef, cmd.OutOrStdout())
+			}
+			if runtimeRef != "" {
+				return fmt.Errorf("--runtime is for --seccomp-default")
+			}
 			switch {
 			case withPolicy == unconfined:
 				return fmt.Errorf("say what to audit: --policy or --unconfined")
@@ -76,10 +87,12 @@ func newAuditCmd(o *options) *cobra.Command {
 	}
 	cmd.Flags().BoolVar(&withPolicy, "policy", false, "audit the pods against SeccompPolicies")
 	cmd.Flags().BoolVar(&unconfined, "unconfined", false, "report every running container's declared profile and real seccomp mode")
+	cmd.Flags().BoolVar(&seccompDefault, "seccomp-default", false, "report what RuntimeDefault would do to every container that runs without a profile")
+	cmd.Flags().StringVar(&runtimeRef, "runtime", "", "--seccomp-default: compare with this default (containerd|crio|docker[@VERSION]) instead of each node's runtime")
 	cmd.Flags().StringArrayVar(&files, "file", nil, "a SeccompPolicy YAML to evaluate as if applied (repeatable)")
 	cmd.Flags().StringVar(&kubeconfig, "kubeconfig", "", "kubeconfig (default: $KUBECONFIG, ~/.kube/config)")
 	cmd.Flags().StringVar(&operatorNamespace, "operator-namespace", "seccomp-operator", "the operator's namespace (always exempt)")
-	cmd.Flags().StringVarP(&namespace, "namespace", "n", "", "--unconfined: only the pods of this namespace (default: all)")
+	cmd.Flags().StringVarP(&namespace, "namespace", "n", "", "--unconfined, --seccomp-default: only the pods of this namespace (default: all)")
 	cmd.Flags().StringSliceVar(&exemptNamespaces, "exempt-namespaces", nil,
 		"--unconfined: namespaces whose unconfined containers do not fail the audit (default kube-system and --operator-namespace; empty: none)")
 	return cmd

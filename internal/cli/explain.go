@@ -14,7 +14,6 @@ import (
 	"github.com/seccomp-operator/seccomp-operator/pkg/seccomp/auditrecord"
 	"github.com/seccomp-operator/seccomp-operator/pkg/seccomp/bpf"
 	"github.com/seccomp-operator/seccomp-operator/pkg/seccomp/profile"
-	"github.com/seccomp-operator/seccomp-operator/pkg/seccomp/syscalls"
 )
 
 // explainReport is explain's machine-readable output.
@@ -247,7 +246,7 @@ func profileVerdict(src *source, resolved map[string]*profile.Profile, r *auditr
 		v.Errno.Name, _ = profile.ErrnoName(data)
 	}
 	v.Says = actionWords(act, data) + " for " + call
-	if !slices.Contains(abisOf(p, abi), abi) {
+	if !slices.Contains(profile.AdmittedABIs(p, abi), abi) {
 		v.Says += fmt.Sprintf(" (the profile does not admit the %s ABI)", abi.Name)
 	}
 	v.Says += consistency(r, act)
@@ -300,23 +299,6 @@ func consistency(r *auditrecord.Record, act profile.Action) string {
 		return "; the record's filter denied it, so the process ran under another filter or another version of this profile"
 	}
 	return fmt.Sprintf("; the record says %s, so the process ran under another filter or another version of this profile", r.Action())
-}
-
-// abisOf is the ABIs p admits on a host of abi's family (Evaluate's rule).
-func abisOf(p *profile.Profile, abi *syscalls.Arch) []*syscalls.Arch {
-	family := syscalls.Family(abi.Native)
-	if len(p.Architectures) == 0 {
-		return family[:1]
-	}
-	var out []*syscalls.Arch
-	for _, a := range family {
-		for _, n := range p.Architectures {
-			if b, ok := syscalls.Get(n); ok && b == a {
-				out = append(out, a)
-			}
-		}
-	}
-	return out
 }
 
 // argumentVerdicts lists, when p decides name by arguments (conditional

@@ -73,26 +73,18 @@ func newRecordCmd(o *options) *cobra.Command {
 				}
 				baseProf = src.Profile
 			}
-			rec, err := chooseRecorder(recorder)
+			p, exitCode, err := recordProfile(cmd, args, recorder, baseProf)
 			if err != nil {
 				return err
 			}
-			r, err := rec(cmd, args)
-			if err != nil {
-				return err
-			}
-			native := hostArch()
-			stderr := cmd.ErrOrStderr()
-			summarize(stderr, r, native)
-			p := recording.Profile(r.set, recording.ProfileOptions{Base: baseProf, Native: native})
 			if err := writeRecorded(cmd.OutOrStdout(), dest, form, name, p); err != nil {
 				return err
 			}
 			if dest != "-" {
-				fmt.Fprintf(stderr, "seccompctl: profile written to %s\n", dest)
+				fmt.Fprintf(cmd.ErrOrStderr(), "seccompctl: profile written to %s\n", dest)
 			}
-			if r.exitCode != 0 {
-				return &exitError{code: r.exitCode}
+			if exitCode != 0 {
+				return &exitError{code: exitCode}
 			}
 			return nil
 		},
@@ -106,6 +98,23 @@ func newRecordCmd(o *options) *cobra.Command {
 	cmd.Flags().StringVar(&recorder, "recorder", "auto", "notify (seccomp user notification, no root), ebpf (in-kernel, root) or auto")
 	cmd.Flags().SetInterspersed(false)
 	return cmd
+}
+
+// recordProfile runs argv under the recorder named by recorder (auto,
+// notify, ebpf), prints what it recorded on stderr and returns the profile
+// that allows it (on base, when set) and argv's exit code.
+func recordProfile(cmd *cobra.Command, argv []string, recorder string, base *profile.Profile) (*profile.Profile, int, error) {
+	rec, err := chooseRecorder(recorder)
+	if err != nil {
+		return nil, 0, err
+	}
+	r, err := rec(cmd, argv)
+	if err != nil {
+		return nil, 0, err
+	}
+	native := hostArch()
+	summarize(cmd.ErrOrStderr(), r, native)
+	return recording.Profile(r.set, recording.ProfileOptions{Base: base, Native: native}), r.exitCode, nil
 }
 
 // recordOutput turns -o and --format into a destination ("-": stdout) and

@@ -48,7 +48,7 @@ func recordEBPF(cmd *cobra.Command, argv []string) (*recorded, error) {
 	c.SysProcAttr = &syscall.SysProcAttr{Cloneflags: unix.CLONE_NEWNS}
 
 	sigs := make(chan os.Signal, 8)
-	signal.Notify(sigs, syscall.SIGINT, syscall.SIGTERM, syscall.SIGHUP, syscall.SIGQUIT)
+	signal.Notify(sigs, filter.ForwardedSignals...)
 	defer signal.Stop(sigs)
 	if err := c.Start(); err != nil {
 		return nil, fmt.Errorf("record: start: %w", err)
@@ -59,15 +59,7 @@ func recordEBPF(cmd *cobra.Command, argv []string) (*recorded, error) {
 	ns, nsErr := bpfrec.MountNamespace(c.Process.Pid)
 	waited := make(chan error, 1)
 	go func() { waited <- c.Wait() }()
-	var werr error
-	for done := false; !done; {
-		select {
-		case s := <-sigs:
-			c.Process.Signal(s)
-		case werr = <-waited:
-			done = true
-		}
-	}
+	werr := filter.WaitForwarding(c, sigs, waited)
 	var ee *exec.ExitError
 	if werr != nil && !errors.As(werr, &ee) {
 		return nil, fmt.Errorf("record: wait: %w", werr)

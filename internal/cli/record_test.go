@@ -124,7 +124,7 @@ func testRecordThenRun(t *testing.T, rec string) {
 		t.Errorf("record summary:\n%s", errOut)
 	}
 	p := readRecorded(t, out)
-	if p.DefaultAction != profile.ActErrno || len(p.Syscalls) != 1 || p.Syscalls[0].Action != profile.ActAllow {
+	if p.DefaultAction != profile.ActErrno || len(p.Syscalls) < 1 || p.Syscalls[0].Action != profile.ActAllow {
 		t.Errorf("recorded profile shape: %+v", p)
 	}
 	names := p.Syscalls[0].Names

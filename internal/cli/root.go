@@ -69,7 +69,7 @@ func newRootCmd(stdin io.Reader, stdout, stderr io.Writer) *cobra.Command {
 	root.PersistentFlags().StringVarP(&o.output, "output", "o", "human", "output format: human, json or yaml")
 	root.AddCommand(
 		newValidateCmd(o), newCompileCmd(o), newSimulateCmd(o), newDiffCmd(o),
-		newConvertCmd(o), newProfilesCmd(o), newRunCmd(o), newAuditCmd(o), newExplainCmd(o), newInspectCmd(o), newRecordCmd(o),
+		newConvertCmd(o), newProfilesCmd(o), newRunCmd(o), newAuditCmd(o), newExplainCmd(o), newInspectCmd(o), newRecordCmd(o), newCheckCmd(o),
 	)
 	return root
 }

@@ -73,7 +73,7 @@ func TestMergeCoverage(t *testing.T) {
 	// The learned profile: denies by default, allows the recorded names,
 	// lists the x86_64 family (x86 was seen, arm64 never was).
 	p := learnedProfile(m.containers["app"], v1alpha1.ModeComplain)
-	if p.DefaultAction != "SCMP_ACT_ERRNO" || p.Mode != v1alpha1.ModeComplain || len(p.Syscalls) != 1 ||
+	if p.DefaultAction != "SCMP_ACT_ERRNO" || p.Mode != v1alpha1.ModeComplain || len(p.Syscalls) != 2 ||
 		!slices.Equal(p.Syscalls[0].Names, []string{"openat", "read", "socketcall", "write"}) {
 		t.Errorf("profile %+v", p)
 	}

@@ -31,6 +31,9 @@ type attributor struct {
 	index *podIndex
 	// observe is told of every attributed record (the Events).
 	observe func(c *container, r Record)
+	// probes tells probes answered ENOSYS on purpose from denials (nil:
+	// every record is a violation).
+	probes *Probes
 
 	// counters caches the violation counter of each (container, syscall,
 	// action): a record then costs no label hashing.
@@ -71,8 +74,13 @@ func (a *attributor) handle(payload []byte) {
 	}
 }
 
-// count counts an attributed record.
+// count counts an attributed record: a violation, or a probe its profile
+// answers ENOSYS on purpose.
 func (a *attributor) count(c *container, r Record) {
+	if a.probes.IsProbe(c.Profile, r) {
+		records.WithLabelValues(ResultProbe).Inc()
+		return
+	}
 	records.WithLabelValues(ResultAttributed).Inc()
 	a.counter(c, &r).Inc()
 	if a.observe != nil {

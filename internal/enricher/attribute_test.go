@@ -1,6 +1,8 @@
 package enricher
 
 import (
+	"os"
+	"path/filepath"
 	"testing"
 	"time"
 
@@ -112,5 +114,54 @@ func TestRecordsWaitForTheirContainersPod(t *testing.T) {
 	expireAll(a)
 	if got := count(unattributed, ReasonNoPod); got != 1 || a.waiting() != 0 {
 		t.Errorf("no_pod %v, %d waiting; want 1 and 0", got, a.waiting())
+	}
+}
+
+// An ERRNO record of clone3 is a probe, not a violation, when the
+// container's installed profile answers clone3 ENOSYS (a learned profile):
+// the audit record carries no errno, so the profile file decides. Under a
+// profile that answers it EPERM, or with no file, it is a violation; a
+// replaced file is read again.
+func TestENOSYSProbeIsNotAViolation(t *testing.T) {
+	root := t.TempDir()
+	write := func(profile string) {
+		t.Helper()
+		dir := filepath.Join(root, "seccomp", "operator")
+		if err := os.MkdirAll(dir, 0o755); err != nil {
+			t.Fatal(err)
+		}
+		tmp := filepath.Join(dir, ".tmp")
+		if err := os.WriteFile(tmp, []byte(profile), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.Rename(tmp, filepath.Join(dir, "deny-mkdir.json")); err != nil {
+			t.Fatal(err)
+		}
+	}
+	const clone3 = 435
+	violated := func() float64 {
+		return count(violations, "ns", "web", "app", "deny-mkdir", "clone3", "errno")
+	}
+	resetMetrics()
+	a := newTestAttributor(nil)
+	a.probes = &Probes{KubeletRoot: root}
+
+	a.handle(payload(10, archX86_64, clone3, codeErrno)) // no file yet
+	if got := violated(); got != 1 {
+		t.Fatalf("no profile file: %v violations, want 1", got)
+	}
+	write(`{"defaultAction":"SCMP_ACT_ERRNO","architectures":["SCMP_ARCH_X86_64"],"syscalls":[{"names":["clone3"],"action":"SCMP_ACT_ERRNO","errnoRet":38}]}`)
+	a.handle(payload(10, archX86_64, clone3, codeErrno))
+	a.handle(payload(11, archX86_64, clone3, codeErrno)) // the side container has no operator profile
+	if got := testutil.ToFloat64(records.WithLabelValues(ResultProbe)); got != 1 {
+		t.Errorf("probe records %v, want 1", got)
+	}
+	if got := violated(); got != 1 {
+		t.Errorf("clone3 answered ENOSYS counted as a violation: %v violations, want 1", got)
+	}
+	write(`{"defaultAction":"SCMP_ACT_ERRNO","architectures":["SCMP_ARCH_X86_64"],"syscalls":[{"names":["mkdir"],"action":"SCMP_ACT_ALLOW"}]}`)
+	a.handle(payload(10, archX86_64, clone3, codeErrno)) // EPERM now
+	if got := violated(); got != 2 {
+		t.Errorf("clone3 answered EPERM: %v violations, want 2", got)
 	}
 }

@@ -48,6 +48,9 @@ type Enricher struct {
 	// recorder's log, complain and enforce sources). It runs on the record
 	// path: it must return at once.
 	OnViolation func(nodekube.Violation)
+	// Probes, if set, keeps ENOSYS answered on purpose by a container's
+	// profile (clone3 under a learned profile) out of the violations.
+	Probes *Probes
 
 	// state is where the writes go; Node unless a test sets it.
 	state NodeState
@@ -82,6 +85,7 @@ func (e *Enricher) Run(ctx context.Context) error {
 		}
 	}
 	attr := newAttributor(e.Parse, e.Procs, index, observe)
+	attr.probes = e.Probes
 	kick := make(chan struct{}, 1)
 	poke := func() {
 		select {

@@ -12,6 +12,11 @@ const (
 	ResultMalformed    = "malformed"
 	ResultAttributed   = "attributed"
 	ResultUnattributed = "unattributed"
+	// ResultProbe: an attributed record of a syscall C libraries probe
+	// and fall back from (recording.ENOSYSProbes, clone3) that the
+	// container's profile answers ENOSYS on purpose, as learned profiles
+	// do (Probes): not a violation, but counted.
+	ResultProbe = "probe"
 )
 
 // Reasons a record is not attributed
@@ -42,7 +47,7 @@ var (
 	}, []string{"namespace", "pod", "container", "profile", "syscall", "action"})
 	records = prometheus.NewCounterVec(prometheus.CounterOpts{
 		Name: "seccomp_operator_agent_audit_records_total",
-		Help: "Seccomp audit records the agent read, by result: read (every one), malformed (skipped), attributed (counted in seccomp_violations_total), unattributed (see seccomp_operator_agent_audit_unattributed_total).",
+		Help: "Seccomp audit records the agent read, by result: read (every one), malformed (skipped), attributed (counted in seccomp_violations_total), unattributed (see seccomp_operator_agent_audit_unattributed_total), probe (ENOSYS answered on purpose to a syscall libc falls back from, such as clone3: not a violation).",
 	}, []string{"result"})
 	unattributed = prometheus.NewCounterVec(prometheus.CounterOpts{
 		Name: "seccomp_operator_agent_audit_unattributed_total",
@@ -64,7 +69,7 @@ var (
 
 func init() {
 	nodekube.Registry.MustRegister(violations, records, unattributed, containersGauge, eventWrites, stateWrites)
-	for _, r := range []string{ResultRead, ResultMalformed, ResultAttributed, ResultUnattributed} {
+	for _, r := range []string{ResultRead, ResultMalformed, ResultAttributed, ResultUnattributed, ResultProbe} {
 		records.WithLabelValues(r)
 	}
 	for _, r := range []string{ReasonNoProcess, ReasonNotContainer, ReasonNoPod} {

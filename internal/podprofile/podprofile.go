@@ -175,3 +175,10 @@ func forEachContainer(pod *corev1.Pod, f func(name string, sc *corev1.SecurityCo
 		f(pod.Spec.EphemeralContainers[i].Name, pod.Spec.EphemeralContainers[i].SecurityContext)
 	}
 }
+
+// ContainerSecurityContext is the named container's own security context
+// (init, regular or ephemeral), nil when it has none or there is no such
+// container.
+func ContainerSecurityContext(pod *corev1.Pod, name string) *corev1.SecurityContext {
+	return containerContext(pod, name)
+}

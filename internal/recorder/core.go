@@ -77,6 +77,10 @@ type attr struct {
 	snap      *snapshot
 	pods      uint64
 	fromStart bool
+	// confined is the container's podContainer.confined, kept from when
+	// its pod was last known: a gone pod's last harvest is counted the
+	// same way.
+	confined bool
 }
 
 // unattr is a mount namespace not attributed (yet).
@@ -212,6 +216,7 @@ func (c *core) harvest() {
 		if a.snap != snap || a.pods != c.podsVersion {
 			if pc := c.pods[a.id]; pc != nil {
 				a.targets = snap.kernelTargets(pc)
+				a.confined = pc.confined
 			}
 			a.snap, a.pods = snap, c.podsVersion
 		}
@@ -229,8 +234,12 @@ func (c *core) harvest() {
 	}
 	c.mu.Lock()
 	for _, w := range todo {
+		set := w.e.Syscalls
+		if w.a.confined && w.e.Filtered != nil {
+			set = w.e.Filtered
+		}
 		for _, t := range w.a.targets {
-			c.store.addSet(t, w.e.Syscalls, w.a.fromStart)
+			c.store.addSet(t, set, w.a.fromStart)
 		}
 	}
 	c.mu.Unlock()

@@ -424,3 +424,41 @@ func TestLivePidOfNamespace(t *testing.T) {
 		t.Fatalf("recorded %+v", list)
 	}
 }
+
+// A container the runtime confines is recorded with what its tasks did
+// under a filter: the runtime's set-up before it loaded the filter (mount,
+// pivot_root) stays out. An unconfined container's recording has all.
+func TestConfinedContainerLeavesOutTheRuntimesSetUp(t *testing.T) {
+	c, k, p := newTestCore(t)
+	c.setRecordings([]*v1alpha1.ProfileRecording{rec("ns", "r", v1alpha1.RecordingModeRecording, v1alpha1.RecorderEBPF, "web")})
+	confinedPod := pod("ns", "web-1", map[string]string{"app": "web"}, map[string]string{"app": id(1)})
+	confinedPod.Spec.SecurityContext = &corev1.PodSecurityContext{SeccompProfile: &corev1.SeccompProfile{Type: corev1.SeccompProfileTypeRuntimeDefault}}
+	unconfinedPod := pod("ns", "web-2", map[string]string{"app": "web"}, map[string]string{"app": id(2)})
+	unconfinedPod.Spec.SecurityContext = &corev1.PodSecurityContext{SeccompProfile: &corev1.SeccompProfile{Type: corev1.SeccompProfileTypeUnconfined}}
+	c.setPods([]*corev1.Pod{confinedPod, unconfinedPod})
+	p.containers[7], p.containers[8] = id(1), id(2)
+	if !c.syncKernel() {
+		t.Fatal("not attached")
+	}
+	for ns, pid := range map[uint64]int{100: 7, 200: 8} {
+		k.saw(ns, pid, "mount", "pivot_root")
+		k.sawFiltered(ns, pid, "read", "execve")
+	}
+	c.harvest()
+	list, _ := c.nodeState()
+	if got := find(list, "ns/r", "web-1", "app", v1alpha1.RecordSourceEBPF); got == nil || !slices.Equal(got.Syscalls, []string{"execve", "read"}) {
+		t.Errorf("confined container recorded %+v, want only what it did under the filter", got)
+	}
+	if got := find(list, "ns/r", "web-2", "app", v1alpha1.RecordSourceEBPF); got == nil || !slices.Equal(got.Syscalls, []string{"execve", "mount", "pivot_root", "read"}) {
+		t.Errorf("unconfined container recorded %+v, want everything", got)
+	}
+	// The confined pod is deleted; its container's last harvest (its
+	// processes' shutdown) is still counted as a confined container's.
+	c.setPods([]*corev1.Pod{unconfinedPod})
+	k.sawFiltered(100, 7, "wait4")
+	c.harvest()
+	list, _ = c.nodeState()
+	if got := find(list, "ns/r", "web-1", "app", v1alpha1.RecordSourceEBPF); got == nil || !slices.Equal(got.Syscalls, []string{"execve", "read", "wait4"}) {
+		t.Errorf("deleted confined pod's last harvest %+v, want only what it did under the filter", got)
+	}
+}

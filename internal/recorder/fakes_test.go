@@ -156,3 +156,16 @@ func find(list []v1alpha1.NodeRecording, recording, pod, container string, src v
 	}
 	return nil
 }
+
+// sawFiltered is saw for syscalls made under a seccomp filter.
+func (k *fakeKernel) sawFiltered(ns uint64, pid int, names ...string) {
+	k.saw(ns, pid, names...)
+	e := k.entries[ns]
+	if e.Filtered == nil {
+		e.Filtered = &recording.Set{}
+	}
+	for _, n := range names {
+		e.Filtered.Add("x86_64", n)
+	}
+	k.entries[ns] = e
+}

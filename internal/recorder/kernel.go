@@ -48,6 +48,9 @@ type Entry struct {
 	// namespace): how the namespace is attributed to a container.
 	Pid      int
 	Syscalls *recording.Set
+	// Filtered are the syscalls of tasks under a seccomp filter (a subset
+	// of Syscalls; nil when the kernel recorder does not tell them apart).
+	Filtered *recording.Set
 }
 
 // Options of an in-kernel recorder.

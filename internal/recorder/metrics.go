@@ -49,6 +49,10 @@ var (
 		Name: "seccomp_operator_agent_recorder_unnamed_syscalls",
 		Help: "Distinct syscall numbers recorded that the agent's syscall tables do not name (a kernel newer than the tables): they cannot go into a profile by name.",
 	})
+	replacedMaps = prometheus.NewCounter(prometheus.CounterOpts{
+		Name: "seccomp_operator_agent_recorder_replaced_maps_total",
+		Help: "Times the agent replaced the pinned eBPF maps of an incompatible layout (another agent version or map size), losing what they held since the previous agent's last harvest.",
+	})
 	stateWrites = prometheus.NewCounter(prometheus.CounterOpts{
 		Name: "seccomp_operator_agent_recorder_state_writes_total",
 		Help: "Writes of the recordings and the recorder's state to the node's SeccompNodeStatus (on change only).",
@@ -56,7 +60,7 @@ var (
 )
 
 func init() {
-	nodekube.Registry.MustRegister(attachedGauge, unattributed, mapBytes, lostCounter, droppedCounter, unnamedGauge, stateWrites)
+	nodekube.Registry.MustRegister(attachedGauge, unattributed, mapBytes, lostCounter, droppedCounter, unnamedGauge, replacedMaps, stateWrites)
 	for _, r := range []string{ReasonNoProcess, ReasonNotContainer, ReasonNoPod} {
 		unattributed.WithLabelValues(r)
 	}

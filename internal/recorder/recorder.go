@@ -142,6 +142,10 @@ func (r *Recorder) open() (Kernel, error) {
 		r.Log.Error(err, "no eBPF recorder on this node; ProfileRecordings with recorder ebpf record nothing here")
 		return nil, err
 	}
+	if rk, ok := k.(interface{ Replaced() bool }); ok && rk.Replaced() {
+		r.Log.Info("replaced the pinned eBPF maps of an incompatible layout (another agent version or map size): what they held since the previous agent's last harvest is lost; what it harvested is in the node state")
+		replacedMaps.Inc()
+	}
 	return k, nil
 }
 

@@ -18,19 +18,17 @@ import (
 
 	ourbpf "github.com/seccomp-operator/seccomp-operator/pkg/seccomp/bpf"
 	"github.com/seccomp-operator/seccomp-operator/pkg/seccomp/profile"
+	"github.com/seccomp-operator/seccomp-operator/pkg/seccomp/runtimedefault"
 	"github.com/seccomp-operator/seccomp-operator/pkg/seccomp/syscalls"
 )
 
 const native = "x86_64"
 
 // realProfiles are the predefined profiles plus the runtime defaults
-// (Docker, CRI-O/Podman, containerd copies the profile package tests use).
+// (package runtimedefault: Docker, CRI-O/Podman, containerd).
 func realProfiles(t testing.TB) map[string]*profile.Profile {
 	t.Helper()
 	files, _ := filepath.Glob("../../profiles/kubernetes/*.json")
-	for _, f := range []string{"docker-default.json", "crio-default.json", "containerd-default-amd64.json"} {
-		files = append(files, filepath.Join("../../pkg/seccomp/profile/testdata", f))
-	}
 	out := map[string]*profile.Profile{}
 	add := func(name string, data []byte) {
 		p, err := profile.Parse(data)
@@ -49,6 +47,9 @@ func realProfiles(t testing.TB) map[string]*profile.Profile {
 		t.Fatal(err)
 	}
 	add("moby.DefaultProfile", js)
+	for _, d := range runtimedefault.All() {
+		add(d.Ref(), d.Data())
+	}
 	for _, f := range files {
 		data, err := os.ReadFile(f)
 		if err != nil {

@@ -57,6 +57,12 @@ func postgresLoad(t *testing.T, w workload) float64 {
 			"-c", "log_checkpoints=on", "-c", "log_autovacuum_min_duration=0"))
 	srv.waitTCP(t, fmt.Sprintf("127.0.0.1:%d", port))
 	conn := []string{"-h", dir, "-p", strconv.Itoa(port), "-U", "postgres"}
+	// The port opens before the server accepts sessions (a session then
+	// gets "the database system is starting up"): its log says when it
+	// does, without a connection attempt the log check below would see.
+	srv.waitFor(t, "ready to accept connections", func() bool {
+		return len(grepLines(srv.log, "ready to accept connections")) > 0
+	})
 
 	run(t, asPG(append(append([]string{pgbench}, conn...), "-i", "-s", "4", "postgres")...)...)
 	out = run(t, asPG(append(append([]string{pgbench}, conn...), "-c", "4", "-j", "2", "-T", "5", "postgres")...)...)

@@ -1,11 +1,11 @@
 package bpf
 
 import (
-	"os"
 	"testing"
 
 	"github.com/seccomp-operator/seccomp-operator/pkg/seccomp/predefined"
 	"github.com/seccomp-operator/seccomp-operator/pkg/seccomp/profile"
+	"github.com/seccomp-operator/seccomp-operator/pkg/seccomp/runtimedefault"
 	"github.com/seccomp-operator/seccomp-operator/pkg/seccomp/syscalls"
 )
 
@@ -35,12 +35,9 @@ func TestKernelCachesArgFreeAllows(t *testing.T) {
 		}
 		checkKernelCache(t, p.Name, r, "x86_64")
 	}
-	for _, f := range []string{"docker-default.json", "containerd-default-amd64.json", "crio-default.json"} {
-		data, err := os.ReadFile("../profile/testdata/" + f)
-		if err != nil {
-			t.Fatal(err)
-		}
-		p, err := profile.Parse(data)
+	for _, d := range runtimedefault.All() {
+		f := d.Ref()
+		p, err := profile.Parse(d.Data())
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -192,7 +192,7 @@ func Run(insns []bpf.RawInstruction, flags uint, argv []string, opts RunOptions)
 
 	// Forward signals before starting so none is lost in between.
 	sigs := make(chan os.Signal, 8)
-	signal.Notify(sigs, syscall.SIGINT, syscall.SIGTERM, syscall.SIGHUP, syscall.SIGQUIT)
+	signal.Notify(sigs, ForwardedSignals...)
 	defer signal.Stop(sigs)
 
 	if err := cmd.Start(); err != nil {
@@ -226,15 +226,7 @@ func Run(insns []bpf.RawInstruction, flags uint, argv []string, opts RunOptions)
 			return nil, fmt.Errorf("run: release command: %w", err)
 		}
 	}
-	var werr2 error
-	for done := false; !done; {
-		select {
-		case s := <-sigs:
-			cmd.Process.Signal(s)
-		case werr2 = <-waited:
-			done = true
-		}
-	}
+	werr2 := WaitForwarding(cmd, sigs, waited)
 	rep := &Report{ExitCode: ExitCode(cmd.ProcessState), Denied: []Denial{}}
 	if sup != nil {
 		if opts.Record {
@@ -278,4 +270,22 @@ func installForRun(insns []bpf.RawInstruction, flags uint) (int, error) {
 		return Install(insns, flags)
 	}
 	return fd, err
+}
+
+// ForwardedSignals are the signals a command run by seccompctl gets when
+// seccompctl gets them.
+var ForwardedSignals = []os.Signal{syscall.SIGINT, syscall.SIGTERM, syscall.SIGHUP, syscall.SIGQUIT}
+
+// WaitForwarding forwards what arrives on sigs (registered for
+// ForwardedSignals before the command started, so that none is lost in
+// between) to cmd until waited delivers cmd.Wait's result, and returns it.
+func WaitForwarding(cmd *exec.Cmd, sigs <-chan os.Signal, waited <-chan error) error {
+	for {
+		select {
+		case s := <-sigs:
+			cmd.Process.Signal(s)
+		case err := <-waited:
+			return err
+		}
+	}
 }

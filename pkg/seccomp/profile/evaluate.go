@@ -55,6 +55,26 @@ func Evaluate(p *Profile, arch *syscalls.Arch, nr int, args [6]uint64) (Action, 
 	return act, data, nil
 }
 
+// AdmittedABIs are the ABIs of arch's family (on a host whose native ABI is
+// arch.Native) that p's filter handles rather than kills: those its
+// Architectures name, or the native ABI alone when it names none.
+func AdmittedABIs(p *Profile, arch *syscalls.Arch) []*syscalls.Arch {
+	family := syscalls.Family(arch.Native)
+	if len(p.Architectures) == 0 {
+		return family[:1]
+	}
+	var out []*syscalls.Arch
+	for _, a := range family {
+		for _, n := range p.Architectures {
+			if b, ok := syscalls.Get(n); ok && b == a {
+				out = append(out, a)
+				break
+			}
+		}
+	}
+	return out
+}
+
 // evalABI returns the admitted ABI that handles number nr arriving with
 // arch's AUDIT_ARCH value, or nil when the filter treats it as a bad arch.
 func evalABI(p *Profile, arch *syscalls.Arch, nr uint32) (*syscalls.Arch, error) {

@@ -2,21 +2,20 @@ package profile
 
 import (
 	"bytes"
-	"os"
 	"reflect"
 	"testing"
+
+	"github.com/seccomp-operator/seccomp-operator/pkg/seccomp/runtimedefault"
 )
 
 // FuzzParse holds Parse, Validate, Resolve, Complain and Marshal to their
 // contracts on arbitrary input: no panics; whatever Parse accepts marshals,
 // and parses back to the same value (lossless) with a stable encoding; a
 // profile without validation errors resolves. Seeds: testdata/fuzz/FuzzParse
-// and the upstream default profiles.
+// and the runtimes' default profiles (package runtimedefault).
 func FuzzParse(f *testing.F) {
-	for _, name := range []string{"docker-default.json", "crio-default.json", "containerd-default-amd64.json"} {
-		if b, err := os.ReadFile("testdata/" + name); err == nil {
-			f.Add(b)
-		}
+	for _, d := range runtimedefault.All() {
+		f.Add(d.Data())
 	}
 	env := Env{Arch: "amd64", Caps: DefaultCaps, KernelVersion: "5.10.0-8-amd64"}
 	f.Fuzz(func(t *testing.T, data []byte) {

@@ -2,11 +2,12 @@ package profile
 
 import (
 	"math/rand/v2"
-	"os"
 	"reflect"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/seccomp-operator/seccomp-operator/pkg/seccomp/runtimedefault"
 )
 
 // randomProfile builds a small profile whose rules overlap often: a few
@@ -88,12 +89,9 @@ func FuzzValidateOverlaps(f *testing.F) {
 // written and resolved) no issue is left out by maxPairIssues: the result
 // is the full pairwise definition's.
 func TestValidateRealProfilesUncapped(t *testing.T) {
-	for _, name := range []string{"docker-default.json", "crio-default.json", "containerd-default-amd64.json"} {
-		b, err := os.ReadFile("testdata/" + name)
-		if err != nil {
-			t.Fatal(err)
-		}
-		p, err := Parse(b)
+	for _, d := range runtimedefault.All() {
+		name := d.Ref()
+		p, err := Parse(d.Data())
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -2,7 +2,6 @@ package profile
 
 import (
 	"bytes"
-	"os"
 	"reflect"
 	"strings"
 	"testing"
@@ -191,18 +190,6 @@ func TestUpstreamRoundTrip(t *testing.T) {
 				t.Errorf("ParseStrict: %v, unknown fields %v", err, notes)
 			}
 		})
-	}
-}
-
-func TestTestdataREADMEListsFiles(t *testing.T) {
-	readme, err := os.ReadFile("testdata/README.md")
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, f := range []string{"docker-default.json", "crio-default.json", "containerd-default-amd64.json"} {
-		if !strings.Contains(string(readme), f) {
-			t.Errorf("testdata/README.md does not mention %s", f)
-		}
 	}
 }
 

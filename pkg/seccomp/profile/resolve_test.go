@@ -6,6 +6,8 @@ import (
 	"slices"
 	"strings"
 	"testing"
+
+	"github.com/seccomp-operator/seccomp-operator/pkg/seccomp/runtimedefault"
 )
 
 func dockerish() *Profile {
@@ -154,11 +156,11 @@ func TestDefaultEnv(t *testing.T) {
 // Docker's real profile resolved for a default amd64 container: what
 // Docker's own setupSeccomp keeps, spot-checked.
 func TestResolveDockerDefault(t *testing.T) {
-	data, err := os.ReadFile("testdata/docker-default.json")
+	d, err := runtimedefault.Get("docker@v0.2.4")
 	if err != nil {
 		t.Fatal(err)
 	}
-	p, err := Parse(data)
+	p, err := Parse(d.Data())
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -2,26 +2,22 @@ package profile
 
 import (
 	"encoding/json"
-	"os"
 	"strings"
 	"testing"
 
 	moby "github.com/moby/profiles/seccomp"
+
+	"github.com/seccomp-operator/seccomp-operator/pkg/seccomp/runtimedefault"
 )
 
-// upstreamProfiles are the default profiles of Docker (testdata copy and the
-// module's DefaultProfile), CRI-O/Podman (testdata copy) and containerd
-// (its DefaultProfile for a default container on amd64, see testdata/README.md;
-// importing containerd here would pull its whole dependency tree into go.sum).
+// upstreamProfiles are the runtimes' default profiles (package
+// runtimedefault: Docker, CRI-O/Podman and containerd, several versions)
+// and moby's DefaultProfile built by the module in go.mod.
 func upstreamProfiles(t *testing.T) map[string][]byte {
 	t.Helper()
 	out := map[string][]byte{}
-	for _, f := range []string{"docker-default.json", "crio-default.json", "containerd-default-amd64.json"} {
-		b, err := os.ReadFile("testdata/" + f)
-		if err != nil {
-			t.Fatal(err)
-		}
-		out[f] = b
+	for _, d := range runtimedefault.All() {
+		out[d.Ref()] = d.Data()
 	}
 	b, err := json.Marshal(moby.DefaultProfile())
 	if err != nil {

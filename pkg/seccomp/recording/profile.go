@@ -3,6 +3,8 @@ package recording
 import (
 	"slices"
 
+	"golang.org/x/sys/unix"
+
 	"github.com/seccomp-operator/seccomp-operator/pkg/seccomp/profile"
 	"github.com/seccomp-operator/seccomp-operator/pkg/seccomp/syscalls"
 )
@@ -55,8 +57,29 @@ func Profile(s *Set, opts ProfileOptions) *profile.Profile {
 	if len(names) > 0 {
 		p.Syscalls = append(p.Syscalls, profile.Syscall{Names: names, Action: "SCMP_ACT_ALLOW"})
 	}
+	var probes []string
+	for _, n := range ENOSYSProbes {
+		if !s.Has(n) && (opts.Base == nil || !allowsUnconditionally(opts.Base, n)) {
+			probes = append(probes, n)
+		}
+	}
+	if len(probes) > 0 {
+		enosys := uint(unix.ENOSYS)
+		p.Syscalls = append(p.Syscalls, profile.Syscall{Names: probes, Action: "SCMP_ACT_ERRNO", ErrnoRet: &enosys,
+			Comment: "not recorded: answered ENOSYS, as runtimes' default profiles do, so that libc falls back to the older call"})
+	}
 	return &p
 }
+
+// ENOSYSProbes are syscalls C libraries try first and give up on only when
+// the kernel answers ENOSYS, falling back to an older call (glibc's
+// clone3 → clone for every fork, posix_spawn and thread). A workload
+// recorded under the runtime's default profile never made them (that
+// profile answers ENOSYS before any recorder sees the call), and EPERM,
+// the learned profile's default answer, would make the same fork fail
+// instead of falling back: a learned profile that does not allow them
+// answers ENOSYS, as the runtimes' profiles do.
+var ENOSYSProbes = []string{"clone3"}
 
 // allowsUnconditionally reports whether a rule of p allows name whatever the
 // arguments.

@@ -56,23 +56,31 @@ func TestProfileAllowsExactlyTheRecording(t *testing.T) {
 	if want := []string{"SCMP_ARCH_X32", "SCMP_ARCH_X86", "SCMP_ARCH_X86_64"}; !slices.Equal(p.Architectures, want) {
 		t.Errorf("architectures %v, want %v", p.Architectures, want)
 	}
-	if len(p.Syscalls) != 1 || !slices.Equal(p.Syscalls[0].Names, []string{"open", "read", "write"}) {
+	if len(p.Syscalls) != 2 || !slices.Equal(p.Syscalls[0].Names, []string{"open", "read", "write"}) {
 		t.Fatalf("rules %+v", p.Syscalls)
 	}
 	x86 := syscalls.MustGet("x86_64")
-	for name, want := range map[string]profile.Action{"read": "SCMP_ACT_ALLOW", "mkdir": "SCMP_ACT_ERRNO"} {
+	for name, want := range map[string]struct {
+		action profile.Action
+		errno  uint
+	}{"read": {"SCMP_ACT_ALLOW", 0}, "mkdir": {"SCMP_ACT_ERRNO", 1}, "clone3": {"SCMP_ACT_ERRNO", 38}} {
 		nr, _ := x86.Lookup(name)
-		got, _, err := profile.Evaluate(p, x86, nr, [6]uint64{})
-		if err != nil || got != want {
-			t.Errorf("%s: %s %v, want %s", name, got, err, want)
+		got, errno, err := profile.Evaluate(p, x86, nr, [6]uint64{})
+		if err != nil || got != want.action || errno != want.errno {
+			t.Errorf("%s: %s errno %d %v, want %s errno %d", name, got, errno, err, want.action, want.errno)
 		}
+	}
+	// Recorded, clone3 is allowed like any other.
+	s.Add("x86_64", "clone3")
+	if p := Profile(&s, ProfileOptions{Native: "x86_64"}); len(p.Syscalls) != 1 || !slices.Contains(p.Syscalls[0].Names, "clone3") {
+		t.Errorf("recorded clone3: %+v", p.Syscalls)
 	}
 
 	base := &profile.Profile{DefaultAction: "SCMP_ACT_ERRNO", Architectures: []string{"SCMP_ARCH_AARCH64"},
 		Syscalls: []profile.Syscall{{Names: []string{"read"}, Action: "SCMP_ACT_ALLOW"},
 			{Names: []string{"write"}, Action: "SCMP_ACT_ALLOW", Args: []profile.Arg{{Index: 0, Value: 1, Op: "SCMP_CMP_EQ"}}}}}
 	p = Profile(&s, ProfileOptions{Base: base, Native: "x86_64"})
-	if len(p.Syscalls) != 3 || !slices.Equal(p.Syscalls[2].Names, []string{"open", "write"}) {
+	if len(p.Syscalls) != 3 || !slices.Equal(p.Syscalls[2].Names, []string{"clone3", "open", "write"}) {
 		t.Errorf("with a base: %+v", p.Syscalls)
 	}
 	if len(base.Syscalls) != 2 {

@@ -32,6 +32,12 @@ type Options struct {
 	// ExcludeMountNS is a mount namespace not to record (the host's: the
 	// agent passes its init process's); 0 records every namespace.
 	ExcludeMountNS uint64
+	// ReplaceIncompatible replaces pinned objects whose layout does not
+	// match this build or these options (a previous version of the
+	// program, another MaxNamespaces) instead of failing: what they hold
+	// cannot be read with this layout and is lost (Recorder.Replaced says
+	// so). Without it Open fails and leaves them alone.
+	ReplaceIncompatible bool
 }
 
 // Entry is what was recorded in one mount namespace.
@@ -49,6 +55,13 @@ type Entry struct {
 	// container through /proc/<pid>/cgroup.
 	Pid int
 	// Syscalls are named with each ABI's own table (x86_64, x32, x86 on
-	// amd64; aarch64, arm on arm64).
+	// amd64; aarch64, arm on arm64): every syscall of the namespace.
 	Syscalls *recording.Set
+	// Filtered are the syscalls made by tasks under a seccomp filter (a
+	// subset of Syscalls, empty when no task had one). For a container
+	// the runtime confines, these are its own and the runtime's after it
+	// loaded the filter; the others are the runtime's set-up before
+	// (mount, pivot_root, ...), which the container's profile need not
+	// allow.
+	Filtered *recording.Set
 }

@@ -12,6 +12,10 @@ const (
 	nrWords = 16 // per ABI
 	nrBits  = nrWords * 64
 	nrABIs  = 3 // native, compat, x32
+	// Each value holds two sets of bitmaps: tasks without a seccomp
+	// filter, then tasks under one.
+	nrSets   = 2
+	setWords = nrABIs * nrWords
 
 	// ARM's private syscalls (0x0f0001 breakpoint .. 0x0f0006 get_tls) are
 	// folded into the compat bitmap's top slots by the arm64 program.

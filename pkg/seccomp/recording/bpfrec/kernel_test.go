@@ -10,14 +10,17 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime"
 	"slices"
 	"strings"
 	"syscall"
 	"testing"
 	"unsafe"
 
+	"golang.org/x/net/bpf"
 	"golang.org/x/sys/unix"
 
+	"github.com/seccomp-operator/seccomp-operator/pkg/seccomp/filter"
 	"github.com/seccomp-operator/seccomp-operator/pkg/seccomp/syscalls"
 )
 
@@ -82,6 +85,18 @@ func child(mode string) error {
 		}
 	case "spin":
 		return spin()
+	case "filtered":
+		// getpriority before a filter, sysinfo and times under one (an
+		// allow-all filter on this locked thread only).
+		runtime.LockOSThread()
+		unix.RawSyscall(unix.SYS_GETPRIORITY, 0, 0, 0)
+		allowAll := []bpf.RawInstruction{{Op: unix.BPF_RET | unix.BPF_K, K: unix.SECCOMP_RET_ALLOW}}
+		if _, err := filter.Install(allowAll, 0); err != nil {
+			return err
+		}
+		var buf [256]byte
+		unix.RawSyscall(unix.SYS_SYSINFO, uintptr(unsafe.Pointer(&buf)), 0, 0)
+		unix.RawSyscall(unix.SYS_TIMES, uintptr(unsafe.Pointer(&buf)), 0, 0)
 	}
 	return nil
 }
@@ -524,6 +539,25 @@ func TestPinnedRecorderSurvivesReopen(t *testing.T) {
 	if err == nil || !strings.Contains(err.Error(), "MaxNamespaces") {
 		t.Errorf("reopening with another size: %v", err)
 	}
+	// With ReplaceIncompatible (another agent version's layout) the old
+	// objects go, the new ones are pinned, and the recorder records.
+	r3 = open(t, opts)
+	if err := r3.Attach(); err != nil {
+		t.Fatal(err)
+	}
+	r3.Close()
+	r4 := open(t, Options{PinPath: pin, MaxNamespaces: 8, ExcludeMountNS: hostNS(t), ReplaceIncompatible: true})
+	if !r4.Replaced() || r4.Attached() {
+		t.Errorf("replaced %v, attached %v: want the old objects (and their attached link) replaced", r4.Replaced(), r4.Attached())
+	}
+	if err := r4.Attach(); err != nil {
+		t.Fatal(err)
+	}
+	if _, ok := entry(t, r4, run(t, "known")); !ok {
+		t.Error("the replacing recorder records nothing")
+	}
+	r4.Detach()
+	r4.Unpin()
 	os.RemoveAll(pin)
 }
 
@@ -589,4 +623,35 @@ func TestReusedInodeGetsItsOwnEntry(t *testing.T) {
 		return
 	}
 	t.Skip("the kernel reused no namespace inode in 20 tries")
+}
+
+// TestFilteredSetHoldsOnlyCallsUnderAFilter: what a task does before it
+// loads a seccomp filter (a runtime's set-up) is in Syscalls only; what it
+// does under the filter is in Filtered too.
+func TestFilteredSetHoldsOnlyCallsUnderAFilter(t *testing.T) {
+	requireKernel(t)
+	r := open(t, Options{ExcludeMountNS: hostNS(t)})
+	if err := r.Attach(); err != nil {
+		t.Fatal(err)
+	}
+	e, ok := entry(t, r, run(t, "filtered"))
+	if !ok {
+		t.Fatal("child not recorded")
+	}
+	all, filtered := e.Syscalls.NamesOf("x86_64"), e.Filtered.NamesOf("x86_64")
+	for _, n := range []string{"getpriority", "sysinfo", "times", "seccomp"} {
+		if !slices.Contains(all, n) {
+			t.Errorf("%s not in Syscalls: %v", n, all)
+		}
+	}
+	for _, n := range []string{"sysinfo", "times"} {
+		if !slices.Contains(filtered, n) {
+			t.Errorf("%s (under the filter) not in Filtered: %v", n, filtered)
+		}
+	}
+	for _, n := range []string{"getpriority", "seccomp"} {
+		if slices.Contains(filtered, n) {
+			t.Errorf("%s (before the filter) in Filtered: %v", n, filtered)
+		}
+	}
 }

@@ -39,6 +39,8 @@ type Recorder struct {
 	objs  recorderObjects
 	link  link.Link
 	names [nrABIs]string
+	// replaced: Open replaced incompatible pinned objects.
+	replaced bool
 }
 
 // Open loads the program and its maps (reusing pinned ones under
@@ -83,7 +85,19 @@ func Open(opts Options) (*Recorder, error) {
 		copts.Maps.PinPath = opts.PinPath
 	}
 	r := &Recorder{opts: opts, names: names}
-	if err := spec.LoadAndAssign(&r.objs, copts); err != nil {
+	err = spec.LoadAndAssign(&r.objs, copts)
+	if errors.Is(err, ebpf.ErrMapIncompatible) && opts.PinPath != "" && opts.ReplaceIncompatible {
+		// Unpinning the old link drops the last reference to the old
+		// program (its agent is gone): it detaches.
+		for _, name := range append([]string{linkName}, pinnedMaps...) {
+			if rerr := os.Remove(filepath.Join(opts.PinPath, name)); rerr != nil && !errors.Is(rerr, os.ErrNotExist) {
+				return nil, fmt.Errorf("bpfrec: replacing the incompatible pinned objects in %s: %w", opts.PinPath, rerr)
+			}
+		}
+		r.replaced = true
+		err = spec.LoadAndAssign(&r.objs, copts)
+	}
+	if err != nil {
 		return nil, loadError(err, opts)
 	}
 	cfg := recorderConfig{ExcludeMntns: opts.ExcludeMountNS}
@@ -103,6 +117,10 @@ func Open(opts Options) (*Recorder, error) {
 	}
 	return r, nil
 }
+
+// Replaced reports whether Open replaced pinned objects of an incompatible
+// layout (Options.ReplaceIncompatible), losing what they held.
+func (r *Recorder) Replaced() bool { return r.replaced }
 
 // loadError names what is missing when the kernel refuses the program or
 // its maps.
@@ -260,11 +278,16 @@ func (r *Recorder) Entries() ([]Entry, error) {
 	)
 	it := r.objs.Recs.Iterate()
 	for it.Next(&key, &val) {
-		set, err := decode(r.names, val.Bits[:])
+		all, err := decode(r.names, val.Bits[:setWords])
 		if err != nil {
 			return nil, err
 		}
-		out = append(out, Entry{MountNS: val.Mntns, ID: key, Pid: int(val.Tgid), Syscalls: set})
+		filtered, err := decode(r.names, val.Bits[setWords:nrSets*setWords])
+		if err != nil {
+			return nil, err
+		}
+		all.Merge(filtered)
+		out = append(out, Entry{MountNS: val.Mntns, ID: key, Pid: int(val.Tgid), Syscalls: all, Filtered: filtered})
 	}
 	if err := it.Err(); err != nil {
 		return nil, fmt.Errorf("bpfrec: reading the map: %w", err)

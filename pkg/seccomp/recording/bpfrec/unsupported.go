@@ -27,3 +27,4 @@ func (*Recorder) Lost() (uint64, error)             { return 0, errUnsupported }
 func (*Recorder) LostNamespaces() ([]uint64, error) { return nil, errUnsupported }
 func (*Recorder) OutOfRange() (uint64, error)       { return 0, errUnsupported }
 func (*Recorder) MapBytes() int                     { return 0 }
+func (*Recorder) Replaced() bool                    { return false }

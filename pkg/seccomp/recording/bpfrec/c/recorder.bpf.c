@@ -20,6 +20,15 @@
 #define ABI_NATIVE 0
 #define ABI_COMPAT 1
 #define ABI_X32 2
+/* Two bitmap sets per namespace: syscalls of tasks without a seccomp
+ * filter, and of tasks under one. A container the runtime confines makes
+ * the first kind only while the runtime sets it up (mount, pivot_root,
+ * ... before it loads the filter): user space leaves those out of such a
+ * container's profile. */
+#define NR_SETS 2
+#define SET_UNFILTERED 0
+#define SET_FILTERED 1
+#define SECCOMP_MODE_FILTER 2
 
 /* ARM's private syscalls (0x0f0001.. set_tls, ...) live far above the
  * table; arm compat tasks' are folded into the bitmap's top slots. */
@@ -44,7 +53,7 @@ struct rec {
 	u64 mntns;  /* the namespace's inode (/proc/<pid>/ns/mnt) */
 	u32 tgid;   /* a process that set a new bit most recently */
 	u32 _pad;
-	u64 bits[NR_ABIS * NR_WORDS];
+	u64 bits[NR_SETS * NR_ABIS * NR_WORDS];
 };
 
 struct config {
@@ -184,9 +193,10 @@ int BPF_PROG(record_sys_enter, struct pt_regs *regs, long syscall_nr)
 			return 0;
 	}
 
-	u32 idx = abi * NR_WORDS + (u32)(nr >> 6);
+	u32 set = task->seccomp.mode == SECCOMP_MODE_FILTER ? SET_FILTERED : SET_UNFILTERED;
+	u32 idx = (set * NR_ABIS + abi) * NR_WORDS + (u32)(nr >> 6);
 	u64 bit = 1ULL << (nr & 63);
-	if (idx >= NR_ABIS * NR_WORDS)
+	if (idx >= NR_SETS * NR_ABIS * NR_WORDS)
 		return 0;
 	/* Steady state is this plain read: no atomic, no write, no cache line
 	 * bouncing between CPUs running the same container. */

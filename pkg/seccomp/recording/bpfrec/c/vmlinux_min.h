@@ -87,9 +87,16 @@ struct nsproxy {
 	struct mnt_namespace *mnt_ns;
 };
 
+/* The task's seccomp state: mode 2 (SECCOMP_MODE_FILTER) once a filter is
+ * loaded. */
+struct seccomp {
+	int mode;
+};
+
 struct task_struct {
 	struct thread_info thread_info;
 	struct nsproxy *nsproxy;
+	struct seccomp seccomp;
 };
 
 #pragma clang attribute pop

@@ -1,0 +1,124 @@
+package seccompdefault
+
+import (
+	"fmt"
+	"slices"
+
+	corev1 "k8s.io/api/core/v1"
+
+	"github.com/seccomp-operator/seccomp-operator/api/v1alpha1"
+	"github.com/seccomp-operator/seccomp-operator/internal/recordings"
+	"github.com/seccomp-operator/seccomp-operator/pkg/seccomp/profile"
+	"github.com/seccomp-operator/seccomp-operator/pkg/seccomp/recording"
+	"github.com/seccomp-operator/seccomp-operator/pkg/seccomp/syscalls"
+)
+
+// EvidenceKind says where evidence of what a container does comes from.
+type EvidenceKind string
+
+const (
+	// EvidenceRecording: a ProfileRecording's merged syscalls for the
+	// container (status.containers[]).
+	EvidenceRecording EvidenceKind = "recording"
+	// EvidenceProfile: the SeccompProfile learned for the container by a
+	// recording (with what its soak would have denied).
+	EvidenceProfile EvidenceKind = "profile"
+)
+
+// Evidence is one source of what a container uses, as the allow-list
+// profile of it that defaultcheck compares with the default.
+type Evidence struct {
+	Kind EvidenceKind `json:"kind"`
+	// Source names it: "ProfileRecording shop/web, app (3 replicas)".
+	Source string `json:"source"`
+	// Recording is the ProfileRecording ("namespace/name") it comes from,
+	// if any; Profile the SeccompProfile.
+	Recording string `json:"recording,omitempty"`
+	Profile   string `json:"profile,omitempty"`
+
+	// id identifies the evidence for caching verdicts.
+	id string
+	// uses is what the container was seen to use.
+	uses *profile.Profile
+}
+
+// Sources are the cluster's objects evidence comes from. Its methods
+// cache what they build: one Sources serves a whole report.
+type Sources struct {
+	Recordings []v1alpha1.ProfileRecording
+	// Profiles are the SeccompProfiles by name (those recordings learned).
+	Profiles map[string]*v1alpha1.SeccompProfile
+
+	built map[string]*profile.Profile
+}
+
+// For returns the evidence of the pod's container: every recording that
+// selects it and has an entry under its merge key, and that entry's learned
+// profile when it exists.
+func (s *Sources) For(pod *corev1.Pod, container string) []Evidence {
+	if s.built == nil {
+		s.built = map[string]*profile.Profile{}
+	}
+	var out []Evidence
+	for i := range s.Recordings {
+		r := &s.Recordings[i]
+		if !recordings.Selects(r, pod) || !recordings.RecordsContainer(r, container) {
+			continue
+		}
+		key := recordings.MergeKey(r, pod.Name, container)
+		idx := slices.IndexFunc(r.Status.Containers, func(c v1alpha1.RecordedContainer) bool { return c.Name == key })
+		if idx < 0 {
+			continue
+		}
+		rc := &r.Status.Containers[idx]
+		id := "recording/" + recordings.Key(r) + "/" + key
+		p, ok := s.built[id]
+		if !ok {
+			p = recordedProfile(rc)
+			s.built[id] = p
+		}
+		if p != nil {
+			out = append(out, Evidence{Kind: EvidenceRecording, Recording: recordings.Key(r), id: id, uses: p,
+				Source: fmt.Sprintf("ProfileRecording %s, %s (%d replicas, %d syscalls)", recordings.Key(r), key, rc.Replicas, len(rc.Syscalls))})
+		}
+		if sp := s.Profiles[rc.Profile]; rc.Profile != "" && sp != nil {
+			pid := "profile/" + sp.Name + "/" + sp.ResourceVersion
+			lp, ok := s.built[pid]
+			if !ok {
+				lp = sp.Spec.ToProfile()
+				s.built[pid] = lp
+			}
+			out = append(out, Evidence{Kind: EvidenceProfile, Recording: recordings.Key(r), Profile: sp.Name, id: pid, uses: lp,
+				Source: "SeccompProfile " + sp.Name + " (learned by ProfileRecording " + recordings.Key(r) + ")"})
+		}
+	}
+	return out
+}
+
+// recordedProfile is the allow-list of a recording's entry: its syscalls on
+// each ABI it recorded (a name the ABI's table lacks is left out there),
+// nil when it recorded nothing usable. The status does not say which ABI
+// made which syscall, so every name counts on every recorded ABI: a
+// superset, which can only add refusals, never hide one.
+func recordedProfile(rc *v1alpha1.RecordedContainer) *profile.Profile {
+	var set recording.Set
+	native := ""
+	for _, abi := range rc.Architectures {
+		a, ok := syscalls.Get(abi)
+		if !ok {
+			continue
+		}
+		if native == "" {
+			native = a.Native
+		}
+		for _, sc := range rc.Syscalls {
+			if _, ok := a.Lookup(sc.Name); ok {
+				set.Add(a.Name, sc.Name)
+			}
+		}
+	}
+	if len(set.Names()) == 0 {
+		return nil
+	}
+	return recording.Profile(&set, recording.ProfileOptions{Native: native})
+}

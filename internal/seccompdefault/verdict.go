@@ -1,0 +1,331 @@
+package seccompdefault
+
+import (
+	"cmp"
+	"fmt"
+	"maps"
+	"slices"
+	"strings"
+
+	corev1 "k8s.io/api/core/v1"
+
+	"github.com/seccomp-operator/seccomp-operator/api/v1alpha1"
+	"github.com/seccomp-operator/seccomp-operator/internal/podprofile"
+	"github.com/seccomp-operator/seccomp-operator/pkg/seccomp/defaultcheck"
+	"github.com/seccomp-operator/seccomp-operator/pkg/seccomp/profile"
+)
+
+// Verdict is what RuntimeDefault would do to a container.
+type Verdict string
+
+const (
+	// Safe: the evidence holds nothing the default refuses.
+	Safe Verdict = "safe"
+	// Breaks: the default refuses something the evidence holds.
+	Breaks Verdict = "breaks"
+	// Unknown: no evidence of what the container does, or no default to
+	// compare with.
+	Unknown Verdict = "unknown"
+	// Unaffected: privileged; runtimes install no filter for it, with
+	// SeccompDefault or without.
+	Unaffected Verdict = "unaffected"
+)
+
+// Running is one running container as the node state (or, where no
+// agent reported it, the pod) describes it.
+type Running struct {
+	Node      string `json:"node"`
+	Namespace string `json:"namespace"`
+	Pod       string `json:"pod"`
+	Container string `json:"container"`
+	// Declared is the profile the pod declares (podprofile's Declared
+	// form); Mode the kernel's, "" or NotReported when no agent said.
+	Declared   string               `json:"declared"`
+	Mode       v1alpha1.SeccompMode `json:"mode"`
+	Privileged bool                 `json:"privileged,omitempty"`
+}
+
+// Unconfined reports whether the container runs without a profile today:
+// it declares Unconfined or nothing, and its node, where it reported the
+// container, did not see a filter (a node default already filtering it).
+func (c Running) Unconfined() bool {
+	if c.Declared != podprofile.DeclaredNodeDefault && c.Declared != string(corev1.SeccompProfileTypeUnconfined) {
+		return false
+	}
+	return c.Mode != v1alpha1.SeccompModeFilter && c.Mode != v1alpha1.SeccompModeStrict
+}
+
+// Refusal is a defaultcheck refusal on one architecture.
+type Refusal struct {
+	Arch string `json:"arch"`
+	defaultcheck.Refusal
+}
+
+// FixKind says what to do about a container.
+type FixKind string
+
+const (
+	FixRuntimeDefault FixKind = "RuntimeDefault"
+	FixPredefined     FixKind = "predefined"
+	FixLearned        FixKind = "learned"
+	FixRecord         FixKind = "record"
+)
+
+// Fix is what to declare for the container, or how to find out.
+type Fix struct {
+	Kind FixKind `json:"kind"`
+	// Profile is the SeccompProfile to use (predefined or learned).
+	Profile string `json:"profile,omitempty"`
+	Text    string `json:"text"`
+	// Command records the workload (FixRecord): a ProfileRecording to
+	// apply (docs/recording.md).
+	Command string `json:"command,omitempty"`
+}
+
+// Row is the report on one container.
+type Row struct {
+	Running
+	// NodeDefaultApplies: the pod declares nothing, so the kubelet's
+	// SeccompDefault alone changes it; a pod declaring Unconfined keeps it
+	// until it declares RuntimeDefault.
+	NodeDefaultApplies bool       `json:"nodeDefaultApplies"`
+	Against            string     `json:"against,omitempty"`
+	Caps               []string   `json:"caps,omitempty"`
+	Verdict            Verdict    `json:"verdict"`
+	Reason             string     `json:"reason,omitempty"`
+	Refused            []Refusal  `json:"refused,omitempty"`
+	Evidence           []Evidence `json:"evidence"`
+	Fix                *Fix       `json:"fix,omitempty"`
+}
+
+// Evaluator judges containers. It caches verdicts by (evidence, default,
+// node facts, capabilities): the replicas of a workload are judged once.
+type Evaluator struct {
+	cache      map[string]judged
+	predefined []candidate
+}
+
+type judged struct {
+	verdict Verdict
+	reason  string
+	refused []Refusal
+	fix     *Fix
+}
+
+// NewEvaluator returns an Evaluator; predefined are the profiles a fix may
+// name (predefined.All()), tried smallest first.
+func NewEvaluator(predefined []Predefined) *Evaluator {
+	e := &Evaluator{cache: map[string]judged{}}
+	for _, p := range predefined {
+		e.predefined = append(e.predefined, candidate{name: p.Name, p: p.Profile, size: allowedNames(p.Profile)})
+	}
+	slices.SortStableFunc(e.predefined, func(a, b candidate) int { return a.size - b.size })
+	return e
+}
+
+// Predefined is a profile a fix may name.
+type Predefined struct {
+	Name    string
+	Profile *profile.Profile
+}
+
+type candidate struct {
+	name string
+	p    *profile.Profile
+	size int
+}
+
+// allowedNames counts the syscall names p's allow rules name: the size
+// "smallest" orders by.
+func allowedNames(p *profile.Profile) int {
+	n := 0
+	for i := range p.Syscalls {
+		if p.Syscalls[i].Action == profile.ActAllow {
+			n += len(p.Syscalls[i].AllNames())
+		}
+	}
+	return n
+}
+
+// Judge gives the verdict on c (a container for which c.Unconfined() or
+// c.Privileged holds) whose pod is pod, under t, from ev.
+func (e *Evaluator) Judge(c Running, pod *corev1.Pod, t *Target, ev []Evidence) Row {
+	row := Row{Running: c, NodeDefaultApplies: c.Declared == podprofile.DeclaredNodeDefault, Against: t.Against, Evidence: ev}
+	if row.Evidence == nil {
+		row.Evidence = []Evidence{}
+	}
+	if c.Privileged {
+		row.Verdict, row.Reason = Unaffected, "privileged: runs without a filter under SeccompDefault too"
+		return row
+	}
+	var add, drop []corev1.Capability
+	if sc := podprofile.ContainerSecurityContext(pod, c.Container); sc != nil && sc.Capabilities != nil {
+		add, drop = sc.Capabilities.Add, sc.Capabilities.Drop
+	}
+	// containerd and Docker give profile.DefaultCaps; CRI-O's built-in
+	// default_capabilities are the same list (a crio.conf may set fewer).
+	row.Caps = defaultcheck.BoundingCaps(profile.DefaultCaps, capStrings(add), capStrings(drop))
+	key := cacheKey(t, row.Caps, ev)
+	j, ok := e.cache[key]
+	if !ok {
+		j = e.judge(t, row.Caps, ev)
+		e.cache[key] = j
+	}
+	row.Verdict, row.Reason, row.Refused, row.Fix = j.verdict, j.reason, j.refused, j.fix
+	if row.Fix == nil && len(ev) == 0 {
+		row.Fix = recordFix(pod, c.Container)
+	}
+	return row
+}
+
+func capStrings(cs []corev1.Capability) []string {
+	out := make([]string, len(cs))
+	for i, c := range cs {
+		out[i] = string(c)
+	}
+	return out
+}
+
+func cacheKey(t *Target, caps []string, ev []Evidence) string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "%s|%s|%s|%s|%s", t.Against, t.Problem, t.Arch, t.Kernel, strings.Join(caps, ","))
+	for _, x := range ev {
+		b.WriteString("|" + x.id)
+	}
+	return b.String()
+}
+
+func (e *Evaluator) judge(t *Target, caps []string, ev []Evidence) judged {
+	if len(ev) == 0 {
+		return judged{verdict: Unknown, reason: "no evidence yet: no ProfileRecording has recorded this container"}
+	}
+	if t.profile == nil {
+		return judged{verdict: Unknown, reason: "no default to compare with: " + t.Problem}
+	}
+	opts := defaultcheck.Options{Caps: caps, Kernel: t.Kernel}
+	if t.Arch != "" {
+		opts.Arches = []string{t.Arch}
+	}
+	refused, checked, problems := map[string]Refusal{}, 0, []string{}
+	for _, x := range ev {
+		rep, err := defaultcheck.CheckLoaded(t.def, t.profile, x.uses, opts)
+		if err != nil {
+			problems = append(problems, x.Source+": "+err.Error())
+			continue
+		}
+		if !admitsAny(rep) {
+			problems = append(problems, x.Source+": holds no ABI of the node's architecture")
+			continue
+		}
+		checked++
+		for _, a := range rep.Arches {
+			for _, r := range a.Refused {
+				refused[a.Arch+"|"+refusalKey(r)] = Refusal{Arch: a.Arch, Refusal: r}
+			}
+		}
+	}
+	if checked == 0 {
+		return judged{verdict: Unknown, reason: "no usable evidence: " + strings.Join(problems, "; ")}
+	}
+	if len(refused) == 0 {
+		return judged{verdict: Safe, fix: &Fix{Kind: FixRuntimeDefault, Text: "RuntimeDefault is safe"}}
+	}
+	j := judged{verdict: Breaks, reason: strings.Join(problems, "; ")}
+	for _, k := range slices.Sorted(maps.Keys(refused)) {
+		j.refused = append(j.refused, refused[k])
+	}
+	slices.SortStableFunc(j.refused, func(a, b Refusal) int { return strings.Compare(a.Syscall, b.Syscall) })
+	j.fix = e.fit(opts, ev)
+	return j
+}
+
+func refusalKey(r defaultcheck.Refusal) string {
+	return fmt.Sprintf("%s|%s|%d|%v|%v|%v", r.Syscall, r.Action, r.Errno, r.Always, r.Values, r.AllowedOnly)
+}
+
+func admitsAny(rep *defaultcheck.Report) bool {
+	for _, a := range rep.Arches {
+		if len(a.ABIs) > 0 {
+			return true
+		}
+	}
+	return false
+}
+
+// fit is the fix for a container the default breaks: the smallest
+// predefined profile that refuses nothing of the evidence, else the
+// learned profile when a recording has one, else nil (record it).
+func (e *Evaluator) fit(opts defaultcheck.Options, ev []Evidence) *Fix {
+	for _, c := range e.predefined {
+		fits := true
+		for _, x := range ev {
+			rep, err := defaultcheck.CheckProfile(c.name, c.p, x.uses, opts)
+			if err != nil || rep.Breaks || !admitsAny(rep) {
+				fits = false
+				break
+			}
+		}
+		if fits {
+			return &Fix{Kind: FixPredefined, Profile: c.name, Text: "the predefined profile " + c.name + " fits"}
+		}
+	}
+	for _, x := range ev {
+		if x.Kind == EvidenceProfile {
+			return &Fix{Kind: FixLearned, Profile: x.Profile,
+				Text: "the profile learned by recording: " + x.Profile + " (ProfileRecording " + x.Recording + " in mode Applying binds it)"}
+		}
+	}
+	for _, x := range ev {
+		if ns, name, ok := strings.Cut(x.Recording, "/"); ok {
+			return &Fix{Kind: FixLearned, Text: "a profile learned by recording: ProfileRecording " + x.Recording + " in mode Applying learns and binds it",
+				Command: fmt.Sprintf(`kubectl -n %s patch prec %s --type=merge -p '{"spec":{"mode":"Applying"}}'`, ns, name)}
+		}
+	}
+	return nil
+}
+
+// recordLabels are pod labels a controller sets per pod or revision: a
+// recording selecting them would miss the next replicas.
+var recordLabels = []string{"pod-template-hash", "controller-revision-hash", "statefulset.kubernetes.io/pod-name", "pod-template-generation"}
+
+// recordFix tells how to get evidence: a ProfileRecording selecting the
+// pod's labels, then run the workload under real load (docs/recording.md).
+func recordFix(pod *corev1.Pod, container string) *Fix {
+	labels := map[string]string{}
+	for k, v := range pod.Labels {
+		if !slices.Contains(recordLabels, k) {
+			labels[k] = v
+		}
+	}
+	if len(labels) == 0 {
+		return &Fix{Kind: FixRecord, Text: "a profile learned by recording: label the pod's workload and record it with a ProfileRecording (docs/recording.md)"}
+	}
+	var sel []string
+	for _, k := range slices.Sorted(maps.Keys(labels)) {
+		sel = append(sel, fmt.Sprintf("%q: %q", k, labels[k]))
+	}
+	name := recordingName(labels, container)
+	cmd := fmt.Sprintf(`kubectl apply -f - <<'EOF'
+apiVersion: seccomp-operator.dev/v1alpha1
+kind: ProfileRecording
+metadata: {name: %s, namespace: %s}
+spec: {podSelector: {matchLabels: {%s}}, containers: [%s]}
+EOF`, name, pod.Namespace, strings.Join(sel, ", "), container)
+	return &Fix{Kind: FixRecord, Text: "a profile learned by recording: record it under real load, then run this report again", Command: cmd}
+}
+
+// recordingName names the suggested recording after the workload (its
+// app label) and container, so that two workloads' suggestions differ.
+func recordingName(labels map[string]string, container string) string {
+	base := cmp.Or(labels["app.kubernetes.io/name"], labels["app"])
+	var b strings.Builder
+	for _, c := range strings.ToLower(strings.Trim(base+"-"+container, "-")) {
+		switch {
+		case c >= 'a' && c <= 'z', c >= '0' && c <= '9', c == '-':
+			b.WriteRune(c)
+		default:
+			b.WriteByte('-')
+		}
+	}
+	return strings.Trim(("seccomp-default-" + b.String())[:min(len("seccomp-default-")+b.Len(), 63)], "-")
+}

@@ -1,0 +1,156 @@
+package seccompdefault
+
+import (
+	"strings"
+	"testing"
+
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	"github.com/seccomp-operator/seccomp-operator/api/v1alpha1"
+	"github.com/seccomp-operator/seccomp-operator/pkg/seccomp/predefined"
+	"github.com/seccomp-operator/seccomp-operator/pkg/seccomp/profile"
+)
+
+func node(rv string) *corev1.Node {
+	return &corev1.Node{Status: corev1.NodeStatus{NodeInfo: corev1.NodeSystemInfo{
+		ContainerRuntimeVersion: rv, Architecture: "amd64", KernelVersion: "6.1.0-18-amd64"}}}
+}
+
+func recordingOf(app string, syscalls ...string) v1alpha1.ProfileRecording {
+	r := v1alpha1.ProfileRecording{ObjectMeta: metav1.ObjectMeta{Namespace: "ns", Name: app},
+		Spec: v1alpha1.ProfileRecordingSpec{PodSelector: metav1.LabelSelector{MatchLabels: map[string]string{"app": app}}}}
+	c := v1alpha1.RecordedContainer{Name: "app", Replicas: 2, Architectures: []string{"x86_64"}}
+	for _, s := range syscalls {
+		c.Syscalls = append(c.Syscalls, v1alpha1.RecordedSyscall{Name: s, Replicas: 2})
+	}
+	r.Status.Containers = []v1alpha1.RecordedContainer{c}
+	return r
+}
+
+func pod(app string, sc *corev1.SecurityContext) *corev1.Pod {
+	return &corev1.Pod{ObjectMeta: metav1.ObjectMeta{Namespace: "ns", Name: app + "-1", Labels: map[string]string{"app": app, "pod-template-hash": "abc"}},
+		Spec: corev1.PodSpec{Containers: []corev1.Container{{Name: "app", SecurityContext: sc}}}}
+}
+
+func candidates() []Predefined {
+	var out []Predefined
+	for _, p := range predefined.All() {
+		out = append(out, Predefined{Name: p.Name, Profile: p.Profile})
+	}
+	return out
+}
+
+var basic = []string{"read", "write", "openat", "close", "fstat", "mmap", "exit_group", "futex", "epoll_wait"}
+
+func TestJudge(t *testing.T) {
+	src := &Sources{Recordings: []v1alpha1.ProfileRecording{
+		recordingOf("plain", basic...),
+		recordingOf("userns", append(basic, "unshare")...),
+		recordingOf("mounter", append(basic, "mount", "umount2")...),
+	}}
+	containerd := NodeTarget("n1", node("containerd://1.6.20"), "")
+	docker := NodeTarget("n1", node("containerd://1.6.20"), "docker@v0.1.0")
+	sysAdmin := &corev1.SecurityContext{Capabilities: &corev1.Capabilities{Add: []corev1.Capability{"SYS_ADMIN"}}}
+	for _, c := range []struct {
+		name    string
+		pod     *corev1.Pod
+		priv    bool
+		t       *Target
+		verdict Verdict
+		refused string
+		fix     FixKind
+	}{
+		{"plain", pod("plain", nil), false, &containerd, Safe, "", FixRuntimeDefault},
+		{"userns", pod("userns", nil), false, &containerd, Breaks, "unshare", ""},
+		{"no recording", pod("other", nil), false, &containerd, Unknown, "", FixRecord},
+		{"privileged", pod("userns", nil), true, &containerd, Unaffected, "", ""},
+		{"mount without SYS_ADMIN", pod("mounter", nil), false, &docker, Breaks, "mount,umount2", ""},
+		{"mount with SYS_ADMIN", pod("mounter", sysAdmin), false, &docker, Safe, "", FixRuntimeDefault},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			e := NewEvaluator(candidates())
+			rc := Running{Node: "n1", Namespace: "ns", Pod: c.pod.Name, Container: "app", Declared: "NodeDefault", Privileged: c.priv}
+			row := e.Judge(rc, c.pod, c.t, src.For(c.pod, "app"))
+			if row.Verdict != c.verdict {
+				t.Fatalf("verdict %s (%s), want %s", row.Verdict, row.Reason, c.verdict)
+			}
+			var names []string
+			for _, r := range row.Refused {
+				names = append(names, r.Syscall)
+			}
+			if got := strings.Join(names, ","); got != c.refused {
+				t.Errorf("refused %s, want %s", got, c.refused)
+			}
+			if c.fix != "" && (row.Fix == nil || row.Fix.Kind != c.fix) {
+				t.Errorf("fix %+v, want %s", row.Fix, c.fix)
+			}
+			if c.verdict == Breaks && row.Fix == nil {
+				t.Errorf("breaks without a fix")
+			}
+			if c.fix == FixRecord && !strings.Contains(row.Fix.Command, `podSelector: {matchLabels: {"app": "other"}}`) {
+				t.Errorf("record command %q", row.Fix.Command)
+			}
+			t.Logf("%s: %s %+v", c.name, row.Verdict, row.Fix)
+		})
+	}
+}
+
+// A workload nothing predefined fits: the fix is its recording's learned
+// profile, or, before one is learned, switching the recording to Applying.
+func TestJudgeLearnedFix(t *testing.T) {
+	rec := recordingOf("kexec", append(basic, "kexec_load")...)
+	p := pod("kexec", nil)
+	containerd := NodeTarget("n1", node("containerd://1.6.20"), "")
+	rc := Running{Node: "n1", Namespace: "ns", Pod: p.Name, Container: "app", Declared: "Unconfined"}
+
+	src := &Sources{Recordings: []v1alpha1.ProfileRecording{rec}}
+	row := NewEvaluator(candidates()).Judge(rc, p, &containerd, src.For(p, "app"))
+	if row.Verdict != Breaks || row.Fix == nil || row.Fix.Kind != FixLearned || !strings.Contains(row.Fix.Command, "kubectl -n ns patch prec kexec") {
+		t.Errorf("before a profile is learned: %s %+v", row.Verdict, row.Fix)
+	}
+	if row.NodeDefaultApplies {
+		t.Errorf("a pod declaring Unconfined is not changed by SeccompDefault alone")
+	}
+
+	rec.Status.Containers[0].Profile = "learned-kexec"
+	learned := &v1alpha1.SeccompProfile{ObjectMeta: metav1.ObjectMeta{Name: "learned-kexec"}, Spec: v1alpha1.SeccompProfileSpec{
+		DefaultAction: "SCMP_ACT_ERRNO", Architectures: []v1alpha1.Arch{"SCMP_ARCH_X86_64"},
+		Syscalls: []v1alpha1.SyscallRule{{Names: append(append([]string{}, basic...), "kexec_load", "reboot"), Action: "SCMP_ACT_ALLOW"}}}}
+	src = &Sources{Recordings: []v1alpha1.ProfileRecording{rec}, Profiles: map[string]*v1alpha1.SeccompProfile{"learned-kexec": learned}}
+	ev := src.For(p, "app")
+	if len(ev) != 2 || ev[1].Kind != EvidenceProfile {
+		t.Fatalf("evidence %+v, want the recording and its learned profile", ev)
+	}
+	row = NewEvaluator(candidates()).Judge(rc, p, &containerd, ev)
+	var names []string
+	for _, r := range row.Refused {
+		names = append(names, r.Syscall)
+	}
+	// The learned profile's reboot (what the soak added) counts too.
+	if row.Verdict != Breaks || strings.Join(names, ",") != "kexec_load,reboot" || row.Fix == nil || row.Fix.Kind != FixLearned || row.Fix.Profile != "learned-kexec" {
+		t.Errorf("with the learned profile: %s %v %+v", row.Verdict, names, row.Fix)
+	}
+}
+
+// The fix names the smallest predefined profile that fits, not the first,
+// and never one that refuses something the evidence holds.
+func TestJudgeSmallestPredefined(t *testing.T) {
+	allow := func(names ...string) *profile.Profile {
+		return &profile.Profile{DefaultAction: profile.ActErrno, Architectures: []string{"SCMP_ARCH_X86_64", "SCMP_ARCH_X86", "SCMP_ARCH_X32"},
+			Syscalls: []profile.Syscall{{Names: names, Action: profile.ActAllow}}}
+	}
+	with := func(extra ...string) []string { return append(append([]string{}, basic...), extra...) }
+	cands := []Predefined{
+		{Name: "big", Profile: allow(with("unshare", "clone3", "mount", "setns", "pivot_root")...)},
+		{Name: "tiny", Profile: allow(basic...)},
+		{Name: "small", Profile: allow(with("unshare", "clone3")...)},
+	}
+	src := &Sources{Recordings: []v1alpha1.ProfileRecording{recordingOf("userns", with("unshare")...)}}
+	p := pod("userns", nil)
+	containerd := NodeTarget("n1", node("containerd://1.6.20"), "")
+	row := NewEvaluator(cands).Judge(Running{Node: "n1", Namespace: "ns", Pod: p.Name, Container: "app", Declared: "NodeDefault"}, p, &containerd, src.For(p, "app"))
+	if row.Verdict != Breaks || row.Fix == nil || row.Fix.Kind != FixPredefined || row.Fix.Profile != "small" {
+		t.Errorf("%s %+v, want the predefined profile small", row.Verdict, row.Fix)
+	}
+}
