@@ -14,7 +14,6 @@ import (
 	"k8s.io/apiserver/pkg/admission"
 	"k8s.io/apiserver/pkg/admission/plugin/policy/matching"
 	"k8s.io/apiserver/pkg/admission/plugin/policy/mutating/patch"
-	"k8s.io/apiserver/pkg/admission/plugin/policy/validating"
 	celconfig "k8s.io/apiserver/pkg/apis/cel"
 	"k8s.io/apiserver/pkg/authentication/user"
 	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
@@ -204,13 +203,9 @@ func (ps *Programs) Evaluate(ctx context.Context, req Request) (Result, error) {
 			}
 			params = req.Params
 		}
-		r := p.validator.Validate(ctx, resource, va, params, req.Namespace, celconfig.RuntimeCELCostBudget, nil)
-		for _, d := range r.Decisions {
-			if d.Action != validating.ActionDeny {
-				continue
-			}
+		for _, msg := range p.validator.validate(ctx, resource, va, params, req.Namespace) {
 			for _, act := range p.Binding.Spec.ValidationActions {
-				res.Verdicts = append(res.Verdicts, Verdict{Policy: p.Policy.Name, Binding: p.Binding.Name, Action: act, Message: d.Message})
+				res.Verdicts = append(res.Verdicts, Verdict{Policy: p.Policy.Name, Binding: p.Binding.Name, Action: act, Message: msg})
 			}
 		}
 	}
