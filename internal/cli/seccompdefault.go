@@ -23,7 +23,7 @@ const seccompDefaultHelp = "--seccomp-default reports, for every running contain
 	"safe, breaks on which syscalls (with the argument values and errno), or unknown (no evidence yet);\n" +
 	"privileged containers are listed as unaffected. The evidence is what the ProfileRecordings that\n" +
 	"selected the container recorded, and the profiles they learned; the default is the node's runtime\n" +
-	"and version (Node status.nodeInfo; a version not held: the nearest older held one, said so), or\n" +
+	"and version (Node status.nodeInfo; a version not held: the nearest held one, said so), or\n" +
 	"--runtime. Each row names a fix: RuntimeDefault, a predefined profile that fits, or a profile\n" +
 	"learned by recording. Exits 1 when a container would break; unknowns are listed and counted but\n" +
 	"do not fail it."

@@ -44,8 +44,8 @@ var criRuntimes = map[string]string{
 
 // NodeTarget is the default node's runtime applies: from
 // nodeInfo.containerRuntimeVersion ("containerd://1.6.20" →
-// containerd@v1.6.20, a version not held → the nearest older one held, said
-// in Note), or override ("containerd", "docker@v0.3.0") when not empty.
+// containerd@v1.6.20, a version not held → the nearest one held:
+// runtimedefault.Nearest, said in Note), or override ("containerd", "docker@v0.3.0") when not empty.
 // node may be nil (not found): then only override can name a default.
 func NodeTarget(name string, node *corev1.Node, override string) Target {
 	t := Target{Node: name}
@@ -97,7 +97,7 @@ func nodeDefault(rv string, note *string) (runtimedefault.Default, error) {
 		return d, fmt.Errorf("%s: %w: give --runtime", rv, err)
 	}
 	if !exact {
-		*note = fmt.Sprintf("%s is not held: compared with %s, the nearest older held", rv, d.Ref())
+		*note = fmt.Sprintf("%s is not held: compared with %s, the nearest held (its release line's, else the newest older)", rv, d.Ref())
 	}
 	return d, nil
 }

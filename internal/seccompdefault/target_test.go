@@ -12,7 +12,7 @@ func TestNodeTarget(t *testing.T) {
 		rv, override, against, note, problem string
 	}{
 		{"containerd://1.6.20", "", "containerd@v1.6.20", "", ""},
-		{"containerd://1.6.24", "", "containerd@v1.6.20", "not held: compared with containerd@v1.6.20, the nearest older held", ""},
+		{"containerd://1.6.24", "", "containerd@v1.6.20", "not held: compared with containerd@v1.6.20, the nearest held (its release line's, else the newest older)", ""},
 		{"containerd://1.5.0", "", "", "", "older than every version held"},
 		{"cri-o://1.28.1", "", "crio@v0.50.1", "the newest held", ""},
 		{"docker://24.0.7", "", "docker@v0.3.0", "the newest held", ""},

@@ -77,6 +77,19 @@ func recordersAgree(t *testing.T, w *workloads.Workload, loader *workloads.Loade
 		return bindingReady(&bs.Items[0])
 	})
 	w.Seccomp = &corev1.SeccompProfile{Type: corev1.SeccompProfileTypeRuntimeDefault}
+	// A Ready binding means its admission policies are written; the
+	// apiserver applies them once its informer has them. Only a pod that
+	// went through admission says when that is: a dry run of the
+	// workload's own pod template.
+	eventually(t, 60*time.Second, "the log recorder's profile applied at admission", func() bool {
+		tmpl := w.Deployment().Spec.Template
+		p := &corev1.Pod{ObjectMeta: metav1.ObjectMeta{Name: "dry-" + w.Name, Namespace: ns, Labels: tmpl.Labels}, Spec: tmpl.Spec}
+		if k8s.Create(ctx, p, client.DryRunAll) != nil {
+			return false
+		}
+		c := p.Spec.Containers[0].SecurityContext
+		return c != nil && c.SeccompProfile != nil && c.SeccompProfile.LocalhostProfile != nil
+	})
 	if err := workloads.Deploy(ctx, k8s, w); err != nil {
 		t.Fatal(err)
 	}

@@ -2,6 +2,7 @@ package runtimedefault_test
 
 import (
 	"slices"
+	"strings"
 	"testing"
 
 	"github.com/seccomp-operator/seccomp-operator/pkg/seccomp/profile"
@@ -124,7 +125,9 @@ func TestContainerdCapsKernelAndArch(t *testing.T) {
 	}
 }
 
-// Versions are held where upstream's defaults differ.
+// Versions are held where upstream's defaults differ, and one per release
+// line a node may run (Nearest picks a node's own line), so two versions of
+// one line must differ; two lines may build the same default.
 func TestVersionsDiffer(t *testing.T) {
 	sock := func(ref string, family uint64) profile.Action {
 		act, _ := verdict(t, resolved(t, ref, "amd64", profile.DefaultCaps, "6.1"), "amd64", "socket", [6]uint64{family})
@@ -142,8 +145,8 @@ func TestVersionsDiffer(t *testing.T) {
 		for i := 1; i < len(vs); i++ {
 			a, _ := runtimedefault.Get(rt + "@" + vs[i-1])
 			b, _ := runtimedefault.Get(rt + "@" + vs[i])
-			if string(a.Data()) == string(b.Data()) {
-				t.Errorf("%s: %s and %s hold the same data", rt, vs[i-1], vs[i])
+			if sameLine(vs[i-1], vs[i]) && string(a.Data()) == string(b.Data()) {
+				t.Errorf("%s: %s and %s, one release line, hold the same data", rt, vs[i-1], vs[i])
 			}
 		}
 	}
@@ -175,4 +178,13 @@ func TestGet(t *testing.T) {
 			t.Errorf("Get(%q): no error", bad)
 		}
 	}
+}
+
+// sameLine: "v2.3.1" and "v2.3.7" are one major.minor release line.
+func sameLine(a, b string) bool {
+	line := func(v string) string {
+		p := strings.SplitN(strings.TrimPrefix(v, "v"), ".", 3)
+		return strings.Join(p[:min(2, len(p))], ".")
+	}
+	return line(a) == line(b)
 }

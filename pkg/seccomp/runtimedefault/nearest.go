@@ -7,10 +7,13 @@ import (
 )
 
 // Nearest finds the default of runtime for a version that may not be held
-// (a node's "1.6.20~ds1-1+deb12u3"): the held version equal to it, else the
-// newest held one older than it (exact false: the caller says which was
-// used). A version older than every held one, or one without a number, is
-// an error: no held default is known to be the node's.
+// (a node's "1.6.20~ds1-1+deb12u3"): the held version equal to it; else
+// the newest held one of its own release line (same major.minor: a line's
+// patch releases share its default far more often than two lines do);
+// else the newest held one older than it. exact is false for the last two:
+// the caller says which was used. A version older than every held one, or
+// one without a number, is an error: no held default is known to be the
+// node's.
 func Nearest(runtime, version string) (d Default, exact bool, err error) {
 	want, ok := versionNumbers(version)
 	vers := Versions(runtime)
@@ -20,16 +23,22 @@ func Nearest(runtime, version string) (d Default, exact bool, err error) {
 	case !ok:
 		return Default{}, false, fmt.Errorf("%s version %q: no version number in it", runtime, version)
 	}
-	best := ""
-	for _, v := range vers {
+	older, sameLine := "", ""
+	for _, v := range vers { // oldest first: the last match is the newest
 		have, _ := versionNumbers(v)
 		switch c := compareNumbers(have, want); {
 		case c == 0:
 			d, err := Get(runtime + "@" + v)
 			return d, true, err
+		case have[0] == want[0] && have[1] == want[1]:
+			sameLine = v
 		case c < 0:
-			best = v // Versions is oldest first: the last older one is the nearest.
+			older = v
 		}
+	}
+	best := sameLine
+	if best == "" {
+		best = older
 	}
 	if best == "" {
 		return Default{}, false, fmt.Errorf("%s %s is older than every version held (%s)", runtime, version, strings.Join(vers, ", "))

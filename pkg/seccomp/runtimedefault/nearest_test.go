@@ -14,8 +14,13 @@ func TestNearest(t *testing.T) {
 		{"containerd", "1.6.20", "containerd@v1.6.20", true, ""},
 		{"containerd", "v1.6.20~ds1-1+deb12u3", "containerd@v1.6.20", true, ""},
 		{"containerd", "1.6.24", "containerd@v1.6.20", false, ""},
-		{"containerd", "1.7.0", "containerd@v1.6.20", false, ""},
-		{"containerd", "2.3.1", "containerd@v2.1.9", false, ""},
+		// Its own line's default, older or newer patch alike.
+		{"containerd", "1.7.0", "containerd@v1.7.35", false, ""},
+		{"containerd", "1.7.40", "containerd@v1.7.35", false, ""},
+		{"containerd", "2.3.1", "containerd@v2.3.7", false, ""},
+		{"containerd", "2.2.0", "containerd@v2.2.10", false, ""},
+		// A line not held: the newest older one.
+		{"containerd", "1.8.1", "containerd@v1.7.35", false, ""},
 		{"containerd", "9.0", "containerd@v2.4.2", false, ""},
 		{"containerd", "1.5.9", "", false, "older than every version held"},
 		{"containerd", "abc", "", false, "no version number"},

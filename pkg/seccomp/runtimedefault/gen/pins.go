@@ -6,9 +6,9 @@ package main
 // version. Add a version there (`go get -modfile=containerd-vX.Y.Z.mod
 // github.com/containerd/containerd[/v2]/contrib/seccomp@vX.Y.Z` in that
 // directory) and run `make generate`. Held: v1.6.20 (Debian 12's), and the
-// newest of each line whose default differs: v1.7.35, v2.0.13, v2.1.9,
-// v2.4.2 (v2.2.10 and v2.3.7 build v2.4.2's default; compared on
-// contrib/seccomp/seccomp_default.go).
+// newest of each later line: v1.7.35, v2.0.13, v2.1.9, v2.2.10, v2.3.7,
+// v2.4.2. The last three build the same default; each line is held so that
+// runtimedefault.Nearest finds a node's own line.
 
 // mobyModule holds Docker's default profile as data (default.json).
 const mobyModule = "github.com/moby/profiles/seccomp"
