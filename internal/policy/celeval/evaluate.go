@@ -121,9 +121,15 @@ func (ps *Programs) Evaluate(ctx context.Context, req Request) (Result, error) {
 	}
 	gvk := gvks[0]
 	gvr := gvk.GroupVersion().WithResource(req.Resource)
-	obj := req.Object.DeepCopyObject()
-	// As the apiserver's conversion to the versioned object leaves it.
-	obj.GetObjectKind().SetGroupVersionKind(gvk)
+	// The object as the apiserver's conversion to the versioned object
+	// leaves it: with its type set. Nothing below writes to it (the
+	// patchers encode it, the expressions read it), so it is copied only
+	// when its type must be set, and at the end when no policy changed it.
+	obj := req.Object
+	if obj.GetObjectKind().GroupVersionKind() != gvk {
+		obj = obj.DeepCopyObject()
+		obj.GetObjectKind().SetGroupVersionKind(gvk)
+	}
 	name, ns := "", ""
 	if req.Namespace != nil {
 		ns = req.Namespace.Name
@@ -168,7 +174,10 @@ func (ps *Programs) Evaluate(ctx context.Context, req Request) (Result, error) {
 		for _, patcher := range p.patchers {
 			out, err := patcher.Patch(cctx, patch.Request{MatchedResource: resource, VersionedAttributes: va, ObjectInterfaces: objectInterfaces,
 				Namespace: req.Namespace}, celconfig.RuntimeCELCostBudget)
-			if err == nil {
+			if err == nil && out.GetObjectKind().GroupVersionKind() != gvk {
+				// Already of the request's version and kind (decoded from
+				// the patched JSON, which carries both), the object is
+				// not copied again by a conversion.
 				out, err = objectInterfaces.GetObjectConvertor().ConvertToVersion(out, gvk.GroupVersion())
 			}
 			if err != nil {
@@ -181,6 +190,9 @@ func (ps *Programs) Evaluate(ctx context.Context, req Request) (Result, error) {
 		}
 	}
 	res.Object = va.VersionedObject.Object()
+	if res.Object == req.Object {
+		res.Object = res.Object.DeepCopyObject()
+	}
 
 	for i := range ps.validating {
 		p := &ps.validating[i]

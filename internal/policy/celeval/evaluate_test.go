@@ -7,6 +7,7 @@ import (
 
 	admissionv1 "k8s.io/api/admissionregistration/v1"
 	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/api/equality"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apiserver/pkg/admission"
 	"k8s.io/utils/ptr"
@@ -92,5 +93,49 @@ func TestEvaluateRunsThePolicies(t *testing.T) {
 func TestCompileRefusesBadExpressions(t *testing.T) {
 	if _, err := Compile(nil, []Validating{validatingPolicy("bad", "object.spec.nope(", "'x'", admissionv1.Deny, nil, nil)}); err == nil || !strings.Contains(err.Error(), "bad") {
 		t.Errorf("err %v", err)
+	}
+}
+
+// Evaluate reads the request's object and never returns it: the result is
+// the patcher's object or a copy, typed, whether the caller's object had
+// its type set (then it is not copied up front) or not.
+func TestEvaluateLeavesTheRequestObjectAlone(t *testing.T) {
+	ps, err := Compile([]Mutating{{
+		Policy: &admissionv1.MutatingAdmissionPolicy{ObjectMeta: metav1.ObjectMeta{Name: "label"}, Spec: admissionv1.MutatingAdmissionPolicySpec{
+			MatchConstraints: podRules,
+			MatchConditions:  []admissionv1.MatchCondition{{Name: "unlabelled", Expression: "!has(object.metadata.labels)"}},
+			Mutations: []admissionv1.Mutation{{PatchType: admissionv1.PatchTypeJSONPatch, JSONPatch: &admissionv1.JSONPatch{
+				Expression: "[JSONPatch{op: 'add', path: '/metadata/labels', value: {'seen': 'yes'}}]"}}},
+			FailurePolicy:      ptr.To(admissionv1.Fail),
+			ReinvocationPolicy: admissionv1.NeverReinvocationPolicy,
+		}},
+		Binding: &admissionv1.MutatingAdmissionPolicyBinding{ObjectMeta: metav1.ObjectMeta{Name: "label"}, Spec: admissionv1.MutatingAdmissionPolicyBindingSpec{PolicyName: "label"}},
+	}}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	typed := metav1.TypeMeta{APIVersion: "v1", Kind: "Pod"}
+	for _, c := range []struct {
+		name    string
+		pod     *corev1.Pod
+		mutated bool
+	}{
+		{"typed, mutated", &corev1.Pod{TypeMeta: typed, ObjectMeta: metav1.ObjectMeta{Name: "p"}}, true},
+		{"typed, unchanged", &corev1.Pod{TypeMeta: typed, ObjectMeta: metav1.ObjectMeta{Name: "p", Labels: map[string]string{"a": "b"}}}, false},
+		{"untyped, unchanged", &corev1.Pod{ObjectMeta: metav1.ObjectMeta{Name: "p", Labels: map[string]string{"a": "b"}}}, false},
+	} {
+		before := c.pod.DeepCopy()
+		r, err := ps.Evaluate(context.Background(), Request{Object: c.pod, Resource: "pods", Operation: admission.Create,
+			Namespace: &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: "ns"}}})
+		if err != nil {
+			t.Fatal(c.name, err)
+		}
+		got := r.Object.(*corev1.Pod)
+		if got == c.pod || !equality.Semantic.DeepEqual(c.pod, before) {
+			t.Errorf("%s: the request's pod returned (%v) or changed: %+v", c.name, got == c.pod, c.pod)
+		}
+		if got.TypeMeta != typed || (got.Labels["seen"] == "yes") != c.mutated {
+			t.Errorf("%s: result %+v %v", c.name, got.TypeMeta, got.Labels)
+		}
 	}
 }
