@@ -65,6 +65,9 @@ type Decision struct {
 	// translated into fields, bound containers given their profile, the
 	// default where nothing is set.
 	Pod *corev1.Pod
+	// Changed is whether the mutating policies changed the pod (false: Pod
+	// equals the request's pod).
+	Changed bool
 	// Default is the pod-level default written (nil: none).
 	Default *corev1.SeccompProfile
 	// Translated is whether a legacy annotation was written into a field.
@@ -211,7 +214,7 @@ func Evaluate(req Request, st State) (Decision, error) {
 		return Decision{}, fmt.Errorf("the mutating policies left a %T", r.Object)
 	}
 	pod.TypeMeta = req.Pod.TypeMeta // the type the apiserver's conversion set
-	d.Pod = pod
+	d.Pod, d.Changed = pod, r.Mutated
 	changes(req.Pod, &d, bound)
 	return d, nil
 }

@@ -50,6 +50,9 @@ type Result struct {
 	// Object is the admitted object as the mutating policies left it (a
 	// copy of the request's Object when none changed it).
 	Object runtime.Object
+	// Mutated is whether a mutating policy changed the object (false:
+	// Object equals the request's Object).
+	Mutated bool
 	// Verdicts are the failed validations, in policy-name order.
 	Verdicts []Verdict
 }
@@ -190,6 +193,7 @@ func (ps *Programs) Evaluate(ctx context.Context, req Request) (Result, error) {
 		}
 	}
 	res.Object = va.VersionedObject.Object()
+	res.Mutated = res.Object != obj
 	if res.Object == req.Object {
 		res.Object = res.Object.DeepCopyObject()
 	}

@@ -134,8 +134,8 @@ func TestEvaluateLeavesTheRequestObjectAlone(t *testing.T) {
 		if got == c.pod || !equality.Semantic.DeepEqual(c.pod, before) {
 			t.Errorf("%s: the request's pod returned (%v) or changed: %+v", c.name, got == c.pod, c.pod)
 		}
-		if got.TypeMeta != typed || (got.Labels["seen"] == "yes") != c.mutated {
-			t.Errorf("%s: result %+v %v", c.name, got.TypeMeta, got.Labels)
+		if got.TypeMeta != typed || (got.Labels["seen"] == "yes") != c.mutated || r.Mutated != c.mutated {
+			t.Errorf("%s: result %+v %v, mutated %v", c.name, got.TypeMeta, got.Labels, r.Mutated)
 		}
 	}
 }

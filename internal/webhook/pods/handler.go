@@ -214,6 +214,11 @@ func (h *Handler) pods(scope Scope) admission.Handler {
 		if d.Refused() {
 			return admission.Denied(strings.Join(d.Messages(), "; "))
 		}
+		if !d.Changed {
+			// No patch, as the difference below would find, without
+			// marshalling the pod twice to find it.
+			return verdicts(admission.Response{AdmissionResponse: admissionv1.AdmissionResponse{Allowed: true}}, d)
+		}
 		// The patch is the difference between the pod as decoded and as
 		// Evaluate leaves it, both marshalled the same way: only what the
 		// decision changed, not what marshalling adds (null timestamps,
