@@ -174,6 +174,16 @@ func (ps *Programs) Evaluate(ctx context.Context, req Request) (Result, error) {
 				continue
 			}
 		}
+		// The apiserver's runtime cost budget stays. Turning the cost
+		// tracking off is not possible while the programs stay the
+		// apiserver's: its CEL environment builds every program with
+		// OptTrackCost and a per-call CostLimit, and its evaluation
+		// (plugin/cel's activation) refuses a result that carries no
+		// cost. Nor would an unlimited budget save anything: the cost is
+		// counted either way, the budget only compared. A budget hit is
+		// impossible for the compiled policies anyway, whose estimated
+		// cost the tests check against the budgets at compile time
+		// (internal/policy's celcost_test.go, mutcost_test.go).
 		for _, patcher := range p.patchers {
 			out, err := patcher.Patch(cctx, patch.Request{MatchedResource: resource, VersionedAttributes: va, ObjectInterfaces: objectInterfaces,
 				Namespace: req.Namespace}, celconfig.RuntimeCELCostBudget)
