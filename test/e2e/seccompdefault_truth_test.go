@@ -140,13 +140,10 @@ func TestSeccompDefaultGroundTruth(t *testing.T) {
 
 	// 1. Recorded Unconfined (for the log only: see above).
 	unconfRecs := record(t, ws, "unconf-")
-	unconfined := map[string]outcome{}
-	stops := startAll(t, ws, nil, loader, unconfined)
+	unconfined := startAll(t, ws, nil, loader)
 	unconfRecorded := settle(t, ws, unconfRecs, unconfined)
 	unconfRows, _ := auditSD(t, ws)
-	for _, stop := range stops {
-		stop()
-	}
+	removeAll(t, ws)
 	for _, rec := range unconfRecs {
 		if err := k8s.Delete(ctx, rec); err != nil {
 			t.Fatal(err)
@@ -155,11 +152,9 @@ func TestSeccompDefaultGroundTruth(t *testing.T) {
 
 	// 2. Recorded under the allow-everything profile, then disabled.
 	recs := record(t, ws, "truth-")
-	stops = startAll(t, ws, allowAllSP, loader, map[string]outcome{})
+	startAll(t, ws, allowAllSP, loader)
 	recorded := settle(t, ws, recs, unconfined)
-	for _, stop := range stops {
-		stop()
-	}
+	removeAll(t, ws)
 	for _, rec := range recs {
 		patch := client.RawPatch("application/merge-patch+json", []byte(`{"spec":{"mode":"Disabled"}}`))
 		if err := k8s.Patch(ctx, rec, patch); err != nil {
@@ -173,14 +168,20 @@ func TestSeccompDefaultGroundTruth(t *testing.T) {
 	t.Logf("recorded Unconfined vs under an allow-everything filter (what the runtime's set-up adds): %s", strings.Join(added, "; "))
 
 	// 3. The report on the workloads running without a profile.
-	stops = startAll(t, ws, nil, loader, unconfined)
+	startAll(t, ws, nil, loader)
 	rows, code := auditSD(t, ws)
-	for _, stop := range stops {
-		stop()
-	}
+	removeAll(t, ws)
 
 	// 4. Each again under RuntimeDefault.
 	rd := &corev1.SeccompProfile{Type: corev1.SeccompProfileTypeRuntimeDefault}
+	for _, w := range ws {
+		launch(t, w, rd)
+	}
+	observed := map[string]outcome{}
+	for _, w := range ws {
+		observed[w.name] = observe(t, w, loader)
+	}
+	removeAll(t, ws)
 	var table, unconfTable []string
 	agree, unconfAgree, breaks := 0, 0, 0
 	for _, w := range ws {
@@ -192,8 +193,7 @@ func TestSeccompDefaultGroundTruth(t *testing.T) {
 		if row.Verdict == seccompdefault.Breaks {
 			breaks++
 		}
-		got, stop := runTruth(t, w, rd, loader)
-		stop()
+		got := observed[w.name]
 		problem := disagreement(row, got)
 		if w.server == nil && got.seccomp != "2" {
 			problem = "not filtered under RuntimeDefault (Seccomp: " + got.seccomp + ")"
@@ -253,19 +253,21 @@ func record(t *testing.T, ws []*truthWorkload, prefix string) []*v1alpha1.Profil
 }
 
 // startAll starts every workload under sp, checks that each worked (every
-// call ok; unfiltered when sp is nil) and keeps the outcomes in into.
-func startAll(t *testing.T, ws []*truthWorkload, sp *corev1.SeccompProfile, loader *workloads.Loader, into map[string]outcome) []func() {
+// call ok; unfiltered when sp is nil) and returns the outcomes.
+func startAll(t *testing.T, ws []*truthWorkload, sp *corev1.SeccompProfile, loader *workloads.Loader) map[string]outcome {
 	t.Helper()
-	var stops []func()
 	for _, w := range ws {
-		o, stop := runTruth(t, w, sp, loader)
-		stops = append(stops, stop)
+		launch(t, w, sp)
+	}
+	out := map[string]outcome{}
+	for _, w := range ws {
+		o := observe(t, w, loader)
 		if o.failure != "" || len(o.failing()) > 0 || (w.server == nil && sp == nil && o.seccomp != "0") {
 			t.Fatalf("%s must work under %v, or a failure under RuntimeDefault says nothing: %s", w.name, sp, o)
 		}
-		into[w.name] = o
+		out[w.name] = o
 	}
-	return stops
+	return out
 }
 
 // settle waits until each recording holds its workload's calls and has not
@@ -416,20 +418,43 @@ func callValue(call string) (uint64, bool) {
 	return x, err == nil
 }
 
-// runTruth starts w with the container's profile sp (nil: none declared)
-// and returns what it showed, and the function that removes it.
-func runTruth(t *testing.T, w *truthWorkload, sp *corev1.SeccompProfile, loader *workloads.Loader) (outcome, func()) {
+// launch creates w with the container's profile sp (nil: none declared).
+func launch(t *testing.T, w *truthWorkload, sp *corev1.SeccompProfile) {
 	t.Helper()
 	ctx := context.Background()
 	if w.server != nil {
 		w.server.Seccomp = sp
-		stop := func() { _ = workloads.Remove(context.Background(), k8s, w.server) }
-		t.Cleanup(stop)
+		t.Cleanup(func() { _ = workloads.Remove(context.Background(), k8s, w.server) })
 		if err := workloads.Deploy(ctx, k8s, w.server); err != nil {
 			t.Fatal(err)
 		}
+		return
+	}
+	pod := &corev1.Pod{
+		ObjectMeta: metav1.ObjectMeta{Name: w.name, Namespace: truthNS, Labels: map[string]string{"app": w.name}},
+		Spec: corev1.PodSpec{
+			TerminationGracePeriodSeconds: ptr.To[int64](0),
+			Containers: []corev1.Container{{
+				Name: "probe", Image: probeImage, ImagePullPolicy: corev1.PullIfNotPresent,
+				Args:            append([]string{"calls"}, w.calls...),
+				SecurityContext: &corev1.SecurityContext{SeccompProfile: sp},
+			}},
+		},
+	}
+	if err := k8s.Create(ctx, pod); err != nil {
+		t.Fatalf("create pod %s: %v", pod.Name, err)
+	}
+	t.Cleanup(func() { _ = k8s.Delete(context.Background(), pod, client.GracePeriodSeconds(0)) })
+}
+
+// observe returns what a launched w showed: a server's readiness and a
+// load through its Service, a probe's answers from its log.
+func observe(t *testing.T, w *truthWorkload, loader *workloads.Loader) outcome {
+	t.Helper()
+	ctx := context.Background()
+	if w.server != nil {
 		if _, err := workloads.WaitReady(ctx, k8s, w.server, 120*time.Second); err != nil {
-			return outcome{failure: "not ready: " + err.Error()}, stop
+			return outcome{failure: "not ready: " + err.Error()}
 		}
 		// Loads until one gets through the Service (a new Service's rules
 		// lag its pods), then the measured one.
@@ -444,24 +469,12 @@ func runTruth(t *testing.T, w *truthWorkload, sp *corev1.SeccompProfile, loader 
 			r, err = w.server.Load(ctx, k8s, loader, 3*time.Second)
 		}
 		if err != nil || r.Errors != 0 || r.Done == 0 {
-			return outcome{failure: fmt.Sprintf("load: %v %s", err, r)}, stop
+			return outcome{failure: fmt.Sprintf("load: %v %s", err, r)}
 		}
-		return outcome{}, stop
+		return outcome{}
 	}
-	pod := &corev1.Pod{
-		ObjectMeta: metav1.ObjectMeta{Name: w.name, Namespace: truthNS, Labels: map[string]string{"app": w.name}},
-		Spec: corev1.PodSpec{
-			TerminationGracePeriodSeconds: ptr.To[int64](1),
-			Containers: []corev1.Container{{
-				Name: "probe", Image: probeImage, ImagePullPolicy: corev1.PullIfNotPresent,
-				Args:            append([]string{"calls"}, w.calls...),
-				SecurityContext: &corev1.SecurityContext{SeccompProfile: sp},
-			}},
-		},
-	}
-	startPod(t, pod)
 	var logs string
-	eventually(t, 60*time.Second, "pod "+w.name+" made its calls", func() bool {
+	eventually(t, 90*time.Second, "pod "+w.name+" made its calls", func() bool {
 		b, err := exec.Command(kubectl, "--kubeconfig", kubeconfig, "-n", truthNS, "logs", w.name).Output()
 		logs = string(b)
 		return err == nil && strings.Contains(logs, "probe: calls made")
@@ -477,5 +490,31 @@ func runTruth(t *testing.T, w *truthWorkload, sp *corev1.SeccompProfile, loader 
 			o.order = append(o.order, c)
 		}
 	}
-	return o, func() { deletePod(t, truthNS, w.name) }
+	return o
+}
+
+// removeAll deletes every workload and waits until their pods are gone.
+func removeAll(t *testing.T, ws []*truthWorkload) {
+	t.Helper()
+	ctx := context.Background()
+	for _, w := range ws {
+		if w.server != nil {
+			if err := workloads.Remove(ctx, k8s, w.server); err != nil {
+				t.Fatal(err)
+			}
+			continue
+		}
+		pod := &corev1.Pod{ObjectMeta: metav1.ObjectMeta{Name: w.name, Namespace: truthNS}}
+		if err := k8s.Delete(ctx, pod, client.GracePeriodSeconds(0)); client.IgnoreNotFound(err) != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, w := range ws {
+		if w.server == nil {
+			pod := &corev1.Pod{ObjectMeta: metav1.ObjectMeta{Name: w.name, Namespace: truthNS}}
+			eventually(t, 60*time.Second, "pod "+w.name+" gone", func() bool {
+				return apierrors.IsNotFound(k8s.Get(ctx, client.ObjectKeyFromObject(pod), pod))
+			})
+		}
+	}
 }
