@@ -55,22 +55,11 @@ type Program struct {
 // ABIs returns the ABIs of a program compiled for native: Family(native) ∩
 // p.Architectures, native only when the profile lists none (contract §1).
 func ABIs(p *profile.Profile, native string) ([]*syscalls.Arch, error) {
-	fam := syscalls.Family(native)
-	if len(fam) == 0 {
+	arch, ok := syscalls.Get(native)
+	if !ok || arch.Native != arch.Name {
 		return nil, fmt.Errorf("unknown native arch %q", native)
 	}
-	if len(p.Architectures) == 0 {
-		return fam[:1], nil
-	}
-	var out []*syscalls.Arch
-	for _, a := range fam {
-		for _, n := range p.Architectures {
-			if b, ok := syscalls.Get(n); ok && b == a {
-				out = append(out, a)
-				break
-			}
-		}
-	}
+	out := profile.AdmittedABIs(p, arch)
 	if len(out) == 0 {
 		return nil, fmt.Errorf("architectures %v share no ABI with %s", p.Architectures, native)
 	}

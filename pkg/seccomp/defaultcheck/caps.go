@@ -3,6 +3,8 @@ package defaultcheck
 import (
 	"slices"
 	"strings"
+
+	"github.com/seccomp-operator/seccomp-operator/pkg/seccomp/profile"
 )
 
 // NormCaps spells capabilities as the profiles do (CAP_SYS_ADMIN, from
@@ -10,14 +12,10 @@ import (
 func NormCaps(caps []string) []string {
 	out := []string{}
 	for _, c := range caps {
-		c = strings.ToUpper(strings.TrimSpace(c))
-		if c == "" {
+		if strings.TrimSpace(c) == "" {
 			continue
 		}
-		if !strings.HasPrefix(c, "CAP_") {
-			c = "CAP_" + c
-		}
-		if !slices.Contains(out, c) {
+		if c = profile.NormCap(c); !slices.Contains(out, c) {
 			out = append(out, c)
 		}
 	}

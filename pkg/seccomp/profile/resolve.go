@@ -95,7 +95,7 @@ func Resolve(p *Profile, env Env) (*Profile, error) {
 	}
 	caps := map[string]bool{}
 	for _, c := range env.Caps {
-		caps[normCap(c)] = true
+		caps[NormCap(c)] = true
 	}
 	out := p.DeepCopy()
 	out.ArchMap = nil
@@ -131,8 +131,10 @@ func Resolve(p *Profile, env Env) (*Profile, error) {
 	return out, nil
 }
 
-func normCap(c string) string {
-	c = strings.ToUpper(c)
+// NormCap spells a capability as the profiles do: CAP_SYS_ADMIN, from
+// SYS_ADMIN, cap_sys_admin or with surrounding spaces.
+func NormCap(c string) string {
+	c = strings.ToUpper(strings.TrimSpace(c))
 	if !strings.HasPrefix(c, "CAP_") {
 		c = "CAP_" + c
 	}
@@ -154,7 +156,7 @@ func applies(s Syscall, arch *syscalls.Arch, caps map[string]bool, kernel string
 			return false, nil
 		}
 		for _, c := range ex.Caps {
-			if caps[normCap(c)] {
+			if caps[NormCap(c)] {
 				return false, nil
 			}
 		}
@@ -173,7 +175,7 @@ func applies(s Syscall, arch *syscalls.Arch, caps map[string]bool, kernel string
 			return false, nil
 		}
 		for _, c := range in.Caps {
-			if !caps[normCap(c)] {
+			if !caps[NormCap(c)] {
 				return false, nil
 			}
 		}
