@@ -23,7 +23,9 @@ const seccompDefaultHelp = "--seccomp-default reports, for every running contain
 	"safe, breaks on which syscalls (errno), depends on arguments (a syscall refused only for some values,\n" +
 	"which a recording of names cannot tell: the values are listed), or unknown (no evidence yet);\n" +
 	"privileged containers are listed as unaffected. The evidence is what the ProfileRecordings that\n" +
-	"selected the container recorded, and the profiles they learned; the default is the node's runtime\n" +
+	"selected the container recorded, and the profiles they learned, without what only the runtime's\n" +
+	"set-up before exec made (runtimeOnly: runc's mount, pivot_root, ... in a container recorded\n" +
+	"Unconfined, which RuntimeDefault, loaded after them, never meets); the default is the node's runtime\n" +
 	"and version (Node status.nodeInfo; a version not held: the nearest older held one, said so), or\n" +
 	"--runtime. Each row names a fix: RuntimeDefault, a predefined profile that fits, or a profile\n" +
 	"learned by recording. Exits 1 when a container would break; depends and unknowns are listed and\n" +
