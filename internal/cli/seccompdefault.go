@@ -20,13 +20,16 @@ import (
 // seccompDefaultHelp is audit's help for --seccomp-default.
 const seccompDefaultHelp = "--seccomp-default reports, for every running container that runs without a profile today (declares\n" +
 	"Unconfined or nothing, and its node's agent did not see a filter), what RuntimeDefault would do to it:\n" +
-	"safe, breaks on which syscalls (with the argument values and errno), or unknown (no evidence yet);\n" +
+	"safe, breaks on which syscalls (errno), depends on arguments (a syscall refused only for some values,\n" +
+	"which a recording of names cannot tell: the values are listed), or unknown (no evidence yet);\n" +
 	"privileged containers are listed as unaffected. The evidence is what the ProfileRecordings that\n" +
-	"selected the container recorded, and the profiles they learned; the default is the node's runtime\n" +
+	"selected the container recorded, and the profiles they learned, without what only the runtime's\n" +
+	"set-up before exec made (runtimeOnly: runc's mount, pivot_root, ... in a container recorded\n" +
+	"Unconfined, which RuntimeDefault, loaded after them, never meets); the default is the node's runtime\n" +
 	"and version (Node status.nodeInfo; a version not held: the nearest held one, said so), or\n" +
 	"--runtime. Each row names a fix: RuntimeDefault, a predefined profile that fits, or a profile\n" +
-	"learned by recording. Exits 1 when a container would break; unknowns are listed and counted but\n" +
-	"do not fail it."
+	"learned by recording. Exits 1 when a container would break; depends and unknowns are listed and\n" +
+	"counted but do not fail it."
 
 // seccompDefaultReport is what `seccompctl audit --seccomp-default` prints.
 type seccompDefaultReport struct {
@@ -34,6 +37,7 @@ type seccompDefaultReport struct {
 	Containers []seccompdefault.Row    `json:"containers"`
 	Safe       int                     `json:"safe"`
 	Breaks     int                     `json:"breaks"`
+	Depends    int                     `json:"depends"`
 	Unknown    int                     `json:"unknown"`
 	Unaffected int                     `json:"unaffected"`
 }
@@ -134,6 +138,8 @@ func buildSeccompDefault(ctx context.Context, k8s client.Client, namespace, runt
 			rep.Safe++
 		case seccompdefault.Breaks:
 			rep.Breaks++
+		case seccompdefault.Depends:
+			rep.Depends++
 		case seccompdefault.Unknown:
 			rep.Unknown++
 		case seccompdefault.Unaffected:
@@ -192,31 +198,35 @@ func printSeccompDefault(w io.Writer, rep seccompDefaultReport) error {
 	for _, c := range commands {
 		fmt.Fprintf(w, "\n%s\n", c)
 	}
-	_, err := fmt.Fprintf(w, "%d containers without a profile: %d safe, %d would break, %d unknown (no evidence: not a failure), %d privileged (unaffected)\n",
-		len(rep.Containers), rep.Safe, rep.Breaks, rep.Unknown, rep.Unaffected)
+	_, err := fmt.Fprintf(w, "%d containers without a profile: %d safe, %d would break, %d depend on arguments (not a failure), %d unknown (no evidence: not a failure), %d privileged (unaffected)\n",
+		len(rep.Containers), rep.Safe, rep.Breaks, rep.Depends, rep.Unknown, rep.Unaffected)
 	return err
 }
 
-// verdictString is "breaks on mount (ERRNO(EPERM)), clone (CLONE_NEWNS ...)".
+// verdictString is "breaks on mount (ERRNO(EPERM)), unshare (ERRNO(EPERM))"
+// or "depends on arguments: personality (ERRNO(EPERM) unless arg0 == 0x0
+// (PER_LINUX) | ...)": the refusals that decide the verdict; the notes
+// (ENOSYS, ordinary uses) are in the JSON.
 func verdictString(r seccompdefault.Row) string {
-	if r.Verdict != seccompdefault.Breaks {
+	var effect seccompdefault.Effect
+	switch r.Verdict {
+	case seccompdefault.Breaks:
+		effect = seccompdefault.EffectBreaks
+	case seccompdefault.Depends:
+		effect = seccompdefault.EffectArguments
+	default:
 		return string(r.Verdict)
 	}
 	var parts []string
 	seen := map[string]bool{}
 	for _, f := range r.Refused {
+		if f.Effect != effect {
+			continue
+		}
 		s := f.Syscall + " (" + refusedWords(f.Refusal)
 		if !f.Always {
-			var vals []string
-			for _, v := range f.Values {
-				if v.Name != "" {
-					vals = append(vals, v.Name)
-				} else {
-					vals = append(vals, fmt.Sprintf("arg%d=%#x", v.Index, v.Value))
-				}
-			}
-			if len(vals) > 0 {
-				s += " for " + strings.Join(vals, "|")
+			if len(f.AllowedOnly) > 0 {
+				s += " unless " + strings.Join(f.AllowedOnly, " | ")
 			}
 		}
 		s += ")"
@@ -224,6 +234,9 @@ func verdictString(r seccompdefault.Row) string {
 			seen[s] = true
 			parts = append(parts, s)
 		}
+	}
+	if effect == seccompdefault.EffectArguments {
+		return "depends on arguments: " + strings.Join(parts, ", ")
 	}
 	return "breaks on " + strings.Join(parts, ", ")
 }

@@ -23,6 +23,13 @@ const (
 	Safe Verdict = "safe"
 	// Breaks: the default refuses something the evidence holds.
 	Breaks Verdict = "breaks"
+	// Depends: nothing the evidence holds is refused whatever its
+	// arguments, but some syscall is refused for some argument values
+	// (personality other than the few the defaults allow). A recording
+	// holds names, not arguments, so it cannot say which values the
+	// workload passes: the row says for which it breaks. Not counted as
+	// breaking.
+	Depends Verdict = "depends"
 	// Unknown: no evidence of what the container does, or no default to
 	// compare with.
 	Unknown Verdict = "unknown"
@@ -55,10 +62,54 @@ func (c Running) Unconfined() bool {
 	return c.Mode != v1alpha1.SeccompModeFilter && c.Mode != v1alpha1.SeccompModeStrict
 }
 
-// Refusal is a defaultcheck refusal on one architecture.
+// Refusal is a defaultcheck refusal on one architecture, with what it
+// means for the verdict.
 type Refusal struct {
-	Arch string `json:"arch"`
+	Arch   string `json:"arch"`
+	Effect Effect `json:"effect"`
 	defaultcheck.Refusal
+}
+
+// Effect is what a refusal means for a workload seen to make the syscall,
+// when the evidence holds syscall names and no argument values.
+type Effect string
+
+const (
+	// EffectBreaks: refused whatever the arguments (ENOSYS aside).
+	EffectBreaks Effect = "breaks"
+	// EffectArguments: refused for some argument values only (Values,
+	// AllowedOnly); the verdict is Depends unless something breaks.
+	EffectArguments Effect = "arguments"
+	// EffectCommon: refused for some argument values of a syscall every
+	// program makes for uses the default allows (ordinaryUses); that it
+	// was made says nothing about the refused values. A note only.
+	EffectCommon Effect = "common"
+	// EffectENOSYS: refused with ENOSYS, which callers take for "not
+	// implemented here" and fall back from (glibc's clone3 to clone, the
+	// reason the defaults answer clone3 so). A note only.
+	EffectENOSYS Effect = "enosys"
+)
+
+// ordinaryUses are the syscalls whose conditional refusals are only notes:
+// every program that forks, starts a thread or opens a socket makes them,
+// and the defaults refuse only the rarely used values (clone's namespace
+// flags without CAP_SYS_ADMIN, containerd 2's AF_VSOCK and AF_ALG
+// sockets). A workload that does pass such a value is missed: recording
+// argument values would be needed to see it (docs/seccomp-default.md).
+var ordinaryUses = map[string]bool{"clone": true, "socket": true}
+
+// effectOf classifies r.
+func effectOf(r defaultcheck.Refusal) Effect {
+	switch {
+	case r.Action == profile.ActErrno && r.ErrnoName == "ENOSYS":
+		return EffectENOSYS
+	case r.Always:
+		return EffectBreaks
+	case ordinaryUses[r.Syscall]:
+		return EffectCommon
+	default:
+		return EffectArguments
+	}
 }
 
 // FixKind says what to do about a container.
@@ -220,22 +271,37 @@ func (e *Evaluator) judge(t *Target, caps []string, ev []Evidence) judged {
 		checked++
 		for _, a := range rep.Arches {
 			for _, r := range a.Refused {
-				refused[a.Arch+"|"+refusalKey(r)] = Refusal{Arch: a.Arch, Refusal: r}
+				refused[a.Arch+"|"+refusalKey(r)] = Refusal{Arch: a.Arch, Effect: effectOf(r), Refusal: r}
 			}
 		}
 	}
 	if checked == 0 {
 		return judged{verdict: Unknown, reason: "no usable evidence: " + strings.Join(problems, "; ")}
 	}
-	if len(refused) == 0 {
-		return judged{verdict: Safe, fix: &Fix{Kind: FixRuntimeDefault, Text: "RuntimeDefault is safe"}}
-	}
-	j := judged{verdict: Breaks, reason: strings.Join(problems, "; ")}
+	j := judged{verdict: Safe, reason: strings.Join(problems, "; ")}
 	for _, k := range slices.Sorted(maps.Keys(refused)) {
-		j.refused = append(j.refused, refused[k])
+		r := refused[k]
+		j.refused = append(j.refused, r)
+		switch {
+		case r.Effect == EffectBreaks:
+			j.verdict = Breaks
+		case r.Effect == EffectArguments && j.verdict == Safe:
+			j.verdict = Depends
+		}
 	}
 	slices.SortStableFunc(j.refused, func(a, b Refusal) int { return strings.Compare(a.Syscall, b.Syscall) })
-	j.fix = e.fit(opts, ev)
+	switch j.verdict {
+	case Safe:
+		// Refusals left are notes (ENOSYS, ordinary uses' rare values).
+		j.fix = &Fix{Kind: FixRuntimeDefault, Text: "RuntimeDefault is safe"}
+	case Depends:
+		j.fix = e.fit(opts, ev)
+		if j.fix == nil {
+			j.fix = &Fix{Kind: FixRuntimeDefault, Text: "RuntimeDefault unless it passes a refused value: run it under RuntimeDefault to see"}
+		}
+	default:
+		j.fix = e.fit(opts, ev)
+	}
 	return j
 }
 
