@@ -339,7 +339,7 @@ type ContainerDryRun struct {
 // DryRunSyscalls are the syscalls a dry run logged on one ABI.
 type DryRunSyscalls struct {
 	// ABI is the records' ABI as pkg/seccomp/syscalls names it (x86_64,
-	// i386, x32, aarch64, ...).
+	// x86, x32, aarch64, ...).
 	// +kubebuilder:validation:MaxLength=32
 	ABI string `json:"abi"`
 	// Syscalls are the names in the ABI's own table; "#<nr>" for a number
