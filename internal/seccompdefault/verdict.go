@@ -242,6 +242,9 @@ func (e *Evaluator) Judge(c Running, pod *corev1.Pod, t *Target, ev []Evidence) 
 	row.Verdict, row.Reason, row.Refused, row.Fix = j.verdict, j.reason, j.refused, j.fix
 	if row.Fix == nil && !recorded(ev) {
 		row.Fix = recordFix(pod, c.Container)
+		if row.Verdict == Unknown && len(ev) > 0 { // a dry run, not settled yet
+			row.Fix.Text = "keep the dry run going and run this report again, or " + row.Fix.Text
+		}
 	}
 	return row
 }
