@@ -35,7 +35,9 @@ const dryRunNS = "seccomp-e2e-dryrun"
 // the kernel logs them; the agent reports them in its node state, and
 // audit --seccomp-default says the pod breaks on them, from the dry run.
 // A second pod (io_uring_setup, which containerd 1.6.20 allows) is safe
-// once the dry run watched it for --min-soak.
+// once the dry run watched it for --min-soak. Where a recording of names
+// can only say "depends on arguments", the dry run knows the values:
+// personality(ADDR_NO_RANDOMIZE) breaks, personality(query) is safe.
 func TestSeccompDefaultDryRun(t *testing.T) {
 	ctx := context.Background()
 	file := nodepath.Abs(kubeletRoot, nodepath.DryRunPath)
@@ -94,8 +96,9 @@ func TestSeccompDefaultDryRun(t *testing.T) {
 		return k8s.Create(ctx, p, client.DryRunAll) == nil && p.Spec.SecurityContext != nil && p.Spec.SecurityContext.SeccompProfile != nil
 	})
 
-	keys, uring := probe("keys", "keys"), probe("uring", "io-uring")
-	for _, p := range []*corev1.Pod{keys, uring} {
+	pods := []*corev1.Pod{probe("keys", "keys"), probe("uring", "io-uring"),
+		probe("persona-norand", "personality=0x40000"), probe("persona-query", "personality=0xffffffff")}
+	for _, p := range pods {
 		if err := k8s.Create(ctx, p); err != nil {
 			t.Fatal(err)
 		}
@@ -105,12 +108,12 @@ func TestSeccompDefaultDryRun(t *testing.T) {
 		}
 	}
 	// The calls succeed: the dry run refuses nothing.
-	for _, w := range []*truthWorkload{{name: "keys"}, {name: "uring"}} {
-		o := observeIn(t, dryRunNS, w.name)
+	for _, p := range pods {
+		o := observeIn(t, dryRunNS, p.Name)
 		if len(o.failing()) != 0 || o.seccomp != "2" {
-			t.Errorf("%s under the dry run: %s; want every call ok under a filter", w.name, o)
+			t.Errorf("%s under the dry run: %s; want every call ok under a filter", p.Name, o)
 		}
-		t.Logf("%s: %s", w.name, o)
+		t.Logf("%s: %s", p.Name, o)
 	}
 
 	// The enricher writes on its scan: wait for the report to show it.
@@ -119,7 +122,8 @@ func TestSeccompDefaultDryRun(t *testing.T) {
 	eventually(t, 120*time.Second, "audit --seccomp-default: keys breaks from the dry run", func() bool {
 		rows, _, code = auditDryRun(t, "--min-soak", "20s")
 		r, ok := rows["keys"]
-		return ok && r.Verdict == seccompdefault.Breaks && rows["uring"].Verdict == seccompdefault.Safe
+		return ok && r.Verdict == seccompdefault.Breaks && rows["uring"].Verdict == seccompdefault.Safe &&
+			rows["persona-norand"].Verdict == seccompdefault.Breaks && rows["persona-query"].Verdict == seccompdefault.Safe
 	})
 	r := rows["keys"]
 	var refused []string
@@ -136,6 +140,9 @@ func TestSeccompDefaultDryRun(t *testing.T) {
 		t.Errorf("uring: %+v", u)
 	}
 	t.Logf("keys: %s %v (%s); uring: %s (%s, notes %v)", r.Verdict, refused, r.Evidence[0].Source, u.Verdict, u.Evidence[0].Source, u.Refused)
+	if pr := rows["persona-norand"]; len(pr.Refused) != 1 || pr.Refused[0].Syscall != "personality" || pr.Refused[0].Effect != seccompdefault.EffectBreaks {
+		t.Errorf("persona-norand: %+v", pr.Refused)
+	}
 
 	var human, errOut bytes.Buffer
 	cli.Execute([]string{"audit", "--seccomp-default", "--kubeconfig", kubeconfig, "-n", dryRunNS, "--min-soak", "20s"}, strings.NewReader(""), &human, &errOut)
