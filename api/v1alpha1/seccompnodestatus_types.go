@@ -174,6 +174,15 @@ type NodeRecording struct {
 	// +listType=atomic
 	// +optional
 	Syscalls []string `json:"syscalls,omitempty"`
+	// RuntimeOnly are the names of Syscalls that only the container
+	// runtime's init made, before it exec'd the container's process and
+	// without a seccomp filter (runc's set-up: mount, pivot_root, ...),
+	// sorted. Only an unconfined container has them: a filter the
+	// runtime loads after its set-up never meets them.
+	// +kubebuilder:validation:MaxItems=1024
+	// +listType=atomic
+	// +optional
+	RuntimeOnly []string `json:"runtimeOnly,omitempty"`
 }
 
 // NodeRecorder is the state of the node's recorder.

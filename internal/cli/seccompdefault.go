@@ -26,9 +26,11 @@ const seccompDefaultHelp = "--seccomp-default reports, for every running contain
 	"safe, breaks on which syscalls (errno), depends on arguments (a syscall refused only for some values,\n" +
 	"which a recording of names cannot tell: the values are listed), or unknown (no evidence yet);\n" +
 	"privileged containers are listed as unaffected. The evidence is what the ProfileRecordings that\n" +
-	"selected the container recorded, the profiles they learned, and, for a container running the dry-run\n" +
-	"profile (localhost operator-dryrun/runtime-default.json, its node's runtime default logging what it\n" +
-	"would refuse), what it logged: a logged refusal breaks at once, nothing logged is safe after\n" +
+	"selected the container recorded, and the profiles they learned, without what only the runtime's\n" +
+	"set-up before exec made (runtimeOnly: runc's mount, pivot_root, ... in a container recorded\n" +
+	"Unconfined, which RuntimeDefault, loaded after them, never meets), and, for a container running the\n" +
+	"dry-run profile (localhost operator-dryrun/runtime-default.json, its node's runtime default logging\n" +
+	"what it would refuse), what it logged: a logged refusal breaks at once, nothing logged is safe after\n" +
 	"--min-soak without records lost on its node (docs/seccomp-default.md, Dry run). The default is the node's runtime\n" +
 	"and version (Node status.nodeInfo; a version not held: the nearest older held one, said so), or\n" +
 	"--runtime. Each row names a fix: RuntimeDefault, a predefined profile that fits, or a profile\n" +

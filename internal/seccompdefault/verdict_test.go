@@ -1,6 +1,7 @@
 package seccompdefault
 
 import (
+	"slices"
 	"strings"
 	"testing"
 
@@ -163,5 +164,60 @@ func TestJudgeSmallestPredefined(t *testing.T) {
 	row := NewEvaluator(cands).Judge(Running{Node: "n1", Namespace: "ns", Pod: p.Name, Container: "app", Declared: "NodeDefault"}, p, &containerd, src.For(p, "app"))
 	if row.Verdict != Breaks || row.Fix == nil || row.Fix.Kind != FixPredefined || row.Fix.Profile != "small" {
 		t.Errorf("%s %+v, want the predefined profile small", row.Verdict, row.Fix)
+	}
+}
+
+// Names a recording saw only the runtime's set-up make (runc's init
+// before exec, in an unconfined container) are left out of the evidence,
+// the recording's and its learned profile's: RuntimeDefault is loaded
+// after them. The evidence says which; a name the workload made too, or
+// the learned profile's soak would have denied, still counts.
+func TestJudgeLeavesOutTheRuntimesSetUp(t *testing.T) {
+	markRuntime := func(r *v1alpha1.ProfileRecording, names ...string) {
+		for i := range r.Status.Containers[0].Syscalls {
+			sc := &r.Status.Containers[0].Syscalls[i]
+			sc.RuntimeOnly = slices.Contains(names, sc.Name)
+		}
+	}
+	setUp := []string{"fsopen", "keyctl", "mount", "pivot_root"}
+	plain := recordingOf("plain", append(basic, setUp...)...)
+	markRuntime(&plain, setUp...)
+	keys := recordingOf("keys", append(basic, setUp...)...)
+	markRuntime(&keys, "fsopen", "mount", "pivot_root")
+	src := &Sources{Recordings: []v1alpha1.ProfileRecording{plain, keys}}
+	containerd := NodeTarget("n1", node("containerd://1.6.20"), "")
+	judge := func(app string) (Row, []string) {
+		p := pod(app, nil)
+		row := NewEvaluator(candidates()).Judge(Running{Node: "n1", Namespace: "ns", Pod: p.Name, Container: "app", Declared: "Unconfined"}, p, &containerd, src.For(p, "app"))
+		var names []string
+		for _, r := range row.Refused {
+			if r.Effect == EffectBreaks {
+				names = append(names, r.Syscall)
+			}
+		}
+		return row, names
+	}
+	row, broken := judge("plain")
+	if row.Verdict != Safe || len(row.Evidence) != 1 || !slices.Equal(row.Evidence[0].RuntimeOnly, setUp) ||
+		!strings.Contains(row.Evidence[0].Source, "4 only the runtime's set-up made, left out") {
+		t.Errorf("plain: %s %v, evidence %+v: want safe, the set-up named as left out", row.Verdict, broken, row.Evidence)
+	}
+	if row, broken = judge("keys"); row.Verdict != Breaks || !slices.Equal(broken, []string{"keyctl"}) {
+		t.Errorf("keys: %s %v, want breaking on keyctl alone (the workload's)", row.Verdict, broken)
+	}
+
+	// The learned profile allows the set-up (the workload ran without a
+	// filter); its soak would have denied pivot_root: the workload's.
+	src.Recordings[0].Status.Containers[0].Profile = "learned-plain"
+	src.Recordings[0].Status.Containers[0].WouldDeny = []string{"pivot_root"}
+	src.Profiles = map[string]*v1alpha1.SeccompProfile{"learned-plain": {ObjectMeta: metav1.ObjectMeta{Name: "learned-plain"}, Spec: v1alpha1.SeccompProfileSpec{
+		DefaultAction: "SCMP_ACT_ERRNO", Architectures: []v1alpha1.Arch{"SCMP_ARCH_X86_64"},
+		Syscalls: []v1alpha1.SyscallRule{{Names: append(append([]string{}, basic...), setUp...), Action: "SCMP_ACT_ALLOW"}}}}}
+	row, broken = judge("plain")
+	if len(row.Evidence) != 2 || !slices.Equal(row.Evidence[1].RuntimeOnly, []string{"fsopen", "keyctl", "mount"}) {
+		t.Fatalf("evidence %+v, want the learned profile without fsopen, keyctl, mount", row.Evidence)
+	}
+	if row.Verdict != Breaks || !slices.Equal(broken, []string{"pivot_root"}) {
+		t.Errorf("with the learned profile: %s %v, want breaking on pivot_root alone", row.Verdict, broken)
 	}
 }

@@ -85,25 +85,28 @@ func syscallOf(call string) string {
 }
 
 // TestSeccompDefaultGroundTruth holds audit --seccomp-default to what
-// really happens. Each workload is recorded by a ProfileRecording (eBPF)
-// while it runs under a profile that allows everything; the recording is
-// disabled; the workloads run again declaring no profile (make up's kubelet
-// has SeccompDefault off: no filter) and the report is read; then each runs
-// once more, the same pod declaring RuntimeDefault, and what fails is
-// compared with the verdict. The pod specs differ in the profile only and
-// every call works without one, so a failure under RuntimeDefault is the
-// filter's. Agreement per workload: breaks ⇔ the breaking syscalls
-// reported are exactly those that failed, with the errno reported; safe ⇔
-// nothing failed; depends (on arguments) ⇔ only syscalls reported as
-// depending failed, each exactly when the value passed is not one the row
-// lists as allowed. containerd 1.6.20 (make up's runtime) allows io_uring_*,
-// so io_uring is a safe row next to breaking ones.
+// really happens, from recordings made two ways. First each workload is
+// recorded by a ProfileRecording (eBPF) while it runs Unconfined and the
+// report is read; then each is recorded while it runs under a profile that
+// allows everything, the recording is disabled, the workloads run again
+// declaring no profile (make up's kubelet has SeccompDefault off: no
+// filter) and the report is read; then each runs once more, the same pod
+// declaring RuntimeDefault, and what fails is compared with both reports'
+// verdicts. The pod specs differ in the profile only and every call works
+// without one, so a failure under RuntimeDefault is the filter's.
+// Agreement per workload: breaks ⇔ the breaking syscalls reported are
+// exactly those that failed, with the errno reported; safe ⇔ nothing
+// failed; depends (on arguments) ⇔ only syscalls reported as depending
+// failed, each exactly when the value passed is not one the row lists as
+// allowed. containerd 1.6.20 (make up's runtime) allows io_uring_*, so
+// io_uring is a safe row next to breaking ones.
 //
-// Why not record them Unconfined: the recorder then counts everything in
-// the container's mount namespace, the runtime's own set-up before exec
-// included (runc's mount, pivot_root, keyctl, ...), which RuntimeDefault
-// never meets (the runtime loads it after them). The test records that way
-// too, first, and logs the report it gives and what the set-up added.
+// Recorded Unconfined, the container's mount namespace also holds the
+// runtime's own set-up before exec (runc's mount, pivot_root, keyctl, ...),
+// which RuntimeDefault never meets (the runtime loads it after them): the
+// recorder marks the names only runc's init made runtime-only and the
+// report leaves them out. Under the allow-everything profile the recorder
+// counts only what ran under the filter.
 func TestSeccompDefaultGroundTruth(t *testing.T) {
 	ctx := context.Background()
 	nsObj := &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: truthNS, Labels: map[string]string{
@@ -138,11 +141,23 @@ func TestSeccompDefaultGroundTruth(t *testing.T) {
 	waitInstalled(t, allowAll.Name, 60*time.Second)
 	allowAllSP := &corev1.SeccompProfile{Type: corev1.SeccompProfileTypeLocalhost, LocalhostProfile: ptr.To("operator/" + allowAll.Name + ".json")}
 
-	// 1. Recorded Unconfined (for the log only: see above).
+	// 1. Recorded Unconfined.
 	unconfRecs := record(t, ws, "unconf-")
 	unconfined := startAll(t, ws, nil, loader)
 	unconfRecorded := settle(t, ws, unconfRecs, unconfined)
-	unconfRows, _ := auditSD(t, ws)
+	unconfRows, unconfCode := auditSD(t, ws)
+	runtimeOnly := map[string][]string{}
+	for i, w := range ws {
+		for _, sc := range unconfRecs[i].Status.Containers[0].Syscalls {
+			if sc.RuntimeOnly {
+				runtimeOnly[w.name] = append(runtimeOnly[w.name], sc.Name)
+			}
+		}
+		// runc pivots into every container's root: its init's call.
+		if !slices.Contains(runtimeOnly[w.name], "pivot_root") {
+			t.Errorf("%s recorded Unconfined: pivot_root not runtime-only (runtime-only: %v)", w.name, runtimeOnly[w.name])
+		}
+	}
 	removeAll(t, ws)
 	for _, rec := range unconfRecs {
 		if err := k8s.Delete(ctx, rec); err != nil {
@@ -166,6 +181,11 @@ func TestSeccompDefaultGroundTruth(t *testing.T) {
 		added = append(added, fmt.Sprintf("%s +%v", w.name, minus(unconfRecorded[w.name], recorded[w.name])))
 	}
 	t.Logf("recorded Unconfined vs under an allow-everything filter (what the runtime's set-up adds): %s", strings.Join(added, "; "))
+	var marked []string
+	for _, w := range ws {
+		marked = append(marked, fmt.Sprintf("%s %v", w.name, runtimeOnly[w.name]))
+	}
+	t.Logf("recorded Unconfined, runtime-only (left out of the report's evidence): %s", strings.Join(marked, "; "))
 
 	// 3. The report on the workloads running without a profile.
 	startAll(t, ws, nil, loader)
@@ -183,7 +203,7 @@ func TestSeccompDefaultGroundTruth(t *testing.T) {
 	}
 	removeAll(t, ws)
 	var table, unconfTable []string
-	agree, unconfAgree, breaks := 0, 0, 0
+	agree, unconfAgree, breaks, unconfBreaks := 0, 0, 0, 0
 	for _, w := range ws {
 		row, ok := rows[w.name]
 		if !ok {
@@ -206,10 +226,18 @@ func TestSeccompDefaultGroundTruth(t *testing.T) {
 			agree++
 		}
 		table = append(table, fmt.Sprintf("| %s | %s | %s | %s | %s |", w.name, row.Verdict, strings.Join(reported(row), ", "), got, mark))
-		u := unconfRows[w.name]
+		u, ok := unconfRows[w.name]
+		if !ok {
+			t.Errorf("%s: not in the report from Unconfined recordings", w.name)
+			continue
+		}
+		if u.Verdict == seccompdefault.Breaks {
+			unconfBreaks++
+		}
 		umark := "agrees"
 		if p := disagreement(u, got); p != "" {
-			umark = p
+			umark = "DISAGREES: " + p
+			t.Errorf("%s recorded Unconfined: verdict %s %v, under RuntimeDefault %s: %s", w.name, u.Verdict, reported(u), got, p)
 		} else {
 			unconfAgree++
 		}
@@ -217,6 +245,9 @@ func TestSeccompDefaultGroundTruth(t *testing.T) {
 	}
 	if want := min(breaks, 1); code != want {
 		t.Errorf("exit %d with %d breaking, want %d", code, breaks, want)
+	}
+	if want := min(unconfBreaks, 1); unconfCode != want {
+		t.Errorf("from Unconfined recordings: exit %d with %d breaking, want %d", unconfCode, unconfBreaks, want)
 	}
 	t.Logf("audit --seccomp-default (recorded under an allow-everything filter) vs RuntimeDefault on make up (%s), agreement %d/%d:\n| workload | verdict | reported | observed under RuntimeDefault | |\n|---|---|---|---|---|\n%s",
 		rows["nginx"].Against, agree, len(ws), strings.Join(table, "\n"))
