@@ -4,8 +4,11 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"maps"
+	"slices"
 	"strings"
 	"text/tabwriter"
+	"time"
 
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
@@ -25,7 +28,10 @@ const seccompDefaultHelp = "--seccomp-default reports, for every running contain
 	"privileged containers are listed as unaffected. The evidence is what the ProfileRecordings that\n" +
 	"selected the container recorded, and the profiles they learned, without what only the runtime's\n" +
 	"set-up before exec made (runtimeOnly: runc's mount, pivot_root, ... in a container recorded\n" +
-	"Unconfined, which RuntimeDefault, loaded after them, never meets); the default is the node's runtime\n" +
+	"Unconfined, which RuntimeDefault, loaded after them, never meets), and, for a container running the\n" +
+	"dry-run profile (localhost operator-dryrun/runtime-default.json, its node's runtime default logging\n" +
+	"what it would refuse), what it logged: a logged refusal breaks at once, nothing logged is safe after\n" +
+	"--min-soak without records lost on its node (docs/seccomp-default.md, Dry run). The default is the node's runtime\n" +
 	"and version (Node status.nodeInfo; a version not held: the nearest held one, said so), or\n" +
 	"--runtime. Each row names a fix: RuntimeDefault, a predefined profile that fits, or a profile\n" +
 	"learned by recording. Exits 1 when a container would break; depends and unknowns are listed and\n" +
@@ -40,11 +46,14 @@ type seccompDefaultReport struct {
 	Depends    int                     `json:"depends"`
 	Unknown    int                     `json:"unknown"`
 	Unaffected int                     `json:"unaffected"`
+	// DryRunProfiles are what the dry-run profile of each node with a
+	// container under it was built from (its agent's runtime state).
+	DryRunProfiles map[string]string `json:"dryRunProfiles,omitempty"`
 }
 
 // auditSeccompDefault prints the report and fails with exit code 1 when a
 // container would break.
-func auditSeccompDefault(ctx context.Context, o *options, kubeconfig, namespace, runtimeRef string, w io.Writer) error {
+func auditSeccompDefault(ctx context.Context, o *options, kubeconfig, namespace, runtimeRef string, minSoak time.Duration, w io.Writer) error {
 	if runtimeRef != "" {
 		if _, err := runtimedefault.Get(runtimeRef); err != nil {
 			return fmt.Errorf("--runtime: %w", err)
@@ -54,7 +63,7 @@ func auditSeccompDefault(ctx context.Context, o *options, kubeconfig, namespace,
 	if err != nil {
 		return err
 	}
-	rep, err := buildSeccompDefault(ctx, k8s, namespace, runtimeRef)
+	rep, err := buildSeccompDefault(ctx, k8s, namespace, runtimeRef, minSoak, time.Now())
 	if err != nil {
 		return err
 	}
@@ -73,8 +82,9 @@ func auditSeccompDefault(ctx context.Context, o *options, kubeconfig, namespace,
 
 // buildSeccompDefault gathers the running containers as the unconfined
 // report does, then the nodes, recordings and learned profiles, and judges
-// each container that runs without a profile.
-func buildSeccompDefault(ctx context.Context, k8s client.Client, namespace, runtimeRef string) (seccompDefaultReport, error) {
+// each container that runs without a profile (or runs the dry run), at
+// time now.
+func buildSeccompDefault(ctx context.Context, k8s client.Client, namespace, runtimeRef string, minSoak time.Duration, now time.Time) (seccompDefaultReport, error) {
 	rep := seccompDefaultReport{Nodes: []seccompdefault.Target{}, Containers: []seccompdefault.Row{}}
 	ex := &exemptions{}
 	states, pods, err := fetchUnconfined(ctx, k8s, namespace, ex)
@@ -105,8 +115,13 @@ func buildSeccompDefault(ctx context.Context, k8s client.Client, namespace, runt
 	for i := range pods {
 		podsByKey[pods[i].Namespace+"/"+pods[i].Name] = &pods[i]
 	}
+	nodeStates := map[string]*v1alpha1.SeccompNodeStatus{}
+	for i := range states {
+		nodeStates[states[i].Name] = &states[i]
+	}
 	targets := map[string]*seccompdefault.Target{}
 	eval := seccompdefault.NewEvaluator(predefinedCandidates())
+	eval.MinSoak = minSoak
 	for _, r := range running.Containers {
 		c := seccompdefault.Running{Node: r.Node, Namespace: r.Namespace, Pod: r.Pod, Container: r.Container,
 			Declared: r.Declared, Mode: r.Mode, Privileged: r.Privileged}
@@ -132,7 +147,21 @@ func buildSeccompDefault(ctx context.Context, k8s client.Client, namespace, runt
 		if pod == nil {
 			continue // every row comes from a listed pod; kept safe if that changes
 		}
-		row := eval.Judge(c, pod, t, src.For(pod, r.Container))
+		ev := src.For(pod, r.Container)
+		if r.Declared == seccompdefault.DeclaredDryRun {
+			var rec *v1alpha1.NodeRecords
+			if ns := nodeStates[r.Node]; ns != nil {
+				rec = ns.Status.Records
+				if rt := ns.Status.Runtime; rt != nil && rt.DryRunProfile != "" {
+					if rep.DryRunProfiles == nil {
+						rep.DryRunProfiles = map[string]string{}
+					}
+					rep.DryRunProfiles[r.Node] = rt.DryRunProfile
+				}
+			}
+			ev = append(ev, seccompdefault.DryRunEvidence(&r.ContainerSeccompState, rec, now))
+		}
+		row := eval.Judge(c, pod, t, ev)
 		switch row.Verdict {
 		case seccompdefault.Safe:
 			rep.Safe++
@@ -171,13 +200,20 @@ func printSeccompDefault(w io.Writer, rep seccompDefaultReport) error {
 			fmt.Fprintf(w, "node %s: against %s\n", t.Node, t.Against)
 		}
 	}
+	for _, n := range slices.Sorted(maps.Keys(rep.DryRunProfiles)) {
+		fmt.Fprintf(w, "node %s: dry-run profile %s\n", n, rep.DryRunProfiles[n])
+	}
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
 	fmt.Fprintln(tw, "NODE\tNAMESPACE\tPOD\tCONTAINER\tDECLARED\tVERDICT\tEVIDENCE\tFIX")
 	var commands []string
 	for _, r := range rep.Containers {
 		ev := []string{}
 		for _, e := range r.Evidence {
-			ev = append(ev, string(e.Kind))
+			k := string(e.Kind)
+			if e.Kind == seccompdefault.EvidenceDryRun && e.Soaked != "" {
+				k += " (" + e.Soaked + ")"
+			}
+			ev = append(ev, k)
 		}
 		evs := strings.Join(ev, ",")
 		if evs == "" {

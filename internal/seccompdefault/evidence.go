@@ -4,8 +4,10 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"time"
 
 	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"github.com/seccomp-operator/seccomp-operator/api/v1alpha1"
 	"github.com/seccomp-operator/seccomp-operator/internal/recordings"
@@ -36,6 +38,13 @@ type Evidence struct {
 	// if any; Profile the SeccompProfile.
 	Recording string `json:"recording,omitempty"`
 	Profile   string `json:"profile,omitempty"`
+	// Since and Soaked (dry run): since when the container's records were
+	// watched under the dry run, and for how long at the report's time.
+	Since  *metav1.Time `json:"since,omitempty"`
+	Soaked string       `json:"soaked,omitempty"`
+	// Incomplete (dry run) says why it may have missed records: it can
+	// then show breakage, not safety.
+	Incomplete string `json:"incomplete,omitempty"`
 	// RuntimeOnly are the syscalls left out of it: the recording saw
 	// only the container runtime's init make them, before it exec'd the
 	// container's process (runc's set-up of an unconfined container:
@@ -47,8 +56,10 @@ type Evidence struct {
 
 	// id identifies the evidence for caching verdicts.
 	id string
-	// uses is what the container was seen to use.
+	// uses is what the container was seen to use (for a dry run: what
+	// it logged; nil when nothing).
 	uses *profile.Profile
+	soak time.Duration
 }
 
 // Sources are the cluster's objects evidence comes from. Its methods

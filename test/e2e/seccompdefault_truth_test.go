@@ -504,9 +504,15 @@ func observe(t *testing.T, w *truthWorkload, loader *workloads.Loader) outcome {
 		}
 		return outcome{}
 	}
+	return observeIn(t, truthNS, w.name)
+}
+
+// observeIn returns what the probe pod made of its calls, from its log.
+func observeIn(t *testing.T, namespace, pod string) outcome {
+	t.Helper()
 	var logs string
-	eventually(t, 90*time.Second, "pod "+w.name+" made its calls", func() bool {
-		b, err := exec.Command(kubectl, "--kubeconfig", kubeconfig, "-n", truthNS, "logs", w.name).Output()
+	eventually(t, 90*time.Second, "pod "+pod+" made its calls", func() bool {
+		b, err := exec.Command(kubectl, "--kubeconfig", kubeconfig, "-n", namespace, "logs", pod).Output()
 		logs = string(b)
 		return err == nil && strings.Contains(logs, "probe: calls made")
 	})
