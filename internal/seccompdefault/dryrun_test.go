@@ -15,7 +15,7 @@ import (
 )
 
 // The dry-run profile is the node's own default (its runtime version, the
-// nearest older held one when not held), without capabilities, where every
+// nearest held one when not held: runtimedefault.Nearest), without capabilities, where every
 // call the default refuses is logged and every call it allows is allowed:
 // checked syscall by syscall (arguments zero) against the default itself.
 func TestDryRunProfile(t *testing.T) {
