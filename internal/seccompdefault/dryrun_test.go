@@ -191,19 +191,7 @@ func TestJudgeDryRun(t *testing.T) {
 			}
 			ev := append(src.For(c.pod, "app"), DryRunEvidence(c.st, c.rec, now))
 			row := NewEvaluator(candidates()).Judge(rc, c.pod, c.t, ev)
-			if row.Verdict != c.verdict {
-				t.Fatalf("verdict %s (%s), want %s", row.Verdict, row.Reason, c.verdict)
-			}
-			var names []string
-			for _, r := range row.Refused {
-				names = append(names, r.Syscall+":"+string(r.Effect))
-			}
-			if got := strings.Join(names, ","); got != c.refused {
-				t.Errorf("refused %s, want %s", got, c.refused)
-			}
-			if c.fix != "" && (row.Fix == nil || row.Fix.Kind != c.fix) {
-				t.Errorf("fix %+v, want %s", row.Fix, c.fix)
-			}
+			checkRow(t, row, c.verdict, c.refused, c.fix)
 			if !strings.Contains(row.Reason, c.reasonIn) {
 				t.Errorf("reason %q, want it to say %q", row.Reason, c.reasonIn)
 			}

@@ -84,19 +84,7 @@ func TestJudge(t *testing.T) {
 			e := NewEvaluator(candidates())
 			rc := Running{Node: "n1", Namespace: "ns", Pod: c.pod.Name, Container: "app", Declared: "NodeDefault", Privileged: c.priv}
 			row := e.Judge(rc, c.pod, c.t, src.For(c.pod, "app"))
-			if row.Verdict != c.verdict {
-				t.Fatalf("verdict %s (%s), want %s", row.Verdict, row.Reason, c.verdict)
-			}
-			var names []string
-			for _, r := range row.Refused {
-				names = append(names, r.Syscall+":"+string(r.Effect))
-			}
-			if got := strings.Join(names, ","); got != c.refused {
-				t.Errorf("refused %s, want %s", got, c.refused)
-			}
-			if c.fix != "" && (row.Fix == nil || row.Fix.Kind != c.fix) {
-				t.Errorf("fix %+v, want %s", row.Fix, c.fix)
-			}
+			checkRow(t, row, c.verdict, c.refused, c.fix)
 			if (c.verdict == Breaks || c.verdict == Depends) && row.Fix == nil {
 				t.Errorf("breaks without a fix")
 			}
@@ -219,5 +207,24 @@ func TestJudgeLeavesOutTheRuntimesSetUp(t *testing.T) {
 	}
 	if row.Verdict != Breaks || !slices.Equal(broken, []string{"pivot_root"}) {
 		t.Errorf("with the learned profile: %s %v, want breaking on pivot_root alone", row.Verdict, broken)
+	}
+}
+
+// checkRow: the row's verdict, its refusals as "syscall:effect" joined by
+// commas, and its fix's kind unless fix is "".
+func checkRow(t *testing.T, row Row, verdict Verdict, refused string, fix FixKind) {
+	t.Helper()
+	if row.Verdict != verdict {
+		t.Fatalf("verdict %s (%s), want %s", row.Verdict, row.Reason, verdict)
+	}
+	var names []string
+	for _, r := range row.Refused {
+		names = append(names, r.Syscall+":"+string(r.Effect))
+	}
+	if got := strings.Join(names, ","); got != refused {
+		t.Errorf("refused %s, want %s", got, refused)
+	}
+	if fix != "" && (row.Fix == nil || row.Fix.Kind != fix) {
+		t.Errorf("fix %+v, want %s", row.Fix, fix)
 	}
 }
