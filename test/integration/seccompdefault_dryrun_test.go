@@ -6,8 +6,6 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -28,10 +26,7 @@ import (
 // they logged.
 func TestSeccompctlAuditSeccompDefaultDryRun(t *testing.T) {
 	ctx := context.Background()
-	kc := filepath.Join(t.TempDir(), "kubeconfig")
-	if err := os.WriteFile(kc, env.KubeConfig, 0o600); err != nil {
-		t.Fatal(err)
-	}
+	kc := adminKubeconfig(t)
 	const ns = "sdry-a"
 	policyNamespace(t, ns, map[string]string{"seccomp-dry-run": "true"})
 	createPolicy(t, &v1alpha1.SeccompPolicy{

@@ -6,8 +6,6 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 
@@ -29,10 +27,7 @@ var sdefBasic = []string{"read", "write", "openat", "close", "fstat", "mmap", "m
 // each node's runtime default or --runtime's.
 func TestSeccompctlAuditSeccompDefault(t *testing.T) {
 	ctx := context.Background()
-	kc := filepath.Join(t.TempDir(), "kubeconfig")
-	if err := os.WriteFile(kc, env.KubeConfig, 0o600); err != nil {
-		t.Fatal(err)
-	}
+	kc := adminKubeconfig(t)
 	const ns = "sdef-a"
 	policyNamespace(t, ns, nil)
 	policyNamespace(t, "sdef-b", nil)
