@@ -86,7 +86,7 @@ lint: ## go vet + gofmt + go mod tidy check
 	$(GO) mod tidy -diff
 
 fuzz: ## Run each fuzz target for FUZZTIME (default 30s; a count such as 100000x also works, and avoids go1.26's end-of-fuzztime flake)
-	GO=$(GO) ./hack/fuzz.sh
+	FUZZTIME=$${FUZZTIME:-30s} GO=$(GO) ./hack/fuzz.sh
 
 bench: build ## Benchmarks (results go to docs/benchmarks.md by hand, with the command)
 	CGO_ENABLED=1 $(GO) test -run=^$$ -bench=. -benchtime=$${BENCHTIME:-1s} -tags libseccomp ./bench/... ./pkg/... ./internal/...

@@ -143,6 +143,14 @@ type RecordedSyscall struct {
 	Name string `json:"name"`
 	// Replicas is the number of recorded pods that made the syscall.
 	Replicas int32 `json:"replicas"`
+	// RuntimeOnly is true when, in every replica that made it, only the
+	// container runtime's init made it, before it exec'd the container's
+	// process and without a seccomp filter (runc's set-up in an unconfined
+	// container: mount, pivot_root, ...). The learned profile allows it
+	// all the same; a filter the runtime loads after its set-up, such as
+	// RuntimeDefault, never meets it.
+	// +optional
+	RuntimeOnly bool `json:"runtimeOnly,omitempty"`
 }
 
 // RecordedContainer is the merged recording of one container name (or, with

@@ -174,6 +174,15 @@ type NodeRecording struct {
 	// +listType=atomic
 	// +optional
 	Syscalls []string `json:"syscalls,omitempty"`
+	// RuntimeOnly are the names of Syscalls that only the container
+	// runtime's init made, before it exec'd the container's process and
+	// without a seccomp filter (runc's set-up: mount, pivot_root, ...),
+	// sorted. Only an unconfined container has them: a filter the
+	// runtime loads after its set-up never meets them.
+	// +kubebuilder:validation:MaxItems=1024
+	// +listType=atomic
+	// +optional
+	RuntimeOnly []string `json:"runtimeOnly,omitempty"`
 }
 
 // NodeRecorder is the state of the node's recorder.
@@ -240,6 +249,14 @@ type NodeRuntime struct {
 	// +kubebuilder:validation:MaxLength=1024
 	// +optional
 	Message string `json:"message,omitempty"`
+
+	// DryRunProfile says what the node's dry-run profile
+	// (operator-dryrun/runtime-default.json) was built from
+	// ("containerd@v1.6.20, x86_64, kernel 6.1, no capabilities"), or why
+	// the agent could not install it.
+	// +kubebuilder:validation:MaxLength=1024
+	// +optional
+	DryRunProfile string `json:"dryRunProfile,omitempty"`
 }
 
 // SeccompMode is the kernel's seccomp mode of a process (the Seccomp field
@@ -298,6 +315,48 @@ type ContainerSeccompState struct {
 	// (Seccomp_filters), when Mode is Filter.
 	// +optional
 	Filters int32 `json:"filters,omitempty"`
+
+	// DryRun is what the container logged while it ran the dry-run
+	// profile (Declared is Localhost/operator-dryrun/runtime-default.json:
+	// its node's runtime default with every refusal turned into
+	// SCMP_ACT_LOG): the syscalls RuntimeDefault would have refused it.
+	// Written by the agent's enricher for such containers only.
+	// +optional
+	DryRun *ContainerDryRun `json:"dryRun,omitempty"`
+}
+
+// MaxDryRunSyscalls bounds the names a dry run keeps per ABI.
+const MaxDryRunSyscalls = 128
+
+// ContainerDryRun is what a container logged under the dry-run profile.
+type ContainerDryRun struct {
+	// Since is when the agent began watching the container's records
+	// under the dry run: when it first saw the container running, or when
+	// the agent restarted (records made while no agent read them are
+	// lost, so the watch starts again; what was logged before is kept).
+	Since metav1.Time `json:"since"`
+	// Logged are the syscalls logged, per ABI, sorted.
+	// +kubebuilder:validation:MaxItems=8
+	// +listType=atomic
+	// +optional
+	Logged []DryRunSyscalls `json:"logged,omitempty"`
+	// Dropped counts the names left out beyond MaxDryRunSyscalls per ABI.
+	// +optional
+	Dropped int32 `json:"dropped,omitempty"`
+}
+
+// DryRunSyscalls are the syscalls a dry run logged on one ABI.
+type DryRunSyscalls struct {
+	// ABI is the records' ABI as pkg/seccomp/syscalls names it (x86_64,
+	// x86, x32, aarch64, ...).
+	// +kubebuilder:validation:MaxLength=32
+	ABI string `json:"abi"`
+	// Syscalls are the names in the ABI's own table; "#<nr>" for a number
+	// the table has no name for.
+	// +kubebuilder:validation:MaxItems=128
+	// +kubebuilder:validation:items:MaxLength=64
+	// +listType=atomic
+	Syscalls []string `json:"syscalls"`
 }
 
 // SeccompNodeStatus is what one node's agent reports about the profiles on

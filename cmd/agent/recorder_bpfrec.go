@@ -45,7 +45,7 @@ func (k bpfKernel) Entries() ([]recorder.Entry, error) {
 	}
 	out := make([]recorder.Entry, len(es))
 	for i, e := range es {
-		out[i] = recorder.Entry{MountNS: e.MountNS, ID: e.ID, Pid: e.Pid, Syscalls: e.Syscalls, Filtered: e.Filtered}
+		out[i] = recorder.Entry{MountNS: e.MountNS, ID: e.ID, Pid: e.Pid, Syscalls: e.Syscalls, Filtered: e.Filtered, Runtime: e.Runtime}
 	}
 	return out, nil
 }

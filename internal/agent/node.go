@@ -119,6 +119,7 @@ type NodeReconciler struct {
 	prepared    map[string]preparedEntry
 	paths       map[string]pathsEntry // pathsOf
 	passRenders int                   // profiles rendered in the current pass (for the log)
+	dryRun      dryRun                // the node's dry-run profile (dryrun.go)
 	trigger     func()
 	// lastPass is when the latest files pass started (Unix nanoseconds)
 	// and lastPassDur how long it took; read by the event handlers.
@@ -136,8 +137,8 @@ type NodeReconciler struct {
 	// apiserver returned for it, previous the list that was stored before.
 	written, previous []v1alpha1.NodeProfileState
 	writtenRV         string
-	// wroteRuntime: a write of the agent carried runtimeState.
-	wroteRuntime bool
+	// wroteRuntime is the runtime state the agent's last write carried.
+	wroteRuntime *v1alpha1.NodeRuntime
 	// ownRVs are the versions of the agent's recent writes: a cache that
 	// holds one of them, but not the last, lags behind the agent's own
 	// writes (several at once on a busy apiserver).
@@ -277,8 +278,10 @@ func (r *NodeReconciler) syncFiles(ctx context.Context) ([]v1alpha1.NodeProfileS
 	maps.DeleteFunc(r.prepared, func(name string, _ preparedEntry) bool { return gone(name) })
 	maps.DeleteFunc(r.paths, func(name string, _ pathsEntry) bool { return gone(name) })
 
+	r.addDryRun(ctx, desired)
 	inUse := r.inUse()
 	res, syncErr := r.Installer.SyncFiles(desired, func(rel string) bool { return keep[rel] || inUse[rel] != "" })
+	r.dryRun.synced(res)
 	for name, e := range r.prepared {
 		if e.content != nil {
 			e.content = nil // written (or to be rendered again for the retry)
@@ -505,9 +508,10 @@ func (r *NodeReconciler) writeState(ctx context.Context, states []v1alpha1.NodeP
 		}
 	}
 	rt := r.runtimeState()
-	// The runtime is fixed for the agent's life: once written, a cache
-	// lagging behind our writes (stored is r.written) shows it soon.
-	sameRuntime := exists && (sameRuntimeState(cur.Status.Runtime, rt) || r.written != nil && r.wroteRuntime && rv == r.writtenRV)
+	// A cache lagging behind our writes (stored is r.written) shows the
+	// runtime state we last wrote soon: compare with that. (It changes
+	// when the dry-run profile does, dryrun.go.)
+	sameRuntime := exists && (sameRuntimeState(cur.Status.Runtime, rt) || r.written != nil && sameRuntimeState(r.wroteRuntime, rt) && rv == r.writtenRV)
 	if exists && sameStates(stored, states) && sameRuntime {
 		return 0, nil // nothing changed: no write
 	}
@@ -545,7 +549,7 @@ func (r *NodeReconciler) writeState(ctx context.Context, states []v1alpha1.NodeP
 	if err != nil {
 		return 0, fmt.Errorf("write node state %s: %w", r.NodeName, err)
 	}
-	r.previous, r.written, r.writtenRV, r.wroteRuntime = stored, states, saved, true
+	r.previous, r.written, r.writtenRV, r.wroteRuntime = stored, states, saved, rt
 	if r.ownRVs = append(r.ownRVs, saved); len(r.ownRVs) > ownRVsKept {
 		r.ownRVs = slices.Delete(r.ownRVs, 0, len(r.ownRVs)-ownRVsKept)
 	}

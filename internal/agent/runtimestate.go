@@ -20,6 +20,7 @@ func (r *NodeReconciler) runtimeState() *v1alpha1.NodeRuntime {
 		SeccompFlags:  r.SeccompFlags.StatusValue(),
 		DenialsLogged: logged,
 		Message:       truncate(runtimeflags.DenialsMessage(r.SeccompFlags)),
+		DryRunProfile: r.dryRun.aboutText(),
 	}
 }
 

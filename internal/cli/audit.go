@@ -8,6 +8,7 @@ import (
 	"slices"
 	"strings"
 	"text/tabwriter"
+	"time"
 
 	"github.com/spf13/cobra"
 	corev1 "k8s.io/api/core/v1"
@@ -21,6 +22,7 @@ import (
 	"github.com/seccomp-operator/seccomp-operator/api/v1alpha1"
 	"github.com/seccomp-operator/seccomp-operator/internal/podprofile"
 	"github.com/seccomp-operator/seccomp-operator/internal/policy"
+	"github.com/seccomp-operator/seccomp-operator/internal/seccompdefault"
 )
 
 func newAuditCmd(o *options) *cobra.Command {
@@ -28,6 +30,7 @@ func newAuditCmd(o *options) *cobra.Command {
 	var kubeconfig, operatorNamespace, namespace string
 	var withPolicy, unconfined, seccompDefault bool
 	var runtimeRef string
+	var minSoak time.Duration
 	cmd := &cobra.Command{
 		Use:   "audit --policy [--file POLICY.yaml]... | --unconfined [-n NAMESPACE] [--exempt-namespaces NS,...] | --seccomp-default [--runtime RUNTIME[@VERSION]] [-n NAMESPACE]",
 		Short: "Cluster reports: what the SeccompPolicies would do to running pods; which containers really run unconfined",
@@ -48,10 +51,16 @@ func newAuditCmd(o *options) *cobra.Command {
 				if withPolicy || unconfined || len(files) > 0 || cmd.Flags().Changed("exempt-namespaces") {
 					return fmt.Errorf("--seccomp-default takes -n and --runtime only, not --policy, --unconfined, --file or --exempt-namespaces")
 				}
-				return auditSeccompDefault(cmd.Context(), o, kubeconfig, namespace, runtimeRef, cmd.OutOrStdout())
+				if minSoak < 0 {
+					return fmt.Errorf("--min-soak: must not be negative")
+				}
+				return auditSeccompDefault(cmd.Context(), o, kubeconfig, namespace, runtimeRef, minSoak, cmd.OutOrStdout())
 			}
 			if runtimeRef != "" {
 				return fmt.Errorf("--runtime is for --seccomp-default")
+			}
+			if cmd.Flags().Changed("min-soak") {
+				return fmt.Errorf("--min-soak is for --seccomp-default")
 			}
 			switch {
 			case withPolicy == unconfined:
@@ -89,6 +98,7 @@ func newAuditCmd(o *options) *cobra.Command {
 	cmd.Flags().BoolVar(&unconfined, "unconfined", false, "report every running container's declared profile and real seccomp mode")
 	cmd.Flags().BoolVar(&seccompDefault, "seccomp-default", false, "report what RuntimeDefault would do to every container that runs without a profile")
 	cmd.Flags().StringVar(&runtimeRef, "runtime", "", "--seccomp-default: compare with this default (containerd|crio|docker[@VERSION]) instead of each node's runtime")
+	cmd.Flags().DurationVar(&minSoak, "min-soak", seccompdefault.DefaultMinSoak, "--seccomp-default: how long a dry run must have watched a container that logged nothing refused before it counts as safe")
 	cmd.Flags().StringArrayVar(&files, "file", nil, "a SeccompPolicy YAML to evaluate as if applied (repeatable)")
 	cmd.Flags().StringVar(&kubeconfig, "kubeconfig", "", "kubeconfig (default: $KUBECONFIG, ~/.kube/config)")
 	cmd.Flags().StringVar(&operatorNamespace, "operator-namespace", "seccomp-operator", "the operator's namespace (always exempt)")

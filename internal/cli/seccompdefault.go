@@ -4,8 +4,11 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"maps"
+	"slices"
 	"strings"
 	"text/tabwriter"
+	"time"
 
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
@@ -20,13 +23,19 @@ import (
 // seccompDefaultHelp is audit's help for --seccomp-default.
 const seccompDefaultHelp = "--seccomp-default reports, for every running container that runs without a profile today (declares\n" +
 	"Unconfined or nothing, and its node's agent did not see a filter), what RuntimeDefault would do to it:\n" +
-	"safe, breaks on which syscalls (with the argument values and errno), or unknown (no evidence yet);\n" +
+	"safe, breaks on which syscalls (errno), depends on arguments (a syscall refused only for some values,\n" +
+	"which a recording of names cannot tell: the values are listed), or unknown (no evidence yet);\n" +
 	"privileged containers are listed as unaffected. The evidence is what the ProfileRecordings that\n" +
-	"selected the container recorded, and the profiles they learned; the default is the node's runtime\n" +
+	"selected the container recorded, and the profiles they learned, without what only the runtime's\n" +
+	"set-up before exec made (runtimeOnly: runc's mount, pivot_root, ... in a container recorded\n" +
+	"Unconfined, which RuntimeDefault, loaded after them, never meets), and, for a container running the\n" +
+	"dry-run profile (localhost operator-dryrun/runtime-default.json, its node's runtime default logging\n" +
+	"what it would refuse), what it logged: a logged refusal breaks at once, nothing logged is safe after\n" +
+	"--min-soak without records lost on its node (docs/seccomp-default.md, Dry run). The default is the node's runtime\n" +
 	"and version (Node status.nodeInfo; a version not held: the nearest held one, said so), or\n" +
 	"--runtime. Each row names a fix: RuntimeDefault, a predefined profile that fits, or a profile\n" +
-	"learned by recording. Exits 1 when a container would break; unknowns are listed and counted but\n" +
-	"do not fail it."
+	"learned by recording. Exits 1 when a container would break; depends and unknowns are listed and\n" +
+	"counted but do not fail it."
 
 // seccompDefaultReport is what `seccompctl audit --seccomp-default` prints.
 type seccompDefaultReport struct {
@@ -34,13 +43,17 @@ type seccompDefaultReport struct {
 	Containers []seccompdefault.Row    `json:"containers"`
 	Safe       int                     `json:"safe"`
 	Breaks     int                     `json:"breaks"`
+	Depends    int                     `json:"depends"`
 	Unknown    int                     `json:"unknown"`
 	Unaffected int                     `json:"unaffected"`
+	// DryRunProfiles are what the dry-run profile of each node with a
+	// container under it was built from (its agent's runtime state).
+	DryRunProfiles map[string]string `json:"dryRunProfiles,omitempty"`
 }
 
 // auditSeccompDefault prints the report and fails with exit code 1 when a
 // container would break.
-func auditSeccompDefault(ctx context.Context, o *options, kubeconfig, namespace, runtimeRef string, w io.Writer) error {
+func auditSeccompDefault(ctx context.Context, o *options, kubeconfig, namespace, runtimeRef string, minSoak time.Duration, w io.Writer) error {
 	if runtimeRef != "" {
 		if _, err := runtimedefault.Get(runtimeRef); err != nil {
 			return fmt.Errorf("--runtime: %w", err)
@@ -50,7 +63,7 @@ func auditSeccompDefault(ctx context.Context, o *options, kubeconfig, namespace,
 	if err != nil {
 		return err
 	}
-	rep, err := buildSeccompDefault(ctx, k8s, namespace, runtimeRef)
+	rep, err := buildSeccompDefault(ctx, k8s, namespace, runtimeRef, minSoak, time.Now())
 	if err != nil {
 		return err
 	}
@@ -69,8 +82,9 @@ func auditSeccompDefault(ctx context.Context, o *options, kubeconfig, namespace,
 
 // buildSeccompDefault gathers the running containers as the unconfined
 // report does, then the nodes, recordings and learned profiles, and judges
-// each container that runs without a profile.
-func buildSeccompDefault(ctx context.Context, k8s client.Client, namespace, runtimeRef string) (seccompDefaultReport, error) {
+// each container that runs without a profile (or runs the dry run), at
+// time now.
+func buildSeccompDefault(ctx context.Context, k8s client.Client, namespace, runtimeRef string, minSoak time.Duration, now time.Time) (seccompDefaultReport, error) {
 	rep := seccompDefaultReport{Nodes: []seccompdefault.Target{}, Containers: []seccompdefault.Row{}}
 	ex := &exemptions{}
 	states, pods, err := fetchUnconfined(ctx, k8s, namespace, ex)
@@ -101,8 +115,13 @@ func buildSeccompDefault(ctx context.Context, k8s client.Client, namespace, runt
 	for i := range pods {
 		podsByKey[pods[i].Namespace+"/"+pods[i].Name] = &pods[i]
 	}
+	nodeStates := map[string]*v1alpha1.SeccompNodeStatus{}
+	for i := range states {
+		nodeStates[states[i].Name] = &states[i]
+	}
 	targets := map[string]*seccompdefault.Target{}
 	eval := seccompdefault.NewEvaluator(predefinedCandidates())
+	eval.MinSoak = minSoak
 	for _, r := range running.Containers {
 		c := seccompdefault.Running{Node: r.Node, Namespace: r.Namespace, Pod: r.Pod, Container: r.Container,
 			Declared: r.Declared, Mode: r.Mode, Privileged: r.Privileged}
@@ -128,12 +147,28 @@ func buildSeccompDefault(ctx context.Context, k8s client.Client, namespace, runt
 		if pod == nil {
 			continue // every row comes from a listed pod; kept safe if that changes
 		}
-		row := eval.Judge(c, pod, t, src.For(pod, r.Container))
+		ev := src.For(pod, r.Container)
+		if r.Declared == seccompdefault.DeclaredDryRun {
+			var rec *v1alpha1.NodeRecords
+			if ns := nodeStates[r.Node]; ns != nil {
+				rec = ns.Status.Records
+				if rt := ns.Status.Runtime; rt != nil && rt.DryRunProfile != "" {
+					if rep.DryRunProfiles == nil {
+						rep.DryRunProfiles = map[string]string{}
+					}
+					rep.DryRunProfiles[r.Node] = rt.DryRunProfile
+				}
+			}
+			ev = append(ev, seccompdefault.DryRunEvidence(&r.ContainerSeccompState, rec, now))
+		}
+		row := eval.Judge(c, pod, t, ev)
 		switch row.Verdict {
 		case seccompdefault.Safe:
 			rep.Safe++
 		case seccompdefault.Breaks:
 			rep.Breaks++
+		case seccompdefault.Depends:
+			rep.Depends++
 		case seccompdefault.Unknown:
 			rep.Unknown++
 		case seccompdefault.Unaffected:
@@ -165,13 +200,20 @@ func printSeccompDefault(w io.Writer, rep seccompDefaultReport) error {
 			fmt.Fprintf(w, "node %s: against %s\n", t.Node, t.Against)
 		}
 	}
+	for _, n := range slices.Sorted(maps.Keys(rep.DryRunProfiles)) {
+		fmt.Fprintf(w, "node %s: dry-run profile %s\n", n, rep.DryRunProfiles[n])
+	}
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
 	fmt.Fprintln(tw, "NODE\tNAMESPACE\tPOD\tCONTAINER\tDECLARED\tVERDICT\tEVIDENCE\tFIX")
 	var commands []string
 	for _, r := range rep.Containers {
 		ev := []string{}
 		for _, e := range r.Evidence {
-			ev = append(ev, string(e.Kind))
+			k := string(e.Kind)
+			if e.Kind == seccompdefault.EvidenceDryRun && e.Soaked != "" {
+				k += " (" + e.Soaked + ")"
+			}
+			ev = append(ev, k)
 		}
 		evs := strings.Join(ev, ",")
 		if evs == "" {
@@ -192,31 +234,35 @@ func printSeccompDefault(w io.Writer, rep seccompDefaultReport) error {
 	for _, c := range commands {
 		fmt.Fprintf(w, "\n%s\n", c)
 	}
-	_, err := fmt.Fprintf(w, "%d containers without a profile: %d safe, %d would break, %d unknown (no evidence: not a failure), %d privileged (unaffected)\n",
-		len(rep.Containers), rep.Safe, rep.Breaks, rep.Unknown, rep.Unaffected)
+	_, err := fmt.Fprintf(w, "%d containers without a profile: %d safe, %d would break, %d depend on arguments (not a failure), %d unknown (no evidence: not a failure), %d privileged (unaffected)\n",
+		len(rep.Containers), rep.Safe, rep.Breaks, rep.Depends, rep.Unknown, rep.Unaffected)
 	return err
 }
 
-// verdictString is "breaks on mount (ERRNO(EPERM)), clone (CLONE_NEWNS ...)".
+// verdictString is "breaks on mount (ERRNO(EPERM)), unshare (ERRNO(EPERM))"
+// or "depends on arguments: personality (ERRNO(EPERM) unless arg0 == 0x0
+// (PER_LINUX) | ...)": the refusals that decide the verdict; the notes
+// (ENOSYS, ordinary uses) are in the JSON.
 func verdictString(r seccompdefault.Row) string {
-	if r.Verdict != seccompdefault.Breaks {
+	var effect seccompdefault.Effect
+	switch r.Verdict {
+	case seccompdefault.Breaks:
+		effect = seccompdefault.EffectBreaks
+	case seccompdefault.Depends:
+		effect = seccompdefault.EffectArguments
+	default:
 		return string(r.Verdict)
 	}
 	var parts []string
 	seen := map[string]bool{}
 	for _, f := range r.Refused {
+		if f.Effect != effect {
+			continue
+		}
 		s := f.Syscall + " (" + refusedWords(f.Refusal)
 		if !f.Always {
-			var vals []string
-			for _, v := range f.Values {
-				if v.Name != "" {
-					vals = append(vals, v.Name)
-				} else {
-					vals = append(vals, fmt.Sprintf("arg%d=%#x", v.Index, v.Value))
-				}
-			}
-			if len(vals) > 0 {
-				s += " for " + strings.Join(vals, "|")
+			if len(f.AllowedOnly) > 0 {
+				s += " unless " + strings.Join(f.AllowedOnly, " | ")
 			}
 		}
 		s += ")"
@@ -224,6 +270,9 @@ func verdictString(r seccompdefault.Row) string {
 			seen[s] = true
 			parts = append(parts, s)
 		}
+	}
+	if effect == seccompdefault.EffectArguments {
+		return "depends on arguments: " + strings.Join(parts, ", ")
 	}
 	return "breaks on " + strings.Join(parts, ", ")
 }

@@ -41,6 +41,10 @@ type mergedContainer struct {
 	pods map[string]struct{}
 	// perSyscall are the UIDs of the recorded pods that made each name.
 	perSyscall map[string]map[string]struct{}
+	// byWorkload are the names some entry says the workload made, not
+	// only the runtime's init (NodeRecording.RuntimeOnly): the others are
+	// runtime-only.
+	byWorkload map[string]struct{}
 	arches     map[string]struct{}
 	wouldNames map[string]struct{}
 	denied     map[string]struct{}
@@ -159,7 +163,7 @@ func (m *mergeResult) add(r *v1alpha1.ProfileRecording, node string, e *v1alpha1
 	c := m.containers[key]
 	if c == nil {
 		c = &mergedContainer{status: v1alpha1.RecordedContainer{Name: key}, pods: map[string]struct{}{},
-			perSyscall: map[string]map[string]struct{}{}, arches: map[string]struct{}{},
+			perSyscall: map[string]map[string]struct{}{}, byWorkload: map[string]struct{}{}, arches: map[string]struct{}{},
 			wouldNames: map[string]struct{}{}, denied: map[string]struct{}{}}
 		m.containers[key] = c
 	}
@@ -184,6 +188,12 @@ func (m *mergeResult) add(r *v1alpha1.ProfileRecording, node string, e *v1alpha1
 			m.denials = true
 		}
 		return true
+	}
+	// A runtime-only name the entry does not list in Syscalls marks
+	// nothing.
+	runtimeOnly := make(map[string]struct{}, len(e.RuntimeOnly))
+	for _, s := range e.RuntimeOnly {
+		runtimeOnly[s] = struct{}{}
 	}
 	for _, s := range e.Syscalls {
 		known := false
@@ -210,6 +220,9 @@ func (m *mergeResult) add(r *v1alpha1.ProfileRecording, node string, e *v1alpha1
 			c.perSyscall[s] = p
 		}
 		p[e.PodUID] = struct{}{}
+		if _, rt := runtimeOnly[s]; !rt {
+			c.byWorkload[s] = struct{}{}
+		}
 	}
 	return true
 }
@@ -220,7 +233,8 @@ func (c *mergedContainer) fill() {
 	c.status.Architectures = sortedKeys(c.arches)
 	c.status.Syscalls = make([]v1alpha1.RecordedSyscall, 0, len(c.perSyscall))
 	for _, name := range sortedKeys(c.perSyscall) {
-		c.status.Syscalls = append(c.status.Syscalls, v1alpha1.RecordedSyscall{Name: name, Replicas: int32(len(c.perSyscall[name]))})
+		_, byWorkload := c.byWorkload[name]
+		c.status.Syscalls = append(c.status.Syscalls, v1alpha1.RecordedSyscall{Name: name, Replicas: int32(len(c.perSyscall[name])), RuntimeOnly: !byWorkload})
 	}
 	c.status.WouldDeny = nilIfEmpty(sortedKeys(c.wouldNames))
 	c.status.Denied = nilIfEmpty(sortedKeys(c.denied))

@@ -229,3 +229,31 @@ func syscallsOf(abi string) ([]string, bool) {
 	}
 	return syscalls.Names(a), true
 }
+
+// Runtime-only: a name is runtime-only in the merge only if no replica's
+// workload made it; the learned profile allows it all the same.
+func TestMergeRuntimeOnly(t *testing.T) {
+	r := testRecording("")
+	p1 := entry("p1", "app", v1alpha1.RecordSourceEBPF, x64, "execve", "keyctl", "mount", "pivot_root", "read")
+	p1.RuntimeOnly = []string{"keyctl", "mount", "pivot_root"}
+	p2 := entry("p2", "app", v1alpha1.RecordSourceEBPF, x64, "execve", "keyctl", "mount", "read")
+	p2.RuntimeOnly = []string{"mount"}
+	// Not in its Syscalls: marks nothing.
+	p2.RuntimeOnly = append(p2.RuntimeOnly, "ptrace")
+	nodes := []v1alpha1.SeccompNodeStatus{{ObjectMeta: metav1.ObjectMeta{Name: "n1"}, Status: v1alpha1.NodeState{
+		Recordings: []v1alpha1.NodeRecording{p1, p2}}}}
+	m := mergeRecordings(r, nodes)
+	st := m.statusContainers()
+	if len(st) != 1 {
+		t.Fatalf("containers %+v", st)
+	}
+	want := []v1alpha1.RecordedSyscall{{Name: "execve", Replicas: 2}, {Name: "keyctl", Replicas: 2},
+		{Name: "mount", Replicas: 2, RuntimeOnly: true}, {Name: "pivot_root", Replicas: 1, RuntimeOnly: true}, {Name: "read", Replicas: 2}}
+	if !slices.Equal(st[0].Syscalls, want) {
+		t.Errorf("syscalls %+v, want %+v", st[0].Syscalls, want)
+	}
+	p := learnedProfile(m.containers["app"], v1alpha1.ModeComplain)
+	if len(p.Syscalls) == 0 || !slices.Equal(p.Syscalls[0].Names, []string{"execve", "keyctl", "mount", "pivot_root", "read"}) {
+		t.Errorf("learned profile %+v, want every recorded name", p.Syscalls)
+	}
+}

@@ -54,6 +54,8 @@ type Enricher struct {
 
 	// state is where the writes go; Node unless a test sets it.
 	state NodeState
+	// dry collects what containers logged under the dry-run profile.
+	dry *dryRuns
 }
 
 // Run runs the role until ctx ends. It never fails the agent for a source
@@ -69,9 +71,14 @@ func (e *Enricher) Run(ctx context.Context) error {
 		e.state = e.Node
 	}
 	index := newPodIndex()
-	var observe func(*container, Record)
+	e.dry = newDryRuns()
+	observe := e.dry.observe
 	if e.Events != nil {
-		observe = e.Events.observe
+		dry := observe
+		observe = func(c *container, r Record) {
+			dry(c, r)
+			e.Events.observe(c, r)
+		}
 		go e.Events.Run(ctx)
 	}
 	if hook := e.OnViolation; hook != nil {
@@ -231,6 +238,9 @@ func (e *Enricher) sync(ctx context.Context, index *podIndex, src *sourceState, 
 	cur := e.state.NodeState()
 	if cur == nil {
 		return false, errNoState
+	}
+	if e.dry != nil {
+		e.dry.fill(states, cur.Status.Containers)
 	}
 	patch, err := statePatch(cur, states, src.records(stats(), time.Now()))
 	if err != nil || patch == nil {

@@ -29,6 +29,15 @@ const (
 	PredefinedDir = "profiles/kubernetes"
 	// Ext is the extension of every installed profile.
 	Ext = ".json"
+	// DryRunPath is the dry-run profile every agent installs: its node's
+	// runtime default with every refusal turned into SCMP_ACT_LOG
+	// (internal/seccompdefault.DryRunProfile). The same path on every
+	// node, so that one SeccompPolicy defaulting namespaces to it
+	// dry-runs RuntimeDefault cluster-wide. Outside OperatorDir: it is no
+	// SeccompProfile's file, and admission's installed check (which reads
+	// every operator/<name>.json as a SeccompProfile) must not refuse the
+	// pods that use it.
+	DryRunPath = "operator-dryrun/runtime-default.json"
 )
 
 // ValidateName reports whether name can be a profile file name: a DNS-1123

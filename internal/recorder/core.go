@@ -234,12 +234,13 @@ func (c *core) harvest() {
 	}
 	c.mu.Lock()
 	for _, w := range todo {
-		set := w.e.Syscalls
+		set, runtimeOnly := w.e.Syscalls, w.e.Runtime
 		if w.a.confined && w.e.Filtered != nil {
-			set = w.e.Filtered
+			// What the runtime's init made is outside Filtered.
+			set, runtimeOnly = w.e.Filtered, nil
 		}
 		for _, t := range w.a.targets {
-			c.store.addSet(t, set, w.a.fromStart)
+			c.store.addSet(t, set, runtimeOnly, w.a.fromStart)
 		}
 	}
 	c.mu.Unlock()

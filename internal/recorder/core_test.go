@@ -462,3 +462,58 @@ func TestConfinedContainerLeavesOutTheRuntimesSetUp(t *testing.T) {
 		t.Errorf("deleted confined pod's last harvest %+v, want only what it did under the filter", got)
 	}
 }
+
+// An unconfined container's recording has everything, with what only the
+// runtime's init made (before exec) marked runtime-only; a name the
+// workload makes too, in this harvest or a later one, or after an agent
+// restart, is not. A confined container has no runtime-only names (its
+// recording is what it did under the filter).
+func TestUnconfinedContainerMarksTheRuntimesSetUp(t *testing.T) {
+	c, k, p := newTestCore(t)
+	c.setRecordings([]*v1alpha1.ProfileRecording{rec("ns", "r", v1alpha1.RecordingModeRecording, v1alpha1.RecorderEBPF, "web")})
+	confinedPod := pod("ns", "web-1", map[string]string{"app": "web"}, map[string]string{"app": id(1)})
+	confinedPod.Spec.SecurityContext = &corev1.PodSecurityContext{SeccompProfile: &corev1.SeccompProfile{Type: corev1.SeccompProfileTypeRuntimeDefault}}
+	unconfinedPod := pod("ns", "web-2", map[string]string{"app": "web"}, map[string]string{"app": id(2)})
+	c.setPods([]*corev1.Pod{confinedPod, unconfinedPod})
+	p.containers[7], p.containers[8] = id(1), id(2)
+	if !c.syncKernel() {
+		t.Fatal("not attached")
+	}
+	k.sawRuntime(100, 7, []string{"mount", "pivot_root"}, "mount", "pivot_root", "execve")
+	k.sawFiltered(100, 7, "read", "execve")
+	k.sawRuntime(200, 8, []string{"mount", "pivot_root", "keyctl"}, "mount", "pivot_root", "keyctl", "execve", "read")
+	c.harvest()
+	list, _ := c.nodeState()
+	if got := find(list, "ns/r", "web-1", "app", v1alpha1.RecordSourceEBPF); got == nil || len(got.RuntimeOnly) != 0 {
+		t.Errorf("confined container %+v, want no runtime-only names", got)
+	}
+	got := find(list, "ns/r", "web-2", "app", v1alpha1.RecordSourceEBPF)
+	if got == nil || !slices.Equal(got.Syscalls, []string{"execve", "keyctl", "mount", "pivot_root", "read"}) ||
+		!slices.Equal(got.RuntimeOnly, []string{"keyctl", "mount", "pivot_root"}) {
+		t.Fatalf("unconfined container %+v, want everything, mount, pivot_root and keyctl runtime-only", got)
+	}
+	// The workload calls keyctl too: the kernel no longer tells it as
+	// the runtime's only.
+	k.sawRuntime(200, 8, []string{"mount", "pivot_root"}, "keyctl")
+	c.harvest()
+	list, _ = c.nodeState()
+	if got := find(list, "ns/r", "web-2", "app", v1alpha1.RecordSourceEBPF); got == nil || !slices.Equal(got.RuntimeOnly, []string{"mount", "pivot_root"}) {
+		t.Fatalf("after the workload's keyctl: %+v, want mount and pivot_root runtime-only", got)
+	}
+	// A restarted agent keeps the marks; a new namespace of the same
+	// container (a restart) whose runtime makes pivot_root again leaves
+	// it runtime-only; its workload's mount clears mount.
+	c2, k2, p2 := newTestCore(t)
+	c2.setRecordings([]*v1alpha1.ProfileRecording{rec("ns", "r", v1alpha1.RecordingModeRecording, v1alpha1.RecorderEBPF, "web")})
+	c2.restore(&v1alpha1.NodeState{Recordings: list})
+	c2.setPods([]*corev1.Pod{unconfinedPod})
+	p2.containers[9] = id(2)
+	c2.syncKernel()
+	k2.sawRuntime(300, 9, []string{"pivot_root"}, "pivot_root", "mount")
+	c2.harvest()
+	list, _ = c2.nodeState()
+	if got := find(list, "ns/r", "web-2", "app", v1alpha1.RecordSourceEBPF); got == nil || !slices.Equal(got.RuntimeOnly, []string{"pivot_root"}) ||
+		!slices.Equal(got.Syscalls, []string{"execve", "keyctl", "mount", "pivot_root", "read"}) {
+		t.Errorf("restored and continued: %+v, want pivot_root runtime-only", got)
+	}
+}

@@ -169,3 +169,15 @@ func (k *fakeKernel) sawFiltered(ns uint64, pid int, names ...string) {
 	}
 	k.entries[ns] = e
 }
+
+// sawRuntime is saw for syscalls of the runtime's init; runtimeOnly sets
+// what the kernel then tells as made by it only (Entry.Runtime).
+func (k *fakeKernel) sawRuntime(ns uint64, pid int, runtimeOnly []string, names ...string) {
+	k.saw(ns, pid, names...)
+	e := k.entries[ns]
+	e.Runtime = &recording.Set{}
+	for _, n := range runtimeOnly {
+		e.Runtime.Add("x86_64", n)
+	}
+	k.entries[ns] = e
+}

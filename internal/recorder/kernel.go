@@ -51,6 +51,11 @@ type Entry struct {
 	// Filtered are the syscalls of tasks under a seccomp filter (a subset
 	// of Syscalls; nil when the kernel recorder does not tell them apart).
 	Filtered *recording.Set
+	// Runtime are the syscalls only the runtime's init made, without a
+	// filter, before it exec'd the container's process (runc's set-up: a
+	// subset of Syscalls; nil when the kernel recorder does not tell them
+	// apart).
+	Runtime *recording.Set
 }
 
 // Options of an in-kernel recorder.

@@ -18,7 +18,10 @@ type podContainer struct {
 	// filter: the runtime's own set-up before loading it (mount,
 	// pivot_root, ...) is not the workload's and stays out of its profile.
 	// Otherwise (Unconfined, privileged, or the node's default, which the
-	// agent cannot know) everything recorded counts.
+	// agent cannot know) everything recorded counts, and what only the
+	// runtime's init made before exec is marked runtime-only
+	// (NodeRecording.RuntimeOnly): the profile allows it, a report on a
+	// filter the runtime would load after it leaves it out.
 	confined bool
 }
 

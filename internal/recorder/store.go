@@ -40,11 +40,14 @@ type record struct {
 	fromStart bool
 	archs     map[string]struct{}
 	names     map[string]struct{}
+	// runtimeOnly are the names (of names) that only the runtime's init
+	// made so far: one the workload makes too leaves it for good.
+	runtimeOnly map[string]struct{}
 	// unnamed holds the syscalls no table names ("abi:#nr": a kernel newer
 	// than the tables), which a profile cannot name: counted, not kept.
 	unnamed map[string]struct{}
 	// out caches the sorted lists, nil when they changed since.
-	outArchs, outNames []string
+	outArchs, outNames, outRuntime []string
 }
 
 // store holds the node recordings, at most max of them; a new one beyond
@@ -79,14 +82,15 @@ func (s *store) get(t target) *record {
 		}
 		return nil
 	}
-	r := &record{target: t, archs: map[string]struct{}{}, names: map[string]struct{}{}}
+	r := &record{target: t, archs: map[string]struct{}{}, names: map[string]struct{}{}, runtimeOnly: map[string]struct{}{}}
 	s.records[t.key] = r
 	return r
 }
 
-// addSet adds a kernel entry's syscalls to t's record; it reports whether
-// the record changed.
-func (s *store) addSet(t target, set *recording.Set, fromStart bool) bool {
+// addSet adds a kernel entry's syscalls to t's record, those in
+// runtimeOnly (nil: none) as made only by the runtime's init; it reports
+// whether the record changed.
+func (s *store) addSet(t target, set, runtimeOnly *recording.Set, fromStart bool) bool {
 	r := s.get(t)
 	if r == nil {
 		return false
@@ -99,8 +103,12 @@ func (s *store) addSet(t target, set *recording.Set, fromStart bool) bool {
 		if r.addArch(abi) {
 			changed = true
 		}
+		var rt []string
+		if runtimeOnly != nil {
+			rt = runtimeOnly.NamesOf(abi)
+		}
 		for _, n := range set.NamesOf(abi) {
-			if r.addName(n) {
+			if r.addName(n, slices.Contains(rt, n)) {
 				changed = true
 			}
 		}
@@ -121,7 +129,7 @@ func (s *store) add(t target, abi, name string, fromStart bool) bool {
 		return false
 	}
 	changed := r.addArch(abi)
-	if r.addName(name) {
+	if r.addName(name, false) {
 		changed = true
 	}
 	if fromStart && !r.fromStart {
@@ -152,12 +160,26 @@ func (r *record) addArch(abi string) bool {
 	return true
 }
 
-func (r *record) addName(n string) bool {
-	if _, ok := r.names[n]; ok || len(r.names) >= maxSyscalls {
+// addName adds a name, made only by the runtime's init (runtime) or by
+// the workload; a name the workload makes is no longer runtime-only.
+func (r *record) addName(n string, runtime bool) bool {
+	if _, ok := r.names[n]; ok {
+		if _, was := r.runtimeOnly[n]; was && !runtime {
+			delete(r.runtimeOnly, n)
+			r.outRuntime = nil
+			return true
+		}
+		return false
+	}
+	if len(r.names) >= maxSyscalls {
 		return false
 	}
 	r.names[n] = struct{}{}
 	r.outNames = nil
+	if runtime {
+		r.runtimeOnly[n] = struct{}{}
+		r.outRuntime = nil
+	}
 	return true
 }
 
@@ -197,8 +219,13 @@ func (s *store) restore(recs []v1alpha1.NodeRecording, keep func(recording strin
 		for _, a := range nr.Architectures {
 			r.addArch(a)
 		}
+		rt := make(map[string]struct{}, len(nr.RuntimeOnly))
+		for _, n := range nr.RuntimeOnly {
+			rt[n] = struct{}{}
+		}
 		for _, n := range nr.Syscalls {
-			r.addName(n)
+			_, runtime := rt[n]
+			r.addName(n, runtime)
 		}
 	}
 }
@@ -214,8 +241,12 @@ func (s *store) list() []v1alpha1.NodeRecording {
 		if r.outNames == nil {
 			r.outNames = sortedKeys(r.names)
 		}
+		if r.outRuntime == nil && len(r.runtimeOnly) > 0 {
+			r.outRuntime = sortedKeys(r.runtimeOnly)
+		}
 		out = append(out, v1alpha1.NodeRecording{Recording: r.recording, RecordingUID: string(r.recUID), Pod: r.pod, PodUID: r.podUID,
-			Container: r.container, Source: r.source, FromStart: r.fromStart, Architectures: r.outArchs, Syscalls: r.outNames})
+			Container: r.container, Source: r.source, FromStart: r.fromStart, Architectures: r.outArchs, Syscalls: r.outNames,
+			RuntimeOnly: r.outRuntime})
 	}
 	slices.SortFunc(out, func(a, b v1alpha1.NodeRecording) int {
 		return cmp.Or(cmp.Compare(a.Recording, b.Recording), cmp.Compare(a.Pod, b.Pod), cmp.Compare(a.Container, b.Container),

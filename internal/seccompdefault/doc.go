@@ -11,7 +11,7 @@
 // later the manager) list the objects and pass them in.
 //
 // Evidence is a list of kinds, each turned into the profile of what the
-// container was seen to use: a recording's syscalls, a learned profile. A
-// later kind (the violations a complain-mode runtime default logged in a
-// dry run) joins as one more Evidence with its own Kind and Profile.
+// container was seen to use: a recording's syscalls, a learned profile,
+// and what it logged under the dry-run profile (its node's runtime default
+// with refusals turned into logs, dryrun.go).
 package seccompdefault

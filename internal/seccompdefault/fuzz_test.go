@@ -4,6 +4,7 @@ import (
 	"testing"
 
 	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"github.com/seccomp-operator/seccomp-operator/api/v1alpha1"
 )
@@ -26,21 +27,34 @@ func FuzzNodeTarget(f *testing.F) {
 }
 
 // A recording's status is written by the manager but read back from the
-// cluster: any architectures and syscall names give a verdict, never a
-// panic.
+// cluster: any architectures, syscall names and runtime-only marks ("!"
+// before a name), and a learned profile of those names, give a verdict,
+// never a panic.
 func FuzzRecordedEvidence(f *testing.F) {
-	f.Add("x86_64", "read,write,unshare")
-	f.Add("i386", "socketcall,mount")
-	f.Add("aarch64", "clone3")
-	f.Add("arm", "nonexistent,,")
-	f.Fuzz(func(t *testing.T, abi, names string) {
+	f.Add("x86_64", "read,write,unshare", "")
+	f.Add("i386", "socketcall,mount", "mount")
+	f.Add("aarch64", "clone3", "")
+	f.Add("arm", "nonexistent,,", "")
+	f.Add("x86_64", "read,!mount,!pivot_root,!,keyctl", "pivot_root")
+	f.Fuzz(func(t *testing.T, abi, names, wouldDeny string) {
 		rec := recordingOf("fz")
 		rec.Status.Containers[0].Architectures = []string{abi, "x86_64"}
 		rec.Status.Containers[0].Syscalls = nil
+		var all []string
 		for _, n := range splitComma(names) {
-			rec.Status.Containers[0].Syscalls = append(rec.Status.Containers[0].Syscalls, v1alpha1.RecordedSyscall{Name: n, Replicas: 1})
+			rt := len(n) > 0 && n[0] == '!'
+			if rt {
+				n = n[1:]
+			}
+			all = append(all, n)
+			rec.Status.Containers[0].Syscalls = append(rec.Status.Containers[0].Syscalls, v1alpha1.RecordedSyscall{Name: n, Replicas: 1, RuntimeOnly: rt})
 		}
-		src := &Sources{Recordings: []v1alpha1.ProfileRecording{rec}}
+		rec.Status.Containers[0].Profile = "learned"
+		rec.Status.Containers[0].WouldDeny = splitComma(wouldDeny)
+		learned := &v1alpha1.SeccompProfile{ObjectMeta: metav1.ObjectMeta{Name: "learned"}, Spec: v1alpha1.SeccompProfileSpec{
+			DefaultAction: "SCMP_ACT_ERRNO", Architectures: []v1alpha1.Arch{"SCMP_ARCH_X86_64"},
+			Syscalls: []v1alpha1.SyscallRule{{Names: all, Action: "SCMP_ACT_ALLOW"}}}}
+		src := &Sources{Recordings: []v1alpha1.ProfileRecording{rec}, Profiles: map[string]*v1alpha1.SeccompProfile{"learned": learned}}
 		p := pod("fz", nil)
 		target := NodeTarget("n1", node("containerd://1.6.20"), "")
 		row := NewEvaluator(nil).Judge(Running{Node: "n1", Namespace: "ns", Pod: p.Name, Container: "app", Declared: "NodeDefault"}, p, &target, src.For(p, "app"))

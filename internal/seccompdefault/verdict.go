@@ -6,6 +6,7 @@ import (
 	"maps"
 	"slices"
 	"strings"
+	"time"
 
 	corev1 "k8s.io/api/core/v1"
 
@@ -23,6 +24,13 @@ const (
 	Safe Verdict = "safe"
 	// Breaks: the default refuses something the evidence holds.
 	Breaks Verdict = "breaks"
+	// Depends: nothing the evidence holds is refused whatever its
+	// arguments, but some syscall is refused for some argument values
+	// (personality other than the few the defaults allow). A recording
+	// holds names, not arguments, so it cannot say which values the
+	// workload passes: the row says for which it breaks. Not counted as
+	// breaking.
+	Depends Verdict = "depends"
 	// Unknown: no evidence of what the container does, or no default to
 	// compare with.
 	Unknown Verdict = "unknown"
@@ -49,16 +57,71 @@ type Running struct {
 // it declares Unconfined or nothing, and its node, where it reported the
 // container, did not see a filter (a node default already filtering it).
 func (c Running) Unconfined() bool {
+	if c.Declared == DeclaredDryRun {
+		return true // runs the dry run in place of no profile
+	}
 	if c.Declared != podprofile.DeclaredNodeDefault && c.Declared != string(corev1.SeccompProfileTypeUnconfined) {
 		return false
 	}
 	return c.Mode != v1alpha1.SeccompModeFilter && c.Mode != v1alpha1.SeccompModeStrict
 }
 
-// Refusal is a defaultcheck refusal on one architecture.
+// Refusal is a defaultcheck refusal on one architecture, with what it
+// means for the verdict.
 type Refusal struct {
-	Arch string `json:"arch"`
+	Arch   string `json:"arch"`
+	Effect Effect `json:"effect"`
 	defaultcheck.Refusal
+}
+
+// Effect is what a refusal means for a workload seen to make the syscall,
+// when the evidence holds syscall names and no argument values.
+type Effect string
+
+const (
+	// EffectBreaks: refused whatever the arguments (ENOSYS aside).
+	EffectBreaks Effect = "breaks"
+	// EffectArguments: refused for some argument values only (Values,
+	// AllowedOnly); the verdict is Depends unless something breaks.
+	EffectArguments Effect = "arguments"
+	// EffectCommon: refused for some argument values of a syscall every
+	// program makes for uses the default allows (ordinaryUses); that it
+	// was made says nothing about the refused values. A note only.
+	EffectCommon Effect = "common"
+	// EffectENOSYS: refused with ENOSYS, which callers take for "not
+	// implemented here" and fall back from (glibc's clone3 to clone, the
+	// reason the defaults answer clone3 so). A note only.
+	EffectENOSYS Effect = "enosys"
+	// EffectSettled: refused for some argument values only, and a dry run
+	// that watched the container long enough (Evaluator.MinSoak) logged
+	// no call of it: the values it passes are allowed. A note only.
+	EffectSettled Effect = "settled"
+)
+
+// strength orders effects when evidence disagrees on one refusal: the
+// stronger is kept.
+var strength = map[Effect]int{EffectSettled: 0, EffectENOSYS: 1, EffectCommon: 2, EffectArguments: 3, EffectBreaks: 4}
+
+// ordinaryUses are the syscalls whose conditional refusals are only notes:
+// every program that forks, starts a thread or opens a socket makes them,
+// and the defaults refuse only the rarely used values (clone's namespace
+// flags without CAP_SYS_ADMIN, containerd 2's AF_VSOCK and AF_ALG
+// sockets). A workload that does pass such a value is missed: recording
+// argument values would be needed to see it (docs/seccomp-default.md).
+var ordinaryUses = map[string]bool{"clone": true, "socket": true}
+
+// effectOf classifies r.
+func effectOf(r defaultcheck.Refusal) Effect {
+	switch {
+	case r.Action == profile.ActErrno && r.ErrnoName == "ENOSYS":
+		return EffectENOSYS
+	case r.Always:
+		return EffectBreaks
+	case ordinaryUses[r.Syscall]:
+		return EffectCommon
+	default:
+		return EffectArguments
+	}
 }
 
 // FixKind says what to do about a container.
@@ -101,6 +164,11 @@ type Row struct {
 // Evaluator judges containers. It caches verdicts by (evidence, default,
 // node facts, capabilities): the replicas of a workload are judged once.
 type Evaluator struct {
+	// MinSoak is how long a dry run must have watched a container that
+	// logged nothing refused to count as evidence of safety
+	// (DefaultMinSoak when 0).
+	MinSoak time.Duration
+
 	cache      map[string]judged
 	predefined []candidate
 }
@@ -150,7 +218,7 @@ func allowedNames(p *profile.Profile) int {
 // Judge gives the verdict on c (a container for which c.Unconfined() or
 // c.Privileged holds) whose pod is pod, under t, from ev.
 func (e *Evaluator) Judge(c Running, pod *corev1.Pod, t *Target, ev []Evidence) Row {
-	row := Row{Running: c, NodeDefaultApplies: c.Declared == podprofile.DeclaredNodeDefault, Against: t.Against, Evidence: ev}
+	row := Row{Running: c, NodeDefaultApplies: c.Declared == podprofile.DeclaredNodeDefault || c.Declared == DeclaredDryRun, Against: t.Against, Evidence: ev}
 	if row.Evidence == nil {
 		row.Evidence = []Evidence{}
 	}
@@ -172,8 +240,11 @@ func (e *Evaluator) Judge(c Running, pod *corev1.Pod, t *Target, ev []Evidence) 
 		e.cache[key] = j
 	}
 	row.Verdict, row.Reason, row.Refused, row.Fix = j.verdict, j.reason, j.refused, j.fix
-	if row.Fix == nil && len(ev) == 0 {
+	if row.Fix == nil && !recorded(ev) {
 		row.Fix = recordFix(pod, c.Container)
+		if row.Verdict == Unknown && len(ev) > 0 { // a dry run, not settled yet
+			row.Fix.Text = "keep the dry run going and run this report again, or " + row.Fix.Text
+		}
 	}
 	return row
 }
@@ -206,8 +277,28 @@ func (e *Evaluator) judge(t *Target, caps []string, ev []Evidence) judged {
 	if t.Arch != "" {
 		opts.Arches = []string{t.Arch}
 	}
+	minSoak := cmp.Or(e.MinSoak, DefaultMinSoak)
+	// checked counts the evidence that can speak for safety; a dry run
+	// that has not settled (too short, records missed) only adds what it
+	// logged.
 	refused, checked, problems := map[string]Refusal{}, 0, []string{}
+	var dryLogged map[string]bool // syscalls a settled dry run logged; nil: none settled
 	for _, x := range ev {
+		settled := true
+		if x.Kind == EvidenceDryRun {
+			var why string
+			if settled, why = x.settles(minSoak); !settled {
+				problems = append(problems, why)
+			} else if dryLogged == nil {
+				dryLogged = map[string]bool{}
+			}
+			if x.uses == nil { // logged nothing
+				if settled {
+					checked++
+				}
+				continue
+			}
+		}
 		rep, err := defaultcheck.CheckLoaded(t.def, t.profile, x.uses, opts)
 		if err != nil {
 			problems = append(problems, x.Source+": "+err.Error())
@@ -217,25 +308,67 @@ func (e *Evaluator) judge(t *Target, caps []string, ev []Evidence) judged {
 			problems = append(problems, x.Source+": holds no ABI of the node's architecture")
 			continue
 		}
-		checked++
+		if settled {
+			checked++
+		}
 		for _, a := range rep.Arches {
 			for _, r := range a.Refused {
-				refused[a.Arch+"|"+refusalKey(r)] = Refusal{Arch: a.Arch, Refusal: r}
+				eff := effectOf(r)
+				if x.Kind == EvidenceDryRun {
+					if settled {
+						dryLogged[r.Syscall] = true
+					}
+					// The filter logged the call as made, arguments
+					// included: refused for these values, not maybe.
+					if eff != EffectENOSYS {
+						eff = EffectBreaks
+					}
+				}
+				k := a.Arch + "|" + refusalKey(r)
+				if old, ok := refused[k]; !ok || strength[eff] > strength[old.Effect] {
+					refused[k] = Refusal{Arch: a.Arch, Effect: eff, Refusal: r}
+				}
 			}
 		}
 	}
-	if checked == 0 {
+	anyBreaks := false
+	for k, r := range refused {
+		// A settled dry run saw the argument values: a syscall refused
+		// only for some values that it did not log was called with
+		// allowed ones.
+		if dryLogged != nil && r.Effect == EffectArguments && !dryLogged[r.Syscall] {
+			r.Effect = EffectSettled
+			refused[k] = r
+		}
+		anyBreaks = anyBreaks || r.Effect == EffectBreaks
+	}
+	if checked == 0 && !anyBreaks {
 		return judged{verdict: Unknown, reason: "no usable evidence: " + strings.Join(problems, "; ")}
 	}
-	if len(refused) == 0 {
-		return judged{verdict: Safe, fix: &Fix{Kind: FixRuntimeDefault, Text: "RuntimeDefault is safe"}}
-	}
-	j := judged{verdict: Breaks, reason: strings.Join(problems, "; ")}
+	j := judged{verdict: Safe, reason: strings.Join(problems, "; ")}
 	for _, k := range slices.Sorted(maps.Keys(refused)) {
-		j.refused = append(j.refused, refused[k])
+		r := refused[k]
+		j.refused = append(j.refused, r)
+		switch {
+		case r.Effect == EffectBreaks:
+			j.verdict = Breaks
+		case r.Effect == EffectArguments && j.verdict == Safe:
+			j.verdict = Depends
+		}
 	}
 	slices.SortStableFunc(j.refused, func(a, b Refusal) int { return strings.Compare(a.Syscall, b.Syscall) })
-	j.fix = e.fit(opts, ev)
+	switch j.verdict {
+	case Safe:
+		// Refusals left are notes (ENOSYS, ordinary uses' rare values).
+		j.fix = &Fix{Kind: FixRuntimeDefault, Text: "RuntimeDefault is safe"}
+	case Depends:
+		j.fix = e.fit(opts, ev)
+		if j.fix == nil {
+			j.fix = &Fix{Kind: FixRuntimeDefault, Text: "RuntimeDefault unless it passes a refused value: run it under RuntimeDefault to see"}
+		}
+	default:
+		j.fix = e.fit(opts, ev)
+	}
 	return j
 }
 
@@ -256,9 +389,17 @@ func admitsAny(rep *defaultcheck.Report) bool {
 // predefined profile that refuses nothing of the evidence, else the
 // learned profile when a recording has one, else nil (record it).
 func (e *Evaluator) fit(opts defaultcheck.Options, ev []Evidence) *Fix {
+	if !recorded(ev) {
+		// A dry run logs only what the default refuses, not what the
+		// workload uses: no profile can be fitted to it.
+		return nil
+	}
 	for _, c := range e.predefined {
 		fits := true
 		for _, x := range ev {
+			if x.uses == nil {
+				continue // a dry run that logged nothing
+			}
 			rep, err := defaultcheck.CheckProfile(c.name, c.p, x.uses, opts)
 			if err != nil || rep.Breaks || !admitsAny(rep) {
 				fits = false
@@ -282,6 +423,12 @@ func (e *Evaluator) fit(opts defaultcheck.Options, ev []Evidence) *Fix {
 		}
 	}
 	return nil
+}
+
+// recorded reports whether ev holds evidence of what the container uses
+// (a recording or a learned profile), not only what a dry run refused.
+func recorded(ev []Evidence) bool {
+	return slices.ContainsFunc(ev, func(x Evidence) bool { return x.Kind != EvidenceDryRun })
 }
 
 // recordLabels are pod labels a controller sets per pod or revision: a

@@ -1,6 +1,7 @@
 package seccompdefault
 
 import (
+	"slices"
 	"strings"
 	"testing"
 
@@ -48,7 +49,11 @@ func TestJudge(t *testing.T) {
 		recordingOf("plain", basic...),
 		recordingOf("userns", append(basic, "unshare")...),
 		recordingOf("mounter", append(basic, "mount", "umount2")...),
+		recordingOf("forker", append(basic, "clone", "clone3", "socket")...),
+		recordingOf("persona", append(basic, "clone", "personality")...),
+		recordingOf("keys", append(basic, "clone3", "personality", "add_key")...),
 	}}
+	containerd2 := NodeTarget("n1", node("containerd://2.1.9"), "")
 	containerd := NodeTarget("n1", node("containerd://1.6.20"), "")
 	docker := NodeTarget("n1", node("containerd://1.6.20"), "docker@v0.1.0")
 	sysAdmin := &corev1.SecurityContext{Capabilities: &corev1.Capabilities{Add: []corev1.Capability{"SYS_ADMIN"}}}
@@ -62,30 +67,25 @@ func TestJudge(t *testing.T) {
 		fix     FixKind
 	}{
 		{"plain", pod("plain", nil), false, &containerd, Safe, "", FixRuntimeDefault},
-		{"userns", pod("userns", nil), false, &containerd, Breaks, "unshare", ""},
+		{"userns", pod("userns", nil), false, &containerd, Breaks, "unshare:breaks", ""},
+		// clone3's ENOSYS and clone's namespace flags are notes: every
+		// forking program makes them, glibc falls back from clone3.
+		{"forker", pod("forker", nil), false, &containerd, Safe, "clone:common,clone3:enosys", FixRuntimeDefault},
+		{"forker on containerd 2", pod("forker", nil), false, &containerd2, Safe, "clone:common,clone3:enosys,socket:common", FixRuntimeDefault},
+		// personality is refused for some values: names cannot say which.
+		{"personality", pod("persona", nil), false, &containerd, Depends, "clone:common,personality:arguments", ""},
+		{"breaks wins", pod("keys", nil), false, &containerd, Breaks, "add_key:breaks,clone3:enosys,personality:arguments", ""},
 		{"no recording", pod("other", nil), false, &containerd, Unknown, "", FixRecord},
 		{"privileged", pod("userns", nil), true, &containerd, Unaffected, "", ""},
-		{"mount without SYS_ADMIN", pod("mounter", nil), false, &docker, Breaks, "mount,umount2", ""},
+		{"mount without SYS_ADMIN", pod("mounter", nil), false, &docker, Breaks, "mount:breaks,umount2:breaks", ""},
 		{"mount with SYS_ADMIN", pod("mounter", sysAdmin), false, &docker, Safe, "", FixRuntimeDefault},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			e := NewEvaluator(candidates())
 			rc := Running{Node: "n1", Namespace: "ns", Pod: c.pod.Name, Container: "app", Declared: "NodeDefault", Privileged: c.priv}
 			row := e.Judge(rc, c.pod, c.t, src.For(c.pod, "app"))
-			if row.Verdict != c.verdict {
-				t.Fatalf("verdict %s (%s), want %s", row.Verdict, row.Reason, c.verdict)
-			}
-			var names []string
-			for _, r := range row.Refused {
-				names = append(names, r.Syscall)
-			}
-			if got := strings.Join(names, ","); got != c.refused {
-				t.Errorf("refused %s, want %s", got, c.refused)
-			}
-			if c.fix != "" && (row.Fix == nil || row.Fix.Kind != c.fix) {
-				t.Errorf("fix %+v, want %s", row.Fix, c.fix)
-			}
-			if c.verdict == Breaks && row.Fix == nil {
+			checkRow(t, row, c.verdict, c.refused, c.fix)
+			if (c.verdict == Breaks || c.verdict == Depends) && row.Fix == nil {
 				t.Errorf("breaks without a fix")
 			}
 			if c.fix == FixRecord && !strings.Contains(row.Fix.Command, `podSelector: {matchLabels: {"app": "other"}}`) {
@@ -152,5 +152,79 @@ func TestJudgeSmallestPredefined(t *testing.T) {
 	row := NewEvaluator(cands).Judge(Running{Node: "n1", Namespace: "ns", Pod: p.Name, Container: "app", Declared: "NodeDefault"}, p, &containerd, src.For(p, "app"))
 	if row.Verdict != Breaks || row.Fix == nil || row.Fix.Kind != FixPredefined || row.Fix.Profile != "small" {
 		t.Errorf("%s %+v, want the predefined profile small", row.Verdict, row.Fix)
+	}
+}
+
+// Names a recording saw only the runtime's set-up make (runc's init
+// before exec, in an unconfined container) are left out of the evidence,
+// the recording's and its learned profile's: RuntimeDefault is loaded
+// after them. The evidence says which; a name the workload made too, or
+// the learned profile's soak would have denied, still counts.
+func TestJudgeLeavesOutTheRuntimesSetUp(t *testing.T) {
+	markRuntime := func(r *v1alpha1.ProfileRecording, names ...string) {
+		for i := range r.Status.Containers[0].Syscalls {
+			sc := &r.Status.Containers[0].Syscalls[i]
+			sc.RuntimeOnly = slices.Contains(names, sc.Name)
+		}
+	}
+	setUp := []string{"fsopen", "keyctl", "mount", "pivot_root"}
+	plain := recordingOf("plain", append(basic, setUp...)...)
+	markRuntime(&plain, setUp...)
+	keys := recordingOf("keys", append(basic, setUp...)...)
+	markRuntime(&keys, "fsopen", "mount", "pivot_root")
+	src := &Sources{Recordings: []v1alpha1.ProfileRecording{plain, keys}}
+	containerd := NodeTarget("n1", node("containerd://1.6.20"), "")
+	judge := func(app string) (Row, []string) {
+		p := pod(app, nil)
+		row := NewEvaluator(candidates()).Judge(Running{Node: "n1", Namespace: "ns", Pod: p.Name, Container: "app", Declared: "Unconfined"}, p, &containerd, src.For(p, "app"))
+		var names []string
+		for _, r := range row.Refused {
+			if r.Effect == EffectBreaks {
+				names = append(names, r.Syscall)
+			}
+		}
+		return row, names
+	}
+	row, broken := judge("plain")
+	if row.Verdict != Safe || len(row.Evidence) != 1 || !slices.Equal(row.Evidence[0].RuntimeOnly, setUp) ||
+		!strings.Contains(row.Evidence[0].Source, "4 only the runtime's set-up made, left out") {
+		t.Errorf("plain: %s %v, evidence %+v: want safe, the set-up named as left out", row.Verdict, broken, row.Evidence)
+	}
+	if row, broken = judge("keys"); row.Verdict != Breaks || !slices.Equal(broken, []string{"keyctl"}) {
+		t.Errorf("keys: %s %v, want breaking on keyctl alone (the workload's)", row.Verdict, broken)
+	}
+
+	// The learned profile allows the set-up (the workload ran without a
+	// filter); its soak would have denied pivot_root: the workload's.
+	src.Recordings[0].Status.Containers[0].Profile = "learned-plain"
+	src.Recordings[0].Status.Containers[0].WouldDeny = []string{"pivot_root"}
+	src.Profiles = map[string]*v1alpha1.SeccompProfile{"learned-plain": {ObjectMeta: metav1.ObjectMeta{Name: "learned-plain"}, Spec: v1alpha1.SeccompProfileSpec{
+		DefaultAction: "SCMP_ACT_ERRNO", Architectures: []v1alpha1.Arch{"SCMP_ARCH_X86_64"},
+		Syscalls: []v1alpha1.SyscallRule{{Names: append(append([]string{}, basic...), setUp...), Action: "SCMP_ACT_ALLOW"}}}}}
+	row, broken = judge("plain")
+	if len(row.Evidence) != 2 || !slices.Equal(row.Evidence[1].RuntimeOnly, []string{"fsopen", "keyctl", "mount"}) {
+		t.Fatalf("evidence %+v, want the learned profile without fsopen, keyctl, mount", row.Evidence)
+	}
+	if row.Verdict != Breaks || !slices.Equal(broken, []string{"pivot_root"}) {
+		t.Errorf("with the learned profile: %s %v, want breaking on pivot_root alone", row.Verdict, broken)
+	}
+}
+
+// checkRow: the row's verdict, its refusals as "syscall:effect" joined by
+// commas, and its fix's kind unless fix is "".
+func checkRow(t *testing.T, row Row, verdict Verdict, refused string, fix FixKind) {
+	t.Helper()
+	if row.Verdict != verdict {
+		t.Fatalf("verdict %s (%s), want %s", row.Verdict, row.Reason, verdict)
+	}
+	var names []string
+	for _, r := range row.Refused {
+		names = append(names, r.Syscall+":"+string(r.Effect))
+	}
+	if got := strings.Join(names, ","); got != refused {
+		t.Errorf("refused %s, want %s", got, refused)
+	}
+	if fix != "" && (row.Fix == nil || row.Fix.Kind != fix) {
+		t.Errorf("fix %+v, want %s", row.Fix, fix)
 	}
 }

@@ -95,7 +95,7 @@ func recordApplyVerify(t *testing.T, w *workloads.Workload, loader *workloads.Lo
 	if _, err := workloads.WaitReady(ctx, k8s, w, 120*time.Second); err != nil {
 		t.Fatal(err)
 	}
-	r, err := w.Load(ctx, k8s, loader, 10*time.Second)
+	r, err := w.Load(ctx, k8s, loader, 5*time.Second)
 	if err != nil || r.Errors != 0 {
 		t.Fatalf("load while recorded: %v %s", err, r)
 	}
@@ -127,7 +127,7 @@ func recordApplyVerify(t *testing.T, w *workloads.Workload, loader *workloads.Lo
 	})
 	waitRollout(t, w)
 	waitServing(t, w, loader)
-	if r, err := w.Load(ctx, k8s, loader, 10*time.Second); err != nil || r.Errors != 0 {
+	if r, err := w.Load(ctx, k8s, loader, 5*time.Second); err != nil || r.Errors != 0 {
 		t.Errorf("load during the soak: %v %s", err, r)
 	}
 	// The would-be denials reach the recording through the enricher (which
@@ -193,14 +193,14 @@ func recordApplyVerify(t *testing.T, w *workloads.Workload, loader *workloads.Lo
 		}
 	}
 	waitServing(t, w, loader)
-	r, err = w.Load(ctx, k8s, loader, 10*time.Second)
+	r, err = w.Load(ctx, k8s, loader, 5*time.Second)
 	if err != nil {
 		// A load client that hangs past its own duration (seen once with
 		// wrk on the loaded 2-core machine) is the client's failure, not
 		// the profile's: one more run decides; denials are checked below
 		// either way.
 		t.Logf("load under the learned profile failed, once more: %v", err)
-		if r, err = w.Load(ctx, k8s, loader, 10*time.Second); err != nil {
+		if r, err = w.Load(ctx, k8s, loader, 5*time.Second); err != nil {
 			t.Fatal(err)
 		}
 	}

@@ -41,6 +41,17 @@ func buildAgent(t *testing.T) string {
 	return bin
 }
 
+// adminKubeconfig writes the test apiserver's admin kubeconfig to a file,
+// for the seccompctl commands the tests run.
+func adminKubeconfig(t testing.TB) string {
+	t.Helper()
+	kc := filepath.Join(t.TempDir(), "kubeconfig")
+	if err := os.WriteFile(kc, env.KubeConfig, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return kc
+}
+
 // kubeconfigFor writes a kubeconfig of a new admin user of the test's
 // apiserver.
 func kubeconfigFor(t *testing.T, name string) string {

@@ -25,10 +25,7 @@ func TestSeccompctlAuditPolicy(t *testing.T) {
 	if len(env.KubeConfig) == 0 {
 		t.Fatal("envtest gave no kubeconfig")
 	}
-	kc := filepath.Join(t.TempDir(), "kubeconfig")
-	if err := os.WriteFile(kc, env.KubeConfig, 0o600); err != nil {
-		t.Fatal(err)
-	}
+	kc := adminKubeconfig(t)
 	policyNamespace(t, "audit-team", map[string]string{"audit-test": "yes"})
 	mk := func(name string, mutate func(*corev1.Pod)) {
 		p := restrictedPod("audit-team", name)

@@ -221,12 +221,16 @@ func TestRecordingLifecycle(t *testing.T) {
 		c := meta.FindStatusCondition(r.Status.Conditions, v1alpha1.ConditionRecording)
 		return r.Status.Phase == v1alpha1.RecordingPhaseRecording && c != nil && c.Reason == controller.ReasonWaiting && strings.Contains(c.Message, "3 pod(s) selected")
 	})
+	// Runtime-only marks go through both objects: write is the workload's
+	// in one replica, so not runtime-only; futex only the runtime's.
+	p1 := recEntry(rec, pods[1], v1alpha1.RecordSourceEBPF, "read", "write")
+	p1.RuntimeOnly = []string{"write"}
+	p2 := recEntry(rec, pods[2], v1alpha1.RecordSourceEBPF, "futex", "read")
+	p2.RuntimeOnly = []string{"futex"}
 	writeNodeRecordings(t, "rec-n1", &v1alpha1.NodeRecorder{Attached: true, Dropped: 1},
-		recEntry(rec, pods[0], v1alpha1.RecordSourceEBPF, "openat", "read", "write"),
-		recEntry(rec, pods[1], v1alpha1.RecordSourceEBPF, "read", "write"))
-	writeNodeRecordings(t, "rec-n2", &v1alpha1.NodeRecorder{Attached: true},
-		recEntry(rec, pods[2], v1alpha1.RecordSourceEBPF, "futex", "read"))
-	wantSyscalls := []v1alpha1.RecordedSyscall{{Name: "futex", Replicas: 1}, {Name: "openat", Replicas: 1}, {Name: "read", Replicas: 3}, {Name: "write", Replicas: 2}}
+		recEntry(rec, pods[0], v1alpha1.RecordSourceEBPF, "openat", "read", "write"), p1)
+	writeNodeRecordings(t, "rec-n2", &v1alpha1.NodeRecorder{Attached: true}, p2)
+	wantSyscalls := []v1alpha1.RecordedSyscall{{Name: "futex", Replicas: 1, RuntimeOnly: true}, {Name: "openat", Replicas: 1}, {Name: "read", Replicas: 3}, {Name: "write", Replicas: 2}}
 	merged := func() bool {
 		r := getRecording(key)
 		return r.Status.Pods == 3 && slices.Equal(r.Status.Nodes, []string{"rec-n1", "rec-n2"}) && r.Status.Dropped == 1 &&
@@ -238,8 +242,9 @@ func TestRecordingLifecycle(t *testing.T) {
 	// Manager restart mid-recording: the merge is the same, and what a
 	// node adds meanwhile is merged.
 	mgr.stop()
-	writeNodeRecordings(t, "rec-n2", &v1alpha1.NodeRecorder{Attached: true},
-		recEntry(rec, pods[2], v1alpha1.RecordSourceEBPF, "futex", "read", "write"))
+	p2 = recEntry(rec, pods[2], v1alpha1.RecordSourceEBPF, "futex", "read", "write")
+	p2.RuntimeOnly = []string{"futex"}
+	writeNodeRecordings(t, "rec-n2", &v1alpha1.NodeRecorder{Attached: true}, p2)
 	mgr = startRecordingManager(t)
 	wantSyscalls[3].Replicas = 3
 	eventually(t, "the restarted manager merged the write of the third pod", merged)

@@ -8,7 +8,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"os"
-	"path/filepath"
 	"slices"
 	"strconv"
 	"strings"
@@ -52,10 +51,7 @@ func TestSeccompDefaultReport1000(t *testing.T) {
 
 func benchSeccompDefault(t *testing.T, ns string, apps, replicas int) {
 	ctx := context.Background()
-	kc := filepath.Join(t.TempDir(), "kubeconfig")
-	if err := os.WriteFile(kc, env.KubeConfig, 0o600); err != nil {
-		t.Fatal(err)
-	}
+	kc := adminKubeconfig(t)
 	const nodes = 10
 	policyNamespace(t, ns, nil)
 	for n := range nodes {

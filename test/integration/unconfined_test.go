@@ -6,8 +6,6 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 
@@ -24,10 +22,7 @@ import (
 // the flag and from a SeccompPolicy, and the exit status CI relies on.
 func TestSeccompctlAuditUnconfined(t *testing.T) {
 	ctx := context.Background()
-	kc := filepath.Join(t.TempDir(), "kubeconfig")
-	if err := os.WriteFile(kc, env.KubeConfig, 0o600); err != nil {
-		t.Fatal(err)
-	}
+	kc := adminKubeconfig(t)
 	policyNamespace(t, "unconf-a", nil)
 	policyNamespace(t, "unconf-b", map[string]string{"unconf-test": "b"})
 	// The governing policy of unconf-b exempts it.

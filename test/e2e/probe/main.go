@@ -12,6 +12,12 @@
 //	probe mkdir-n PATH N  mkdir(2) N times as fast as it can (a burst of
 //	                      denials); prints the last answer
 //	probe seccomp         prints the Seccomp: line of /proc/self/status
+//	probe calls CALL...   prints its Seccomp: line, then makes each CALL
+//	                      every second until SIGTERM, printing each one's
+//	                      first answer as "call NAME: ok" or "call NAME:
+//	                      ERRNO" (calls.go): a workload whose syscalls a
+//	                      test records and then runs under another profile
+//	probe noop            exits 0 (the child of the unshare-user call)
 package main
 
 import (
@@ -85,6 +91,12 @@ func main() {
 			}
 		}
 		report(unix.Mkdir(os.Args[2], 0o755))
+	case "calls":
+		if len(os.Args) < 3 {
+			fail("usage: probe calls CALL...")
+		}
+		runCalls(os.Args[2:])
+	case "noop":
 	case "seccomp":
 		b, err := os.ReadFile("/proc/self/status")
 		if err != nil {

@@ -64,4 +64,12 @@ type Entry struct {
 	// (mount, pivot_root, ...), which the container's profile need not
 	// allow.
 	Filtered *recording.Set
+	// Runtime are the syscalls only the runtime's init made, without a
+	// seccomp filter, before it exec'd the container's process (runc's
+	// "runc:[0:PARENT]", "runc:[1:CHILD]", "runc:[2:INIT]": mount,
+	// pivot_root, keyctl, ...), and no other task of the namespace: a
+	// subset of Syscalls, disjoint from Filtered. A container the runtime
+	// leaves unconfined needs them only if the runtime does; a filter the
+	// runtime loads after them never meets them.
+	Runtime *recording.Set
 }

@@ -12,10 +12,14 @@ const (
 	nrWords = 16 // per ABI
 	nrBits  = nrWords * 64
 	nrABIs  = 3 // native, compat, x32
-	// Each value holds two sets of bitmaps: tasks without a seccomp
-	// filter, then tasks under one.
-	nrSets   = 2
+	// Each value holds three sets of bitmaps: tasks without a seccomp
+	// filter, tasks under one, and the runtime's init without one.
+	nrSets   = 3
 	setWords = nrABIs * nrWords
+	// The sets' places in a value.
+	setUnfiltered = 0
+	setFiltered   = 1
+	setRuntime    = 2
 
 	// ARM's private syscalls (0x0f0001 breakpoint .. 0x0f0006 get_tls) are
 	// folded into the compat bitmap's top slots by the arm64 program.
@@ -34,6 +38,22 @@ func abiNames(goarch string) ([nrABIs]string, error) {
 		return [nrABIs]string{"aarch64", "arm", ""}, nil
 	}
 	return [nrABIs]string{}, fmt.Errorf("bpfrec: no recorder for GOARCH %s", goarch)
+}
+
+// onlyIn is the words of a value's set that no other set of it has: the
+// syscalls only that set's tasks made.
+func onlyIn(bits []uint64, set int) []uint64 {
+	out := make([]uint64, setWords)
+	copy(out, bits[set*setWords:(set+1)*setWords])
+	for other := 0; other < nrSets; other++ {
+		if other == set {
+			continue
+		}
+		for i := range out {
+			out[i] &^= bits[other*setWords+i]
+		}
+	}
+	return out
 }
 
 // decode turns a value's bitmaps into a Set named with each ABI's table.

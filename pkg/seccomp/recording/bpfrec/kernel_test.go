@@ -17,6 +17,7 @@ import (
 	"testing"
 	"unsafe"
 
+	"github.com/cilium/ebpf"
 	"golang.org/x/net/bpf"
 	"golang.org/x/sys/unix"
 
@@ -96,6 +97,42 @@ func child(mode string) error {
 		}
 		var buf [256]byte
 		unix.RawSyscall(unix.SYS_SYSINFO, uintptr(unsafe.Pointer(&buf)), 0, 0)
+		unix.RawSyscall(unix.SYS_TIMES, uintptr(unsafe.Pointer(&buf)), 0, 0)
+	case "runtime":
+		// As runc's init would, then as the workload: on this locked
+		// thread only, whose comm prctl(PR_SET_NAME) sets.
+		runtime.LockOSThread()
+		var buf [256]byte
+		name := func(n string) error {
+			b := append([]byte(n), 0)
+			if _, _, e := unix.RawSyscall(unix.SYS_PRCTL, unix.PR_SET_NAME, uintptr(unsafe.Pointer(&b[0])), 0); e != 0 {
+				return fmt.Errorf("PR_SET_NAME %s: %v", n, e)
+			}
+			return nil
+		}
+		// A name like the runtime's, not it: not the runtime's init.
+		if err := name("runc"); err != nil {
+			return err
+		}
+		unix.RawSyscall(unix.SYS_GETCPU, 0, 0, 0)
+		if err := name("runc:[2:INIT]"); err != nil {
+			return err
+		}
+		unix.RawSyscall(unix.SYS_GETPRIORITY, 0, 0, 0)
+		unix.RawSyscall(unix.SYS_SYSINFO, uintptr(unsafe.Pointer(&buf)), 0, 0)
+		if err := name("workload"); err != nil {
+			return err
+		}
+		unix.RawSyscall(unix.SYS_SYSINFO, uintptr(unsafe.Pointer(&buf)), 0, 0)
+		// Under a filter the runtime's name does not count: such calls
+		// are the filter's to meet.
+		if err := name("runc:[2:INIT]"); err != nil {
+			return err
+		}
+		allowAll := []bpf.RawInstruction{{Op: unix.BPF_RET | unix.BPF_K, K: unix.SECCOMP_RET_ALLOW}}
+		if _, err := filter.Install(allowAll, 0); err != nil {
+			return err
+		}
 		unix.RawSyscall(unix.SYS_TIMES, uintptr(unsafe.Pointer(&buf)), 0, 0)
 	}
 	return nil
@@ -654,4 +691,86 @@ func TestFilteredSetHoldsOnlyCallsUnderAFilter(t *testing.T) {
 			t.Errorf("%s (before the filter) in Filtered: %v", n, filtered)
 		}
 	}
+}
+
+// TestRuntimeSetHoldsOnlyTheRuntimesInitsOwnCalls: what a task named like
+// runc's init ("runc:[2:INIT]") does without a filter, and nothing else of
+// the namespace does, is in Runtime; a call the workload makes too, a call
+// under a filter, and a call of a task merely named "runc" are not.
+func TestRuntimeSetHoldsOnlyTheRuntimesInitsOwnCalls(t *testing.T) {
+	requireKernel(t)
+	r := open(t, Options{ExcludeMountNS: hostNS(t)})
+	if err := r.Attach(); err != nil {
+		t.Fatal(err)
+	}
+	e, ok := entry(t, r, run(t, "runtime"))
+	if !ok {
+		t.Fatal("child not recorded")
+	}
+	all, rt, filtered := e.Syscalls.NamesOf("x86_64"), e.Runtime.NamesOf("x86_64"), e.Filtered.NamesOf("x86_64")
+	for _, n := range []string{"getcpu", "getpriority", "sysinfo", "times", "seccomp"} {
+		if !slices.Contains(all, n) {
+			t.Errorf("%s not in Syscalls: %v", n, all)
+		}
+	}
+	if !slices.Contains(rt, "getpriority") {
+		t.Errorf("getpriority (the runtime's init's only) not in Runtime: %v", rt)
+	}
+	for _, n := range []string{"getcpu", "sysinfo", "times"} {
+		if slices.Contains(rt, n) {
+			t.Errorf("%s in Runtime: %v", n, rt)
+		}
+	}
+	if !slices.Contains(filtered, "times") {
+		t.Errorf("times (under the filter) not in Filtered: %v", filtered)
+	}
+}
+
+// TestReplacesPinnedRecsOfAnOlderLayout: a recs map pinned by an agent
+// whose values held fewer bitmap sets (before the runtime's set) cannot
+// be read with this layout: Open refuses it, and with ReplaceIncompatible
+// replaces it and records.
+func TestReplacesPinnedRecsOfAnOlderLayout(t *testing.T) {
+	requireKernel(t)
+	pin := bpffs(t)
+	if err := os.MkdirAll(pin, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	spec, err := loadRecorder()
+	if err != nil {
+		t.Fatal(err)
+	}
+	old := spec.Maps[recorderMapRecs].Copy()
+	old.MaxEntries = DefaultMaxNamespaces
+	old.ValueSize = 16 + (nrSets-1)*setWords*8
+	old.Pinning = ebpf.PinNone
+	m, err := ebpf.NewMap(old)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer m.Close()
+	if err := m.Pin(filepath.Join(pin, recorderMapRecs)); err != nil {
+		t.Fatal(err)
+	}
+	opts := Options{PinPath: pin, ExcludeMountNS: hostNS(t)}
+	if r, err := Open(opts); err == nil {
+		r.Close()
+		t.Fatal("Open reused a recs map of another value size")
+	}
+	opts.ReplaceIncompatible = true
+	r := open(t, opts)
+	if !r.Replaced() {
+		t.Error("Replaced() false after replacing the old layout")
+	}
+	if got := r.objs.Recs.ValueSize(); got == old.ValueSize {
+		t.Errorf("recs value size %d: still the old layout", got)
+	}
+	if err := r.Attach(); err != nil {
+		t.Fatal(err)
+	}
+	if _, ok := entry(t, r, run(t, "known")); !ok {
+		t.Error("the replacing recorder records nothing")
+	}
+	r.Detach()
+	r.Unpin()
 }

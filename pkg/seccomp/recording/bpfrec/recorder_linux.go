@@ -278,16 +278,26 @@ func (r *Recorder) Entries() ([]Entry, error) {
 	)
 	it := r.objs.Recs.Iterate()
 	for it.Next(&key, &val) {
-		all, err := decode(r.names, val.Bits[:setWords])
+		bits := val.Bits[:]
+		all, err := decode(r.names, bits[setUnfiltered*setWords:(setUnfiltered+1)*setWords])
 		if err != nil {
 			return nil, err
 		}
-		filtered, err := decode(r.names, val.Bits[setWords:nrSets*setWords])
+		filtered, err := decode(r.names, bits[setFiltered*setWords:(setFiltered+1)*setWords])
+		if err != nil {
+			return nil, err
+		}
+		rt, err := decode(r.names, bits[setRuntime*setWords:(setRuntime+1)*setWords])
+		if err != nil {
+			return nil, err
+		}
+		runtimeOnly, err := decode(r.names, onlyIn(bits, setRuntime))
 		if err != nil {
 			return nil, err
 		}
 		all.Merge(filtered)
-		out = append(out, Entry{MountNS: val.Mntns, ID: key, Pid: int(val.Tgid), Syscalls: all, Filtered: filtered})
+		all.Merge(rt)
+		out = append(out, Entry{MountNS: val.Mntns, ID: key, Pid: int(val.Tgid), Syscalls: all, Filtered: filtered, Runtime: runtimeOnly})
 	}
 	if err := it.Err(); err != nil {
 		return nil, fmt.Errorf("bpfrec: reading the map: %w", err)

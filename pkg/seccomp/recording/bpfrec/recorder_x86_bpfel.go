@@ -23,7 +23,7 @@ type recorderRec struct {
 	Mntns uint64
 	Tgid  uint32
 	Pad   uint32
-	Bits  [96]uint64
+	Bits  [144]uint64
 }
 
 // Names of all BPF objects in the ELF.

@@ -20,14 +20,19 @@
 #define ABI_NATIVE 0
 #define ABI_COMPAT 1
 #define ABI_X32 2
-/* Two bitmap sets per namespace: syscalls of tasks without a seccomp
- * filter, and of tasks under one. A container the runtime confines makes
- * the first kind only while the runtime sets it up (mount, pivot_root,
- * ... before it loads the filter): user space leaves those out of such a
- * container's profile. */
-#define NR_SETS 2
+/* Three bitmap sets per namespace: syscalls of tasks without a seccomp
+ * filter, of tasks under one, and of the runtime's init (runc's
+ * "runc:[0:PARENT]", "runc:[1:CHILD]", "runc:[2:INIT]") without one. A
+ * container the runtime confines makes the first and third kind only while
+ * the runtime sets it up (mount, pivot_root, ... before it loads the
+ * filter): user space leaves those out of such a container's profile. In
+ * an unconfined container the third set tells the runtime's set-up apart
+ * from the workload: comm changes at execve, so the container's own
+ * processes never carry the runtime's name. */
+#define NR_SETS 3
 #define SET_UNFILTERED 0
 #define SET_FILTERED 1
+#define SET_RUNTIME 2
 #define SECCOMP_MODE_FILTER 2
 
 /* ARM's private syscalls (0x0f0001.. set_tls, ...) live far above the
@@ -146,6 +151,16 @@ static __always_inline struct rec *insert(u64 id, u64 inum)
 	return r;
 }
 
+/* Whether the task is runc's init before it execs the container's
+ * process: comm "runc:[0:PARENT]", "runc:[1:CHILD]" or "runc:[2:INIT]". */
+static __always_inline bool is_runtime_init(struct task_struct *task)
+{
+	if (task->comm[0] != 'r')
+		return 0;
+	return task->comm[1] == 'u' && task->comm[2] == 'n' && task->comm[3] == 'c' &&
+	       task->comm[4] == ':' && task->comm[5] == '[';
+}
+
 SEC("tp_btf/sys_enter")
 int BPF_PROG(record_sys_enter, struct pt_regs *regs, long syscall_nr)
 {
@@ -193,7 +208,14 @@ int BPF_PROG(record_sys_enter, struct pt_regs *regs, long syscall_nr)
 			return 0;
 	}
 
-	u32 set = task->seccomp.mode == SECCOMP_MODE_FILTER ? SET_FILTERED : SET_UNFILTERED;
+	u32 set = SET_FILTERED;
+	if (task->seccomp.mode != SECCOMP_MODE_FILTER) {
+		set = SET_UNFILTERED;
+		/* The first byte alone decides for almost every task: the
+		 * rest of the name is read only for a comm starting with 'r'. */
+		if (is_runtime_init(task))
+			set = SET_RUNTIME;
+	}
 	u32 idx = (set * NR_ABIS + abi) * NR_WORDS + (u32)(nr >> 6);
 	u64 bit = 1ULL << (nr & 63);
 	if (idx >= NR_SETS * NR_ABIS * NR_WORDS)

@@ -93,10 +93,13 @@ struct seccomp {
 	int mode;
 };
 
+/* comm: the task's name, set at execve (the file's name) and by
+ * prctl(PR_SET_NAME). */
 struct task_struct {
 	struct thread_info thread_info;
 	struct nsproxy *nsproxy;
 	struct seccomp seccomp;
+	char comm[16];
 };
 
 #pragma clang attribute pop
