@@ -74,7 +74,7 @@ func newAuditCmd(o *options) *cobra.Command {
 				if !cmd.Flags().Changed("exempt-namespaces") {
 					exemptNamespaces = append(slices.Clone(policy.AlwaysExempt), operatorNamespace)
 				}
-				return auditUnconfined(cmd.Context(), o, kubeconfig, namespace, exemptNamespaces, cmd.OutOrStdout())
+				return auditUnconfined(cmd.Context(), o, kubeconfig, namespace, operatorNamespace, exemptNamespaces, cmd.OutOrStdout())
 			}
 			extra, err := readPolicies(files, o.stdin)
 			if err != nil {
@@ -113,17 +113,20 @@ var newKubeClient = kubeClient
 
 // auditUnconfined prints the unconfined report and fails with exit code 1
 // when a container outside the exempt namespaces runs unconfined.
-func auditUnconfined(ctx context.Context, o *options, kubeconfig, namespace string, exempt []string, w io.Writer) error {
+func auditUnconfined(ctx context.Context, o *options, kubeconfig, namespace, operatorNamespace string, exempt []string, w io.Writer) error {
 	k8s, err := newKubeClient(kubeconfig)
 	if err != nil {
 		return err
 	}
-	ex := &exemptions{namespaces: exempt}
+	ex := &exemptions{namespaces: exempt, operatorNamespace: operatorNamespace}
 	nodes, pods, err := fetchUnconfined(ctx, k8s, namespace, ex)
 	if err != nil {
 		return err
 	}
 	rep := buildUnconfined(nodes, pods, ex)
+	if ex.err != nil {
+		return ex.err
+	}
 	var perr error
 	if err := o.emit(w, rep, func() { perr = printUnconfined(w, rep) }); err != nil {
 		return err
