@@ -64,6 +64,12 @@ func Postgres(ns string) *Workload {
 	w := &Workload{Name: "postgres", Namespace: ns, Replicas: 1, Predefined: "database",
 		image: "seccomp-operator/demo-postgres:dev", port: 5432}
 	w.container = corev1.Container{
+		// Autovacuum every second, not every minute: a worker's run, which
+		// reads its own resource usage (getrusage), then falls inside every
+		// load, as it would inside a recording or soak of hours. With the
+		// minute, a recording under a 5 s load could miss it and the learned
+		// profile then denied it under enforcement.
+		Args: []string{"-c", "autovacuum_naptime=1s"},
 		// Open before the server accepts sessions; Load retries pgbench's
 		// initialisation for that moment.
 		ReadinessProbe: tcpProbe(w.port),
