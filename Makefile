@@ -10,7 +10,7 @@ CONTROLLER_GEN := $(TOOLS)/controller-gen-$(CONTROLLER_GEN_VERSION)
 # their own targets below; `make test` runs all of them.
 export CGO_ENABLED ?= 0
 
-.PHONY: help up down test-e2e test-commands bench-cluster bench-violations bench-admission bench-webhook bench-scale deps deps-generate all build test test-unit test-integration test-differential test-kernel test-profiles test-recording-host generate verify-generated lint fuzz bench demo clean tools
+.PHONY: help up down test-e2e test-commands bench-cluster bench-violations bench-admission bench-webhook bench-scale deps deps-generate all build test test-unit test-integration test-differential test-profiles test-recording-host generate verify-generated lint fuzz bench demo clean tools
 
 all: build
 
