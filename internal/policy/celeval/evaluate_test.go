@@ -40,17 +40,7 @@ func validatingPolicy(name, expr, message string, action admissionv1.ValidationA
 // on the patched pod under each binding's action, namespace selectors and
 // a missing param as the apiserver treats them.
 func TestEvaluateRunsThePolicies(t *testing.T) {
-	mut := Mutating{
-		Policy: &admissionv1.MutatingAdmissionPolicy{ObjectMeta: metav1.ObjectMeta{Name: "label"}, Spec: admissionv1.MutatingAdmissionPolicySpec{
-			MatchConstraints: podRules,
-			MatchConditions:  []admissionv1.MatchCondition{{Name: "unlabelled", Expression: "!has(object.metadata.labels)"}},
-			Mutations: []admissionv1.Mutation{{PatchType: admissionv1.PatchTypeJSONPatch, JSONPatch: &admissionv1.JSONPatch{
-				Expression: "[JSONPatch{op: 'add', path: '/metadata/labels', value: {'seen': namespaceObject.metadata.name}}]"}}},
-			FailurePolicy:      ptr.To(admissionv1.Fail),
-			ReinvocationPolicy: admissionv1.NeverReinvocationPolicy,
-		}},
-		Binding: &admissionv1.MutatingAdmissionPolicyBinding{ObjectMeta: metav1.ObjectMeta{Name: "label"}, Spec: admissionv1.MutatingAdmissionPolicyBindingSpec{PolicyName: "label"}},
-	}
+	mut := labelling("namespaceObject.metadata.name")
 	ps, err := Compile([]Mutating{mut}, []Validating{
 		validatingPolicy("b-warn", "object.spec.containers.all(c, c.name != 'bad')", "'bad container in ' + object.metadata.labels['seen']", admissionv1.Warn, nil, nil),
 		validatingPolicy("a-deny", "object.spec.containers.all(c, c.name != 'bad')", "'refused'", admissionv1.Deny, map[string]string{"team": "a"}, nil),
@@ -100,17 +90,7 @@ func TestCompileRefusesBadExpressions(t *testing.T) {
 // the patcher's object or a copy, typed, whether the caller's object had
 // its type set (then it is not copied up front) or not.
 func TestEvaluateLeavesTheRequestObjectAlone(t *testing.T) {
-	ps, err := Compile([]Mutating{{
-		Policy: &admissionv1.MutatingAdmissionPolicy{ObjectMeta: metav1.ObjectMeta{Name: "label"}, Spec: admissionv1.MutatingAdmissionPolicySpec{
-			MatchConstraints: podRules,
-			MatchConditions:  []admissionv1.MatchCondition{{Name: "unlabelled", Expression: "!has(object.metadata.labels)"}},
-			Mutations: []admissionv1.Mutation{{PatchType: admissionv1.PatchTypeJSONPatch, JSONPatch: &admissionv1.JSONPatch{
-				Expression: "[JSONPatch{op: 'add', path: '/metadata/labels', value: {'seen': 'yes'}}]"}}},
-			FailurePolicy:      ptr.To(admissionv1.Fail),
-			ReinvocationPolicy: admissionv1.NeverReinvocationPolicy,
-		}},
-		Binding: &admissionv1.MutatingAdmissionPolicyBinding{ObjectMeta: metav1.ObjectMeta{Name: "label"}, Spec: admissionv1.MutatingAdmissionPolicyBindingSpec{PolicyName: "label"}},
-	}}, nil)
+	ps, err := Compile([]Mutating{labelling("'yes'")}, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -137,5 +117,21 @@ func TestEvaluateLeavesTheRequestObjectAlone(t *testing.T) {
 		if got.TypeMeta != typed || (got.Labels["seen"] == "yes") != c.mutated || r.Mutated != c.mutated {
 			t.Errorf("%s: result %+v %v, mutated %v", c.name, got.TypeMeta, got.Labels, r.Mutated)
 		}
+	}
+}
+
+// labelling is a mutating policy "label" that labels an unlabelled pod
+// seen=<value>, value a CEL expression.
+func labelling(value string) Mutating {
+	return Mutating{
+		Policy: &admissionv1.MutatingAdmissionPolicy{ObjectMeta: metav1.ObjectMeta{Name: "label"}, Spec: admissionv1.MutatingAdmissionPolicySpec{
+			MatchConstraints: podRules,
+			MatchConditions:  []admissionv1.MatchCondition{{Name: "unlabelled", Expression: "!has(object.metadata.labels)"}},
+			Mutations: []admissionv1.Mutation{{PatchType: admissionv1.PatchTypeJSONPatch, JSONPatch: &admissionv1.JSONPatch{
+				Expression: "[JSONPatch{op: 'add', path: '/metadata/labels', value: {'seen': " + value + "}}]"}}},
+			FailurePolicy:      ptr.To(admissionv1.Fail),
+			ReinvocationPolicy: admissionv1.NeverReinvocationPolicy,
+		}},
+		Binding: &admissionv1.MutatingAdmissionPolicyBinding{ObjectMeta: metav1.ObjectMeta{Name: "label"}, Spec: admissionv1.MutatingAdmissionPolicyBindingSpec{PolicyName: "label"}},
 	}
 }

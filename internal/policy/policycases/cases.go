@@ -102,11 +102,20 @@ type Want struct {
 	Template string
 }
 
-// Pod is the case's pod: one that meets Pod Security "restricted" in
-// everything but seccomp, changed by Mutate.
+// Pod is the case's pod: RestrictedPod, changed by Mutate.
 func (c Case) Pod(name string) *corev1.Pod {
-	p := &corev1.Pod{
-		ObjectMeta: metav1.ObjectMeta{Namespace: c.Namespace, Name: name},
+	p := RestrictedPod(c.Namespace, name)
+	if c.Mutate != nil {
+		c.Mutate(p)
+	}
+	return p
+}
+
+// RestrictedPod is a pod that meets Pod Security "restricted" in
+// everything but seccomp.
+func RestrictedPod(ns, name string) *corev1.Pod {
+	return &corev1.Pod{
+		ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: name},
 		Spec: corev1.PodSpec{
 			SecurityContext: &corev1.PodSecurityContext{RunAsNonRoot: ptr.To(true)},
 			Containers: []corev1.Container{{
@@ -118,10 +127,6 @@ func (c Case) Pod(name string) *corev1.Pod {
 			}},
 		},
 	}
-	if c.Mutate != nil {
-		c.Mutate(p)
-	}
-	return p
 }
 
 // Profiles lists the pod-level and every container's seccomp field.

@@ -15,7 +15,6 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/apimachinery/pkg/runtime"
-	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/client/fake"
 	"sigs.k8s.io/controller-runtime/pkg/webhook/admission"
@@ -30,9 +29,7 @@ import (
 // then each policy's, each given the pod as the one before left it; and
 // the workloads webhook on a Deployment with the case's pod as template.
 func TestPolicyCaseTableFallback(t *testing.T) {
-	scheme := runtime.NewScheme()
-	_ = clientgoscheme.AddToScheme(scheme)
-	_ = v1alpha1.AddToScheme(scheme)
+	scheme := testScheme()
 	var objs []client.Object
 	for ns, labels := range policycases.Namespaces {
 		l := map[string]string{corev1.LabelMetadataName: ns}

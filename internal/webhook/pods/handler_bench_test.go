@@ -11,8 +11,6 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
-	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
-	"k8s.io/utils/ptr"
 	"sigs.k8s.io/controller-runtime/pkg/client/fake"
 	"sigs.k8s.io/controller-runtime/pkg/webhook/admission"
 
@@ -21,17 +19,15 @@ import (
 )
 
 // BenchmarkPodsHandler: the reviews bench/webhook sends (half defaulted,
-// half naming an installed operator profile), handled with the state in a
+// half naming an installed operator profile; benchpolicy.Pod), handled with the state in a
 // fake cache, without the HTTPS around them.
 //
 //	go test -run XXX -bench PodsHandler -benchmem ./internal/webhook/pods/
 func BenchmarkPodsHandler(b *testing.B) {
-	scheme := runtime.NewScheme()
-	_ = clientgoscheme.AddToScheme(scheme)
-	_ = v1alpha1.AddToScheme(scheme)
+	scheme := testScheme()
 	p := benchpolicy.Policy()
 	idx := &v1alpha1.SeccompProfileIndex{ObjectMeta: metav1.ObjectMeta{Name: v1alpha1.ProfileIndexName}, Installed: benchpolicy.Installed(1000)}
-	pod0 := benchPod("x", "")
+	pod0 := benchpolicy.Pod("governed", "x", "")
 	var ns corev1.Namespace
 	ns.Name = pod0.Namespace
 	ns.Labels = map[string]string{corev1.LabelMetadataName: pod0.Namespace}
@@ -46,7 +42,7 @@ func BenchmarkPodsHandler(b *testing.B) {
 		if i%2 == 1 {
 			prof = fmt.Sprintf("profile-%04d", i)
 		}
-		raw, _ := json.Marshal(benchPod(fmt.Sprintf("r-%d", i), prof))
+		raw, _ := json.Marshal(benchpolicy.Pod("governed", fmt.Sprintf("r-%d", i), prof))
 		reqs = append(reqs, admission.Request{AdmissionRequest: admissionv1.AdmissionRequest{
 			UID: "1", Kind: metav1.GroupVersionKind{Version: "v1", Kind: "Pod"}, Resource: metav1.GroupVersionResource{Version: "v1", Resource: "pods"},
 			Namespace: pod0.Namespace, Operation: admissionv1.Create, UserInfo: authenticationv1.UserInfo{Username: "bench"},
@@ -65,20 +61,4 @@ func BenchmarkPodsHandler(b *testing.B) {
 		}
 		i++
 	}
-}
-
-// benchPod is bench/webhook's pod (bench/internal/podcreate): two
-// containers, localhost an operator profile at pod level ("": none).
-func benchPod(name, localhost string) *corev1.Pod {
-	p := &corev1.Pod{
-		TypeMeta:   metav1.TypeMeta{APIVersion: "v1", Kind: "Pod"},
-		ObjectMeta: metav1.ObjectMeta{Namespace: "governed", Name: name},
-		Spec: corev1.PodSpec{Containers: []corev1.Container{{Name: "app", Image: "nginx"},
-			{Name: "sidecar", Image: "busybox"}}},
-	}
-	if localhost != "" {
-		p.Spec.SecurityContext = &corev1.PodSecurityContext{SeccompProfile: &corev1.SeccompProfile{
-			Type: corev1.SeccompProfileTypeLocalhost, LocalhostProfile: ptr.To("operator/" + localhost + ".json")}}
-	}
-	return p
 }
