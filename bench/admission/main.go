@@ -164,12 +164,12 @@ func run(n int, only string) error {
 	}
 	// Wait until the apiserver applies them.
 	for deadline := time.Now().Add(30 * time.Second); ; time.Sleep(100 * time.Millisecond) {
-		probe := podcreate.Pod(podcreate.Governed, "probe", "")
+		probe := benchpolicy.Pod(podcreate.Governed, "probe", "")
 		err := k8s.Create(ctx, probe, client.DryRunAll)
 		if only != "" && only != "mutating" {
 			// Refused by allowed and by installed, and by name by the
 			// -floor reference.
-			bad := podcreate.Pod(podcreate.Governed, benchpolicy.FloorRefuses, "nowhere")
+			bad := benchpolicy.Pod(podcreate.Governed, benchpolicy.FloorRefuses, "nowhere")
 			if k8s.Create(ctx, bad, client.DryRunAll) != nil {
 				break
 			}

@@ -142,7 +142,7 @@ func run(bin string, n int, rates []int, dur time.Duration, indexSize int) error
 	// Wait until the apiserver calls the webhook: a governed pod gets the
 	// default.
 	for deadline := time.Now().Add(60 * time.Second); ; time.Sleep(200 * time.Millisecond) {
-		probe := podcreate.Pod(podcreate.Governed, "probe", "")
+		probe := benchpolicy.Pod(podcreate.Governed, "probe", "")
 		if err := k8s.Create(ctx, probe, client.DryRunAll); err == nil && probe.Spec.SecurityContext != nil && probe.Spec.SecurityContext.SeccompProfile != nil {
 			break
 		}
@@ -189,7 +189,7 @@ func run(bin string, n int, rates []int, dur time.Duration, indexSize int) error
 		if i%2 == 1 {
 			prof = fmt.Sprintf("profile-%04d", i)
 		}
-		if bodies[i], err = review(podcreate.Pod(podcreate.Governed, fmt.Sprintf("r-%d", i), prof)); err != nil {
+		if bodies[i], err = review(benchpolicy.Pod(podcreate.Governed, fmt.Sprintf("r-%d", i), prof)); err != nil {
 			return err
 		}
 	}

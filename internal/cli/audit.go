@@ -38,7 +38,7 @@ func newAuditCmd(o *options) *cobra.Command {
 			"SeccompPolicies and those in --file (which replace cluster policies of the same name): which pods\n" +
 			"a policy would refuse, warn about or change (default written, legacy annotations translated),\n" +
 			"before a namespace is switched to enforce. It uses the same decisions as the admission policies\n" +
-			"(policy.Evaluate, tested against the apiserver's CEL). Exits 1 when a pod would be refused.\n\n" +
+			"(policy.Evaluate: the compiled policies, run with the apiserver's code). Exits 1 when a pod would be refused.\n\n" +
 			"--unconfined lists every running container with its node, the profile its pod declares and the\n" +
 			"seccomp mode its processes really run in, as each node's agent read it from /proc (the\n" +
 			"SeccompNodeStatus objects), and where the two contradict each other. Exits 1 when a container\n" +
@@ -74,7 +74,7 @@ func newAuditCmd(o *options) *cobra.Command {
 				if !cmd.Flags().Changed("exempt-namespaces") {
 					exemptNamespaces = append(slices.Clone(policy.AlwaysExempt), operatorNamespace)
 				}
-				return auditUnconfined(cmd.Context(), o, kubeconfig, namespace, exemptNamespaces, cmd.OutOrStdout())
+				return auditUnconfined(cmd.Context(), o, kubeconfig, namespace, operatorNamespace, exemptNamespaces, cmd.OutOrStdout())
 			}
 			extra, err := readPolicies(files, o.stdin)
 			if err != nil {
@@ -113,17 +113,20 @@ var newKubeClient = kubeClient
 
 // auditUnconfined prints the unconfined report and fails with exit code 1
 // when a container outside the exempt namespaces runs unconfined.
-func auditUnconfined(ctx context.Context, o *options, kubeconfig, namespace string, exempt []string, w io.Writer) error {
+func auditUnconfined(ctx context.Context, o *options, kubeconfig, namespace, operatorNamespace string, exempt []string, w io.Writer) error {
 	k8s, err := newKubeClient(kubeconfig)
 	if err != nil {
 		return err
 	}
-	ex := &exemptions{namespaces: exempt}
+	ex := &exemptions{namespaces: exempt, operatorNamespace: operatorNamespace}
 	nodes, pods, err := fetchUnconfined(ctx, k8s, namespace, ex)
 	if err != nil {
 		return err
 	}
 	rep := buildUnconfined(nodes, pods, ex)
+	if ex.err != nil {
+		return ex.err
+	}
 	var perr error
 	if err := o.emit(w, rep, func() { perr = printUnconfined(w, rep) }); err != nil {
 		return err
@@ -220,7 +223,7 @@ func auditPolicies(ctx context.Context, k8s client.Client, extra []v1alpha1.Secc
 		if podprofile.Terminated(pod) {
 			continue
 		}
-		d, err := policy.Evaluate(policy.Request{Pod: pod, NamespaceLabels: labels[pod.Namespace]},
+		d, err := policy.Evaluate(policy.Request{Pod: pod, NamespaceLabels: labels[pod.Namespace], Describe: true},
 			policy.State{Policies: policies, Bindings: bindings.Items, Index: index, OperatorNamespace: operatorNamespace})
 		if err != nil {
 			return 0, err

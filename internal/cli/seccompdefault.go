@@ -92,6 +92,9 @@ func buildSeccompDefault(ctx context.Context, k8s client.Client, namespace, runt
 		return rep, err
 	}
 	running := buildUnconfined(states, pods, ex)
+	if ex.err != nil {
+		return rep, ex.err
+	}
 	var recs v1alpha1.ProfileRecordingList
 	if err := k8s.List(ctx, &recs, client.InNamespace(namespace)); err != nil {
 		return rep, fmt.Errorf("list ProfileRecordings: %w", err)

@@ -11,6 +11,8 @@ import (
 
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/labels"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/seccomp-operator/seccomp-operator/api/v1alpha1"
@@ -46,32 +48,64 @@ type unconfinedReport struct {
 }
 
 // exemptions decides which containers may run unconfined without failing
-// the report: those of the named namespaces, and those the governing
-// SeccompPolicy of their namespace exempts (policy.Exempts, the rule
-// admission uses).
+// the report: those of the named namespaces, and those a SeccompPolicy
+// selecting their namespace leaves ungoverned. Which policy governs a pod,
+// and what its exemptions cover, is the admission policies' decision:
+// policy.Evaluate runs them on the pod, as created by a user no exemption
+// names.
 type exemptions struct {
 	namespaces []string
 	policies   []v1alpha1.SeccompPolicy
 	labels     map[string]map[string]string
-	governing  map[string]*v1alpha1.SeccompPolicy
+	// operatorNamespace is the operator's namespace, which every compiled
+	// policy leaves out.
+	operatorNamespace string
+	selected          map[string]bool
+	// err is the first evaluation that failed: the report then fails
+	// rather than count the pod as governed or not.
+	err error
 }
 
 func (e *exemptions) exempt(pod *corev1.Pod) bool {
 	if slices.Contains(e.namespaces, pod.Namespace) {
 		return true
 	}
-	if len(e.policies) == 0 {
+	if !e.selects(pod.Namespace) {
 		return false
 	}
-	if e.governing == nil {
-		e.governing = map[string]*v1alpha1.SeccompPolicy{}
+	d, err := policy.Evaluate(policy.Request{Pod: pod, NamespaceLabels: e.labels[pod.Namespace], Describe: true},
+		policy.State{Policies: e.policies, OperatorNamespace: e.operatorNamespace})
+	if err != nil {
+		if e.err == nil {
+			e.err = fmt.Errorf("pod %s/%s: which policy governs it: %w", pod.Namespace, pod.Name, err)
+		}
+		return false
 	}
-	gov, ok := e.governing[pod.Namespace]
-	if !ok {
-		gov = policy.Governing(e.policies, e.labels[pod.Namespace])
-		e.governing[pod.Namespace] = gov
+	return d.Policy == ""
+}
+
+// selects reports whether a policy that compiles selects the namespace by
+// its labels: a pod there that no policy governs is exempt, one in a
+// namespace no policy selects is not.
+func (e *exemptions) selects(namespace string) bool {
+	if sel, ok := e.selected[namespace]; ok {
+		return sel
 	}
-	return gov != nil && policy.Exempts(gov, policy.Request{Pod: pod, NamespaceLabels: e.labels[pod.Namespace]})
+	if e.selected == nil {
+		e.selected = map[string]bool{}
+	}
+	for i := range e.policies {
+		p := &e.policies[i]
+		if policy.CheckPolicy(p) != nil {
+			continue
+		}
+		if sel, err := metav1.LabelSelectorAsSelector(&p.Spec.NamespaceSelector); err == nil && sel.Matches(labels.Set(e.labels[namespace])) {
+			e.selected[namespace] = true
+			return true
+		}
+	}
+	e.selected[namespace] = false
+	return false
 }
 
 // fetchUnconfined reads what the report needs. The node states are read

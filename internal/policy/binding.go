@@ -9,7 +9,6 @@ import (
 	admissionv1 "k8s.io/api/admissionregistration/v1"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/utils/ptr"
 
 	"github.com/seccomp-operator/seccomp-operator/api/v1alpha1"
@@ -293,80 +292,13 @@ func imageRegexp(pattern string) string {
 	return "^" + strings.Join(parts, ".*") + "$"
 }
 
-// compileImage compiles an image pattern for Go's matcher; CheckBinding
-// refuses a binding with a pattern it cannot compile (invalid UTF-8, which
-// the CRD's pattern refuses but an object stored under an older schema may
-// hold), so CEL's matches() never meets one either.
-func compileImage(pattern string) (*regexp.Regexp, error) {
-	re, err := regexp.Compile(imageRegexp(pattern))
-	if err != nil {
-		return nil, fmt.Errorf("image %q: %w", pattern, err)
-	}
-	return re, nil
-}
-
-// matcher is a ProfileBinding with its profile path, image patterns and
-// pod selector compiled once per decision, not once per container:
-// chosenCEL in Go.
-type matcher struct {
-	b      *v1alpha1.ProfileBinding
-	path   string // the bound profile's localhostProfile
-	images []*regexp.Regexp
-	sel    labels.Selector // nil: every pod
-}
-
-// newMatcher compiles one binding, or says why it cannot bind anything
-// (CheckBinding's error).
-func newMatcher(b *v1alpha1.ProfileBinding) (matcher, error) {
-	m := matcher{b: b}
-	var err error
-	if m.path, err = nodepath.ProfilePath(b.Spec.ProfileName); err != nil {
-		return matcher{}, fmt.Errorf("spec.profileName: %w: write the name of a SeccompProfile", err)
-	}
-	for i, img := range b.Spec.Images {
-		re, err := compileImage(img)
-		if err != nil {
-			return matcher{}, fmt.Errorf("spec.images[%d]: %w: write an image reference, '*' matching any run of characters", i, err)
-		}
-		m.images = append(m.images, re)
-	}
-	if b.Spec.PodSelector != nil {
-		if m.sel, err = metav1.LabelSelectorAsSelector(b.Spec.PodSelector); err != nil {
-			return matcher{}, fmt.Errorf("spec.podSelector: %w", err)
-		}
-	}
-	return m, nil
-}
-
-// newMatchers compiles the bindings CheckBinding accepts, in precedence
-// order; the others bind nothing.
-func newMatchers(bindings []v1alpha1.ProfileBinding) []matcher {
-	var out []matcher
-	for _, b := range sortBindings(bindings) {
-		if m, err := newMatcher(b); err == nil {
-			out = append(out, m)
-		}
-	}
-	return out
-}
-
-// bindingFor is the first binding (in precedence order) that binds a
-// container of a pod with the given labels, or nil.
-func bindingFor(ms []matcher, podLabels map[string]string, c *corev1.Container) *matcher {
-	for i := range ms {
-		if ms[i].matches(podLabels, c) {
-			return &ms[i]
-		}
+// compileImage compiles an image pattern, to check it: CheckBinding
+// refuses a binding with a pattern RE2 cannot compile (invalid UTF-8,
+// which the CRD's pattern refuses but an object stored under an older
+// schema may hold), so CEL's matches() never meets one.
+func compileImage(pattern string) error {
+	if _, err := regexp.Compile(imageRegexp(pattern)); err != nil {
+		return fmt.Errorf("image %q: %w", pattern, err)
 	}
 	return nil
-}
-
-func (m *matcher) matches(podLabels map[string]string, c *corev1.Container) bool {
-	if len(m.images) > 0 && (c.Image == "" || !slices.ContainsFunc(m.images, func(re *regexp.Regexp) bool { return re.MatchString(c.Image) })) {
-		return false
-	}
-	if len(m.b.Spec.ContainerNames) > 0 && !slices.Contains(m.b.Spec.ContainerNames, c.Name) {
-		return false
-	}
-	return m.sel == nil || m.sel.Matches(labels.Set(podLabels))
 }

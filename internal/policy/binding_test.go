@@ -24,11 +24,14 @@ func TestImagePatterns(t *testing.T) {
 		{"*", "", true},
 		{"quay.io/x@sha256:*", "quay.io/x@sha256:abc", true},
 	} {
-		ms := newMatchers([]v1alpha1.ProfileBinding{{Spec: v1alpha1.ProfileBindingSpec{ProfileName: "p", Images: []string{c.pattern}}}})
-		if len(ms) != 1 {
-			t.Fatalf("%q: the binding was refused", c.pattern)
+		st := State{Bindings: []v1alpha1.ProfileBinding{{ObjectMeta: metav1.ObjectMeta{Namespace: "ns", Name: "b"},
+			Spec: v1alpha1.ProfileBindingSpec{ProfileName: "p", Images: []string{c.pattern}}}}}
+		d, err := Evaluate(Request{Describe: true, Pod: &corev1.Pod{ObjectMeta: metav1.ObjectMeta{Namespace: "ns", Name: "p"},
+			Spec: corev1.PodSpec{Containers: []corev1.Container{{Name: "c", Image: c.image}}}}}, st)
+		if err != nil {
+			t.Fatalf("%q: %v", c.pattern, err)
 		}
-		got := ms[0].matches(nil, &corev1.Container{Name: "c", Image: c.image})
+		got := d.Bound["c"] == "b"
 		if c.image == "" {
 			c.match = false // a container without an image matches no image pattern (CEL: has(c.image))
 		}
@@ -59,7 +62,7 @@ func TestBindings(t *testing.T) {
 		if c.SecurityContext == nil || c.SecurityContext.SeccompProfile == nil {
 			return ""
 		}
-		return goFieldForm(c.SecurityContext.SeccompProfile)
+		return normalForm(c.SecurityContext.SeccompProfile)
 	}
 	for _, c := range []struct {
 		name    string
@@ -83,7 +86,7 @@ func TestBindings(t *testing.T) {
 			SecurityContext: &corev1.SecurityContext{SeccompProfile: &corev1.SeccompProfile{Type: corev1.SeccompProfileTypeLocalhost, LocalhostProfile: ptr.To("operator/legacy.json")}}}),
 			[]string{"localhost/operator/legacy.json"}, "which is disabled"},
 	} {
-		d, err := Evaluate(Request{Pod: c.pod}, st)
+		d, err := Evaluate(Request{Describe: true, Pod: c.pod}, st)
 		if err != nil {
 			t.Fatalf("%s: %v", c.name, err)
 		}

@@ -81,12 +81,24 @@ func defaultProfile(d *v1alpha1.PolicyProfile) (*corev1.SeccompProfile, error) {
 	return sp, nil
 }
 
-// CheckBinding is CheckPolicy for a ProfileBinding. A binding this refuses
-// binds nothing; the other bindings of its namespace still apply. It is
-// newMatcher's error: the check and the compiled matcher are one piece.
+// CheckBinding is CheckPolicy for a ProfileBinding: what chosenCEL needs
+// to compile it. A binding this refuses binds nothing; the other bindings
+// of its namespace still apply.
 func CheckBinding(b *v1alpha1.ProfileBinding) error {
-	_, err := newMatcher(b)
-	return err
+	if _, err := nodepath.ProfilePath(b.Spec.ProfileName); err != nil {
+		return fmt.Errorf("spec.profileName: %w: write the name of a SeccompProfile", err)
+	}
+	for i, img := range b.Spec.Images {
+		if err := compileImage(img); err != nil {
+			return fmt.Errorf("spec.images[%d]: %w: write an image reference, '*' matching any run of characters", i, err)
+		}
+	}
+	if b.Spec.PodSelector != nil {
+		if _, err := metav1.LabelSelectorAsSelector(b.Spec.PodSelector); err != nil {
+			return fmt.Errorf("spec.podSelector: %w", err)
+		}
+	}
+	return nil
 }
 
 // validPolicies are the policies CheckPolicy accepts (all of them, most

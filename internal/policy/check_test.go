@@ -52,7 +52,7 @@ func TestBadNamesAreSkippedNotPanics(t *testing.T) {
 				t.Errorf("Compile(good): variables %+v, want none (the bad policy precedes nothing)", v)
 			}
 			pod := &corev1.Pod{ObjectMeta: metav1.ObjectMeta{Namespace: "ns", Name: "p"}, Spec: corev1.PodSpec{Containers: []corev1.Container{{Name: "app"}}}}
-			d, err := Evaluate(Request{Pod: pod, NamespaceLabels: map[string]string{"team": "a"}}, State{Policies: all, OperatorNamespace: "op"})
+			d, err := Evaluate(Request{Describe: true, Pod: pod, NamespaceLabels: map[string]string{"team": "a"}}, State{Policies: all, OperatorNamespace: "op"})
 			if err != nil || d.Policy != "good" || d.Default == nil || d.Default.Type != corev1.SeccompProfileTypeRuntimeDefault {
 				t.Errorf("Evaluate = policy %q, default %v, %v; want good's decision, as if bad did not exist", d.Policy, d.Default, err)
 			}
@@ -79,7 +79,7 @@ func TestBadNamesAreSkippedNotPanics(t *testing.T) {
 		t.Errorf("CompileBindings: %v; the good binding alone must be compiled", err)
 	}
 	pod := &corev1.Pod{ObjectMeta: metav1.ObjectMeta{Namespace: "ns", Name: "p"}, Spec: corev1.PodSpec{Containers: []corev1.Container{{Name: "app"}}}}
-	d, err := Evaluate(Request{Pod: pod}, State{Bindings: bindings, OperatorNamespace: "op"})
+	d, err := Evaluate(Request{Describe: true, Pod: pod}, State{Bindings: bindings, OperatorNamespace: "op"})
 	if err != nil || d.Bound["app"] != "b-good" {
 		t.Errorf("Evaluate = bound %v, %v; want app bound by b-good (a-bad, which precedes it, skipped)", d.Bound, err)
 	}
@@ -99,7 +99,7 @@ func TestBindingImagePatternsMustCompile(t *testing.T) {
 	if err := CheckBinding(&b); err == nil || !strings.Contains(err.Error(), "spec.images[1]") {
 		t.Fatalf("CheckBinding: %v, want a refusal naming spec.images[1]", err)
 	}
-	if ms := newMatchers([]v1alpha1.ProfileBinding{b}); len(ms) != 0 {
-		t.Fatalf("newMatchers built %d matchers for a refused binding", len(ms))
+	if o, err := CompileBindings("ns", []v1alpha1.ProfileBinding{b}, nil); err != nil || o.Mutating != nil {
+		t.Fatalf("CompileBindings compiled a refused binding: %v, %+v", err, o.Mutating)
 	}
 }

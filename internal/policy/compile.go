@@ -5,9 +5,11 @@
 // apiserver evaluates them itself (CEL), so pod admission has no network
 // hop and keeps working while the operator is down.
 //
-// The CEL mirrors internal/podprofile's resolution (container field →
-// container annotation → pod field → pod annotation → node default);
-// policy tests run both on the same cases.
+// The CEL reads a pod's profile in internal/podprofile's order (container
+// field → container annotation → pod field → pod annotation → node
+// default), with its annotation keys. The fallback webhook and `seccompctl
+// audit` run these same policies in-process (Evaluate, package celeval):
+// an admission rule is written once, here.
 package policy
 
 import (
@@ -54,6 +56,8 @@ type Objects struct {
 	// Note is what the policy's status should add to Ready ("" for
 	// nothing): a limit the compiled objects ran into.
 	Note string
+	// governs is the CEL of governs (see governs).
+	governs string
 }
 
 // MutatingName and ValidatingName name a policy's admission objects (each
@@ -107,7 +111,7 @@ func Compile(p *v1alpha1.SeccompPolicy, all []v1alpha1.SeccompPolicy, operatorNa
 	}
 	nsSel := NamespaceSelector(p, operatorNamespace)
 	labels := map[string]string{LabelPolicy: p.Name, "app.kubernetes.io/managed-by": "seccomp-operator"}
-	var o Objects
+	o := Objects{governs: gov}
 	// Every policy mutates: legacy annotations become fields, and the
 	// default (when the policy has one) fills what is unset.
 	{

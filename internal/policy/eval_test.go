@@ -62,13 +62,13 @@ func TestEvaluate(t *testing.T) {
 			p.Spec.Containers[0].SecurityContext = &corev1.SecurityContext{SeccompProfile: localhost("operator/web-gone.json")}
 		}), "override", false, "no SeccompProfile web-gone exists", "localhost/operator/web-api.json"},
 	} {
-		d, err := Evaluate(Request{Pod: c.pod, NamespaceLabels: c.labels, Username: c.user}, State{Policies: all, Index: index, OperatorNamespace: "seccomp-operator"})
+		d, err := Evaluate(Request{Describe: true, Pod: c.pod, NamespaceLabels: c.labels, Username: c.user}, State{Policies: all, Index: index, OperatorNamespace: "seccomp-operator"})
 		if err != nil {
 			t.Fatalf("%s: %v", c.name, err)
 		}
 		got := ""
 		if sc := d.Pod.Spec.SecurityContext; sc != nil && sc.SeccompProfile != nil {
-			got = goFieldForm(sc.SeccompProfile)
+			got = normalForm(sc.SeccompProfile)
 		}
 		msgs := d.Violations + d.Missing
 		switch {
@@ -85,7 +85,7 @@ func TestEvaluate(t *testing.T) {
 		}
 	}
 	orig := pod(nil)
-	if _, err := Evaluate(Request{Pod: orig, NamespaceLabels: map[string]string{"team": "a"}}, State{Policies: all, Index: index}); err != nil {
+	if _, err := Evaluate(Request{Describe: true, Pod: orig, NamespaceLabels: map[string]string{"team": "a"}}, State{Policies: all, Index: index}); err != nil {
 		t.Fatal(err)
 	}
 	if orig.Spec.SecurityContext != nil {
@@ -122,7 +122,7 @@ func TestJudgeFieldBeforeContainerAnnotation(t *testing.T) {
 		} else {
 			pod.Spec.Containers = []corev1.Container{{Name: "app", SecurityContext: field(corev1.SeccompProfileType(c.field))}}
 		}
-		d, err := Evaluate(Request{Pod: pod, Ephemeral: c.ephemeral}, st)
+		d, err := Evaluate(Request{Describe: true, Pod: pod, Ephemeral: c.ephemeral}, st)
 		if err != nil || d.Refused() != c.refused {
 			t.Errorf("field %s, annotation %s, ephemeral %v: refused %v (%q), %v; want refused %v", c.field, c.annotation, c.ephemeral, d.Refused(), d.Violations, err, c.refused)
 		}

@@ -41,7 +41,7 @@ func FuzzEvaluate(f *testing.F) {
 		bindings := []v1alpha1.ProfileBinding{{ObjectMeta: metav1.ObjectMeta{Namespace: "ns", Name: "b"},
 			Spec: v1alpha1.ProfileBindingSpec{ProfileName: "y", Images: []string{image}}}}
 		before, _ := json.Marshal(&pod)
-		d, err := Evaluate(Request{Pod: &pod, Ephemeral: ephemeral}, State{Policies: policies, Bindings: bindings, Index: index, OperatorNamespace: "op"})
+		d, err := Evaluate(Request{Describe: true, Pod: &pod, Ephemeral: ephemeral}, State{Policies: policies, Bindings: bindings, Index: index, OperatorNamespace: "op"})
 		if err != nil {
 			return // an image pattern that is no valid pattern: an error, not a panic
 		}

@@ -116,7 +116,7 @@ func FuzzSpecs(f *testing.F) {
 		nsLabels := map[string]string{selKey: selValue, "team": "a"}
 		for i := range decoded {
 			for _, eph := range []bool{false, true} {
-				d, err := Evaluate(Request{Pod: &decoded[i], NamespaceLabels: nsLabels, Ephemeral: eph}, State{Policies: all, Bindings: []v1alpha1.ProfileBinding{b}, OperatorNamespace: "op"})
+				d, err := Evaluate(Request{Describe: true, Pod: &decoded[i], NamespaceLabels: nsLabels, Ephemeral: eph}, State{Policies: all, Bindings: []v1alpha1.ProfileBinding{b}, OperatorNamespace: "op"})
 				if err != nil {
 					t.Fatalf("Evaluate: %v", err)
 				}

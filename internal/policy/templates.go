@@ -64,7 +64,7 @@ func boundCEL(bindings []v1alpha1.ProfileBinding) (bound func(c string) string, 
 func templates(p *v1alpha1.SeccompPolicy, defProfile *corev1.SeccompProfile, gov string, nsSel *metav1.LabelSelector, labels map[string]string, bindings []v1alpha1.ProfileBinding, ix indexCEL) (*admissionv1.ValidatingAdmissionPolicy, *admissionv1.ValidatingAdmissionPolicyBinding, string) {
 	def := ""
 	if defProfile != nil {
-		def = goFieldForm(defProfile)
+		def = normalForm(defProfile)
 	}
 	src := templateSource
 	var note string
@@ -107,4 +107,13 @@ func workloadRules() []admissionv1.NamedRuleWithOperations {
 		workloads("apps", "deployments", "statefulsets", "daemonsets", "replicasets"),
 		workloads("batch", "jobs", "cronjobs"),
 	}
+}
+
+// normalForm is the profile p in the normal form the CEL compares (see
+// fieldForm), for the literal of a template's default.
+func normalForm(p *corev1.SeccompProfile) string {
+	if p.Type == corev1.SeccompProfileTypeLocalhost {
+		return "localhost/" + ptr.Deref(p.LocalhostProfile, "")
+	}
+	return string(p.Type)
 }

@@ -16,6 +16,7 @@ import (
 
 	"github.com/seccomp-operator/seccomp-operator/api/v1alpha1"
 	"github.com/seccomp-operator/seccomp-operator/internal/cli"
+	"github.com/seccomp-operator/seccomp-operator/internal/policy/policycases"
 )
 
 // seccompctl audit --policy, before a policy is applied: which of the pods
@@ -28,7 +29,7 @@ func TestSeccompctlAuditPolicy(t *testing.T) {
 	kc := adminKubeconfig(t)
 	policyNamespace(t, "audit-team", map[string]string{"audit-test": "yes"})
 	mk := func(name string, mutate func(*corev1.Pod)) {
-		p := restrictedPod("audit-team", name)
+		p := policycases.RestrictedPod("audit-team", name)
 		if mutate != nil {
 			mutate(p)
 		}

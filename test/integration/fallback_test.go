@@ -31,6 +31,7 @@ import (
 
 	"github.com/seccomp-operator/seccomp-operator/api/v1alpha1"
 	"github.com/seccomp-operator/seccomp-operator/internal/controller"
+	"github.com/seccomp-operator/seccomp-operator/internal/policy/policycases"
 	"github.com/seccomp-operator/seccomp-operator/internal/setup"
 	"github.com/seccomp-operator/seccomp-operator/internal/webhook/certs"
 	"github.com/seccomp-operator/seccomp-operator/internal/webhook/pods"
@@ -161,7 +162,7 @@ func (fc *fallbackCluster) use(t *testing.T) {
 
 // The fallback webhook gives the case table's pods the decisions the
 // native policies give (runPolicyCaseTable checks each against
-// policy.Evaluate, which TestPolicyCaseTableCELAndGoAgree proves equal to
+// policy.Evaluate (the compiled policies run in-process), which TestPolicyCaseTableInProcessAndApiserverAgree proves equal to
 // the apiserver's CEL); forcing the webhook leaves no native policy; with
 // the manager down, pods of exempt namespaces still create and deletes
 // always work, while governed namespaces fail closed.
@@ -206,29 +207,29 @@ func TestFallbackWebhook(t *testing.T) {
 	}
 
 	// The manager goes away.
-	existing := restrictedPod("kube-system", "survivor")
+	existing := policycases.RestrictedPod("kube-system", "survivor")
 	if err := k8s.Create(ctx, existing); err != nil {
 		t.Fatal(err)
 	}
-	governed := restrictedPod("fb-apps", "governed")
+	governed := policycases.RestrictedPod("fb-apps", "governed")
 	if err := k8s.Create(ctx, governed); err != nil {
 		t.Fatalf("create a pod while the webhook is up: %v", err)
 	}
 	fc.stop()
-	if _, err, _ := dryRun(t, restrictedPod("fb-apps", "while-down")); err == nil || !strings.Contains(err.Error(), "pods.seccomp-operator.dev") {
+	if _, err, _ := dryRun(t, policycases.RestrictedPod("fb-apps", "while-down")); err == nil || !strings.Contains(err.Error(), "pods.seccomp-operator.dev") {
 		t.Errorf("with the webhook down a governed namespace must fail closed, got %v", err)
 	}
-	if _, err, _ := dryRun(t, restrictedPod("kube-system", "while-down")); err != nil {
+	if _, err, _ := dryRun(t, policycases.RestrictedPod("kube-system", "while-down")); err != nil {
 		t.Errorf("kube-system must not depend on the webhook: %v", err)
 	}
-	if _, err, _ := dryRun(t, restrictedPod(operatorNamespace, "while-down")); err != nil {
+	if _, err, _ := dryRun(t, policycases.RestrictedPod(operatorNamespace, "while-down")); err != nil {
 		t.Errorf("the operator's namespace must not depend on the webhook: %v", err)
 	}
 	// Only namespaces an enforce-mode policy governs fail closed: not one
 	// no policy selects, not one a warn-mode policy governs, not one that
 	// only holds bindings (the case table's namespaces).
 	for _, ns := range []string{"cases-none", "cases-warn", "cases-bound-free"} {
-		if _, err, _ := dryRun(t, restrictedPod(ns, "while-down")); err != nil {
+		if _, err, _ := dryRun(t, policycases.RestrictedPod(ns, "while-down")); err != nil {
 			t.Errorf("namespace %s must not depend on the webhook: %v", ns, err)
 		}
 	}
@@ -238,7 +239,7 @@ func TestFallbackWebhook(t *testing.T) {
 		}
 	}
 	fc.start(t)
-	admittedWithin(t, "the webhook back", restrictedPod("fb-apps", "after"), func(out *corev1.Pod, err error, _ []string) bool {
+	admittedWithin(t, "the webhook back", policycases.RestrictedPod("fb-apps", "after"), func(out *corev1.Pod, err error, _ []string) bool {
 		return err == nil && podProfile(out) == "RuntimeDefault"
 	})
 
@@ -252,7 +253,7 @@ func TestFallbackWebhook(t *testing.T) {
 		var cfg admissionv1.MutatingWebhookConfiguration
 		return apierrors.IsNotFound(k8s.Get(ctx, client.ObjectKey{Name: pods.DefaultConfigName}, &cfg))
 	})
-	admittedWithin(t, "the native policies defaulting", restrictedPod("fb-apps", "native"), func(out *corev1.Pod, err error, _ []string) bool {
+	admittedWithin(t, "the native policies defaulting", policycases.RestrictedPod("fb-apps", "native"), func(out *corev1.Pod, err error, _ []string) bool {
 		return err == nil && podProfile(out) == "RuntimeDefault"
 	})
 }
@@ -275,7 +276,7 @@ func TestFallbackWebhookRotationAndRestartUnderTraffic(t *testing.T) {
 		DefaultProfile:    &v1alpha1.PolicyProfile{Type: "RuntimeDefault"},
 	}})
 	admitted := func(out *corev1.Pod, err error) bool { return err == nil && podProfile(out) == "RuntimeDefault" }
-	admittedWithin(t, "the webhook in force", restrictedPod("fb-traffic", "first"), func(out *corev1.Pod, err error, _ []string) bool {
+	admittedWithin(t, "the webhook in force", policycases.RestrictedPod("fb-traffic", "first"), func(out *corev1.Pod, err error, _ []string) bool {
 		return admitted(out, err)
 	})
 
@@ -284,7 +285,7 @@ func TestFallbackWebhookRotationAndRestartUnderTraffic(t *testing.T) {
 	cas := map[string]bool{}
 	n, failures := 0, []string{}
 	for deadline := time.Now().Add(7 * interval); time.Now().Before(deadline); n++ {
-		out, err, _ := dryRun(t, restrictedPod("fb-traffic", fmt.Sprintf("t-%d", n)))
+		out, err, _ := dryRun(t, policycases.RestrictedPod("fb-traffic", fmt.Sprintf("t-%d", n)))
 		if !admitted(out, err) {
 			failures = append(failures, fmt.Sprint(err))
 		}
@@ -317,7 +318,7 @@ func TestFallbackWebhookRotationAndRestartUnderTraffic(t *testing.T) {
 					return
 				default:
 				}
-				out, err, _ := dryRun(t, restrictedPod("fb-traffic", fmt.Sprintf("r-%d-%d", w, i)))
+				out, err, _ := dryRun(t, policycases.RestrictedPod("fb-traffic", fmt.Sprintf("r-%d-%d", w, i)))
 				if !admitted(out, err) && (err == nil || !strings.Contains(err.Error(), "failed calling webhook")) {
 					mu.Lock()
 					bad = append(bad, fmt.Sprintf("profile %q, error %v", podProfile(out), err))
@@ -329,7 +330,7 @@ func TestFallbackWebhookRotationAndRestartUnderTraffic(t *testing.T) {
 	time.Sleep(500 * time.Millisecond)
 	fc.stop()
 	fc.start(t)
-	admittedWithin(t, "the webhook back after the restart", restrictedPod("fb-traffic", "back"), func(out *corev1.Pod, err error, _ []string) bool {
+	admittedWithin(t, "the webhook back after the restart", policycases.RestrictedPod("fb-traffic", "back"), func(out *corev1.Pod, err error, _ []string) bool {
 		return admitted(out, err)
 	})
 	close(stopTraffic)

@@ -18,6 +18,7 @@ import (
 	"github.com/seccomp-operator/seccomp-operator/api/v1alpha1"
 	"github.com/seccomp-operator/seccomp-operator/internal/controller"
 	"github.com/seccomp-operator/seccomp-operator/internal/nodepath"
+	"github.com/seccomp-operator/seccomp-operator/internal/policy/policycases"
 )
 
 // names the CRD fields that name a SeccompProfile are tried with: the
@@ -184,7 +185,7 @@ func TestStoredBadNamesGetStatusAndBlockNothing(t *testing.T) {
 		return c != nil && c.Status == metav1.ConditionFalse && c.Reason == controller.ReasonInvalidSpec &&
 			strings.Contains(c.Message, `spec.profileName: profile name "a..b"`) && i != nil && i.Reason == controller.ReasonInvalidSpec
 	})
-	admittedWithin(t, "the good policy's default, the bad one skipped", restrictedPod("bad-names", "p"), func(out *corev1.Pod, err error, _ []string) bool {
+	admittedWithin(t, "the good policy's default, the bad one skipped", policycases.RestrictedPod("bad-names", "p"), func(out *corev1.Pod, err error, _ []string) bool {
 		return err == nil && podProfile(out) == "RuntimeDefault" &&
 			(out.Spec.Containers[0].SecurityContext == nil || out.Spec.Containers[0].SecurityContext.SeccompProfile == nil)
 	})

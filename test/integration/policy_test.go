@@ -21,6 +21,7 @@ import (
 	"github.com/seccomp-operator/seccomp-operator/api/v1alpha1"
 	"github.com/seccomp-operator/seccomp-operator/internal/controller"
 	"github.com/seccomp-operator/seccomp-operator/internal/policy"
+	"github.com/seccomp-operator/seccomp-operator/internal/policy/policycases"
 )
 
 // policyNamespace creates a namespace with labels, deleted after the test.
@@ -50,23 +51,6 @@ func createPolicy(t *testing.T, p *v1alpha1.SeccompPolicy) {
 		if time.Now().After(deadline) {
 			t.Fatalf("policy %s not Ready: %+v", p.Name, cur.Status)
 		}
-	}
-}
-
-// restrictedPod meets Pod Security "restricted" in everything but seccomp.
-func restrictedPod(ns, name string) *corev1.Pod {
-	return &corev1.Pod{
-		ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: name},
-		Spec: corev1.PodSpec{
-			SecurityContext: &corev1.PodSecurityContext{RunAsNonRoot: ptr.To(true)},
-			Containers: []corev1.Container{{
-				Name: "app", Image: "nginx",
-				SecurityContext: &corev1.SecurityContext{
-					AllowPrivilegeEscalation: ptr.To(false),
-					Capabilities:             &corev1.Capabilities{Drop: []corev1.Capability{"ALL"}},
-				},
-			}},
-		},
 	}
 }
 
@@ -110,7 +94,7 @@ func podProfile(p *corev1.Pod) string {
 // with the field written, and a pod that sets its own keeps it.
 func TestPolicyDefaultMakesRestrictedAdmit(t *testing.T) {
 	policyNamespace(t, "pol-default", map[string]string{"team": "default-test", "pod-security.kubernetes.io/enforce": "restricted"})
-	pod := restrictedPod("pol-default", "plain")
+	pod := policycases.RestrictedPod("pol-default", "plain")
 	if _, err, _ := dryRun(t, pod); err == nil || !strings.Contains(err.Error(), "seccompProfile") {
 		t.Fatalf("without a policy, restricted should reject the pod for its seccomp profile: %v", err)
 	}
@@ -124,12 +108,12 @@ func TestPolicyDefaultMakesRestrictedAdmit(t *testing.T) {
 	admittedWithin(t, "the plain pod admitted with RuntimeDefault", pod, func(out *corev1.Pod, err error, _ []string) bool {
 		return err == nil && podProfile(out) == "RuntimeDefault"
 	})
-	own := restrictedPod("pol-default", "own")
+	own := policycases.RestrictedPod("pol-default", "own")
 	own.Spec.SecurityContext.SeccompProfile = &corev1.SeccompProfile{Type: corev1.SeccompProfileTypeLocalhost, LocalhostProfile: ptr.To("operator/webapp.json")}
 	if out, err, _ := dryRun(t, own); err != nil || podProfile(out) != "Localhost:operator/webapp.json" {
 		t.Errorf("a pod with its own profile: %v, profile %q", err, podProfile(out))
 	}
-	legacy := restrictedPod("pol-default", "legacy")
+	legacy := policycases.RestrictedPod("pol-default", "legacy")
 	legacy.Annotations = map[string]string{"seccomp.security.alpha.kubernetes.io/pod": "localhost/operator/webapp.json"}
 	out, _, _ := dryRun(t, legacy)
 	if p := podProfile(out); p == "RuntimeDefault" {
@@ -137,7 +121,7 @@ func TestPolicyDefaultMakesRestrictedAdmit(t *testing.T) {
 	}
 	// Another namespace, not selected, is untouched.
 	policyNamespace(t, "pol-other", nil)
-	if out, err, _ := dryRun(t, restrictedPod("pol-other", "plain")); err != nil || podProfile(out) != "" {
+	if out, err, _ := dryRun(t, policycases.RestrictedPod("pol-other", "plain")); err != nil || podProfile(out) != "" {
 		t.Errorf("pod in an unselected namespace: %v, profile %q", err, podProfile(out))
 	}
 }
@@ -169,7 +153,7 @@ func TestPolicyAllowedProfiles(t *testing.T) {
 	}
 	t.Cleanup(func() { _ = k8s.Delete(context.Background(), teamA) })
 	unconfined := func(ns string) *corev1.Pod {
-		p := restrictedPod(ns, "unconfined")
+		p := policycases.RestrictedPod(ns, "unconfined")
 		p.Spec.Containers[0].SecurityContext.SeccompProfile = &corev1.SeccompProfile{Type: corev1.SeccompProfileTypeUnconfined}
 		return p
 	}
@@ -190,7 +174,7 @@ func TestPolicyAllowedProfiles(t *testing.T) {
 		t.Errorf("audit annotation under %q", key)
 	}
 
-	teamAPod := restrictedPod("pol-enforce", "team-a")
+	teamAPod := policycases.RestrictedPod("pol-enforce", "team-a")
 	teamAPod.Spec.SecurityContext.SeccompProfile = &corev1.SeccompProfile{Type: corev1.SeccompProfileTypeLocalhost, LocalhostProfile: ptr.To("operator/team-a-api.json")}
 	admittedWithin(t, "team-a-api in the profile index", teamAPod, func(_ *corev1.Pod, err error, _ []string) bool { return err == nil })
 	for _, c := range []struct {
@@ -228,7 +212,7 @@ func TestPolicyAllowedProfiles(t *testing.T) {
 			p.Annotations = map[string]string{"seccomp.security.alpha.kubernetes.io/pod": "docker/default"}
 		}, ""},
 	} {
-		pod := restrictedPod("pol-enforce", "case")
+		pod := policycases.RestrictedPod("pol-enforce", "case")
 		c.mutate(pod)
 		_, err, _ := dryRun(t, pod)
 		switch {
@@ -263,16 +247,16 @@ func TestPolicyPrecedenceExemptionsRepair(t *testing.T) {
 			Exemptions:        v1alpha1.PolicyExemptions{Namespaces: []string{"pol-exempt"}},
 		},
 	})
-	admittedWithin(t, "the higher priority's default", restrictedPod("pol-prec", "p"), func(out *corev1.Pod, err error, _ []string) bool {
+	admittedWithin(t, "the higher priority's default", policycases.RestrictedPod("pol-prec", "p"), func(out *corev1.Pod, err error, _ []string) bool {
 		return err == nil && podProfile(out) == "Localhost:operator/webapp.json"
 	})
 	// pol-exempt is exempt from prec-high only: prec-low does not apply
 	// either, because prec-high takes the namespace (precedence is on the
 	// selector, exemptions do not hand a namespace to the next policy).
-	if out, err, _ := dryRun(t, restrictedPod("pol-exempt", "p")); err != nil || podProfile(out) != "" {
+	if out, err, _ := dryRun(t, policycases.RestrictedPod("pol-exempt", "p")); err != nil || podProfile(out) != "" {
 		t.Errorf("exempt namespace: %v, profile %q", err, podProfile(out))
 	}
-	if out, err, _ := dryRun(t, restrictedPod(operatorNamespace, "p")); err != nil && !apierrors.IsNotFound(err) || err == nil && podProfile(out) != "" {
+	if out, err, _ := dryRun(t, policycases.RestrictedPod(operatorNamespace, "p")); err != nil && !apierrors.IsNotFound(err) || err == nil && podProfile(out) != "" {
 		t.Errorf("operator namespace: %v, profile %q", err, podProfile(out))
 	}
 
@@ -296,7 +280,7 @@ func TestPolicyPrecedenceExemptionsRepair(t *testing.T) {
 			k8s.Get(ctx, client.ObjectKey{Name: name}, &cur) == nil &&
 			cur.Spec.MatchResources.NamespaceSelector.MatchLabels["nothing"] == ""
 	})
-	admittedWithin(t, "the default again after the repair", restrictedPod("pol-prec", "p"), func(out *corev1.Pod, err error, _ []string) bool {
+	admittedWithin(t, "the default again after the repair", policycases.RestrictedPod("pol-prec", "p"), func(out *corev1.Pod, err error, _ []string) bool {
 		return err == nil && podProfile(out) == "Localhost:operator/webapp.json"
 	})
 }
@@ -315,7 +299,7 @@ func TestPolicyMissingOrNotInstalledProfile(t *testing.T) {
 		},
 	})
 	uses := func(name string) *corev1.Pod {
-		p := restrictedPod("pol-missing", "uses")
+		p := policycases.RestrictedPod("pol-missing", "uses")
 		p.Spec.Containers[0].SecurityContext.SeccompProfile = &corev1.SeccompProfile{Type: corev1.SeccompProfileTypeLocalhost, LocalhostProfile: ptr.To("operator/" + name + ".json")}
 		return p
 	}
@@ -363,7 +347,7 @@ func TestPolicyMissingOrNotInstalledProfile(t *testing.T) {
 		return false
 	})
 	// Another localhost file is not the operator's to judge.
-	other := restrictedPod("pol-missing", "other")
+	other := policycases.RestrictedPod("pol-missing", "other")
 	other.Spec.SecurityContext.SeccompProfile = &corev1.SeccompProfile{Type: corev1.SeccompProfileTypeLocalhost, LocalhostProfile: ptr.To("custom/own.json")}
 	if _, err, _ := dryRun(t, other); err != nil {
 		t.Errorf("a localhost file outside operator/: %v", err)
@@ -378,7 +362,7 @@ func TestPolicyEphemeralContainers(t *testing.T) {
 	ctx := context.Background()
 	policyNamespace(t, "pol-ephemeral", nil)
 	// A pod created before any policy governs its namespace: no profile.
-	pod := restrictedPod("pol-ephemeral", "debug-me")
+	pod := policycases.RestrictedPod("pol-ephemeral", "debug-me")
 	if err := k8s.Create(ctx, pod); err != nil {
 		t.Fatal(err)
 	}
@@ -392,10 +376,10 @@ func TestPolicyEphemeralContainers(t *testing.T) {
 	})
 	// Wait until the apiserver has loaded both: a new pod gets the default
 	// and an Unconfined one is refused.
-	admittedWithin(t, "the default in force", restrictedPod("pol-ephemeral", "probe"), func(out *corev1.Pod, err error, _ []string) bool {
+	admittedWithin(t, "the default in force", policycases.RestrictedPod("pol-ephemeral", "probe"), func(out *corev1.Pod, err error, _ []string) bool {
 		return err == nil && podProfile(out) == "RuntimeDefault"
 	})
-	refused := restrictedPod("pol-ephemeral", "probe")
+	refused := policycases.RestrictedPod("pol-ephemeral", "probe")
 	refused.Spec.Containers[0].SecurityContext.SeccompProfile = &corev1.SeccompProfile{Type: corev1.SeccompProfileTypeUnconfined}
 	admittedWithin(t, "the allowed list in force", refused, func(_ *corev1.Pod, err error, _ []string) bool { return err != nil })
 

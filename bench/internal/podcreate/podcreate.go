@@ -11,7 +11,6 @@ import (
 
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/utils/ptr"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/seccomp-operator/seccomp-operator/api/v1alpha1"
@@ -24,22 +23,6 @@ const (
 	Governed = "governed"
 )
 
-// Pod is a two-container pod; localhost names an operator profile set at
-// pod level ("" sets none, so a policy's default applies).
-func Pod(ns, name, localhost string) *corev1.Pod {
-	p := &corev1.Pod{
-		TypeMeta:   metav1.TypeMeta{APIVersion: "v1", Kind: "Pod"},
-		ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: name},
-		Spec: corev1.PodSpec{Containers: []corev1.Container{{Name: "app", Image: "nginx"},
-			{Name: "sidecar", Image: "busybox"}}},
-	}
-	if localhost != "" {
-		p.Spec.SecurityContext = &corev1.PodSecurityContext{SeccompProfile: &corev1.SeccompProfile{
-			Type: corev1.SeccompProfileTypeLocalhost, LocalhostProfile: ptr.To("operator/" + localhost + ".json")}}
-	}
-	return p
-}
-
 // Alternate warms both namespaces up with 50 creates each, then creates n
 // pods in each, alternately, and returns each namespace's latencies
 // (the client's round trip of a persisted create). profile(i) names the
@@ -47,7 +30,7 @@ func Pod(ns, name, localhost string) *corev1.Pod {
 func Alternate(ctx context.Context, k8s client.Client, n int, profile func(i int) string) (map[string][]time.Duration, error) {
 	for i := 0; i < 50; i++ {
 		for _, ns := range []string{Plain, Governed} {
-			if err := k8s.Create(ctx, Pod(ns, fmt.Sprintf("warm-%d", i), "profile-0001")); err != nil {
+			if err := k8s.Create(ctx, benchpolicy.Pod(ns, fmt.Sprintf("warm-%d", i), "profile-0001")); err != nil {
 				return nil, fmt.Errorf("warm-up create in %s: %w", ns, err)
 			}
 		}
@@ -56,7 +39,7 @@ func Alternate(ctx context.Context, k8s client.Client, n int, profile func(i int
 	for i := 0; i < n; i++ {
 		for _, ns := range []string{Plain, Governed} {
 			start := time.Now()
-			if err := k8s.Create(ctx, Pod(ns, fmt.Sprintf("pod-%d", i), profile(i))); err != nil {
+			if err := k8s.Create(ctx, benchpolicy.Pod(ns, fmt.Sprintf("pod-%d", i), profile(i))); err != nil {
 				return nil, fmt.Errorf("create in %s: %w", ns, err)
 			}
 			lat[ns] = append(lat[ns], time.Since(start))

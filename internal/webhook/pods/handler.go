@@ -1,9 +1,8 @@
 // Package pods is the fallback admission webhook for clusters whose
 // apiserver does not evaluate MutatingAdmissionPolicies: it gives pod
 // creations (and ephemeral containers) the decisions the compiled
-// admission policies would give, computed by internal/policy.Evaluate, the
-// one Go copy of the rules that the integration tests run against the
-// apiserver's CEL on a shared table of cases.
+// admission policies give, by running those policies in-process with the
+// apiserver's own code (internal/policy.Evaluate).
 package pods
 
 import (
@@ -19,7 +18,6 @@ import (
 	batchv1 "k8s.io/api/batch/v1"
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/webhook"
 	"sigs.k8s.io/controller-runtime/pkg/webhook/admission"
@@ -206,17 +204,20 @@ func (h *Handler) pods(scope Scope) admission.Handler {
 		case scope.Bindings:
 			st.Policies = nil
 		case scope.Policy != "":
-			st.Bindings = nil
+			// The bindings' webhook, which runs before, bound the pod.
+			st.Bindings, st.Only = nil, scope.Policy
 		}
 		d, err := policy.Evaluate(policy.Request{Pod: &pod, NamespaceLabels: nsLabels, Username: req.UserInfo.Username, Ephemeral: ephemeral}, st)
 		if err != nil {
 			return unjudged(scope, err)
 		}
-		if scope.Policy != "" && d.Policy != scope.Policy {
-			return admission.Allowed("")
-		}
 		if d.Refused() {
 			return admission.Denied(strings.Join(d.Messages(), "; "))
+		}
+		if !d.Changed {
+			// No patch, as the difference below would find, without
+			// marshalling the pod twice to find it.
+			return verdicts(admission.Response{AdmissionResponse: admissionv1.AdmissionResponse{Allowed: true}}, d)
 		}
 		// The patch is the difference between the pod as decoded and as
 		// Evaluate leaves it, both marshalled the same way: only what the
@@ -230,105 +231,78 @@ func (h *Handler) pods(scope Scope) admission.Handler {
 		if err != nil {
 			return admission.Errored(http.StatusInternalServerError, err)
 		}
-		resp := admission.PatchResponseFromRaw(before, after)
-		return verdicts(resp, d.Mode, d.Messages())
+		return verdicts(admission.PatchResponseFromRaw(before, after), d)
 	})
 }
 
-// verdicts adds what warn and audit modes say to an admitting response.
-func verdicts(resp admission.Response, mode v1alpha1.PolicyMode, msgs []string) admission.Response {
-	if len(msgs) == 0 {
-		return resp
-	}
-	switch mode {
-	case v1alpha1.PolicyModeAudit:
-		resp.AuditAnnotations = map[string]string{AuditAnnotation: strings.Join(msgs, "; ")}
-	default:
-		resp.Warnings = append(resp.Warnings, msgs...)
+// verdicts adds the failed validations whose action is Warn or Audit to
+// an admitting response.
+func verdicts(resp admission.Response, d policy.Decision) admission.Response {
+	resp.Warnings = append(resp.Warnings, d.Warnings...)
+	if len(d.Audits) > 0 {
+		resp.AuditAnnotations = map[string]string{AuditAnnotation: strings.Join(d.Audits, "; ")}
 	}
 	return resp
 }
 
 // workloads judges the pod template of a Deployment, StatefulSet,
-// DaemonSet, ReplicaSet, Job or CronJob as its pods will be judged, and
-// says so as warnings (audit annotations in audit mode): it never refuses,
-// since enforce applies to the pods. A policy's webhook says what its
-// policy says (of the template as the bindings will bind its pods), the
-// bindings' webhook what the bindings say.
+// DaemonSet, ReplicaSet, Job or CronJob as its pods will be judged, with
+// the workload-template checks: warnings (audit annotations in audit
+// mode), never a refusal, since enforce applies to the pods. A policy's
+// webhook says what its policy says (of the template as the bindings will
+// bind its pods), the bindings' webhook what the bindings say.
 func (h *Handler) workloads(scope Scope) admission.Handler {
 	return admission.HandlerFunc(func(ctx context.Context, req admission.Request) admission.Response {
-		tmpl, err := template(req)
-		if err != nil || tmpl == nil {
+		obj, err := workload(req)
+		if err != nil || obj == nil {
 			return admission.Allowed("") // advice only: never block a workload on our error
 		}
-		// The template was decoded for this request alone, and Evaluate
-		// works on its own copy: no copy here.
-		pod := &corev1.Pod{ObjectMeta: tmpl.ObjectMeta, Spec: tmpl.Spec}
-		pod.Namespace = req.Namespace
 		st, nsLabels, err := h.state(ctx, req.Namespace)
 		if err != nil {
 			return admission.Allowed("")
 		}
-		if scope.Bindings {
+		switch {
+		case scope.Bindings:
 			st.Policies = nil
+		case scope.Policy != "":
+			st.Only = scope.Policy
 		}
-		d, err := policy.Evaluate(policy.Request{Pod: pod, NamespaceLabels: nsLabels, Username: req.UserInfo.Username}, st)
+		resource := req.Resource.Resource
+		if resource == "" {
+			resource = strings.ToLower(req.Kind.Kind) + "s" // the six kinds workload decodes
+		}
+		d, err := policy.Evaluate(policy.Request{Workload: obj, Resource: resource, Namespace: req.Namespace,
+			NamespaceLabels: nsLabels, Username: req.UserInfo.Username}, st)
 		if err != nil {
 			return admission.Allowed("")
 		}
-		if scope.Policy != "" && d.Policy != scope.Policy {
-			return admission.Allowed("")
-		}
-		msgs, bound := d.TemplateMessages(req.Kind.Kind)
-		switch {
-		case scope.Bindings:
-			msgs = nil
-		case scope.Policy != "":
-			bound = ""
-		}
-		mode := d.Mode
-		if mode == v1alpha1.PolicyModeEnforce {
-			mode = v1alpha1.PolicyModeWarn
-		}
-		resp := verdicts(admission.Allowed(""), mode, msgs)
-		if bound != "" {
-			resp.Warnings = append(resp.Warnings, bound)
-		}
-		return resp
+		return verdicts(admission.Allowed(""), d)
 	})
 }
 
-// template returns the pod template of a workload request (nil for other
-// kinds).
-func template(req admission.Request) (*corev1.PodTemplateSpec, error) {
-	var obj interface {
-		metav1.Object
-	}
-	var get func() *corev1.PodTemplateSpec
+// workload decodes the workload of a request (nil for other kinds), typed,
+// with the request's namespace.
+func workload(req admission.Request) (client.Object, error) {
+	var obj client.Object
 	switch req.Kind.Kind {
 	case "Deployment":
-		o := &appsv1.Deployment{}
-		obj, get = o, func() *corev1.PodTemplateSpec { return &o.Spec.Template }
+		obj = &appsv1.Deployment{}
 	case "StatefulSet":
-		o := &appsv1.StatefulSet{}
-		obj, get = o, func() *corev1.PodTemplateSpec { return &o.Spec.Template }
+		obj = &appsv1.StatefulSet{}
 	case "DaemonSet":
-		o := &appsv1.DaemonSet{}
-		obj, get = o, func() *corev1.PodTemplateSpec { return &o.Spec.Template }
+		obj = &appsv1.DaemonSet{}
 	case "ReplicaSet":
-		o := &appsv1.ReplicaSet{}
-		obj, get = o, func() *corev1.PodTemplateSpec { return &o.Spec.Template }
+		obj = &appsv1.ReplicaSet{}
 	case "Job":
-		o := &batchv1.Job{}
-		obj, get = o, func() *corev1.PodTemplateSpec { return &o.Spec.Template }
+		obj = &batchv1.Job{}
 	case "CronJob":
-		o := &batchv1.CronJob{}
-		obj, get = o, func() *corev1.PodTemplateSpec { return &o.Spec.JobTemplate.Spec.Template }
+		obj = &batchv1.CronJob{}
 	default:
 		return nil, nil
 	}
 	if err := json.Unmarshal(req.Object.Raw, obj); err != nil {
 		return nil, fmt.Errorf("decode %s: %w", req.Kind.Kind, err)
 	}
-	return get(), nil
+	obj.SetNamespace(req.Namespace)
+	return obj, nil
 }

@@ -19,12 +19,10 @@ import (
 )
 
 // The handler's own work (decoding, the patch, the response), on a fake
-// cluster state; the decisions themselves are policy.Evaluate's, run
-// against the apiserver's CEL in test/integration.
+// cluster state; the decisions themselves are policy.Evaluate's (the
+// compiled policies, run in-process), on the case table in cases_test.go.
 func TestPodsHandlerPatchesOnlyWhatItDecides(t *testing.T) {
-	scheme := runtime.NewScheme()
-	_ = clientgoscheme.AddToScheme(scheme)
-	_ = v1alpha1.AddToScheme(scheme)
+	scheme := testScheme()
 	reader := fake.NewClientBuilder().WithScheme(scheme).WithObjects(
 		&corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: "ns", Labels: map[string]string{"team": "a"}}},
 		&v1alpha1.SeccompPolicy{ObjectMeta: metav1.ObjectMeta{Name: "p"}, Spec: v1alpha1.SeccompPolicySpec{
@@ -69,9 +67,7 @@ func TestPodsHandlerPatchesOnlyWhatItDecides(t *testing.T) {
 // skipped: the webhook neither answers 500 (which, failing closed, refused
 // every pod the policy governs) nor lets it change other pods' decisions.
 func TestPodsHandlerSkipsBadObjects(t *testing.T) {
-	scheme := runtime.NewScheme()
-	_ = clientgoscheme.AddToScheme(scheme)
-	_ = v1alpha1.AddToScheme(scheme)
+	scheme := testScheme()
 	team := metav1.LabelSelector{MatchLabels: map[string]string{"team": "a"}}
 	reader := fake.NewClientBuilder().WithScheme(scheme).WithObjects(
 		&corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: "ns", Labels: map[string]string{"team": "a"}}},
@@ -96,9 +92,7 @@ func TestPodsHandlerSkipsBadObjects(t *testing.T) {
 // namespace the cache does not hold yet is read from the apiserver, not
 // refused: a pod is never refused for a reason its author cannot fix.
 func TestScopedHandlerAndCacheMiss(t *testing.T) {
-	scheme := runtime.NewScheme()
-	_ = clientgoscheme.AddToScheme(scheme)
-	_ = v1alpha1.AddToScheme(scheme)
+	scheme := testScheme()
 	policies := []client.Object{
 		&v1alpha1.SeccompPolicy{ObjectMeta: metav1.ObjectMeta{Name: "high"}, Spec: v1alpha1.SeccompPolicySpec{Priority: 5,
 			NamespaceSelector: metav1.LabelSelector{MatchLabels: map[string]string{"tier": "x"}},
@@ -132,4 +126,13 @@ func TestScopedHandlerAndCacheMiss(t *testing.T) {
 	if resp := review(h.pods(Scope{Policy: "low", Closed: true}), "gone"); !resp.Allowed {
 		t.Errorf("a namespace that does not exist: %+v", resp.Result)
 	}
+}
+
+// testScheme knows the built-in types and the operator's, for the fake
+// clusters of this package's tests.
+func testScheme() *runtime.Scheme {
+	scheme := runtime.NewScheme()
+	_ = clientgoscheme.AddToScheme(scheme)
+	_ = v1alpha1.AddToScheme(scheme)
+	return scheme
 }
