@@ -152,16 +152,24 @@ func TestSeccompDefaultDryRun(t *testing.T) {
 // auditDryRun runs audit --seccomp-default -n dryRunNS -o json with args.
 func auditDryRun(t *testing.T, args ...string) (map[string]seccompdefault.Row, string, int) {
 	t.Helper()
+	containers, out, code := auditSeccompDefault(t, dryRunNS, args...)
+	rows := map[string]seccompdefault.Row{}
+	for _, r := range containers {
+		rows[r.Pod] = r
+	}
+	return rows, out, code
+}
+
+// auditSeccompDefault runs audit --seccomp-default -n ns -o json with
+// args and returns its rows, its output and its exit code.
+func auditSeccompDefault(t *testing.T, ns string, args ...string) ([]seccompdefault.Row, string, int) {
+	t.Helper()
 	var out, errOut bytes.Buffer
-	code := cli.Execute(append([]string{"audit", "--seccomp-default", "--kubeconfig", kubeconfig, "-n", dryRunNS, "-o", "json"}, args...),
+	code := cli.Execute(append([]string{"audit", "--seccomp-default", "--kubeconfig", kubeconfig, "-n", ns, "-o", "json"}, args...),
 		strings.NewReader(""), &out, &errOut)
 	var rep struct{ Containers []seccompdefault.Row }
 	if err := json.Unmarshal(out.Bytes(), &rep); err != nil {
 		t.Fatalf("audit --seccomp-default: exit %d: %v\n%s%s", code, err, out.String(), errOut.String())
 	}
-	rows := map[string]seccompdefault.Row{}
-	for _, r := range rep.Containers {
-		rows[r.Pod] = r
-	}
-	return rows, out.String(), code
+	return rep.Containers, out.String(), code
 }

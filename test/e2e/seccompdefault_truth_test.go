@@ -3,9 +3,7 @@
 package e2e
 
 import (
-	"bytes"
 	"context"
-	"encoding/json"
 	"fmt"
 	"os/exec"
 	"slices"
@@ -21,7 +19,6 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/seccomp-operator/seccomp-operator/api/v1alpha1"
-	"github.com/seccomp-operator/seccomp-operator/internal/cli"
 	"github.com/seccomp-operator/seccomp-operator/internal/seccompdefault"
 	"github.com/seccomp-operator/seccomp-operator/test/workloads"
 )
@@ -337,15 +334,9 @@ func settle(t *testing.T, ws []*truthWorkload, recs []*v1alpha1.ProfileRecording
 // rows by workload and its exit code.
 func auditSD(t *testing.T, ws []*truthWorkload) (map[string]seccompdefault.Row, int) {
 	t.Helper()
-	var out, errOut bytes.Buffer
-	code := cli.Execute([]string{"audit", "--seccomp-default", "--kubeconfig", kubeconfig, "-n", truthNS, "-o", "json"},
-		strings.NewReader(""), &out, &errOut)
-	var rep struct{ Containers []seccompdefault.Row }
-	if err := json.Unmarshal(out.Bytes(), &rep); err != nil {
-		t.Fatalf("audit --seccomp-default: exit %d: %v\n%s%s", code, err, out.String(), errOut.String())
-	}
+	containers, _, code := auditSeccompDefault(t, truthNS)
 	rows := map[string]seccompdefault.Row{}
-	for _, r := range rep.Containers {
+	for _, r := range containers {
 		for _, w := range ws {
 			if r.Pod == w.name || (w.server != nil && strings.HasPrefix(r.Pod, w.name+"-")) {
 				rows[w.name] = r
