@@ -23,6 +23,7 @@ import (
 	"encoding/json"
 	"flag"
 	"fmt"
+	"io"
 	"net/http"
 	"os"
 	"os/exec"
@@ -59,6 +60,7 @@ func main() {
 	ratesFlag := flag.String("rates", "200,1000", "AdmissionReviews per second sent to the webhook alone")
 	dur := flag.Duration("duration", 10*time.Second, "how long each rate runs")
 	indexSize := flag.Int("index", 1000, "profiles in the index")
+	cpuProfile := flag.String("manager-cpuprofile", "", "write the manager's CPU profile during the last rate to this file (go tool pprof bin/manager FILE)")
 	flag.Parse()
 	var rates []int
 	for _, r := range strings.Split(*ratesFlag, ",") {
@@ -69,13 +71,13 @@ func main() {
 		}
 		rates = append(rates, v)
 	}
-	if err := run(*bin, *n, rates, *dur, *indexSize); err != nil {
+	if err := run(*bin, *n, rates, *dur, *indexSize, *cpuProfile); err != nil {
 		fmt.Fprintf(os.Stderr, "bench-webhook: %v\n", err)
 		os.Exit(1)
 	}
 }
 
-func run(bin string, n int, rates []int, dur time.Duration, indexSize int) error {
+func run(bin string, n int, rates []int, dur time.Duration, indexSize int, cpuProfile string) error {
 	env := &envtest.Environment{CRDDirectoryPaths: []string{filepath.Join("config", "crd", "bases")}, ErrorIfCRDPathMissing: true}
 	cfg, err := env.Start()
 	if err != nil {
@@ -127,8 +129,16 @@ func run(bin string, n int, rates []int, dur time.Duration, indexSize int) error
 	if err != nil {
 		return err
 	}
+	pprofPort, err := podcreate.FreePort()
+	if err != nil {
+		return err
+	}
+	pprofAddr := "localhost:" + strconv.Itoa(pprofPort)
+	if cpuProfile == "" {
+		pprofAddr = "0"
+	}
 	cmd := exec.Command(filepath.Join(bin, "manager"), "--admission=webhook", "--predefined-profiles=false",
-		"--metrics-bind-address=0", "--health-probe-bind-address=0",
+		"--metrics-bind-address=0", "--health-probe-bind-address=0", "--pprof-bind-address="+pprofAddr,
 		"--webhook-port="+strconv.Itoa(port), "--webhook-cert-dir="+certDir,
 		"--webhook-url=https://localhost:"+strconv.Itoa(port), "--webhook-service-namespace=seccomp-operator")
 	cmd.Env = append(os.Environ(), "KUBECONFIG="+kcPath)
@@ -215,8 +225,13 @@ func run(bin string, n int, rates []int, dur time.Duration, indexSize int) error
 		}
 	}
 	fmt.Printf("fallback webhook alone: AdmissionReviews over HTTPS on loopback, open loop, %s per rate; CPU is the manager's (2-core machine)\n", dur)
-	for _, rate := range rates {
+	for ri, rate := range rates {
 		total := int(dur.Seconds() * float64(rate))
+		var profiled chan error
+		if cpuProfile != "" && ri == len(rates)-1 {
+			profiled = make(chan error, 1)
+			go func() { profiled <- fetchProfile(pprofAddr, dur, cpuProfile) }()
+		}
 		cpu0, err := cpuTime(cmd.Process.Pid)
 		if err != nil {
 			return fmt.Errorf("the manager's CPU time: %w", err)
@@ -256,6 +271,11 @@ func run(bin string, n int, rates []int, dur time.Duration, indexSize int) error
 			return fmt.Errorf("the manager's CPU time: %w", err)
 		}
 		cpu := cpu1 - cpu0
+		if profiled != nil {
+			if err := <-profiled; err != nil {
+				return fmt.Errorf("the manager's CPU profile: %w", err)
+			}
+		}
 		slices.Sort(lats)
 		fmt.Printf("  %5d/s: %d reviews in %s (%.0f/s), errors %d, sent >1ms late %d; latency p50 %s p99 %s max %s; manager CPU %.2f cores (%.0f µs per review)\n",
 			rate, len(lats), wall.Round(time.Millisecond), float64(len(lats))/wall.Seconds(), errs, late,
@@ -283,6 +303,28 @@ func review(p *corev1.Pod) ([]byte, error) {
 			Object:    runtime.RawExtension{Raw: raw},
 		},
 	})
+}
+
+// fetchProfile writes the CPU profile the manager at addr takes over d to
+// file.
+func fetchProfile(addr string, d time.Duration, file string) error {
+	resp, err := http.Get(fmt.Sprintf("http://%s/debug/pprof/profile?seconds=%d", addr, max(1, int(d.Seconds()))))
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return fmt.Errorf("%s", resp.Status)
+	}
+	out, err := os.Create(file)
+	if err != nil {
+		return err
+	}
+	if _, err := io.Copy(out, resp.Body); err != nil {
+		out.Close()
+		return err
+	}
+	return out.Close()
 }
 
 // cpuTime is the user+system CPU time of process pid so far.

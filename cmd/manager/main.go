@@ -24,12 +24,14 @@ import (
 
 func main() {
 	var metricsAddr, metricsCertDir, probeAddr, certDir, svcName, svcNamespace, webhookConfig string
-	var admissionPath, webhookURL, certSecret string
-	var leaderElect, withPredefined, withPolicies, withWebhooks bool
+	var admissionPath, webhookURL, certSecret, pprofAddr string
+	var leaderElect, withPredefined, withPolicies, withWebhooks, enableHTTP2 bool
 	var webhookPort int
 	flag.StringVar(&metricsAddr, "metrics-bind-address", ":8443", "address of the Prometheus metrics endpoint, HTTPS with a bearer token of a user allowed to get /metrics (ClusterRole seccomp-operator-metrics-reader); 0 disables it")
 	flag.StringVar(&metricsCertDir, "metrics-cert-dir", "", "directory with the metrics endpoint's tls.crt and tls.key (default: a self-signed certificate made at start)")
 	flag.StringVar(&probeAddr, "health-probe-bind-address", ":8081", "address of the health and readiness probes")
+	flag.BoolVar(&enableHTTP2, "enable-http2", false, "serve the webhooks and the metrics endpoint over HTTP/2 as well as HTTP/1.1 (off: HTTP/2 stream-reset floods, CVE-2023-44487)")
+	flag.StringVar(&pprofAddr, "pprof-bind-address", "0", "address of the Go profiling endpoint, /debug/pprof/ (0 disables it)")
 	flag.BoolVar(&leaderElect, "leader-elect", false, "elect a leader so that only one replica reconciles")
 	flag.BoolVar(&withPredefined, "predefined-profiles", true, "create the five predefined SeccompProfiles and restore them when deleted or edited")
 	flag.BoolVar(&withPolicies, "seccomp-policies", true, "enforce SeccompPolicies and ProfileBindings at pod admission")
@@ -60,6 +62,9 @@ func main() {
 	restCfg := ctrl.GetConfigOrDie()
 	var cert *setup.Certificate
 	var tlsOpts []func(*tls.Config)
+	if !enableHTTP2 {
+		tlsOpts = append(tlsOpts, setup.DisableHTTP2)
+	}
 	if withWebhooks {
 		var err error
 		cert, err = setup.NewCertificate(restCfg, scheme, setup.CertificateOptions{Dir: certDir, Namespace: svcNamespace,
@@ -68,14 +73,15 @@ func main() {
 			log.Error(err, "webhook certificate")
 			os.Exit(1)
 		}
-		tlsOpts = cert.TLSOpts
+		tlsOpts = append(tlsOpts, cert.TLSOpts...)
 	}
 	mgr, err := ctrl.NewManager(restCfg, ctrl.Options{
 		Scheme:                 scheme,
 		Cache:                  setup.CacheOptions(),
 		WebhookServer:          webhook.NewServer(webhook.Options{Port: webhookPort, CertDir: certDir, TLSOpts: tlsOpts}),
-		Metrics:                setup.MetricsOptions(metricsAddr, metricsCertDir),
+		Metrics:                setup.MetricsOptions(metricsAddr, metricsCertDir, enableHTTP2),
 		HealthProbeBindAddress: probeAddr,
+		PprofBindAddress:       pprofAddr,
 		LeaderElection:         leaderElect,
 		LeaderElectionID:       "manager.seccomp-operator.dev",
 		// The binary exits right after the manager stops, so handing the

@@ -12,13 +12,13 @@ import (
 
 // MetricsOptions serve the manager's metrics on addr ("0" disables them)
 // over HTTPS (a self-signed certificate unless certDir holds tls.crt and
-// tls.key), to clients whose bearer token the apiserver accepts for a user
+// tls.key; HTTP/1.1 only unless http2), to clients whose bearer token the apiserver accepts for a user
 // allowed to get the path (metricsauth, as the agents do: the ClusterRole
 // seccomp-operator-metrics-reader grants it). Metrics tell what a cluster
 // runs and how it is loaded; they are not for anyone who can reach the
 // port.
-func MetricsOptions(addr, certDir string) metricsserver.Options {
-	return metricsserver.Options{
+func MetricsOptions(addr, certDir string, http2 bool) metricsserver.Options {
+	opts := metricsserver.Options{
 		BindAddress:   addr,
 		SecureServing: true,
 		CertDir:       certDir,
@@ -32,4 +32,8 @@ func MetricsOptions(addr, certDir string) metricsserver.Options {
 			}, nil
 		},
 	}
+	if !http2 {
+		opts.TLSOpts = append(opts.TLSOpts, DisableHTTP2)
+	}
+	return opts
 }

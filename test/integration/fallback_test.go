@@ -4,6 +4,7 @@ package integration
 
 import (
 	"context"
+	"crypto/tls"
 	"fmt"
 	"net"
 	"os"
@@ -111,7 +112,7 @@ func startFallbackCluster(t *testing.T, tune func(*certs.Source)) *fallbackClust
 			Scheme:        scheme,
 			Cache:         setup.CacheOptions(),
 			Metrics:       metricsserver.Options{BindAddress: "0"},
-			WebhookServer: webhook.NewServer(webhook.Options{Host: "127.0.0.1", Port: fc.port, TLSOpts: cert.TLSOpts}),
+			WebhookServer: webhook.NewServer(webhook.Options{Host: "127.0.0.1", Port: fc.port, TLSOpts: append([]func(*tls.Config){setup.DisableHTTP2}, cert.TLSOpts...)}),
 			// Controller names are process-wide; the package's main
 			// manager already uses them.
 			Controller: config.Controller{SkipNameValidation: ptr.To(true)},

@@ -56,7 +56,7 @@ func TestMetricsNeedAReader(t *testing.T) {
 		t.Fatal(err)
 	}
 	managerAddr := freeAddr(t)
-	srv, err := metricsserver.NewServer(setup.MetricsOptions(managerAddr, ""), mcfg, hc)
+	srv, err := metricsserver.NewServer(setup.MetricsOptions(managerAddr, "", false), mcfg, hc)
 	if err != nil {
 		t.Fatal(err)
 	}

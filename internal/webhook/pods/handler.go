@@ -112,8 +112,8 @@ func (h *Handler) Serve(srv interface{ Register(string, http.Handler) }) {
 			}
 			return ctx
 		}
-		srv.Register(base, &webhook.Admission{Handler: scoped, WithContextFunc: withScope})
-		srv.Register(base+"/", &webhook.Admission{Handler: scoped, WithContextFunc: withScope})
+		srv.Register(base, &webhook.Admission{Handler: scoped, WithContextFunc: withScope, LogConstructor: requestLog})
+		srv.Register(base+"/", &webhook.Admission{Handler: scoped, WithContextFunc: withScope, LogConstructor: requestLog})
 	}
 }
 
