@@ -134,13 +134,14 @@ func run(bin string, n int, rates []int, dur time.Duration, indexSize int, cpuPr
 		return err
 	}
 	pprofAddr := "localhost:" + strconv.Itoa(pprofPort)
-	if cpuProfile == "" {
-		pprofAddr = "0"
+	args := []string{"--admission=webhook", "--predefined-profiles=false",
+		"--metrics-bind-address=0", "--health-probe-bind-address=0",
+		"--webhook-port=" + strconv.Itoa(port), "--webhook-cert-dir=" + certDir,
+		"--webhook-url=https://localhost:" + strconv.Itoa(port), "--webhook-service-namespace=seccomp-operator"}
+	if cpuProfile != "" { // only then: earlier managers have no such flag
+		args = append(args, "--pprof-bind-address="+pprofAddr)
 	}
-	cmd := exec.Command(filepath.Join(bin, "manager"), "--admission=webhook", "--predefined-profiles=false",
-		"--metrics-bind-address=0", "--health-probe-bind-address=0", "--pprof-bind-address="+pprofAddr,
-		"--webhook-port="+strconv.Itoa(port), "--webhook-cert-dir="+certDir,
-		"--webhook-url=https://localhost:"+strconv.Itoa(port), "--webhook-service-namespace=seccomp-operator")
+	cmd := exec.Command(filepath.Join(bin, "manager"), args...)
 	cmd.Env = append(os.Environ(), "KUBECONFIG="+kcPath)
 	cmd.Stdout, cmd.Stderr = logFile, logFile
 	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
