@@ -60,7 +60,7 @@ func main() {
 	ratesFlag := flag.String("rates", "200,1000", "AdmissionReviews per second sent to the webhook alone")
 	dur := flag.Duration("duration", 10*time.Second, "how long each rate runs")
 	indexSize := flag.Int("index", 1000, "profiles in the index")
-	cpuProfile := flag.String("manager-cpuprofile", "", "write the manager's CPU profile during the last rate to this file (go tool pprof bin/manager FILE)")
+	cpuProfile := flag.String("manager-cpuprofile", "", "write the manager's CPU profile during the last rate to this file, and its allocation profile since start to FILE.allocs (go tool pprof bin/manager FILE)")
 	flag.Parse()
 	var rates []int
 	for _, r := range strings.Split(*ratesFlag, ",") {
@@ -276,6 +276,9 @@ func run(bin string, n int, rates []int, dur time.Duration, indexSize int, cpuPr
 			if err := <-profiled; err != nil {
 				return fmt.Errorf("the manager's CPU profile: %w", err)
 			}
+			if err := fetch("http://"+pprofAddr+"/debug/pprof/allocs", cpuProfile+".allocs"); err != nil {
+				return fmt.Errorf("the manager's allocation profile: %w", err)
+			}
 		}
 		slices.Sort(lats)
 		fmt.Printf("  %5d/s: %d reviews in %s (%.0f/s), errors %d, sent >1ms late %d; latency p50 %s p99 %s max %s; manager CPU %.2f cores (%.0f µs per review)\n",
@@ -309,7 +312,12 @@ func review(p *corev1.Pod) ([]byte, error) {
 // fetchProfile writes the CPU profile the manager at addr takes over d to
 // file.
 func fetchProfile(addr string, d time.Duration, file string) error {
-	resp, err := http.Get(fmt.Sprintf("http://%s/debug/pprof/profile?seconds=%d", addr, max(1, int(d.Seconds()))))
+	return fetch(fmt.Sprintf("http://%s/debug/pprof/profile?seconds=%d", addr, max(1, int(d.Seconds()))), file)
+}
+
+// fetch writes what url answers to file.
+func fetch(url, file string) error {
+	resp, err := http.Get(url)
 	if err != nil {
 		return err
 	}

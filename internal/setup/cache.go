@@ -15,7 +15,14 @@ import (
 // name with a field selector: so the cache watches that one object, not
 // every configuration of the cluster.
 func CacheOptions() cache.Options {
-	return cache.Options{ByObject: map[client.Object]cache.ByObject{
-		&admissionregv1.MutatingWebhookConfiguration{}: {Field: fields.OneTermEqualSelector("metadata.name", pods.DefaultConfigName)},
-	}}
+	return cache.Options{
+		ByObject: map[client.Object]cache.ByObject{
+			&admissionregv1.MutatingWebhookConfiguration{}: {Field: fields.OneTermEqualSelector("metadata.name", pods.DefaultConfigName)},
+		},
+		// No reconciler reads managedFields, and every read from the
+		// cache deep-copies them: the fallback webhook reads the policies
+		// and the namespace for each pod. An update sent without them
+		// leaves the server's as they are.
+		DefaultTransform: cache.TransformStripManagedFields(),
+	}
 }
