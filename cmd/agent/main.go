@@ -154,6 +154,7 @@ func main() {
 	var procCache *procfs.Cache
 	if record {
 		rec = recorder.New(node, openKernel, recorder.Options{MaxNamespaces: maxNamespaces, PinPath: bpfPinPath}, nil, log.WithName("recorder"))
+		rec.Probe = probeKernel
 	}
 	if enrich {
 		e := &enricher.Enricher{
