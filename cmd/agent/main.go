@@ -82,6 +82,12 @@ func main() {
 	if os.Getenv("GOGC") == "" {
 		debug.SetGCPercent(gcPercent)
 	}
+	if nodekube.Disabled(pprofAddr) {
+		// Nobody can read the heap profile: do not sample it. Each
+		// sample walks the allocating stack, and the runtime keeps a
+		// hash table of every sampled stack for the process's life.
+		goruntime.MemProfileRate = 0
+	}
 	if os.Getenv("GOMAXPROCS") == "" && maxProcs > 0 {
 		goruntime.GOMAXPROCS(maxProcs)
 	}
