@@ -202,12 +202,21 @@ func run() error {
 	t0 = time.Now()
 	agents := make([]*proc, *nodes)
 	roots := make([]string, *nodes)
+	// The simulated nodes share this host's bpffs, and this program kills
+	// its agents: pinned eBPF recorder maps would be one set for all of
+	// them, left behind for the next run's agents to take over. Each
+	// simulated node pins nothing, as a node without bpffs.
+	var noPins []string
+	if help, _ := exec.Command(filepath.Join(*binDir, "agent"), "--help").CombinedOutput(); bytes.Contains(help, []byte("-bpf-pin-path")) {
+		noPins = []string{"--bpf-pin-path="}
+	}
 	for i := range *nodes {
 		node := fmt.Sprintf("bench-node-%03d", i)
 		roots[i] = filepath.Join(work, node)
 		// Simulated nodes have no runtime binaries to read: they install
 		// as a node with a current runc does (the operator's LOG flag).
 		args := []string{"--node-name=" + node, "--kubelet-root=" + roots[i], "--metrics-bind-address=0", "--health-probe-bind-address=0", "--runtime-seccomp-flags=supported"}
+		args = append(args, noPins...)
 		args = append(args, strings.Fields(*agentArgs)...)
 		if i == 0 && os.Getenv("SCALE_PPROF") != "" {
 			args = append(args, "--pprof-bind-address="+os.Getenv("SCALE_PPROF"))
@@ -394,7 +403,7 @@ func run() error {
 		_ = os.RemoveAll(diskRoot)
 	}()
 	tDisk := time.Now()
-	if _, err := start("agent", "--node-name=bench-disk", "--kubelet-root="+diskRoot, "--metrics-bind-address=0", "--health-probe-bind-address=0", "--runtime-seccomp-flags=supported"); err != nil {
+	if _, err := start("agent", append([]string{"--node-name=bench-disk", "--kubelet-root=" + diskRoot, "--metrics-bind-address=0", "--health-probe-bind-address=0", "--runtime-seccomp-flags=supported"}, noPins...)...); err != nil {
 		return err
 	}
 	if err := waitFor(ctx, *timeout, func() bool { return w.isComplete("bench-disk") }); err != nil {

@@ -82,6 +82,12 @@ func main() {
 	if os.Getenv("GOGC") == "" {
 		debug.SetGCPercent(gcPercent)
 	}
+	if nodekube.Disabled(pprofAddr) {
+		// Nobody can read the heap profile: do not sample it. Each
+		// sample walks the allocating stack, and the runtime keeps a
+		// hash table of every sampled stack for the process's life.
+		goruntime.MemProfileRate = 0
+	}
 	if os.Getenv("GOMAXPROCS") == "" && maxProcs > 0 {
 		goruntime.GOMAXPROCS(maxProcs)
 	}
@@ -154,6 +160,7 @@ func main() {
 	var procCache *procfs.Cache
 	if record {
 		rec = recorder.New(node, openKernel, recorder.Options{MaxNamespaces: maxNamespaces, PinPath: bpfPinPath}, nil, log.WithName("recorder"))
+		rec.Probe = probeKernel
 	}
 	if enrich {
 		e := &enricher.Enricher{

@@ -34,6 +34,13 @@ func openKernel(o recorder.Options) (recorder.Kernel, error) {
 	return bpfKernel{r}, nil
 }
 
+// probeKernel tells, without loading the recorder, whether an earlier
+// agent left pinned state and why the recorder could not be opened
+// (recorder.ProbeFunc).
+func probeKernel(o recorder.Options) (bool, error) {
+	return bpfrec.Pinned(o.PinPath), bpfrec.Check()
+}
+
 // bpfKernel is a *bpfrec.Recorder as a recorder.Kernel (its entries in
 // the recorder's type).
 type bpfKernel struct{ *bpfrec.Recorder }

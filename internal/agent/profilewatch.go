@@ -19,6 +19,7 @@ import (
 
 	"github.com/seccomp-operator/seccomp-operator/api/v1alpha1"
 	"github.com/seccomp-operator/seccomp-operator/internal/nodekube"
+	"github.com/seccomp-operator/seccomp-operator/pkg/seccomp/syscalls"
 )
 
 // profileListWatch lists and watches every SeccompProfile like client-go's
@@ -224,7 +225,9 @@ func (d *profileDecoder) decodeProfile(dec *json.Decoder) (*v1alpha1.SeccompProf
 			}
 			// Fresh, never into a shared spec (a repeated key).
 			sp.Spec = v1alpha1.SeccompProfileSpec{}
-			err = dec.Decode(&sp.Spec)
+			if err = dec.Decode(&sp.Spec); err == nil {
+				internNames(&sp.Spec)
+			}
 		default:
 			err = dec.Decode(&d.skip)
 		}
@@ -236,6 +239,18 @@ func (d *profileDecoder) decodeProfile(dec *json.Decoder) (*v1alpha1.SeccompProf
 		return nil, err
 	}
 	return sp, nil
+}
+
+// internNames replaces the syscall names of a freshly decoded spec by the
+// syscall tables' copies: the node keeps every profile's spec, and a
+// thousand profiles name the same few hundred syscalls.
+func internNames(spec *v1alpha1.SeccompProfileSpec) {
+	for i := range spec.Syscalls {
+		names := spec.Syscalls[i].Names
+		for j, n := range names {
+			names[j] = syscalls.Intern(n)
+		}
+	}
 }
 
 // Close ends the stream.

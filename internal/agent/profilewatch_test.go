@@ -9,6 +9,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"unsafe"
 
 	"k8s.io/apimachinery/pkg/api/equality"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
@@ -280,5 +281,25 @@ func BenchmarkWatchDecode(b *testing.B) {
 				}
 			}
 		})
+	}
+}
+
+// Two profiles naming the same syscall hold one copy of its name (the
+// syscall tables'), not one each.
+func TestProfileDecoderInternsSyscallNames(t *testing.T) {
+	a, b := fullProfile(), fullProfile()
+	b.Name, b.UID = "other", "u-2"
+	stream := append(eventJSON(t, watch.Added, a), eventJSON(t, watch.Added, b)...)
+	d := newProfileDecoder(io.NopCloser(bytes.NewReader(stream)), nil)
+	var names []string
+	for range 2 {
+		_, obj, err := d.Decode()
+		if err != nil {
+			t.Fatal(err)
+		}
+		names = append(names, obj.(*v1alpha1.SeccompProfile).Spec.Syscalls[0].Names[0])
+	}
+	if names[0] != "read" || names[1] != "read" || unsafe.StringData(names[0]) != unsafe.StringData(names[1]) {
+		t.Errorf("names %q decoded into separate copies", names)
 	}
 }

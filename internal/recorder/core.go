@@ -98,12 +98,20 @@ func newCore(k Kernel, kernelErr error, procs Processes, log logr.Logger) *core 
 		pods: map[string]*podContainer{}, byKey: map[uint64]*attr{}, pending: map[uint64]*unattr{},
 		store: newStore(v1alpha1.MaxNodeRecordings), learned: map[learnedKey]bool{}}
 	c.snap.Store(newSnapshot(nil))
+	c.setKernel(k, kernelErr)
+	return c
+}
+
+// setKernel takes the in-kernel recorder once opened, or why it could not
+// be.
+func (c *core) setKernel(k Kernel, err error) {
+	c.kernel, c.kernelErr = k, err
 	if k != nil && k.Attached() {
-		// Attached before this agent started (pinned): containers that
-		// started before now may have run unrecorded in between.
+		// Attached before it was opened (pinned by an earlier agent):
+		// containers that started before now may have run unrecorded in
+		// between.
 		c.markAttached()
 	}
-	return c
 }
 
 // updateRecordings takes changed recordings: what the kernel holds is

@@ -341,7 +341,16 @@ func TestStatePatch(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if string(p) != `{"status":{"recorder":{"attached":false,"message":"eBPF unavailable: x"},"recordings":null}}` {
+	if string(p) != `{"status":{"recorder":{"attached":false,"dropped":null,"lost":null,"message":"eBPF unavailable: x"},"recordings":null}}` {
+		t.Errorf("patch %s", p)
+	}
+	// A message the recorder no longer has is removed (null), not left.
+	cur.Recorder = &v1alpha1.NodeRecorder{Message: "eBPF unavailable: x", Lost: 3}
+	p, err = statePatch(&cur, recs, rec)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if string(p) != `{"status":{"recorder":{"attached":true,"dropped":null,"lost":null,"message":null}}}` {
 		t.Errorf("patch %s", p)
 	}
 }

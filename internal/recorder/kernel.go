@@ -72,6 +72,13 @@ type Options struct {
 // OpenFunc opens the in-kernel recorder.
 type OpenFunc func(Options) (Kernel, error)
 
+// ProbeFunc says, without loading anything, whether an earlier agent left
+// pinned in-kernel state under Options.PinPath (then the recorder opens
+// the kernel at start to take it over), and why the in-kernel recorder
+// cannot be opened on this node, when that can be told without loading
+// it (nil does not promise that Open succeeds).
+type ProbeFunc func(Options) (leftover bool, unavailable error)
+
 // key identifies an entry across harvests.
 func (e *Entry) key() uint64 {
 	if e.ID != 0 {

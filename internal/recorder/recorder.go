@@ -38,7 +38,13 @@ type Recorder struct {
 	Node *nodekube.Node
 	// Open opens the in-kernel recorder with Options; nil when the agent
 	// has none (then only the log, complain and enforce sources record).
-	Open    OpenFunc
+	// It is called only while a recording needs it, or at start when
+	// Probe finds what an earlier agent pinned: loading the program parses
+	// the kernel's BTF, which an agent on every node should not pay for
+	// while nothing records with eBPF.
+	Open OpenFunc
+	// Probe, when set, is called once at start: see ProbeFunc.
+	Probe   ProbeFunc
 	Options Options
 	Procs   Processes
 	Log     logr.Logger
@@ -103,16 +109,17 @@ func (r *Recorder) Run(ctx context.Context) error {
 		return nil
 	}
 
-	k, kerr := r.open()
-	r.core = newCore(k, kerr, r.Procs, r.Log)
+	r.core = newCore(nil, nil, r.Procs, r.Log)
 	r.core.setRecordings(nodekube.ListOf[*v1alpha1.ProfileRecording](recs))
 	r.core.setPods(r.Node.PodList())
 	if cur := r.state.NodeState(); cur != nil {
 		r.core.restore(&cur.Status)
 		r.Log.Info("continuing the node's recordings", "recordings", len(cur.Status.Recordings))
 	}
+	var lastOpen time.Time
+	r.startKernel(&lastOpen)
 	close(r.ready)
-	r.loop(ctx, recs, recKick, podKick)
+	r.loop(ctx, recs, recKick, podKick, lastOpen)
 	r.close(r.core.kernel)
 	return nil
 }
@@ -130,6 +137,49 @@ func pokes(kick chan struct{}) toolscache.ResourceEventHandlerFuncs {
 		UpdateFunc: func(any, any) { poke() },
 		DeleteFunc: func(any) { poke() },
 	}
+}
+
+// startKernel opens the in-kernel recorder at start when a recording needs
+// it or an earlier agent left pinned state to take over (harvested, and
+// detached and unpinned unless a recording still needs it); otherwise it
+// only says, from Probe, why eBPF would be unavailable.
+func (r *Recorder) startKernel(lastOpen *time.Time) {
+	if r.Open == nil {
+		r.core.kernelErr = ErrNoKernel
+		return
+	}
+	if r.Probe != nil {
+		leftover, err := r.Probe(r.Options)
+		if err != nil {
+			r.core.kernelErr = err
+			r.Log.Error(err, "no eBPF recorder on this node; ProfileRecordings with recorder ebpf record nothing here")
+		}
+		if leftover {
+			r.openKernel(lastOpen)
+			return
+		}
+	}
+	r.ensureKernel(lastOpen)
+}
+
+// ensureKernel opens the in-kernel recorder when a recording needs it and
+// it is not open: at once the first time, then every kernelRetry after a
+// failure.
+func (r *Recorder) ensureKernel(lastOpen *time.Time) {
+	c := r.core
+	if c.kernel != nil || r.Open == nil || !c.snap.Load().needKernel {
+		return
+	}
+	if !lastOpen.IsZero() && time.Since(*lastOpen) < kernelRetry {
+		return
+	}
+	r.openKernel(lastOpen)
+}
+
+func (r *Recorder) openKernel(lastOpen *time.Time) {
+	*lastOpen = time.Now()
+	k, err := r.open()
+	r.core.setKernel(k, err)
 }
 
 // open opens the in-kernel recorder, or says why it cannot.
@@ -171,13 +221,12 @@ func (r *Recorder) close(k Kernel) {
 
 // loop harvests, follows the recordings and pods, and writes the node
 // state until ctx ends.
-func (r *Recorder) loop(ctx context.Context, recs toolscache.SharedIndexInformer, recKick, podKick <-chan struct{}) {
+func (r *Recorder) loop(ctx context.Context, recs toolscache.SharedIndexInformer, recKick, podKick <-chan struct{}, lastOpen time.Time) {
 	c := r.core
 	harvest := time.NewTicker(r.HarvestInterval)
 	defer harvest.Stop()
 	write := time.NewTicker(r.MinStateInterval)
 	defer write.Stop()
-	lastOpen := time.Now()
 	// A program the agent's earlier life left attached (pinned) is
 	// harvested at once; a detached one was harvested at its detach.
 	if c.syncKernel() {
@@ -196,20 +245,14 @@ func (r *Recorder) loop(ctx context.Context, recs toolscache.SharedIndexInformer
 			return
 		case <-recKick:
 			c.updateRecordings(nodekube.ListOf[*v1alpha1.ProfileRecording](recs))
+			r.ensureKernel(&lastOpen)
 			if c.syncKernel() {
 				c.harvest()
 			}
 		case <-podKick:
 			c.setPods(r.Node.PodList())
 		case <-harvest.C:
-			if c.kernel == nil && c.snap.Load().needKernel && r.Open != nil && time.Since(lastOpen) >= kernelRetry {
-				lastOpen = time.Now()
-				if k, err := r.open(); err == nil {
-					c.kernel, c.kernelErr = k, nil
-				} else {
-					c.kernelErr = err
-				}
-			}
+			r.ensureKernel(&lastOpen)
 			if c.syncKernel() {
 				c.harvest()
 			}

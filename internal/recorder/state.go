@@ -29,7 +29,7 @@ func statePatch(cur *v1alpha1.NodeState, recs []v1alpha1.NodeRecording, rec *v1a
 		}
 	}
 	if !equality.Semantic.DeepEqual(cur.Recorder, rec) {
-		status["recorder"] = rec
+		status["recorder"] = recorderPatch(rec)
 	}
 	if len(status) == 0 {
 		return nil, nil
@@ -43,4 +43,18 @@ func normal(rs []v1alpha1.NodeRecording) []v1alpha1.NodeRecording {
 		return nil
 	}
 	return rs
+}
+
+// recorderPatch is rec as a merge patch: its optional fields that are zero
+// are null, so that a message the recorder no longer has (or a count back
+// at zero) is removed rather than left as it was.
+func recorderPatch(rec *v1alpha1.NodeRecorder) map[string]any {
+	orNull := func(zero bool, v any) any {
+		if zero {
+			return nil
+		}
+		return v
+	}
+	return map[string]any{"attached": rec.Attached, "lost": orNull(rec.Lost == 0, rec.Lost),
+		"dropped": orNull(rec.Dropped == 0, rec.Dropped), "message": orNull(rec.Message == "", rec.Message)}
 }

@@ -69,6 +69,17 @@ func IDOf(name string) (ID, bool) {
 	return id, ok
 }
 
+// Intern returns the tables' own copy of a syscall name some table knows,
+// and name itself otherwise. A holder of many profiles (a node's agent
+// keeps every profile's spec) then holds one copy of each name instead of
+// one per profile.
+func Intern(name string) string {
+	if id, ok := idOf[name]; ok {
+		return idNames[id]
+	}
+	return name
+}
+
 // IDCount is the number of IDs: every ID is in [0, IDCount()).
 func IDCount() int { return len(idNames) }
 

@@ -2,6 +2,7 @@ package syscalls
 
 import (
 	"testing"
+	"unsafe"
 
 	"golang.org/x/sys/unix"
 )
@@ -162,5 +163,17 @@ func TestByAudit(t *testing.T) {
 		if got, ok := ByAudit(a.Audit, 0); !ok || got != a {
 			t.Errorf("ByAudit(%s's %#x) = %v", a.Name, a.Audit, got)
 		}
+	}
+}
+
+// Intern gives every caller the same copy of a known name, and an unknown
+// name back as it is.
+func TestIntern(t *testing.T) {
+	a, b := string([]byte("openat")), string([]byte("openat"))
+	if Intern(a) != "openat" || unsafe.StringData(Intern(a)) != unsafe.StringData(Intern(b)) {
+		t.Errorf("openat interned as %q, not one copy", Intern(a))
+	}
+	if unknown := string([]byte("no_such_syscall")); unsafe.StringData(Intern(unknown)) != unsafe.StringData(unknown) {
+		t.Error("an unknown name is not given back as it is")
 	}
 }

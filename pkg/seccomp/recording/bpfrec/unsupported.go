@@ -28,3 +28,9 @@ func (*Recorder) LostNamespaces() ([]uint64, error) { return nil, errUnsupported
 func (*Recorder) OutOfRange() (uint64, error)       { return 0, errUnsupported }
 func (*Recorder) MapBytes() int                     { return 0 }
 func (*Recorder) Replaced() bool                    { return false }
+
+// Pinned reports false: nothing is pinned on this platform.
+func Pinned(string) bool { return false }
+
+// Check returns an error wrapping errors.ErrUnsupported.
+func Check() error { return errUnsupported }
