@@ -9,6 +9,11 @@ CONTROLLER_GEN := $(TOOLS)/controller-gen-$(CONTROLLER_GEN_VERSION)
 # Packages whose tests need root, cgo + libseccomp, or Debian servers run in
 # their own targets below; `make test` runs all of them.
 export CGO_ENABLED ?= 0
+# Every go command make runs (vet, the tests, the docs' commands) builds with
+# -trimpath, as make build and the images do: the source path is part of a
+# compile's cache key, so with the flag on some commands and not others a
+# clean run compiles nearly every package twice.
+export GOFLAGS := $(strip $(filter-out -trimpath,$(shell $(GO) env GOFLAGS)) -trimpath)
 
 .PHONY: help up down test-e2e test-commands bench-cluster bench-violations bench-admission bench-webhook bench-scale deps deps-generate all build test test-unit test-integration test-differential test-profiles test-recording-host generate verify-generated lint fuzz bench demo clean tools
 

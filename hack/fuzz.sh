@@ -10,8 +10,10 @@ GO=${GO:-go}
 cache=$($GO env GOCACHE)/fuzz
 bin=$(mktemp -d)
 trap 'rm -rf "$bin"' EXIT
-for pkg in $($GO list ./pkg/... ./internal/...); do
-	dir=$($GO list -f '{{.Dir}}' "$pkg")
+# One go list for every package and its directory (fd 3: the fuzz binaries
+# keep the script's stdin).
+pkgs=$($GO list -f '{{.ImportPath}} {{.Dir}}' ./pkg/... ./internal/...)
+while read -r pkg dir <&3; do
 	targets=$(grep -ho '^func Fuzz[A-Za-z0-9_]*' "$dir"/*_test.go 2>/dev/null | sed 's/^func //' || true)
 	[ -n "$targets" ] || continue
 	$GO test -c -fuzz=. -o "$bin/pkg.test" "$pkg"
@@ -19,4 +21,4 @@ for pkg in $($GO list ./pkg/... ./internal/...); do
 		echo "== $t ($pkg)"
 		(cd "$dir" && "$bin/pkg.test" -test.run='^$' -test.fuzz="^$t\$" -test.fuzztime="${FUZZTIME:-30s}" -test.fuzzcachedir="$cache/$pkg")
 	done
-done
+done 3<<<"$pkgs"

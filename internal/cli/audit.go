@@ -22,6 +22,7 @@ import (
 	"github.com/seccomp-operator/seccomp-operator/api/v1alpha1"
 	"github.com/seccomp-operator/seccomp-operator/internal/podprofile"
 	"github.com/seccomp-operator/seccomp-operator/internal/policy"
+	"github.com/seccomp-operator/seccomp-operator/internal/profilefile"
 	"github.com/seccomp-operator/seccomp-operator/internal/seccompdefault"
 )
 
@@ -162,7 +163,7 @@ func readPolicies(files []string, stdin io.Reader) ([]v1alpha1.SeccompPolicy, er
 		if err != nil {
 			return nil, fmt.Errorf("read policy %s: %w", f, err)
 		}
-		raws, names, err := splitYAML(displayName(f), b)
+		raws, names, err := profilefile.SplitYAML(displayName(f), b)
 		if err != nil {
 			return nil, err
 		}

@@ -10,10 +10,11 @@ import (
 	"github.com/spf13/cobra"
 	xbpf "golang.org/x/net/bpf"
 
+	"github.com/seccomp-operator/seccomp-operator/internal/profilefile"
 	"github.com/seccomp-operator/seccomp-operator/pkg/seccomp/bpf"
 )
 
-func compileFor(arg string, stdin io.Reader, arch string, notify bool) (*source, *bpf.Program, error) {
+func compileFor(arg string, stdin io.Reader, arch string, notify bool) (*profilefile.Source, *bpf.Program, error) {
 	src, err := loadProfile(arg, stdin)
 	if err != nil {
 		return nil, nil, err

@@ -10,6 +10,7 @@ import (
 
 	"github.com/seccomp-operator/seccomp-operator/api/v1alpha1"
 	"github.com/seccomp-operator/seccomp-operator/internal/nodepath"
+	"github.com/seccomp-operator/seccomp-operator/internal/profilefile"
 	"github.com/seccomp-operator/seccomp-operator/pkg/seccomp/profile"
 )
 
@@ -84,7 +85,7 @@ func crdYAML(name string, p *profile.Profile) ([]byte, error) {
 }
 
 // objectName derives a DNS-subdomain-shaped name from the input.
-func objectName(src *source) string {
+func objectName(src *profilefile.Source) string {
 	if src.CRD != nil {
 		return src.CRD.Name
 	}

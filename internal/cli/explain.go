@@ -11,6 +11,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/seccomp-operator/seccomp-operator/api/v1alpha1"
+	"github.com/seccomp-operator/seccomp-operator/internal/profilefile"
 	"github.com/seccomp-operator/seccomp-operator/pkg/seccomp/auditrecord"
 	"github.com/seccomp-operator/seccomp-operator/pkg/seccomp/bpf"
 	"github.com/seccomp-operator/seccomp-operator/pkg/seccomp/profile"
@@ -99,7 +100,7 @@ func newExplainCmd(o *options) *cobra.Command {
 			if len(lines) == 0 {
 				return fmt.Errorf("no records: give audit lines as arguments, --file FILE, or - for standard input")
 			}
-			var src *source
+			var src *profilefile.Source
 			if profArg != "" {
 				var err error
 				if src, err = readProfile(profArg, o.stdin); err != nil {
@@ -133,7 +134,7 @@ func newExplainCmd(o *options) *cobra.Command {
 
 // explainLines explains every seccomp record among lines; blank lines and
 // lines of other kinds are skipped.
-func explainLines(lines []string, src *source) (explainReport, error) {
+func explainLines(lines []string, src *profilefile.Source) (explainReport, error) {
 	rep := explainReport{Records: []explained{}}
 	resolved := map[string]*profile.Profile{} // by native ABI
 	for i, l := range lines {
@@ -209,7 +210,7 @@ func actionMeaning(code uint32) string {
 
 // profileVerdict evaluates src for the record's syscall on its ABI, with
 // the profile resolved for the record's host family (not this machine's).
-func profileVerdict(src *source, resolved map[string]*profile.Profile, r *auditrecord.Record) (*verdict, error) {
+func profileVerdict(src *profilefile.Source, resolved map[string]*profile.Profile, r *auditrecord.Record) (*verdict, error) {
 	v := &verdict{Name: src.Name}
 	abi, ok := r.ABI()
 	if !ok {

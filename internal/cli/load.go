@@ -8,32 +8,33 @@ import (
 	"runtime"
 	"strings"
 
+	"github.com/seccomp-operator/seccomp-operator/internal/profilefile"
 	"github.com/seccomp-operator/seccomp-operator/pkg/seccomp/predefined"
 	"github.com/seccomp-operator/seccomp-operator/pkg/seccomp/profile"
 	"github.com/seccomp-operator/seccomp-operator/pkg/seccomp/syscalls"
 )
 
 // readDocuments reads arg: a file ("-" for stdin) holding one or more
-// profiles (see parseDocuments), or the name of a predefined profile. The
+// profiles (see profilefile.Parse), or the name of a predefined profile. The
 // error is for the input as a whole (unreadable, too large, empty); a
 // document that is not a usable profile carries its own Err.
-func readDocuments(arg string, stdin io.Reader) ([]document, error) {
+func readDocuments(arg string, stdin io.Reader) ([]profilefile.Document, error) {
 	data, err := readInput(arg, stdin)
 	if err != nil {
 		if !errors.Is(err, fs.ErrNotExist) {
 			return nil, fmt.Errorf("read profile %s: %w", arg, err)
 		}
 		if p, ok := predefined.Get(arg); ok {
-			return []document{{Name: p.Name, Src: &source{Name: p.Name, Profile: p.Profile.DeepCopy()}}}, nil
+			return []profilefile.Document{{Name: p.Name, Src: &profilefile.Source{Name: p.Name, Profile: p.Profile.DeepCopy()}}}, nil
 		}
 		return nil, fmt.Errorf("unknown profile %q: not a file and not a predefined profile (%s)", arg, strings.Join(predefined.Names(), ", "))
 	}
-	return parseDocuments(displayName(arg), data)
+	return profilefile.Parse(displayName(arg), data)
 }
 
 // readProfile reads arg, which must hold exactly one profile: every command
 // but validate works on one.
-func readProfile(arg string, stdin io.Reader) (*source, error) {
+func readProfile(arg string, stdin io.Reader) (*profilefile.Source, error) {
 	docs, err := readDocuments(arg, stdin)
 	if err != nil {
 		return nil, err
@@ -48,23 +49,9 @@ func readProfile(arg string, stdin io.Reader) (*source, error) {
 	return docs[0].Src, nil
 }
 
-// flattenOnPredefined flattens a file's profile whose base is a predefined
-// profile: outside a cluster those are the only bases seccompctl can see.
-func flattenOnPredefined(name, base string, p *profile.Profile) (*profile.Profile, error) {
-	return profile.Flatten(name, func(n string) (profile.Node, bool) {
-		if n == name {
-			return profile.Node{Name: name, Base: base, Profile: p}, true
-		}
-		if pre, ok := predefined.Get(n); ok {
-			return profile.Node{Name: n, Profile: pre.Profile}, true
-		}
-		return profile.Node{}, false
-	})
-}
-
 // loadProfile reads arg and resolves Docker's conditional rules for a
 // default container on the host (Docker's default capabilities, this kernel).
-func loadProfile(arg string, stdin io.Reader) (*source, error) {
+func loadProfile(arg string, stdin io.Reader) (*profilefile.Source, error) {
 	src, err := readProfile(arg, stdin)
 	if err != nil {
 		return nil, err

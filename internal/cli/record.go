@@ -10,6 +10,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/seccomp-operator/seccomp-operator/internal/nodepath"
+	"github.com/seccomp-operator/seccomp-operator/internal/profilefile"
 	"github.com/seccomp-operator/seccomp-operator/pkg/seccomp/bpf"
 	"github.com/seccomp-operator/seccomp-operator/pkg/seccomp/filter"
 	"github.com/seccomp-operator/seccomp-operator/pkg/seccomp/profile"
@@ -154,7 +155,7 @@ func recordObjectName(dest, command string) string {
 	if from == "-" {
 		from = command
 	}
-	return objectName(&source{Name: from})
+	return objectName(&profilefile.Source{Name: from})
 }
 
 func chooseRecorder(name string) (recorderFunc, error) {

@@ -1,4 +1,4 @@
-package cli
+package profilefile
 
 import (
 	"testing"
@@ -9,12 +9,12 @@ import (
 // FuzzParseDocuments holds the file loader to its contract on any input: no
 // panic; an input is either refused as a whole or gives at least one
 // document, each with a name and exactly one of a profile or an error; a
-// profile validates without a panic. Seeds: testdata/fuzz/FuzzParseDocuments.
+// profile validates without a panic. Seeds: testdata/fuzz/FuzzParseDocuments
+// (crdstream: a valid and an invalid SeccompProfile in one YAML stream; oci:
+// an OCI JSON profile; and the file forms seccompctl's validate tests read).
 func FuzzParseDocuments(f *testing.F) {
-	f.Add([]byte(crdOK + "---\n" + crdBad))
-	f.Add([]byte(ociOK))
 	f.Fuzz(func(t *testing.T, data []byte) {
-		docs, err := parseDocuments("f", data)
+		docs, err := Parse("f", data)
 		if err != nil {
 			if docs != nil {
 				t.Fatal("documents and an error")

@@ -1,4 +1,9 @@
-package cli
+// Package profilefile reads the files users hand to seccompctl: it splits
+// one into its profile documents (OCI seccomp JSON, SeccompProfile objects
+// as YAML or JSON, Lists of them) and names what any other input is. It is
+// a package of its own, apart from the commands, because it parses outside
+// input: its fuzz target builds without the rest of seccompctl.
+package profilefile
 
 import (
 	"bufio"
@@ -18,8 +23,8 @@ import (
 	"github.com/seccomp-operator/seccomp-operator/pkg/seccomp/profile"
 )
 
-// source is a profile as read, before Docker conditionals are resolved.
-type source struct {
+// Source is a profile as read, before Docker conditionals are resolved.
+type Source struct {
 	Name    string
 	Profile *profile.Profile
 	// Notes are parse-time notes (unknown JSON fields, duplicate keys).
@@ -28,12 +33,12 @@ type source struct {
 	CRD *v1alpha1.SeccompProfile
 }
 
-// document is one profile of an input, or why it is not a usable one.
-type document struct {
+// Document is one profile of an input, or why it is not a usable one.
+type Document struct {
 	// Name is the input's name, with the document's place in it when the
 	// input holds several ("p.yaml (document 2)", "list.yaml items[3]").
 	Name string
-	Src  *source
+	Src  *Source
 	Err  error
 }
 
@@ -47,7 +52,7 @@ const (
 
 var bom = []byte("\xef\xbb\xbf")
 
-// parseDocuments splits data into its profile documents:
+// Parse splits data into its profile documents:
 //   - JSON (the first character is '{'): one OCI profile, or one object
 //     (a SeccompProfile or a List of them, as `kubectl get -o json` prints);
 //   - otherwise YAML: every document of the stream ("---" between them),
@@ -56,7 +61,7 @@ var bom = []byte("\xef\xbb\xbf")
 // The error is for data as a whole: empty, binary, or another tool's
 // output. Everything else, including objects that are not seccomp-operator
 // profiles, becomes a document with Err naming what it is and what to do.
-func parseDocuments(name string, data []byte) ([]document, error) {
+func Parse(name string, data []byte) ([]Document, error) {
 	var notes profile.Issues
 	hadBOM := bytes.HasPrefix(data, bom)
 	data = bytes.TrimPrefix(data, bom)
@@ -81,11 +86,11 @@ func parseDocuments(name string, data []byte) ([]document, error) {
 	if hadBOM {
 		notes = append(notes, profile.Issue{Field: "file", Message: "starts with a UTF-8 byte order mark; kubectl and seccompctl skip it, other YAML tools may not", Severity: profile.SeverityNote})
 	}
-	raws, names, err := splitYAML(name, data)
+	raws, names, err := SplitYAML(name, data)
 	if err != nil {
 		return nil, err
 	}
-	var docs []document
+	var docs []Document
 	for i, raw := range raws {
 		docs = append(docs, yamlDocument(names[i], raw)...)
 	}
@@ -97,10 +102,10 @@ func parseDocuments(name string, data []byte) ([]document, error) {
 	return docs, nil
 }
 
-// splitYAML returns the documents of a YAML stream that hold more than
+// SplitYAML returns the documents of a YAML stream that hold more than
 // blanks and comments, and a name for each: name itself when there is one,
 // else "name (document N)" counting every document of the stream.
-func splitYAML(name string, data []byte) ([][]byte, []string, error) {
+func SplitYAML(name string, data []byte) ([][]byte, []string, error) {
 	var raws [][]byte
 	var nums []int
 	r := utilyaml.NewYAMLReader(bufio.NewReader(bytes.NewReader(data)))
@@ -130,10 +135,10 @@ func splitYAML(name string, data []byte) ([][]byte, []string, error) {
 	return raws, names, nil
 }
 
-func yamlDocument(name string, raw []byte) []document {
+func yamlDocument(name string, raw []byte) []Document {
 	j, err := yaml.YAMLToJSONStrict(raw)
 	if err != nil {
-		return []document{{Name: name, Err: fmt.Errorf("not valid YAML: %w", err)}}
+		return []Document{{Name: name, Err: fmt.Errorf("not valid YAML: %w", err)}}
 	}
 	return classify(name, j, raw, true, 0)
 }
@@ -158,9 +163,9 @@ type header struct {
 
 // classify turns one document (as JSON; raw is the text as written) into
 // a profile or an error saying what else it is.
-func classify(name string, j, raw []byte, fromYAML bool, depth int) []document {
-	fail := func(format string, a ...any) []document {
-		return []document{{Name: name, Err: fmt.Errorf(format, a...)}}
+func classify(name string, j, raw []byte, fromYAML bool, depth int) []Document {
+	fail := func(format string, a ...any) []Document {
+		return []Document{{Name: name, Err: fmt.Errorf(format, a...)}}
 	}
 	var top map[string]json.RawMessage
 	if err := json.Unmarshal(j, &top); err != nil {
@@ -172,7 +177,7 @@ func classify(name string, j, raw []byte, fromYAML bool, depth int) []document {
 		if err == nil {
 			err = errors.New("not a JSON object")
 		}
-		return []document{{Name: name, Err: err}}
+		return []Document{{Name: name, Err: err}}
 	}
 	var h header
 	_ = json.Unmarshal(j, &h) // a field of another type: h keeps what fits
@@ -182,7 +187,7 @@ func classify(name string, j, raw []byte, fromYAML bool, depth int) []document {
 	}
 	switch {
 	case h.Kind == "SeccompProfile" && h.APIVersion == v1alpha1.GroupVersion.String():
-		return []document{crdDocument(name, j)}
+		return []Document{crdDocument(name, j)}
 	case h.Kind == "SeccompProfile" && group == spoGroup:
 		return fail("a security-profiles-operator SeccompProfile (%s), not seccomp-operator's: set apiVersion to %s and check its spec with this command (or give its spec as OCI JSON)", h.APIVersion, v1alpha1.GroupVersion)
 	case h.Kind == "SeccompProfile" && group == v1alpha1.GroupVersion.Group:
@@ -207,9 +212,9 @@ func classify(name string, j, raw []byte, fromYAML bool, depth int) []document {
 	}
 	p, notes, err := profile.ParseStrict(raw)
 	if err != nil {
-		return []document{{Name: name, Err: err}}
+		return []Document{{Name: name, Err: err}}
 	}
-	return []document{{Name: name, Src: &source{Name: name, Profile: p, Notes: notes}}}
+	return []Document{{Name: name, Src: &Source{Name: name, Profile: p, Notes: notes}}}
 }
 
 // wrapped recognises a profile nested in another object: {"seccomp": {...}}
@@ -248,13 +253,13 @@ func yamlShape(j []byte) string {
 
 // listDocuments reads each item of a List (`kubectl get -o yaml` prints
 // one) as a document of its own.
-func listDocuments(name string, h header) []document {
-	var docs []document
+func listDocuments(name string, h header) []Document {
+	var docs []Document
 	for i, it := range h.Items {
 		docs = append(docs, classify(fmt.Sprintf("%s items[%d]", name, i), it, it, false, 1)...)
 	}
 	if len(docs) == 0 {
-		return []document{{Name: name, Err: fmt.Errorf("a %s without items: no profile in it", h.Kind)}}
+		return []Document{{Name: name, Err: fmt.Errorf("a %s without items: no profile in it", h.Kind)}}
 	}
 	return docs
 }
@@ -262,7 +267,7 @@ func listDocuments(name string, h header) []document {
 // crdDocument decodes a SeccompProfile object strictly (unknown fields are
 // errors, as kubectl's strict field validation makes them) and checks its
 // name with the node-path rule the apiserver's objects obey.
-func crdDocument(name string, j []byte) document {
+func crdDocument(name string, j []byte) Document {
 	var obj v1alpha1.SeccompProfile
 	dec := json.NewDecoder(bytes.NewReader(j))
 	dec.DisallowUnknownFields()
@@ -270,17 +275,17 @@ func crdDocument(name string, j []byte) document {
 		if strings.Contains(err.Error(), "unknown field") {
 			err = fmt.Errorf("%w (kubectl refuses unknown fields too: check the spelling with `kubectl explain seccompprofiles.spec`)", err)
 		}
-		return document{Name: name, Err: fmt.Errorf("SeccompProfile: %w", err)}
+		return Document{Name: name, Err: fmt.Errorf("SeccompProfile: %w", err)}
 	}
 	if err := nodepath.ValidateName(obj.Name); err != nil {
-		return document{Name: name, Err: fmt.Errorf("SeccompProfile: metadata.name: %w", err)}
+		return Document{Name: name, Err: fmt.Errorf("SeccompProfile: metadata.name: %w", err)}
 	}
 	p := obj.Spec.ToProfile()
 	if b := obj.Spec.BaseProfileName; b != "" {
 		var err error
 		if p, err = flattenOnPredefined(obj.Name, b, p); err != nil {
-			return document{Name: name, Err: fmt.Errorf("SeccompProfile: %w", err)}
+			return Document{Name: name, Err: fmt.Errorf("SeccompProfile: %w", err)}
 		}
 	}
-	return document{Name: name, Src: &source{Name: obj.Name, Profile: p, CRD: &obj}}
+	return Document{Name: name, Src: &Source{Name: obj.Name, Profile: p, CRD: &obj}}
 }
