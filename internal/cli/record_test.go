@@ -168,7 +168,10 @@ func testRecordI386Child(t *testing.T, rec string) {
 	if runtime.GOARCH != "amd64" {
 		t.Skip("the i386 compat ABI is an x86_64 host's")
 	}
-	goTool := filepath.Join(runtime.GOROOT(), "bin", "go")
+	goTool, err := exec.LookPath("go") // go test puts its own first in PATH
+	if err != nil {
+		t.Fatalf("no go tool to build the 386 program: %v", err)
+	}
 	bin := filepath.Join(t.TempDir(), "rec386")
 	build := exec.Command(goTool, "build", "-o", bin, "./testdata/rec386")
 	build.Env = append(os.Environ(), "GOARCH=386", "CGO_ENABLED=0")
