@@ -34,15 +34,7 @@ func TestRecorderOpensTheKernelOnlyWhenARecordingNeedsIt(t *testing.T) {
 		// No harvest tick during the test: only a recording's event may
 		// open the kernel.
 		r.HarvestInterval, r.MinStateInterval = time.Hour, 200*time.Millisecond
-		rctx, cancel := context.WithCancel(ctx)
-		done := make(chan struct{})
-		go func() {
-			defer close(done)
-			if err := r.Run(rctx); err != nil {
-				t.Errorf("recorder: %v", err)
-			}
-		}()
-		t.Cleanup(func() { cancel(); <-done })
+		runRecorder(ctx, t, r)
 		return &opens
 	}
 

@@ -106,18 +106,7 @@ func TestRecorderNodeStateSurvivesRestart(t *testing.T) {
 	start := func(k *recKernel) (*recorder.Recorder, func()) {
 		r := recorder.New(a.kube, func(recorder.Options) (recorder.Kernel, error) { return k, nil }, recorder.Options{}, recProcs{id}, ctrl.Log.WithName("recorder"))
 		r.HarvestInterval, r.MinStateInterval = 100*time.Millisecond, 200*time.Millisecond
-		rctx, cancel := context.WithCancel(ctx)
-		done := make(chan struct{})
-		go func() {
-			defer close(done)
-			if err := r.Run(rctx); err != nil {
-				t.Errorf("recorder: %v", err)
-			}
-		}()
-		var once sync.Once
-		stop := func() { once.Do(func() { cancel(); <-done }) }
-		t.Cleanup(stop)
-		return r, stop
+		return r, runRecorder(ctx, t, r)
 	}
 	wantEBPF := func(names ...string) func() bool {
 		return func() bool {
@@ -199,4 +188,21 @@ func wantEBPFWithin(t *testing.T, cond func() bool) bool {
 		}
 	}
 	return false
+}
+
+// runRecorder runs r until the returned stop is called or the test ends;
+// stop waits for Run to return and may be called more than once.
+func runRecorder(ctx context.Context, t *testing.T, r *recorder.Recorder) (stop func()) {
+	rctx, cancel := context.WithCancel(ctx)
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		if err := r.Run(rctx); err != nil {
+			t.Errorf("recorder: %v", err)
+		}
+	}()
+	var once sync.Once
+	stop = func() { once.Do(func() { cancel(); <-done }) }
+	t.Cleanup(stop)
+	return stop
 }
