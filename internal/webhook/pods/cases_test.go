@@ -1,7 +1,6 @@
 package pods
 
 import (
-	"context"
 	"encoding/json"
 	"slices"
 	"strings"
@@ -14,7 +13,6 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/labels"
-	"k8s.io/apimachinery/pkg/runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/client/fake"
 	"sigs.k8s.io/controller-runtime/pkg/webhook/admission"
@@ -52,20 +50,15 @@ func TestPolicyCaseTableFallback(t *testing.T) {
 	for _, p := range policies {
 		scopes = append(scopes, Scope{Policy: p.Name, Closed: p.Spec.Mode == v1alpha1.PolicyModeEnforce})
 	}
-	review := func(hd admission.Handler, kind, resource, ns string, obj any) admission.Response {
-		raw, err := json.Marshal(obj)
-		if err != nil {
-			t.Fatal(err)
-		}
+	review := func(path, kind, resource, ns string, obj any) admission.Response {
 		group := ""
 		if kind == "Deployment" {
 			group = "apps"
 		}
-		return hd.Handle(context.Background(), admission.Request{AdmissionRequest: admissionv1.AdmissionRequest{
+		return post(t, h, path, admissionv1.AdmissionRequest{
 			UID: "1", Kind: metav1.GroupVersionKind{Group: group, Version: "v1", Kind: kind}, Namespace: ns, Operation: admissionv1.Create,
 			Resource: metav1.GroupVersionResource{Group: group, Version: "v1", Resource: resource}, UserInfo: authUser,
-			Object: runtime.RawExtension{Raw: raw},
-		}})
+		}, obj)
 	}
 	for _, c := range policycases.Cases {
 		pod := c.Pod("p")
@@ -77,7 +70,7 @@ func TestPolicyCaseTableFallback(t *testing.T) {
 			if s.Policy != "" && !selects(t, policies, s.Policy, c.Namespace) {
 				continue
 			}
-			resp := review(h.pods(s), "Pod", "pods", c.Namespace, pod)
+			resp := review(s.Path(PodsPath), "Pod", "pods", c.Namespace, pod)
 			if !resp.Allowed {
 				got.Refused, said = true, []string{resp.Result.Message}
 				break
@@ -99,7 +92,7 @@ func TestPolicyCaseTableFallback(t *testing.T) {
 			p := c.Pod("p")
 			dep := &appsv1.Deployment{ObjectMeta: metav1.ObjectMeta{Namespace: c.Namespace, Name: "d"},
 				Spec: appsv1.DeploymentSpec{Template: corev1.PodTemplateSpec{ObjectMeta: p.ObjectMeta, Spec: p.Spec}}}
-			resp := review(h.workloads(s), "Deployment", "deployments", c.Namespace, dep)
+			resp := review(s.Path(WorkloadsPath), "Deployment", "deployments", c.Namespace, dep)
 			tsaid = append(tsaid, resp.Warnings...)
 		}
 		got.Template = strings.Join(tsaid, "; ")

@@ -19,7 +19,6 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"sigs.k8s.io/controller-runtime/pkg/client"
-	"sigs.k8s.io/controller-runtime/pkg/webhook"
 	"sigs.k8s.io/controller-runtime/pkg/webhook/admission"
 
 	"github.com/seccomp-operator/seccomp-operator/api/v1alpha1"
@@ -94,27 +93,21 @@ func scopeOf(base, path string) (Scope, bool) {
 	return Scope{}, false
 }
 
-type scopeKey struct{}
-
-// Serve registers the pods and workloads handlers, every scope, on srv.
+// Serve registers the pods and workloads webhooks, every scope, on srv.
 func (h *Handler) Serve(srv interface{ Register(string, http.Handler) }) {
-	for base, handle := range map[string]func(Scope) admission.Handler{PodsPath: h.pods, WorkloadsPath: h.workloads} {
-		scoped := admission.HandlerFunc(func(ctx context.Context, req admission.Request) admission.Response {
-			scope, ok := ctx.Value(scopeKey{}).(Scope)
-			if !ok {
-				return admission.Allowed("") // a path no configuration of ours names
-			}
-			return handle(scope).Handle(ctx, req)
-		})
-		withScope := func(ctx context.Context, r *http.Request) context.Context {
-			if scope, ok := scopeOf(base, r.URL.Path); ok {
-				return context.WithValue(ctx, scopeKey{}, scope)
-			}
-			return ctx
-		}
-		srv.Register(base, &webhook.Admission{Handler: scoped, WithContextFunc: withScope, LogConstructor: requestLog})
-		srv.Register(base+"/", &webhook.Admission{Handler: scoped, WithContextFunc: withScope, LogConstructor: requestLog})
+	for _, base := range []string{PodsPath, WorkloadsPath} {
+		srv.Register(base, h)
+		srv.Register(base+"/", h)
 	}
+}
+
+// ServeHTTP answers the AdmissionReviews of both webhooks, at every scope.
+func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if strings.HasPrefix(r.URL.Path, WorkloadsPath) {
+		serveReview(w, r, WorkloadsPath, h.workloads, advised)
+		return
+	}
+	serveReview(w, r, PodsPath, h.pods, unjudged)
 }
 
 // errNoNamespace: the request's namespace does not exist, in the cache nor
@@ -172,67 +165,54 @@ func unjudged(scope Scope, err error) admission.Response {
 	return resp
 }
 
-// Pods handles pod CREATE and pods/ephemeralcontainers UPDATE for every
-// scope at once (the bare path).
-func (h *Handler) Pods() admission.Handler { return h.pods(Scope{Closed: true}) }
-
-// Workloads is Pods for workloads.
-func (h *Handler) Workloads() admission.Handler { return h.workloads(Scope{Closed: true}) }
-
 // pods handles pod CREATE and pods/ephemeralcontainers UPDATE for scope: a
 // policy's webhook judges the pods its policy governs (others pass: their
 // own policy's webhook judges them) as the bindings' webhook, which runs
 // before it, left them; the bindings' webhook only binds.
-func (h *Handler) pods(scope Scope) admission.Handler {
-	return admission.HandlerFunc(func(ctx context.Context, req admission.Request) admission.Response {
-		ephemeral := req.Operation == admissionv1.Update && req.SubResource == "ephemeralcontainers"
-		if req.Kind.Kind != "Pod" || !(req.Operation == admissionv1.Create && req.SubResource == "" || ephemeral) {
-			return admission.Allowed("")
-		}
-		var pod corev1.Pod
-		if err := json.Unmarshal(req.Object.Raw, &pod); err != nil {
-			return admission.Errored(http.StatusBadRequest, fmt.Errorf("decode pod: %w", err))
-		}
-		if pod.Namespace == "" {
-			pod.Namespace = req.Namespace
-		}
-		st, nsLabels, err := h.state(ctx, req.Namespace)
-		if err != nil {
-			return unjudged(scope, err)
-		}
-		switch {
-		case scope.Bindings:
-			st.Policies = nil
-		case scope.Policy != "":
-			// The bindings' webhook, which runs before, bound the pod.
-			st.Bindings, st.Only = nil, scope.Policy
-		}
-		d, err := policy.Evaluate(policy.Request{Pod: &pod, NamespaceLabels: nsLabels, Username: req.UserInfo.Username, Ephemeral: ephemeral}, st)
-		if err != nil {
-			return unjudged(scope, err)
-		}
-		if d.Refused() {
-			return admission.Denied(strings.Join(d.Messages(), "; "))
-		}
-		if !d.Changed {
-			// No patch, as the difference below would find, without
-			// marshalling the pod twice to find it.
-			return verdicts(admission.Response{AdmissionResponse: admissionv1.AdmissionResponse{Allowed: true}}, d)
-		}
-		// The patch is the difference between the pod as decoded and as
-		// Evaluate leaves it, both marshalled the same way: only what the
-		// decision changed, not what marshalling adds (null timestamps,
-		// empty status), so a pod with nothing to change gets no patch.
-		before, err := json.Marshal(&pod)
-		if err != nil {
-			return admission.Errored(http.StatusInternalServerError, err)
-		}
-		after, err := json.Marshal(d.Pod)
-		if err != nil {
-			return admission.Errored(http.StatusInternalServerError, err)
-		}
-		return verdicts(admission.PatchResponseFromRaw(before, after), d)
-	})
+func (h *Handler) pods(ctx context.Context, scope Scope, req *admissionv1.AdmissionRequest, pod *corev1.Pod) admission.Response {
+	ephemeral := req.Operation == admissionv1.Update && req.SubResource == "ephemeralcontainers"
+	if req.Kind.Kind != "Pod" || !(req.Operation == admissionv1.Create && req.SubResource == "" || ephemeral) {
+		return admission.Allowed("")
+	}
+	if pod.Namespace == "" {
+		pod.Namespace = req.Namespace
+	}
+	st, nsLabels, err := h.state(ctx, req.Namespace)
+	if err != nil {
+		return unjudged(scope, err)
+	}
+	switch {
+	case scope.Bindings:
+		st.Policies = nil
+	case scope.Policy != "":
+		// The bindings' webhook, which runs before, bound the pod.
+		st.Bindings, st.Only = nil, scope.Policy
+	}
+	d, err := policy.Evaluate(policy.Request{Pod: pod, NamespaceLabels: nsLabels, Username: req.UserInfo.Username, Ephemeral: ephemeral}, st)
+	if err != nil {
+		return unjudged(scope, err)
+	}
+	if d.Refused() {
+		return admission.Denied(strings.Join(d.Messages(), "; "))
+	}
+	if !d.Changed {
+		// No patch, as the difference below would find, without
+		// marshalling the pod twice to find it.
+		return verdicts(admission.Response{AdmissionResponse: admissionv1.AdmissionResponse{Allowed: true}}, d)
+	}
+	// The patch is the difference between the pod as decoded and as
+	// Evaluate leaves it, both marshalled the same way: only what the
+	// decision changed, not what marshalling adds (null timestamps,
+	// empty status), so a pod with nothing to change gets no patch.
+	before, err := json.Marshal(pod)
+	if err != nil {
+		return admission.Errored(http.StatusInternalServerError, err)
+	}
+	after, err := json.Marshal(d.Pod)
+	if err != nil {
+		return admission.Errored(http.StatusInternalServerError, err)
+	}
+	return verdicts(admission.PatchResponseFromRaw(before, after), d)
 }
 
 // verdicts adds the failed validations whose action is Warn or Audit to
@@ -251,38 +231,40 @@ func verdicts(resp admission.Response, d policy.Decision) admission.Response {
 // mode), never a refusal, since enforce applies to the pods. A policy's
 // webhook says what its policy says (of the template as the bindings will
 // bind its pods), the bindings' webhook what the bindings say.
-func (h *Handler) workloads(scope Scope) admission.Handler {
-	return admission.HandlerFunc(func(ctx context.Context, req admission.Request) admission.Response {
-		obj, err := workload(req)
-		if err != nil || obj == nil {
-			return admission.Allowed("") // advice only: never block a workload on our error
-		}
-		st, nsLabels, err := h.state(ctx, req.Namespace)
-		if err != nil {
-			return admission.Allowed("")
-		}
-		switch {
-		case scope.Bindings:
-			st.Policies = nil
-		case scope.Policy != "":
-			st.Only = scope.Policy
-		}
-		resource := req.Resource.Resource
-		if resource == "" {
-			resource = strings.ToLower(req.Kind.Kind) + "s" // the six kinds workload decodes
-		}
-		d, err := policy.Evaluate(policy.Request{Workload: obj, Resource: resource, Namespace: req.Namespace,
-			NamespaceLabels: nsLabels, Username: req.UserInfo.Username}, st)
-		if err != nil {
-			return admission.Allowed("")
-		}
-		return verdicts(admission.Allowed(""), d)
-	})
+func (h *Handler) workloads(ctx context.Context, scope Scope, req *admissionv1.AdmissionRequest, raw *json.RawMessage) admission.Response {
+	obj, err := workload(req, *raw)
+	if err != nil || obj == nil {
+		return admission.Allowed("") // advice only: never block a workload on our error
+	}
+	st, nsLabels, err := h.state(ctx, req.Namespace)
+	if err != nil {
+		return admission.Allowed("")
+	}
+	switch {
+	case scope.Bindings:
+		st.Policies = nil
+	case scope.Policy != "":
+		st.Only = scope.Policy
+	}
+	resource := req.Resource.Resource
+	if resource == "" {
+		resource = strings.ToLower(req.Kind.Kind) + "s" // the six kinds workload decodes
+	}
+	d, err := policy.Evaluate(policy.Request{Workload: obj, Resource: resource, Namespace: req.Namespace,
+		NamespaceLabels: nsLabels, Username: req.UserInfo.Username}, st)
+	if err != nil {
+		return admission.Allowed("")
+	}
+	return verdicts(admission.Allowed(""), d)
 }
+
+// advised is the workloads' answer to a request they could not judge:
+// admitted, since they only advise.
+func advised(Scope, error) admission.Response { return admission.Allowed("") }
 
 // workload decodes the workload of a request (nil for other kinds), typed,
 // with the request's namespace.
-func workload(req admission.Request) (client.Object, error) {
+func workload(req *admissionv1.AdmissionRequest, raw []byte) (client.Object, error) {
 	var obj client.Object
 	switch req.Kind.Kind {
 	case "Deployment":
@@ -300,7 +282,7 @@ func workload(req admission.Request) (client.Object, error) {
 	default:
 		return nil, nil
 	}
-	if err := json.Unmarshal(req.Object.Raw, obj); err != nil {
+	if err := json.Unmarshal(raw, obj); err != nil {
 		return nil, fmt.Errorf("decode %s: %w", req.Kind.Kind, err)
 	}
 	obj.SetNamespace(req.Namespace)

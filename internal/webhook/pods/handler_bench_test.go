@@ -1,7 +1,6 @@
 package pods
 
 import (
-	"context"
 	"encoding/json"
 	"fmt"
 	"testing"
@@ -12,15 +11,15 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client/fake"
-	"sigs.k8s.io/controller-runtime/pkg/webhook/admission"
 
 	"github.com/seccomp-operator/seccomp-operator/api/v1alpha1"
 	"github.com/seccomp-operator/seccomp-operator/internal/policy/benchpolicy"
 )
 
 // BenchmarkPodsHandler: the reviews bench/webhook sends (half defaulted,
-// half naming an installed operator profile; benchpolicy.Pod), handled with the state in a
-// fake cache, without the HTTPS around them.
+// half naming an installed operator profile; benchpolicy.Pod), as the
+// webhook reads and answers them (the AdmissionReview's JSON in and out),
+// with the state in a fake cache, without the HTTPS around them.
 //
 //	go test -run XXX -bench PodsHandler -benchmem ./internal/webhook/pods/
 func BenchmarkPodsHandler(b *testing.B) {
@@ -35,29 +34,30 @@ func BenchmarkPodsHandler(b *testing.B) {
 		ns.Labels[k] = v
 	}
 	reader := fake.NewClientBuilder().WithScheme(scheme).WithObjects(p, idx, &ns).Build()
-	h := (&Handler{Reader: reader, OperatorNamespace: "seccomp-operator"}).Pods()
-	var reqs []admission.Request
+	h := &Handler{Reader: reader, OperatorNamespace: "seccomp-operator"}
+	var bodies [][]byte
 	for i := range 64 {
 		prof := ""
 		if i%2 == 1 {
 			prof = fmt.Sprintf("profile-%04d", i)
 		}
 		raw, _ := json.Marshal(benchpolicy.Pod("governed", fmt.Sprintf("r-%d", i), prof))
-		reqs = append(reqs, admission.Request{AdmissionRequest: admissionv1.AdmissionRequest{
+		body, _ := json.Marshal(admissionv1.AdmissionReview{TypeMeta: reviewType, Request: &admissionv1.AdmissionRequest{
 			UID: "1", Kind: metav1.GroupVersionKind{Version: "v1", Kind: "Pod"}, Resource: metav1.GroupVersionResource{Version: "v1", Resource: "pods"},
 			Namespace: pod0.Namespace, Operation: admissionv1.Create, UserInfo: authenticationv1.UserInfo{Username: "bench"},
 			Object: runtime.RawExtension{Raw: raw}}})
+		bodies = append(bodies, body)
 	}
 	b.ReportAllocs()
 	// The programs are compiled once, before the timed loop (see
 	// BenchmarkEvaluate).
-	if resp := h.Handle(context.Background(), reqs[0]); !resp.Allowed {
+	if resp := answer(b, postBody(b, h, PodsPath, "application/json", bodies[0])); !resp.Allowed {
 		b.Fatal(resp.Result)
 	}
 	i := 0
 	for b.Loop() {
-		if resp := h.Handle(context.Background(), reqs[i%len(reqs)]); !resp.Allowed {
-			b.Fatal(resp.Result)
+		if rec := postBody(b, h, PodsPath, "application/json", bodies[i%len(bodies)]); rec.Code != 200 {
+			b.Fatal(rec.Body)
 		}
 		i++
 	}
