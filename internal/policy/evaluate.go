@@ -39,7 +39,9 @@ type Request struct {
 	Describe bool
 }
 
-// State is the cluster's state the decisions depend on.
+// State is the cluster's state the decisions depend on. Evaluate only
+// reads it (the fallback webhook passes the objects of its cache, not
+// copies), as it only reads the Request's pod or workload.
 type State struct {
 	Policies []v1alpha1.SeccompPolicy
 	// Bindings are the ProfileBindings; the pod's namespace's are the ones

@@ -114,28 +114,31 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 // in the apiserver.
 var errNoNamespace = errors.New("no such namespace")
 
-// state reads what Evaluate needs for a request in namespace ns.
+// state reads what Evaluate needs for a request in namespace ns. The
+// objects are the cache's own, not copies (Evaluate and the handler only
+// read them; TestEvaluateLeavesItsInputAsIs): copying them for every
+// request was a good part of what a review allocated.
 func (h *Handler) state(ctx context.Context, ns string) (policy.State, map[string]string, error) {
 	st := policy.State{OperatorNamespace: h.OperatorNamespace}
 	var policies v1alpha1.SeccompPolicyList
-	if err := h.Reader.List(ctx, &policies); err != nil {
+	if err := h.Reader.List(ctx, &policies, client.UnsafeDisableDeepCopy); err != nil {
 		return st, nil, fmt.Errorf("list SeccompPolicies: %w", err)
 	}
 	st.Policies = policies.Items
 	var bindings v1alpha1.ProfileBindingList
-	if err := h.Reader.List(ctx, &bindings, client.InNamespace(ns)); err != nil {
+	if err := h.Reader.List(ctx, &bindings, client.InNamespace(ns), client.UnsafeDisableDeepCopy); err != nil {
 		return st, nil, fmt.Errorf("list the ProfileBindings of %s: %w", ns, err)
 	}
 	st.Bindings = bindings.Items
 	var idx v1alpha1.SeccompProfileIndex
-	switch err := h.Reader.Get(ctx, client.ObjectKey{Name: v1alpha1.ProfileIndexName}, &idx); {
+	switch err := h.Reader.Get(ctx, client.ObjectKey{Name: v1alpha1.ProfileIndexName}, &idx, client.UnsafeDisableDeepCopy); {
 	case err == nil:
 		st.Index = &idx
 	case !apierrors.IsNotFound(err):
 		return st, nil, fmt.Errorf("read the profile index: %w", err)
 	}
 	var n corev1.Namespace
-	err := h.Reader.Get(ctx, client.ObjectKey{Name: ns}, &n)
+	err := h.Reader.Get(ctx, client.ObjectKey{Name: ns}, &n, client.UnsafeDisableDeepCopy)
 	if apierrors.IsNotFound(err) && h.APIReader != nil {
 		// Not in the cache yet: a namespace created a moment ago.
 		err = h.APIReader.Get(ctx, client.ObjectKey{Name: ns}, &n)
