@@ -280,11 +280,15 @@ func run(bin string, n int, rates []int, dur time.Duration, indexSize int, cpuPr
 				return fmt.Errorf("the manager's allocation profile: %w", err)
 			}
 		}
+		hwm, err := nodeproc.StatusKiB(cmd.Process.Pid, "VmHWM")
+		if err != nil {
+			return fmt.Errorf("the manager's peak RSS: %w", err)
+		}
 		slices.Sort(lats)
-		fmt.Printf("  %5d/s: %d reviews in %s (%.0f/s), errors %d, sent >1ms late %d; latency p50 %s p99 %s max %s; manager CPU %.2f cores (%.0f µs per review)\n",
+		fmt.Printf("  %5d/s: %d reviews in %s (%.0f/s), errors %d, sent >1ms late %d; latency p50 %s p99 %s max %s; manager CPU %.2f cores (%.0f µs per review), peak RSS %.1f MiB\n",
 			rate, len(lats), wall.Round(time.Millisecond), float64(len(lats))/wall.Seconds(), errs, late,
 			pct(lats, 50), pct(lats, 99), lats[len(lats)-1].Round(time.Microsecond),
-			cpu.Seconds()/wall.Seconds(), float64(cpu.Microseconds())/float64(max(1, len(lats))))
+			cpu.Seconds()/wall.Seconds(), float64(cpu.Microseconds())/float64(max(1, len(lats))), float64(hwm)/1024)
 	}
 	return nil
 }

@@ -27,11 +27,13 @@ func main() {
 	var admissionPath, webhookURL, certSecret, pprofAddr string
 	var leaderElect, withPredefined, withPolicies, withWebhooks, enableHTTP2 bool
 	var webhookPort int
+	var heapFloor int64
 	flag.StringVar(&metricsAddr, "metrics-bind-address", ":8443", "address of the Prometheus metrics endpoint, HTTPS with a bearer token of a user allowed to get /metrics (ClusterRole seccomp-operator-metrics-reader); 0 disables it")
 	flag.StringVar(&metricsCertDir, "metrics-cert-dir", "", "directory with the metrics endpoint's tls.crt and tls.key (default: a self-signed certificate made at start)")
 	flag.StringVar(&probeAddr, "health-probe-bind-address", ":8081", "address of the health and readiness probes")
 	flag.BoolVar(&enableHTTP2, "enable-http2", false, "serve the webhooks and the metrics endpoint over HTTP/2 as well as HTTP/1.1 (off: HTTP/2 stream-reset floods, CVE-2023-44487)")
 	flag.StringVar(&pprofAddr, "pprof-bind-address", "0", "address of the Go profiling endpoint, /debug/pprof/ (0 disables it)")
+	flag.Int64Var(&heapFloor, "gc-heap-floor", setup.DefaultHeapFloor, "while the fallback webhook decides pod admissions (--admission=webhook, or auto on an apiserver without MutatingAdmissionPolicy): bytes the Go collector lets the heap grow to before it collects, however small the live heap, so that reviews do not pay for a collection several times a second (GOGC rises to reach it; GOGC set in the environment wins); 0: Go's default GOGC alone")
 	flag.BoolVar(&leaderElect, "leader-elect", false, "elect a leader so that only one replica reconciles")
 	flag.BoolVar(&withPredefined, "predefined-profiles", true, "create the five predefined SeccompProfiles and restore them when deleted or edited")
 	flag.BoolVar(&withPolicies, "seccomp-policies", true, "enforce SeccompPolicies and ProfileBindings at pod admission")
@@ -109,14 +111,18 @@ func main() {
 		}
 	}
 	if withPolicies {
-		if _, err := setup.Admission(mgr, setup.AdmissionOptions{
+		path, err := setup.Admission(mgr, setup.AdmissionOptions{
 			Path: admissionPath, OperatorNamespace: svcNamespace,
 			Service: &admissionregv1.ServiceReference{Name: svcName, Namespace: svcNamespace, Port: ptr.To[int32](443)},
 			URL:     webhookURL, ServeWebhook: withWebhooks,
 			Bundle: cert.Bundle(),
-		}, ctrl.Log.WithName("admission")); err != nil {
+		}, ctrl.Log.WithName("admission"))
+		if err != nil {
 			log.Error(err, "set up admission")
 			os.Exit(1)
+		}
+		if path == setup.PathWebhook && withWebhooks && heapFloor > 0 && os.Getenv("GOGC") == "" {
+			setup.HeapFloor(heapFloor, 100)
 		}
 	}
 	if withWebhooks {
