@@ -8,10 +8,18 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/prometheus/client_golang/prometheus/testutil"
 	admissionv1 "k8s.io/api/admission/v1"
+	appsv1 "k8s.io/api/apps/v1"
+	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
+	"sigs.k8s.io/controller-runtime/pkg/client/fake"
 	"sigs.k8s.io/controller-runtime/pkg/webhook/admission"
+	admissionmetrics "sigs.k8s.io/controller-runtime/pkg/webhook/admission/metrics"
+
+	"github.com/seccomp-operator/seccomp-operator/api/v1alpha1"
+	"github.com/seccomp-operator/seccomp-operator/internal/policy/benchpolicy"
 )
 
 // post sends req with obj (marshalled) as its object to h at path, as the
@@ -119,4 +127,40 @@ func TestReviewAnswersAPanicAsItsScopeFails(t *testing.T) {
 	if resp := post(t, h, Scope{Policy: "p", Closed: true}.Path(WorkloadsPath), req, pod); !resp.Allowed {
 		t.Errorf("workloads: allowed %v, %+v", resp.Allowed, resp.Result)
 	}
+}
+
+// Whatever body reaches the webhook (its HTTPS port is open to the
+// cluster's network), the answer is an AdmissionReview v1, and nothing
+// panics on the way (a recovered panic would still answer, so the panic
+// counter is checked).
+func FuzzReview(f *testing.F) {
+	p := benchpolicy.Policy()
+	ns := &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: "governed", Labels: p.Spec.NamespaceSelector.MatchLabels}}
+	idx := &v1alpha1.SeccompProfileIndex{ObjectMeta: metav1.ObjectMeta{Name: v1alpha1.ProfileIndexName}, Installed: benchpolicy.Installed(10)}
+	h := &Handler{Reader: fake.NewClientBuilder().WithScheme(testScheme()).WithObjects(p, ns, idx).Build(), OperatorNamespace: "op"}
+	seed := func(kind string, obj any) []byte {
+		raw, _ := json.Marshal(obj)
+		body, _ := json.Marshal(admissionv1.AdmissionReview{TypeMeta: reviewType, Request: &admissionv1.AdmissionRequest{
+			UID: "u", Kind: metav1.GroupVersionKind{Version: "v1", Kind: kind}, Namespace: "governed", Operation: admissionv1.Create,
+			Object: runtime.RawExtension{Raw: raw}}})
+		return body
+	}
+	pod := benchpolicy.Pod("governed", "a", "")
+	f.Add(false, seed("Pod", pod))
+	f.Add(false, seed("Pod", benchpolicy.Pod("governed", "b", "profile-0003")))
+	f.Add(true, seed("Deployment", &appsv1.Deployment{ObjectMeta: metav1.ObjectMeta{Name: "d"},
+		Spec: appsv1.DeploymentSpec{Template: corev1.PodTemplateSpec{ObjectMeta: pod.ObjectMeta, Spec: pod.Spec}}}))
+	f.Add(false, []byte(`{"kind":"AdmissionReview","apiVersion":"admission.k8s.io/v1","request":{"uid":"u","kind":{"kind":"Pod"},"operation":"UPDATE","subResource":"ephemeralcontainers","object":{"spec":{"ephemeralContainers":[{"name":"x"}]}},"oldObject":{}}}`))
+	f.Add(false, []byte(`{`))
+	f.Fuzz(func(t *testing.T, workloads bool, body []byte) {
+		path := Scope{Policy: p.Name, Closed: true}.Path(PodsPath)
+		if workloads {
+			path = Scope{Policy: p.Name}.Path(WorkloadsPath)
+		}
+		panics := testutil.ToFloat64(admissionmetrics.WebhookPanics.WithLabelValues())
+		answer(t, postBody(t, h, path, "application/json", body))
+		if testutil.ToFloat64(admissionmetrics.WebhookPanics.WithLabelValues()) != panics {
+			t.Fatalf("a panic judging %q", body)
+		}
+	})
 }
