@@ -7,10 +7,10 @@ import (
 	"sync/atomic"
 )
 
-// DefaultHeapFloor is the manager's default for HeapFloor: well under the
-// memory its Deployment is given (config/manager), and the size below
-// which the collector ran several times a second while the fallback
-// webhook answered reviews (docs/benchmarks.md section 7).
+// DefaultHeapFloor is the manager's default for HeapFloor: a quarter of
+// the memory limit its Deployment has (config/manager), and large enough
+// that the collector no longer ran several times a second while the
+// fallback webhook answered reviews (docs/benchmarks.md section 7.1).
 const DefaultHeapFloor = 64 << 20
 
 // maxGCPercent bounds the GOGC HeapFloor sets when the live heap is tiny
