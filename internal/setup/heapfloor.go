@@ -31,6 +31,7 @@ const maxGCPercent = 2000
 // debug.SetMemoryLimit) still caps the heap.
 func HeapFloor(floor int64, base int) (stop func()) {
 	t := &heapFloor{floor: floor, base: base}
+	t.sample[0].Name = "/gc/heap/live:bytes"
 	debug.SetGCPercent(base)
 	t.arm()
 	return func() {
@@ -63,7 +64,6 @@ func (t *heapFloor) arm() {
 
 // adjust sets GOGC for the live heap the last collection left.
 func (t *heapFloor) adjust() {
-	t.sample[0].Name = "/gc/heap/live:bytes"
 	metrics.Read(t.sample[:])
 	if t.sample[0].Value.Kind() != metrics.KindUint64 {
 		return

@@ -236,12 +236,15 @@ func verdicts(resp admission.Response, d policy.Decision) admission.Response {
 // bind its pods), the bindings' webhook what the bindings say.
 func (h *Handler) workloads(ctx context.Context, scope Scope, req *admissionv1.AdmissionRequest, raw *json.RawMessage) admission.Response {
 	obj, err := workload(req, *raw)
-	if err != nil || obj == nil {
-		return admission.Allowed("") // advice only: never block a workload on our error
+	if obj == nil && err == nil {
+		return admission.Allowed("") // not one of the six kinds
+	}
+	if err != nil {
+		return advised(scope, err)
 	}
 	st, nsLabels, err := h.state(ctx, req.Namespace)
 	if err != nil {
-		return admission.Allowed("")
+		return advised(scope, err)
 	}
 	switch {
 	case scope.Bindings:
@@ -256,13 +259,14 @@ func (h *Handler) workloads(ctx context.Context, scope Scope, req *admissionv1.A
 	d, err := policy.Evaluate(policy.Request{Workload: obj, Resource: resource, Namespace: req.Namespace,
 		NamespaceLabels: nsLabels, Username: req.UserInfo.Username}, st)
 	if err != nil {
-		return admission.Allowed("")
+		return advised(scope, err)
 	}
 	return verdicts(admission.Allowed(""), d)
 }
 
-// advised is the workloads' answer to a request they could not judge:
-// admitted, since they only advise.
+// advised is the workloads' answer to a request they could not judge (an
+// error or a panic): admitted, since they only advise and must never
+// block a rollout.
 func advised(Scope, error) admission.Response { return admission.Allowed("") }
 
 // workload decodes the workload of a request (nil for other kinds), typed,
